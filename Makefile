@@ -1,0 +1,51 @@
+# BerAKHLAK task runner. `make help` lists every recipe.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TEST_DATABASE_URL ?= sqlite
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup assets browser run test test-sqlite test-postgres lint bench clean
+
+help: ## list the recipes
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+app/static/vendor/htmx.min.js: node_modules/.package-lock.json
+	mkdir -p app/static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+setup: $(BIN)/.installed assets ## install Python packages (venv) and front-end assets
+
+assets: app/static/vendor/htmx.min.js ## copy npm-installed front-end assets into app/static/vendor
+
+browser: ## install Debian's chromium for the browser tests, if absent
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+run: setup ## set up, then serve on http://127.0.0.1:8000 (SQLite in ./var, shipped course loaded)
+	$(BIN)/berakhlak serve
+
+test: setup browser ## set up, then run the whole test suite (TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL)
+	BERAKHLAK_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: ## the whole suite against the local PostgreSQL database `test`
+	$(MAKE) test TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+lint: setup ## ruff
+	$(BIN)/ruff check .
+
+bench: setup ## run the lesson page benchmark (needs wrk)
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+	$(BIN)/python bench/lesson_page.py
+
+clean: ## remove the venv, node_modules, built assets and the local database
+	rm -rf $(VENV) node_modules app/static/vendor var

@@ -1,0 +1,174 @@
+"""The `berakhlak` command line."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from app import migrate
+from app.db import make_engine
+from app.settings import Settings
+
+cli = typer.Typer(help="BerAKHLAK learning platform.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+content_cli = typer.Typer(help="Course content.", no_args_is_help=True)
+users_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(content_cli, name="content")
+cli.add_typer(users_cli, name="users")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            typer.echo(f"configuration error: {err['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+
+def prepare(settings: Settings) -> None:
+    """Upgrade the schema, seed reference data and sync content: what `serve` does first."""
+    from modules.agencies import service as agencies_service
+    from modules.courses import service as courses_service
+
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    with Session(engine) as session:
+        agencies_service.seed_reference(session=session)
+    courses_service.sync_content(engine=engine, root=settings.content_dir)
+    engine.dispose()
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Server processes.")] = None,
+) -> None:
+    """Upgrade the database, load the content, and run the web server."""
+    import uvicorn
+
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    prepare(settings)
+    uvicorn.run("app.asgi:app", host=host or settings.host, port=port or settings.port,
+                workers=workers or settings.workers, proxy_headers=True, log_level="info")
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply Alembic migrations up to REVISION (default: head)."""
+    engine = make_engine(_settings().database_url)
+    migrate.upgrade(engine, revision)
+    typer.echo(f"database upgraded to {revision}")
+
+
+@db_cli.command("revision")
+def db_revision(message: Annotated[str, typer.Option("-m", help="What the migration does.")]) -> None:
+    """(Developers) autogenerate a migration from the models."""
+    migrate.revision(make_engine(_settings().database_url), message)
+
+
+@content_cli.command("check")
+def content_check(directory: Annotated[Path | None, typer.Argument()] = None) -> None:
+    """Validate course content; print every problem as path:line: message."""
+    from modules.courses.content import load_content_dir
+
+    root = directory or _settings().content_dir
+    courses, errors = load_content_dir(root)
+    for course in courses:
+        errors.extend(course.errors)
+    for error in sorted(set(errors)):
+        typer.echo(str(error))
+    for course in courses:
+        if course.content:
+            lessons = sum(len(m.lessons) for m in course.content.modules)
+            typer.echo(f"ok: {course.content.id} {course.content.version_label} "
+                       f"({len(course.content.modules)} modules, {lessons} lessons)", err=True)
+    if errors:
+        typer.echo(f"{len(set(errors))} problem(s) found", err=True)
+        raise typer.Exit(1)
+
+
+@content_cli.command("sync")
+def content_sync(directory: Annotated[Path | None, typer.Argument()] = None) -> None:
+    """Load content into the database; a broken course keeps its last good version live."""
+    from modules.courses import service as courses_service
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    results = courses_service.sync_content(engine=engine, root=directory or settings.content_dir)
+    failed = False
+    for result in results:
+        for error in result.errors:
+            typer.echo(str(error))
+        if result.errors:
+            failed = True
+            kept = f"still serving {result.version}" if result.kept_previous else "not served"
+            typer.echo(f"broken: {result.course_id or result.folder} ({kept})", err=True)
+        else:
+            state = "new version" if result.created else "unchanged"
+            typer.echo(f"synced: {result.course_id} {result.version} ({state})", err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+@users_cli.command("create")
+def users_create(
+    nip: Annotated[str, typer.Option(help="18-digit NIP or NI PPPK.")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    email: Annotated[str, typer.Option(help="Email address.")],
+    agency: Annotated[str, typer.Option(help="Agency code, e.g. LB-BKN.")],
+    work_unit: Annotated[str, typer.Option(help="Work unit (unit kerja).")] = "-",
+    position: Annotated[str, typer.Option(help="Position (jabatan).")] = "-",
+    grade: Annotated[str | None, typer.Option(help="Grade, e.g. III/a or IX.")] = None,
+    role: Annotated[str | None, typer.Option(help="Extra role: trainer, hr or admin.")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
+) -> None:
+    """Create an account (use --role admin for the first administrator)."""
+    from modules.accounts import service as accounts_service
+    from modules.accounts.nip import NipError, grades_for, parse_nip
+    from modules.accounts.schemas import FormError, parse_registration
+    from modules.agencies import service as agencies_service
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass()
+    with Session(engine) as session:
+        found = agencies_service.get_by_code(session=session, code=agency)
+        if found is None:
+            typer.echo(f"error: unknown agency code {agency!r}", err=True)
+            raise typer.Exit(2)
+        try:
+            kind = parse_nip(nip).employment_type
+        except NipError as exc:
+            typer.echo(f"error: nip: {exc}", err=True)
+            raise typer.Exit(2) from None
+        form = {"nip": nip, "name": name, "email": email, "agency_id": str(found.id),
+                "work_unit": work_unit, "position": position,
+                "grade": grade or grades_for(kind)[0], "password": password,
+                "password_confirm": password}
+        try:
+            user = accounts_service.register(
+                session=session, data=parse_registration(form, {found.id} if found.id else set()))
+            if role:
+                accounts_service.grant_role(session=session, user=user, role=role)
+        except (FormError, ValueError) as exc:
+            detail = exc.errors if isinstance(exc, FormError) else {"role": str(exc)}
+            for field, message in detail.items():
+                typer.echo(f"error: {field}: {message}", err=True)
+            raise typer.Exit(2) from None
+    typer.echo(f"created user {user.nip} ({user.name}){' with role ' + role if role else ''}")
+
+
+def main() -> None:
+    """Entry point of the `berakhlak` console script."""
+    cli()

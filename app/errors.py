@@ -1,0 +1,96 @@
+"""Error handling: friendly pages for people, RFC 9457 problem+json for the API."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.i18n import N_
+
+log = logging.getLogger("berakhlak")
+
+
+class LoginRequired(Exception):
+    """Raised by dependencies when a page needs a logged-in user."""
+
+
+class CsrfRefused(Exception):
+    """Raised when a state-changing request lacks a valid CSRF token."""
+
+
+TITLES = {
+    400: N_("The request could not be understood."),
+    403: N_("You are not allowed to do this."),
+    404: N_("We could not find that page."),
+    405: N_("That action is not available here."),
+    413: N_("What you sent is too large."),
+    422: N_("Some of what you sent is not valid."),
+    429: N_("Too many attempts. Please wait a moment and try again."),
+    500: N_("Something went wrong on our side. Your work is saved; please try again."),
+}
+
+
+def wants_json(request: Request) -> bool:
+    """API clients get problem+json; browsers get a page."""
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
+        "accept", "")
+
+
+def problem(status: int, detail: str, **extra: object) -> JSONResponse:
+    """An RFC 9457 problem document."""
+    body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status,
+            "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def error_page(request: Request, status: int, detail: str | None = None) -> Response:
+    """A page (or problem+json) for an error status."""
+    if wants_json(request):
+        return problem(status, detail or TITLES.get(status, "Error"))
+    from app.templating import render  # late: templating needs the app state
+
+    return render(request, "error.html", {"status": status, "title": TITLES.get(status, TITLES[500]),
+                                          "detail": detail}, status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on the app."""
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        url = f"/login?next={quote(target)}"
+        if request.headers.get("hx-request") == "true":
+            return Response(status_code=204, headers={"HX-Redirect": url})
+        return RedirectResponse(url, status_code=303)
+
+    @app.exception_handler(CsrfRefused)
+    async def _csrf(request: Request, _exc: CsrfRefused) -> Response:
+        return error_page(request, 403, N_(
+            "This form has expired or was not sent from our site. Reload the page and try again."))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in (
+            "Not Found", "Method Not Allowed") else None
+        response = error_page(request, exc.status_code, detail)
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if wants_json(request):
+            errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+            return problem(422, "The request body or parameters are not valid.", errors=errors)
+        return error_page(request, 400)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_page(request, 500)

@@ -1,0 +1,44 @@
+"""Form input and the CSRF check that guards every state-changing request."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.errors import CsrfRefused
+from app.security import CSRF_FIELD, CSRF_HEADER, csrf_valid
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def csrf_protect(request: Request) -> None:
+    """Refuse an unsafe request whose token (form field or header) does not match the cookie."""
+    if request.method in SAFE_METHODS:
+        return
+    submitted = request.headers.get(CSRF_HEADER)
+    if not submitted and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        submitted = value if isinstance(value, str) else None
+    secret = request.app.state.settings.secret_key
+    if not csrf_valid(secret, request.state.csrf_cookie if hasattr(request.state, "csrf_cookie")
+                      else None, submitted):
+        raise CsrfRefused
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    """The submitted form's text fields (files are ignored here)."""
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+FormData = Annotated[dict[str, str], Depends(form_data)]
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A redirect target that stays on this site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default

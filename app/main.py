@@ -1,0 +1,76 @@
+"""The composition root: builds the app from settings and wires every module in."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlmodel import Session
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from app import errors, i18n
+from app.db import make_engine
+from app.forms import csrf_protect
+from app.middleware import PlatformMiddleware
+from app.settings import Settings
+from app.templating import STATIC_DIR, make_environment
+from modules.accounts.router import router as accounts_router
+from modules.courses import service as courses_service
+from modules.courses.router import router as courses_router
+from modules.progress.router import router as progress_router
+
+log = logging.getLogger("berakhlak")
+
+
+class CachedStatic(StaticFiles):
+    """Static files; versioned URLs (`?v=hash`) may be cached for a year."""
+
+    async def get_response(self, path: str, scope: Scope) -> Any:
+        response = await super().get_response(path, scope)
+        if b"v=" in scope.get("query_string", b""):
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application. Nothing touches the database or environment before this call."""
+    settings = settings or Settings()
+    app = FastAPI(title="BerAKHLAK", version="0.1.0", dependencies=[Depends(csrf_protect)],
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.templates = make_environment()
+    app.state.catalogue = courses_service.Catalogue(app.state.engine)
+    i18n.load_catalogues()
+    errors.install(app)
+
+    app.include_router(accounts_router)
+    app.include_router(courses_router)
+    app.include_router(progress_router)
+    app.mount("/static", CachedStatic(directory=STATIC_DIR, check_dir=False), name="static")
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz(request: Request) -> JSONResponse:
+        """Database reachability and the content version each course is served at."""
+        try:
+            with Session(request.app.state.engine) as session:
+                session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+                content = courses_service.content_health(session=session)
+            database = "ok"
+        except Exception as exc:  # noqa: BLE001 - the health check reports, never raises
+            log.warning("health check: database unreachable: %s", exc)
+            database, content = "unreachable", []
+        ok = database == "ok" and all(c["serving"] for c in content)
+        body = {"status": "ok" if ok else "degraded", "database": database, "content": content}
+        return JSONResponse(body, status_code=200 if database == "ok" else 503,
+                            headers={"Cache-Control": "no-store"})
+
+    app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
+    app.add_middleware(PlatformMiddleware, max_body_bytes=settings.max_body_bytes,
+                       secure_cookies=settings.secure_cookies)
+    return app

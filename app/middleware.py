@@ -1,0 +1,94 @@
+"""Pure ASGI middleware: security headers, the CSRF cookie, and the request body limit."""
+
+from __future__ import annotations
+
+import json
+from http.cookies import SimpleCookie
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.security import CSRF_COOKIE, SECURITY_HEADERS, new_token
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    for key, value in scope["headers"]:
+        if key == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # noqa: BLE001 - a malformed cookie header is ignored
+                return None
+            if name in jar:
+                return jar[name].value
+    return None
+
+
+class PlatformMiddleware:
+    """Adds security headers, issues the CSRF cookie, and refuses oversized bodies with 413."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, secure_cookies: bool) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.secure = "; Secure" if secure_cookies else ""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        csrf_cookie = _cookie(scope, CSRF_COOKIE)
+        new_cookie = None
+        if not csrf_cookie or len(csrf_cookie) < 20:
+            csrf_cookie = new_cookie = new_token()
+        state["csrf_cookie"] = csrf_cookie
+
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            await self._too_large(send)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                headers.extend(SECURITY_HEADERS)
+                if new_cookie:
+                    cookie = (f"{CSRF_COOKIE}={new_cookie}; Path=/; HttpOnly; SameSite=Lax"
+                              f"; Max-Age=31536000{self.secure}")
+                    headers.append((b"set-cookie", cookie.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except _BodyTooLarge:
+            if not started:
+                await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        body = json.dumps({
+            "type": "about:blank", "title": "Content Too Large", "status": 413,
+            "detail": f"The request body is larger than the limit of {self.max_body_bytes} bytes.",
+        }).encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()), *SECURITY_HEADERS]})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,13 @@
+"""Composition root for the schema: importing this registers every module's tables."""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+import app.db  # noqa: F401  - sets the naming convention before tables are declared
+from modules.accounts import models as _accounts  # noqa: F401
+from modules.agencies import models as _agencies  # noqa: F401
+from modules.courses import models as _courses  # noqa: F401
+from modules.progress import models as _progress  # noqa: F401
+
+metadata = SQLModel.metadata

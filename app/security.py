@@ -1,0 +1,70 @@
+"""Passwords, session tokens, CSRF tokens and the security headers every response carries."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+MIN_PASSWORD_LENGTH = 12
+SESSION_COOKIE = "bk_session"
+CSRF_COOKIE = "bk_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+LANG_COOKIE = "bk_lang"
+
+_hasher = PasswordHasher()
+# Verified against when an account does not exist, so timing does not reveal which NIPs exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+def hash_password(password: str) -> str:
+    """argon2id hash of a password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """True when the password matches; spends the same time when there is no account."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_token() -> str:
+    """A fresh random token for a cookie."""
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """What the database keeps of a session token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def csrf_token(secret_key: str, cookie_value: str) -> str:
+    """The token forms must echo: an HMAC of the visitor's CSRF cookie under the site secret."""
+    return hmac.new(secret_key.encode(), cookie_value.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_valid(secret_key: str, cookie_value: str | None, submitted: str | None) -> bool:
+    """True when the submitted token belongs to this visitor's cookie."""
+    if not cookie_value or not submitted:
+        return False
+    return hmac.compare_digest(csrf_token(secret_key, cookie_value), submitted)

@@ -1,0 +1,63 @@
+"""Accounts: users, role grants, login sessions and login throttling."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Index
+from sqlmodel import Field, SQLModel
+
+from app.timeutil import utcnow
+
+
+def _ts(**kw: object) -> Column:  # type: ignore[type-arg]
+    return Column(DateTime(timezone=True), **kw)  # type: ignore[arg-type]
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    nip: str = Field(max_length=18, unique=True)
+    employment_type: str = Field(max_length=4)  # PNS or PPPK, read from the number
+    name: str = Field(max_length=120)
+    email: str = Field(max_length=254, unique=True)  # stored lower-case
+    password_hash: str = Field(max_length=255)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    work_unit: str = Field(max_length=200)
+    position: str = Field(max_length=200)
+    grade: str = Field(max_length=10)
+    locale: str | None = Field(default=None, max_length=5)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class RoleGrant(SQLModel, table=True):
+    """A role beyond learner; HR grants may be scoped to an agency (issue 5 widens this)."""
+
+    __tablename__ = "role_grant"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    role: str = Field(max_length=20)  # trainer, hr, admin
+    agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class AuthSession(SQLModel, table=True):
+    """A login. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "auth_session"
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False))
+    user_agent: str = Field(default="", max_length=200)
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed login, keyed by account identifier or client address, for throttling."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_key_at", "key", "failed_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300)
+    failed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

@@ -1,0 +1,185 @@
+"""Accounts: registration, login with throttling, sessions, profile and roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app import security
+from app.i18n import N_
+from app.timeutil import as_utc, utcnow
+from modules.accounts.models import AuthSession, LoginFailure, RoleGrant, User
+from modules.accounts.nip import normalise
+from modules.accounts.schemas import (
+    FormError,
+    ProfileInput,
+    RegistrationInput,
+    password_problem,
+)
+
+ROLES = ("trainer", "hr", "admin")
+SESSION_REFRESH = timedelta(hours=1)
+ADDRESS_FAILURE_FACTOR = 10  # an address (an office NAT) may fail more often than one account
+
+
+def register(*, session: Session, data: RegistrationInput) -> User:
+    """Create a learner account; a taken NIP or email is a field error, never a 500."""
+    errors: dict[str, str] = {}
+    if session.exec(select(User.id).where(User.nip == data.nip)).first():
+        errors["nip"] = N_("An account with this NIP already exists. Log in instead.")
+    if session.exec(select(User.id).where(User.email == data.email)).first():
+        errors["email"] = N_("An account with this email already exists.")
+    if errors:
+        raise FormError(errors)
+    user = User(nip=data.nip, employment_type=data.employment_type, name=data.name,
+                email=data.email, password_hash=security.hash_password(data.password),
+                agency_id=data.agency_id, work_unit=data.work_unit, position=data.position,
+                grade=data.grade)
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent registration won the race
+        session.rollback()
+        raise FormError({"nip": N_("An account with this NIP already exists. Log in instead.")})\
+            from None
+    session.refresh(user)
+    return user
+
+
+@dataclass
+class LoginResult:
+    user: User | None
+    locked: bool = False
+
+
+def _failures(session: Session, key: str, since_minutes: int) -> int:
+    since = utcnow() - timedelta(minutes=since_minutes)
+    stmt = select(func.count()).select_from(LoginFailure).where(
+        LoginFailure.key == key, col(LoginFailure.failed_at) >= since)
+    return int(session.exec(stmt).one())
+
+
+def authenticate(*, session: Session, identifier: str, password: str, address: str,
+                 max_failures: int, lockout_minutes: int) -> LoginResult:
+    """Check NIP-or-email and password, counting failures per account and per address."""
+    ident = identifier.strip().lower()
+    ident = normalise(ident) if "@" not in ident else ident
+    id_key, addr_key = f"id:{ident}", f"ip:{address}"
+    if (_failures(session, id_key, lockout_minutes) >= max_failures
+            or _failures(session, addr_key, lockout_minutes) >= max_failures * ADDRESS_FAILURE_FACTOR):
+        return LoginResult(None, locked=True)
+    column = User.email if "@" in ident else User.nip
+    user = session.exec(select(User).where(column == ident)).first()
+    if security.verify_password(password, user.password_hash if user else None) and user and user.active:
+        session.exec(delete(LoginFailure).where(col(LoginFailure.key) == id_key))  # type: ignore[call-overload]
+        session.commit()
+        return LoginResult(user)
+    session.add(LoginFailure(key=id_key))
+    session.add(LoginFailure(key=addr_key))
+    cutoff = utcnow() - timedelta(days=1)
+    session.exec(delete(LoginFailure).where(col(LoginFailure.failed_at) < cutoff))  # type: ignore[call-overload]
+    session.commit()
+    return LoginResult(None)
+
+
+def start_session(*, session: Session, user: User, days: int, user_agent: str = "") -> str:
+    """Create a login session and return the token for the cookie."""
+    token = security.new_token()
+    now = utcnow()
+    session.add(AuthSession(id=security.token_digest(token), user_id=user.id, created_at=now,
+                            last_seen_at=now, expires_at=now + timedelta(days=days),
+                            user_agent=user_agent[:200]))
+    session.commit()
+    return token
+
+
+def user_for_token(*, session: Session, token: str, days: int) -> User | None:
+    """The user behind a session cookie, or None; extends the session at most once an hour."""
+    digest = security.token_digest(token)
+    row = session.exec(
+        select(AuthSession, User).join(User, col(User.id) == AuthSession.user_id)
+        .where(AuthSession.id == digest)
+    ).first()
+    if row is None:
+        return None
+    auth, user = row
+    now = utcnow()
+    if as_utc(auth.expires_at) <= now or not user.active:
+        return None
+    if now - as_utc(auth.last_seen_at) > SESSION_REFRESH:
+        auth.last_seen_at, auth.expires_at = now, now + timedelta(days=days)
+        session.add(auth)
+        session.commit()
+    return user
+
+
+def end_session(*, session: Session, token: str) -> None:
+    """Log out: forget the session server-side."""
+    session.exec(delete(AuthSession).where(col(AuthSession.id) == security.token_digest(token)))  # type: ignore[call-overload]
+    session.commit()
+
+
+def update_profile(*, session: Session, user: User, data: ProfileInput) -> User:
+    """Save profile changes; an email taken by someone else is a field error."""
+    taken = session.exec(select(User.id).where(User.email == data.email, User.id != user.id)).first()
+    if taken:
+        raise FormError({"email": N_("An account with this email already exists.")})
+    for key, value in vars(data).items():
+        setattr(user, key, value)
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def change_password(*, session: Session, user: User, current: str, new: str, confirm: str,
+                    keep_token: str | None) -> None:
+    """Change the password and log out every other session of the user."""
+    errors: dict[str, str] = {}
+    if not security.verify_password(current, user.password_hash):
+        errors["current_password"] = N_("Your current password is not correct.")
+    problem = password_problem(new, nip=user.nip, email=user.email)
+    if problem:
+        errors["new_password"] = problem
+    elif new != confirm:
+        errors["new_password_confirm"] = N_("The two passwords do not match.")
+    if errors:
+        raise FormError(errors)
+    user.password_hash = security.hash_password(new)
+    session.add(user)
+    keep = security.token_digest(keep_token) if keep_token else ""
+    session.exec(delete(AuthSession).where(col(AuthSession.user_id) == user.id,  # type: ignore[call-overload]
+                                           col(AuthSession.id) != keep))
+    session.commit()
+
+
+def set_locale(*, session: Session, user: User, locale: str) -> None:
+    """Remember the user's language on their profile."""
+    user.locale = locale
+    session.add(user)
+    session.commit()
+
+
+def roles_of(*, session: Session, user_id: int) -> set[str]:
+    """The roles granted to a user beyond learner."""
+    return set(session.exec(select(RoleGrant.role).where(RoleGrant.user_id == user_id)).all())
+
+
+def grant_role(*, session: Session, user: User, role: str, agency_id: int | None = None) -> None:
+    """Grant a role (idempotent)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    exists = session.exec(select(RoleGrant.id).where(
+        RoleGrant.user_id == user.id, RoleGrant.role == role, RoleGrant.agency_id == agency_id)).first()
+    if not exists:
+        session.add(RoleGrant(user_id=user.id, role=role, agency_id=agency_id))
+        session.commit()
+
+
+def get_by_nip(*, session: Session, nip: str) -> User | None:
+    """A user by NIP, or None."""
+    return session.exec(select(User).where(User.nip == normalise(nip))).first()

@@ -1,0 +1,45 @@
+"""Agency reference data: seeding and lookups."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from modules.agencies.models import Agency
+
+REFERENCE_CSV = Path(__file__).parent / "data" / "agencies.csv"
+KINDS = ("kementerian", "lembaga", "provinsi", "kabupaten", "kota")
+
+
+def seed_reference(*, session: Session, path: Path = REFERENCE_CSV) -> int:
+    """Insert reference agencies that are missing; never overwrite an admin's edits."""
+    existing = set(session.exec(select(Agency.code)).all())
+    added = 0
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["code"] in existing:
+                continue
+            session.add(Agency(code=row["code"], name=row["name"], kind=row["kind"],
+                               parent_code=row["parent_code"] or None))
+            added += 1
+    session.commit()
+    return added
+
+
+def list_active(*, session: Session) -> list[Agency]:
+    """Active agencies, grouped by kind then name, for pickers."""
+    order = {kind: i for i, kind in enumerate(KINDS)}
+    rows = session.exec(select(Agency).where(Agency.active == True)).all()  # noqa: E712
+    return sorted(rows, key=lambda a: (order.get(a.kind, 99), a.name))
+
+
+def get(*, session: Session, agency_id: int) -> Agency | None:
+    """One agency by id, or None."""
+    return session.get(Agency, agency_id)
+
+
+def get_by_code(*, session: Session, code: str) -> Agency | None:
+    """One agency by its code, or None."""
+    return session.exec(select(Agency).where(Agency.code == code)).first()

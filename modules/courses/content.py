@@ -1,0 +1,354 @@
+"""Read a content folder: parse front matter, validate, render, and report every problem."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import posixpath
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote, unquote, urlsplit
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from modules.courses.markdown import callout_problems, make_renderer
+from modules.courses.schemas import (
+    AssetRef,
+    CourseContent,
+    CourseFrontMatter,
+    LessonContent,
+    LessonFrontMatter,
+    ModuleContent,
+    ModuleFrontMatter,
+)
+
+M = TypeVar("M", bound=BaseModel)
+COURSE_FILE = "course.md"
+MODULE_FILE = "module.md"
+MODULE_DIR = re.compile(r"^\d+-")
+EXTERNAL = ("http://", "https://", "mailto:", "tel:")
+IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"}
+ATTACHMENT_TYPES = IMAGE_TYPES | {
+    ".pdf", ".txt", ".csv", ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".zip",
+}
+MAX_ASSET_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True, order=True)
+class ContentError:
+    """One problem in a content file, printed as `path:line: message`."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class LoadedCourse:
+    """The result of reading one course folder: the content when valid, and every error."""
+
+    folder: Path
+    course_id: str | None
+    content: CourseContent | None
+    errors: list[ContentError]
+    asset_files: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass
+class _Doc:
+    path: Path
+    meta: dict[str, Any]
+    key_lines: dict[str, int]
+    body: str
+    body_line: int  # file line number of the body's first line
+
+
+class _Reporter:
+    def __init__(self, display_root: Path) -> None:
+        self.display_root = display_root
+        self.errors: list[ContentError] = []
+
+    def show(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.display_root))
+        except ValueError:
+            return str(path)
+
+    def add(self, path: Path, line: int, message: str) -> None:
+        self.errors.append(ContentError(self.show(path), max(line, 1), message))
+
+
+def _read_doc(path: Path, report: _Reporter) -> _Doc | None:
+    """Split a markdown file into YAML front matter (with key line numbers) and body."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        report.add(path, 1, f"file is not valid UTF-8 ({exc.reason} at byte {exc.start})")
+        return None
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        report.add(path, 1, "missing front matter: the file must start with a '---' line")
+        return None
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+    if end is None:
+        report.add(path, 1, "front matter is not closed with a '---' line")
+        return None
+    source = "\n".join(lines[1:end])
+    try:
+        node = yaml.compose(source, Loader=yaml.SafeLoader)
+        meta = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        report.add(path, line, f"invalid YAML in front matter: {problem}")
+        return None
+    if meta is None:
+        meta, node = {}, None
+    if not isinstance(meta, dict):
+        report.add(path, 2, "front matter must be a set of 'key: value' lines")
+        return None
+    key_lines: dict[str, int] = {}
+    for key_node, _value in getattr(node, "value", []):
+        key = str(key_node.value)
+        line = key_node.start_mark.line + 2
+        if key in key_lines:
+            report.add(path, line, f"duplicate key '{key}' (first on line {key_lines[key]})")
+        key_lines.setdefault(key, line)
+    return _Doc(path, meta, key_lines, "\n".join(lines[end + 1 :]), end + 2)
+
+
+def _validate(model: type[M], doc: _Doc, report: _Reporter) -> M | None:
+    try:
+        return model.model_validate(doc.meta)
+    except ValidationError as exc:
+        allowed = ", ".join(model.model_fields)
+        for err in exc.errors():
+            key = str(err["loc"][0]) if err["loc"] else ""
+            line = doc.key_lines.get(key, 1)
+            if err["type"] == "extra_forbidden":
+                message = f"unknown key '{key}' (allowed: {allowed})"
+            elif err["type"] == "missing":
+                message = f"missing required key '{key}'"
+            else:
+                message = f"'{key}': {err['msg']}"
+            report.add(doc.path, line, message)
+        return None
+
+
+def content_hash(folder: Path) -> str:
+    """SHA-256 over every file's relative path and bytes, in a stable order."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if any(part.startswith(".") for part in rel.split("/")):
+            continue
+        digest.update(rel.encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def git_commit(folder: Path) -> str | None:
+    """The last commit touching the folder, when it lives in a git work tree."""
+    try:
+        out = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            ["git", "-C", str(folder), "log", "-1", "--format=%H", "--", "."],  # noqa: S607
+            capture_output=True, text=True, timeout=10, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and len(commit) == 40 else None
+
+
+class _CourseReader:
+    """Reads one course folder in two passes: front matter of every file, then bodies."""
+
+    def __init__(self, folder: Path, report: _Reporter) -> None:
+        self.folder = folder.resolve()
+        self.report = report
+        self.md = make_renderer()
+        self.lesson_urls: dict[Path, str] = {}
+        self.assets: dict[str, AssetRef] = {}
+        self.asset_files: dict[str, Path] = {}
+        self.course_id = ""
+
+    def read(self) -> LoadedCourse:
+        course_path = self.folder / COURSE_FILE
+        if not course_path.is_file():
+            self.report.add(course_path, 1, f"missing {COURSE_FILE}: a course folder needs one")
+            return LoadedCourse(self.folder, None, None, self.report.errors)
+        course_doc = _read_doc(course_path, self.report)
+        course_meta = _validate(CourseFrontMatter, course_doc, self.report) if course_doc else None
+        self.course_id = course_meta.id if course_meta else self.folder.name
+        modules = self._read_modules()
+        intro = self._render(course_doc) if course_doc else ""
+        rendered = [
+            ModuleContent(
+                id=meta.id, title=meta.title, summary=meta.summary,
+                intro_html=self._render(doc),
+                lessons=[self._lesson(lmeta, ldoc) for lmeta, ldoc in lessons],
+            )
+            for meta, doc, lessons in modules
+        ]
+        if not rendered and course_meta:
+            self.report.add(course_path, 1, "course has no module folders (e.g. '01-pengantar/')")
+        content = None
+        if course_meta and not self.report.errors:
+            content = CourseContent(
+                id=course_meta.id, title=course_meta.title, description=course_meta.description,
+                intro_html=intro, version=course_meta.version, jp=course_meta.jp,
+                language=course_meta.language, completion=course_meta.completion,
+                content_hash=content_hash(self.folder), git_commit=git_commit(self.folder),
+                modules=rendered, assets=sorted(self.assets.values(), key=lambda a: a.source),
+            )
+        return LoadedCourse(
+            self.folder, course_meta.id if course_meta else None, content,
+            self.report.errors, self.asset_files,
+        )
+
+    def _read_modules(self) -> list[tuple[ModuleFrontMatter, _Doc, list]]:
+        modules = []
+        module_ids: dict[str, str] = {}
+        lesson_ids: dict[str, str] = {}
+        for folder in sorted(p for p in self.folder.iterdir() if p.is_dir()):
+            if not MODULE_DIR.match(folder.name):
+                continue  # other folders hold images and attachments
+            module_path = folder / MODULE_FILE
+            if not module_path.is_file():
+                self.report.add(module_path, 1, f"missing {MODULE_FILE} in module folder")
+                continue
+            doc = _read_doc(module_path, self.report)
+            meta = _validate(ModuleFrontMatter, doc, self.report) if doc else None
+            if meta and doc:
+                self._unique(meta.id, "module", module_ids, doc)
+            lessons = []
+            for lesson_path in sorted(folder.glob("*.md")):
+                if lesson_path.name == MODULE_FILE:
+                    continue
+                ldoc = _read_doc(lesson_path, self.report)
+                lmeta = _validate(LessonFrontMatter, ldoc, self.report) if ldoc else None
+                if lmeta and ldoc:
+                    self._unique(lmeta.id, "lesson", lesson_ids, ldoc)
+                    url = f"/courses/{self.course_id}/lessons/{lmeta.id}"
+                    self.lesson_urls[lesson_path.resolve()] = url
+                    lessons.append((lmeta, ldoc))
+            if not lessons and not any(e.path.startswith(self.report.show(folder)) for e in
+                                       self.report.errors):
+                self.report.add(module_path, 1, "module has no lessons (add NN-name.md files)")
+            if meta and doc:
+                modules.append((meta, doc, lessons))
+        return modules
+
+    def _unique(self, ident: str, kind: str, seen: dict[str, str], doc: _Doc) -> None:
+        where = f"{self.report.show(doc.path)}:{doc.key_lines.get('id', 1)}"
+        if ident in seen:
+            self.report.add(
+                doc.path, doc.key_lines.get("id", 1),
+                f"duplicate {kind} id '{ident}' (first used at {seen[ident]})",
+            )
+        else:
+            seen[ident] = where
+
+    def _lesson(self, meta: LessonFrontMatter, doc: _Doc) -> LessonContent:
+        if not doc.body.strip():
+            self.report.add(doc.path, doc.body_line, "lesson is empty: write its text below the front matter")
+        source = doc.path.relative_to(self.folder).as_posix()
+        return LessonContent(
+            id=meta.id, title=meta.title, minutes=meta.minutes, html=self._render(doc), source=source
+        )
+
+    def _render(self, doc: _Doc) -> str:
+        for line, message in callout_problems(doc.body):
+            self.report.add(doc.path, doc.body_line + line - 1, message)
+
+        def resolve(target: str, line: int, is_image: bool) -> str | None:
+            return self._resolve(doc, target, doc.body_line + line - 1, is_image)
+
+        return self.md.render(doc.body, {"resolve": resolve})
+
+    def _resolve(self, doc: _Doc, target: str, line: int, is_image: bool) -> str | None:
+        if target.startswith(EXTERNAL):
+            if is_image:
+                self.report.add(doc.path, line, f"image '{target}' must be a file in the course folder")
+            return None
+        if target.startswith("#") or not target:
+            return None
+        parts = urlsplit(target)
+        if parts.scheme or parts.netloc or target.startswith("/"):
+            self.report.add(doc.path, line, f"link '{target}' must be relative to this file or http(s)")
+            return None
+        rel = posixpath.normpath(posixpath.join(doc.path.parent.relative_to(self.folder).as_posix(),
+                                                unquote(parts.path)))
+        path = (self.folder / rel).resolve()
+        if not path.is_relative_to(self.folder):
+            self.report.add(doc.path, line, f"link '{target}' points outside the course folder")
+            return None
+        if not path.is_file():
+            what = "image" if is_image else "link"
+            self.report.add(doc.path, line, f"broken {what}: '{target}' does not exist")
+            return None
+        fragment = f"#{parts.fragment}" if parts.fragment else ""
+        if path.suffix == ".md":
+            if path in self.lesson_urls and not is_image:
+                return self.lesson_urls[path] + fragment
+            self.report.add(doc.path, line, f"link '{target}' is a markdown file but not a lesson")
+            return None
+        return self._asset(doc, path, target, line, is_image)
+
+    def _asset(self, doc: _Doc, path: Path, target: str, line: int, is_image: bool) -> str | None:
+        suffix = path.suffix.lower()
+        allowed = IMAGE_TYPES if is_image else ATTACHMENT_TYPES
+        if suffix not in allowed:
+            kind = "an image" if is_image else "an attachment"
+            self.report.add(doc.path, line, f"'{target}' is not allowed as {kind} "
+                                            f"(allowed: {', '.join(sorted(allowed))})")
+            return None
+        data = path.read_bytes()
+        if len(data) > MAX_ASSET_BYTES:
+            self.report.add(doc.path, line, f"'{target}' is larger than {MAX_ASSET_BYTES // 2**20} MB")
+            return None
+        sha = hashlib.sha256(data).hexdigest()
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        source = path.relative_to(self.folder).as_posix()
+        self.assets.setdefault(sha, AssetRef(sha256=sha, filename=path.name,
+                                             media_type=media_type, source=source))
+        self.asset_files[sha] = path
+        return f"/assets/{sha}/{quote(path.name)}"
+
+
+def load_course(folder: Path, display_root: Path | None = None) -> LoadedCourse:
+    """Read, validate and render one course folder."""
+    report = _Reporter(display_root or Path.cwd())
+    return _CourseReader(folder, report).read()
+
+
+def load_content_dir(root: Path, display_root: Path | None = None) -> tuple[list[LoadedCourse], list[ContentError]]:
+    """Read every course folder under root; the second list holds errors spanning courses."""
+    display = display_root or Path.cwd()
+    report = _Reporter(display)
+    if not root.is_dir():
+        report.add(root, 1, "content folder does not exist")
+        return [], report.errors
+    courses = [load_course(p, display) for p in sorted(root.iterdir())
+               if p.is_dir() and not p.name.startswith(".")]
+    seen: dict[str, Path] = {}
+    for course in courses:
+        if course.course_id is None:
+            continue
+        if course.course_id in seen:
+            report.add(course.folder / COURSE_FILE, 1,
+                       f"duplicate course id '{course.course_id}' (also in {report.show(seen[course.course_id])})")
+            course.content = None
+        else:
+            seen[course.course_id] = course.folder
+    if not courses:
+        report.add(root, 1, "no course folders found (each needs a course.md)")
+    return courses, report.errors

@@ -1,0 +1,31 @@
+"""Load the course or lesson a URL names, or answer 404."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from modules.courses.service import CourseView, LessonRef
+
+
+def live_course(request: Request, course_id: str) -> CourseView:
+    """The live version of the course in the URL."""
+    course = request.app.state.catalogue.get(course_id)
+    if course is None:
+        raise HTTPException(404)
+    return course  # type: ignore[no-any-return]
+
+
+LiveCourse = Annotated[CourseView, Depends(live_course)]
+
+
+def live_lesson(course: LiveCourse, lesson_id: str) -> LessonRef:
+    """The lesson in the URL, within the live course."""
+    ref = course.lesson(lesson_id)
+    if ref is None:
+        raise HTTPException(404)
+    return ref
+
+
+LiveLesson = Annotated[LessonRef, Depends(live_lesson)]

@@ -1,0 +1,109 @@
+"""Lesson markdown → HTML: CommonMark with tables, footnotes and callouts; raw HTML off."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+
+# Callout kinds and the title shown when the author gives none (content is Indonesian-first).
+CALLOUT_KINDS: dict[str, str] = {
+    "note": "Catatan",
+    "tip": "Tips",
+    "warning": "Perhatian",
+    "important": "Penting",
+    "case": "Studi kasus",
+    "reflection": "Refleksi",
+}
+OPEN_CALLOUT = re.compile(r"^\s{0,3}:::\s*(\S*)(.*)$")
+FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+
+# Resolves a link target found at a body line; returns the URL to render, or None when broken.
+Resolver = Callable[[str, int, bool], str | None]
+
+
+def _callout_renderer(kind: str) -> Callable[..., str]:
+    def render(self: Any, tokens: list, idx: int, _options: Any, _env: Any) -> str:
+        token = tokens[idx]
+        if token.nesting == 1:
+            title = token.info.strip()[len(kind) :].strip() or CALLOUT_KINDS[kind]
+            return (
+                f'<aside class="callout callout-{kind}">'
+                f'<p class="callout-title">{escape(title)}</p>\n'
+            )
+        return "</aside>\n"
+
+    return render
+
+
+def _rewrite_links(state: StateCore) -> None:
+    """Send every link and image target through the resolver the caller put in env."""
+    resolve: Resolver | None = state.env.get("resolve")
+    if resolve is None:
+        return
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        line = (block.map[0] if block.map else 0) + 1
+        for child in block.children:
+            attr = "href" if child.type == "link_open" else "src" if child.type == "image" else None
+            if attr is None:
+                continue
+            target = str(child.attrGet(attr) or "")
+            resolved = resolve(target, line, attr == "src")
+            if resolved is not None:
+                child.attrSet(attr, resolved)
+            if attr == "href" and resolved and resolved.startswith(("http://", "https://")):
+                child.attrSet("rel", "noopener noreferrer")
+            if attr == "src":
+                child.attrSet("loading", "lazy")
+
+
+def make_renderer() -> MarkdownIt:
+    """The one markdown configuration used for every course text."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable("table")
+    md.use(footnote_plugin)
+    for kind in CALLOUT_KINDS:
+        md.use(
+            container_plugin,
+            name=kind,
+            validate=lambda params, *_a, k=kind: params.strip().split(" ", 1)[0] == k,
+            render=_callout_renderer(kind),
+        )
+    md.core.ruler.push("berakhlak_links", _rewrite_links)
+    return md
+
+
+def callout_problems(body: str) -> list[tuple[int, str]]:
+    """Unknown callout kinds and unclosed callouts, as (body line, message)."""
+    problems: list[tuple[int, str]] = []
+    open_lines: list[tuple[int, bool]] = []  # (line, known kind)
+    in_fence = False
+    for number, text in enumerate(body.splitlines(), start=1):
+        if FENCE.match(text):
+            in_fence = not in_fence
+            continue
+        match = OPEN_CALLOUT.match(text)
+        if in_fence or not match:
+            continue
+        kind = match.group(1)
+        if kind == "" and match.group(2).strip() == "":
+            if open_lines:
+                open_lines.pop()
+            else:
+                problems.append((number, "':::' closes a callout that was never opened"))
+        elif kind in CALLOUT_KINDS:
+            open_lines.append((number, True))
+        else:
+            allowed = ", ".join(CALLOUT_KINDS)
+            problems.append((number, f"unknown callout kind '{kind}' (use one of: {allowed})"))
+            open_lines.append((number, False))
+    problems.extend((n, "callout is never closed with ':::'") for n, known in open_lines if known)
+    return problems

@@ -1,0 +1,120 @@
+"""Progress: lessons done, the resume point, course completions and JP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.timeutil import utcnow
+from modules.progress.models import CourseCompletion, Enrollment, LessonProgress
+
+
+def done_lessons(*, session: Session, user_id: int, course_id: str) -> set[str]:
+    """Ids of the lessons this learner marked as done in a course."""
+    stmt = select(LessonProgress.lesson_id).where(
+        LessonProgress.user_id == user_id, LessonProgress.course_id == course_id)
+    return set(session.exec(stmt).all())
+
+
+def record_visit(*, session: Session, user_id: int, course_id: str, lesson_id: str) -> None:
+    """Remember the lesson the learner is on (the resume point); writes only on change."""
+    enrollment = session.get(Enrollment, (user_id, course_id))
+    if enrollment is not None and enrollment.last_lesson_id == lesson_id:
+        return
+    now = utcnow()
+    if enrollment is None:
+        enrollment = Enrollment(user_id=user_id, course_id=course_id, started_at=now)
+    enrollment.last_lesson_id, enrollment.last_seen_at = lesson_id, now
+    session.add(enrollment)
+    try:
+        session.commit()
+    except IntegrityError:  # the same learner's other tab enrolled at the same moment
+        session.rollback()
+
+
+def resume_point(*, session: Session, user_id: int, course_id: str) -> str | None:
+    """The lesson last opened, if any."""
+    enrollment = session.get(Enrollment, (user_id, course_id))
+    return enrollment.last_lesson_id if enrollment else None
+
+
+def mark_done(*, session: Session, user_id: int, course_id: str, lesson_id: str,
+              version_id: int) -> bool:
+    """Record a lesson as done (idempotent); True if this call recorded it."""
+    if session.get(LessonProgress, (user_id, course_id, lesson_id)) is not None:
+        return False
+    session.add(LessonProgress(user_id=user_id, course_id=course_id, lesson_id=lesson_id,
+                               content_version_id=version_id))
+    try:
+        session.commit()
+    except IntegrityError:  # a double click: the first request already recorded it
+        session.rollback()
+        return False
+    return True
+
+
+def mark_undone(*, session: Session, user_id: int, course_id: str, lesson_id: str) -> None:
+    """Take back a "done" mark; a course completion already earned stays."""
+    session.exec(delete(LessonProgress).where(  # type: ignore[call-overload]
+        col(LessonProgress.user_id) == user_id, col(LessonProgress.course_id) == course_id,
+        col(LessonProgress.lesson_id) == lesson_id))
+    session.commit()
+
+
+def record_completion(*, session: Session, user_id: int, course_id: str, version_id: int,
+                      jp: int) -> bool:
+    """Record that a learner completed a course (once); True if this call recorded it."""
+    if session.get(CourseCompletion, (user_id, course_id)) is not None:
+        return False
+    session.add(CourseCompletion(user_id=user_id, course_id=course_id,
+                                 content_version_id=version_id, jp=jp))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+def completion(*, session: Session, user_id: int, course_id: str) -> CourseCompletion | None:
+    """The learner's completion of a course, or None."""
+    return session.get(CourseCompletion, (user_id, course_id))
+
+
+@dataclass
+class EnrollmentSummary:
+    course_id: str
+    last_lesson_id: str | None
+    last_seen_at: datetime
+    done: int
+    completed_at: datetime | None
+
+
+def enrollments(*, session: Session, user_id: int) -> list[EnrollmentSummary]:
+    """The learner's courses, most recently visited first, with counts of lessons done."""
+    done_count = (select(LessonProgress.course_id, func.count().label("done"))
+                  .where(LessonProgress.user_id == user_id)
+                  .group_by(LessonProgress.course_id).subquery())
+    stmt = (select(Enrollment, done_count.c.done, CourseCompletion.completed_at)
+            .outerjoin(done_count, done_count.c.course_id == Enrollment.course_id)
+            .outerjoin(CourseCompletion, (CourseCompletion.user_id == Enrollment.user_id)
+                       & (CourseCompletion.course_id == Enrollment.course_id))
+            .where(Enrollment.user_id == user_id)
+            .order_by(col(Enrollment.last_seen_at).desc()))
+    return [EnrollmentSummary(e.course_id, e.last_lesson_id, e.last_seen_at, done or 0, completed)
+            for e, done, completed in session.exec(stmt).all()]
+
+
+def jp_earned(*, session: Session, user_id: int, year: int) -> int:
+    """JP credited to a learner by courses completed in a calendar year (UTC+7 is close enough
+    to UTC at year level that the boundary is drawn in UTC)."""
+    start = datetime(year, 1, 1, tzinfo=UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=UTC)
+    stmt = select(func.coalesce(func.sum(CourseCompletion.jp), 0)).where(
+        CourseCompletion.user_id == user_id, col(CourseCompletion.completed_at) >= start,
+        col(CourseCompletion.completed_at) < end)
+    return int(session.exec(stmt).one())
