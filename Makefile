@@ -6,7 +6,7 @@ TEST_DATABASE_URL ?= sqlite
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup assets browser run test test-sqlite test-postgres lint bench clean
+.PHONY: help setup assets browser run test test-postgres lint bench clean i18n
 
 help: ## list the recipes
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,3 +49,7 @@ bench: setup ## run the lesson page benchmark (needs wrk)
 
 clean: ## remove the venv, node_modules, built assets and the local database
 	rm -rf $(VENV) node_modules app/static/vendor var
+
+i18n: setup ## extract translatable messages and update the id/en catalogues
+	$(BIN)/pybabel extract -F app/locales/babel.cfg -k N_ -k _ -o app/locales/messages.pot --no-location --omit-header .
+	$(BIN)/pybabel update -i app/locales/messages.pot -d app/locales -D messages --no-fuzzy-matching

@@ -21,7 +21,7 @@ router = APIRouter()
 
 def _form_page(request: Request, session: SessionDep, name: str, values: dict[str, str],
                errors: dict[str, str] | None = None, **extra: object) -> Response:
-    status = 422 if errors else 200
+    status = 422 if errors or extra.get("pw_errors") else 200
     context = {"values": values, "errors": errors or {}, "pns_grades": PNS_GRADES,
                "pppk_grades": PPPK_GRADES,
                "agencies": agencies_service.list_active(session=session), **extra}

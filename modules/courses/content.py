@@ -176,6 +176,7 @@ class _CourseReader:
         self.report = report
         self.md = make_renderer()
         self.lesson_urls: dict[Path, str] = {}
+        self.lesson_files: set[Path] = set()  # every lesson file, valid or not
         self.assets: dict[str, AssetRef] = {}
         self.asset_files: dict[str, Path] = {}
         self.course_id = ""
@@ -233,6 +234,7 @@ class _CourseReader:
             for lesson_path in sorted(folder.glob("*.md")):
                 if lesson_path.name == MODULE_FILE:
                     continue
+                self.lesson_files.add(lesson_path.resolve())
                 ldoc = _read_doc(lesson_path, self.report)
                 lmeta = _validate(LessonFrontMatter, ldoc, self.report) if ldoc else None
                 if lmeta and ldoc:
@@ -299,6 +301,8 @@ class _CourseReader:
         if path.suffix == ".md":
             if path in self.lesson_urls and not is_image:
                 return self.lesson_urls[path] + fragment
+            if path in self.lesson_files and not is_image:
+                return None  # that lesson's own errors are reported already
             self.report.add(doc.path, line, f"link '{target}' is a markdown file but not a lesson")
             return None
         return self._asset(doc, path, target, line, is_image)

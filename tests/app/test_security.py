@@ -1,0 +1,72 @@
+"""Platform security: CSRF on every unsafe request, headers, body limit, error pages."""
+
+from __future__ import annotations
+
+from app.main import create_app
+from tests.conftest import all_routes, csrf_from, make_settings, register
+
+
+def test_security_headers_on_every_page(client) -> None:
+    response = client.get("/")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "bk_csrf=" in response.headers["set-cookie"]
+    assert "HttpOnly" in response.headers["set-cookie"]
+
+
+def test_no_inline_scripts_or_styles_in_pages(client) -> None:
+    register(client)
+    for path in ("/", "/me/learning", "/courses/berakhlak",
+                 "/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar", "/me/profile"):
+        html = client.get(path).text
+        assert "<script>" not in html and " style=" not in html and "<style" not in html, path
+
+
+def test_every_unsafe_route_refuses_a_missing_csrf_token(client, app) -> None:
+    register(client)
+    unsafe = [(path, method) for method, path in all_routes(app)
+              if method in {"POST", "PUT", "PATCH", "DELETE"}]
+    assert len(unsafe) >= 7
+    for path, method in unsafe:
+        url = path.replace("{course_id}", "berakhlak").replace(
+            "{lesson_id}", "pengantar-mengapa-nilai-dasar")
+        response = client.request(method, url, data={"x": "1"}, follow_redirects=False)
+        assert response.status_code == 403, (method, url)
+
+
+def test_csrf_header_is_accepted_for_htmx(client) -> None:
+    register(client)
+    token = csrf_from(client, "/")
+    response = client.post("/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar/done",
+                           headers={"X-CSRF-Token": token, "HX-Request": "true"})
+    assert response.status_code == 200
+
+
+def test_oversized_body_gets_413_with_the_limit(db_url) -> None:
+    from fastapi.testclient import TestClient
+
+    app = create_app(make_settings(db_url, max_body_bytes=2048))
+    with TestClient(app) as client:
+        response = client.post("/login", content=b"x" * 5000,
+                               headers={"content-type": "application/x-www-form-urlencoded"})
+        assert response.status_code == 413
+        assert "2048" in response.json()["detail"]
+    app.state.engine.dispose()
+
+
+def test_unknown_page_is_a_friendly_404_and_api_gets_problem_json(client) -> None:
+    page = client.get("/tidak-ada")
+    assert page.status_code == 404 and "<h1>" in page.text
+    api = client.get("/api/v1/tidak-ada")
+    assert api.status_code == 404
+    assert api.headers["content-type"] == "application/problem+json"
+    assert api.json()["status"] == 404
+
+
+def test_healthz_reports_database_and_content_version(client) -> None:
+    body = client.get("/healthz").json()
+    assert body["database"] == "ok" and body["status"] == "ok"
+    course = next(c for c in body["content"] if c["course"] == "berakhlak")
+    assert course["serving"].startswith("1.0.0+") and course["status"] == "ok"

@@ -1,0 +1,41 @@
+"""Settings: environment prefix, production refuses the default secret, every one documented."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from app.settings import DEFAULT_SECRET, ROOT, Settings
+
+
+def test_environment_variables_use_the_prefix(monkeypatch) -> None:
+    monkeypatch.setenv("BERAKHLAK_DATABASE_URL", "sqlite:///elsewhere.db")
+    monkeypatch.setenv("BERAKHLAK_JP_TARGET", "30")
+    settings = Settings()
+    assert settings.database_url == "sqlite:///elsewhere.db" and settings.jp_target == 30
+
+
+def test_production_refuses_the_default_or_a_short_secret() -> None:
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(environment="production", secret_key=DEFAULT_SECRET)
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(environment="production", secret_key="short")
+    assert Settings(environment="production", secret_key="x" * 40).environment == "production"
+
+
+def test_production_refuses_to_start_from_the_cli(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    monkeypatch.setenv("BERAKHLAK_ENVIRONMENT", "production")
+    monkeypatch.delenv("BERAKHLAK_SECRET_KEY", raising=False)
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2
+    assert "BERAKHLAK_SECRET_KEY" in result.output
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        assert f"BERAKHLAK_{name.upper()}" in readme, name

@@ -1,0 +1,206 @@
+"""Every test gets its own real database: a copy of a migrated, seeded template.
+
+BERAKHLAK_TEST_DATABASE_URL picks the engine: `sqlite` (default) or a PostgreSQL URL such as
+postgresql+psycopg://postgres@127.0.0.1:5432/test. PostgreSQL being unreachable is a failure,
+never a skip.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from app import migrate
+from app.db import make_engine
+from app.main import create_app
+from app.settings import ROOT, Settings
+from modules.agencies import service as agencies_service
+from modules.courses import service as courses_service
+
+DB_CHOICE = os.environ.get("BERAKHLAK_TEST_DATABASE_URL", "sqlite") or "sqlite"
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+_counter = itertools.count()
+
+
+def _prepare(url: str) -> None:
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with Session(engine) as session:
+        agencies_service.seed_reference(session=session)
+    courses_service.sync_content(engine=engine, root=ROOT / "content")
+    engine.dispose()
+
+
+class _SqliteFactory:
+    def __init__(self, tmp: Path) -> None:
+        self.template = tmp / "template.db"
+        _prepare(f"sqlite:///{self.template}")
+
+    def new(self, tmp_path: Path) -> str:
+        target = tmp_path / "test.db"
+        shutil.copyfile(self.template, target)
+        return f"sqlite:///{target}"
+
+    def drop(self, url: str) -> None:
+        pass
+
+
+class _PostgresFactory:
+    """Each test gets `CREATE DATABASE ... TEMPLATE` of a migrated template: real isolation."""
+
+    def __init__(self, url: str) -> None:
+        self.base = make_url(url)
+        self.admin = create_engine(self.base, isolation_level="AUTOCOMMIT")
+        try:
+            with self.admin.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001
+            pytest.exit(f"PostgreSQL at {url} is unreachable: {exc}", returncode=3)
+        self.prefix = f"{self.base.database}_bk{os.getpid()}"
+        self.template = f"{self.prefix}_tpl"
+        self._drop(self.template)
+        self._run(f'CREATE DATABASE "{self.template}"')
+        _prepare(self._url(self.template))
+
+    def _url(self, name: str) -> str:
+        return self.base.set(database=name).render_as_string(hide_password=False)
+
+    def _run(self, sql: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(sql))
+
+    def _drop(self, name: str) -> None:
+        self._run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def new(self, _tmp_path: Path) -> str:
+        name = f"{self.prefix}_{next(_counter)}"
+        self._run(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return self._url(name)
+
+    def drop(self, url: str) -> None:
+        self._drop(str(make_url(url).database))
+
+    def close(self) -> None:
+        self._drop(self.template)
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    if DB_CHOICE == "sqlite":
+        yield _SqliteFactory(tmp_path_factory.mktemp("template"))
+    else:
+        factory = _PostgresFactory(DB_CHOICE)
+        yield factory
+        factory.close()
+
+
+@pytest.fixture
+def db_url(db_factory, tmp_path: Path) -> Iterator[str]:
+    url = db_factory.new(tmp_path)
+    yield url
+    db_factory.drop(url)
+
+
+def make_settings(db_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {"database_url": db_url, "environment": "test",
+                                 "secret_key": SECRET, "content_dir": ROOT / "content"}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return make_settings(db_url)
+
+
+@pytest.fixture
+def app(settings: Settings):
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def session(app) -> Iterator[Session]:
+    with Session(app.state.engine) as db_session:
+        yield db_session
+
+
+# ---- helpers shared by tests -------------------------------------------------------------
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+PASSWORD = "kata-sandi-yang-panjang-1"
+
+
+def csrf_from(client: TestClient, path: str = "/login") -> str:
+    """The CSRF token a page hands this client."""
+    match = CSRF_RE.search(client.get(path).text)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def nip(birth: str = "19900101", appointed: str = "201503", sex: str = "1",
+        serial: str = "001") -> str:
+    """A PNS NIP from its parts (PPPK: appointed='202321')."""
+    return f"{birth}{appointed}{sex}{serial}"
+
+
+def agency_id(client: TestClient, code: str = "LB-BKN") -> int:
+    with Session(client.app.state.engine) as db_session:  # type: ignore[attr-defined]
+        agency = agencies_service.get_by_code(session=db_session, code=code)
+        assert agency and agency.id
+        return agency.id
+
+
+def registration(client: TestClient, **overrides: str) -> dict[str, str]:
+    form = {"nip": nip(), "name": "Siti Rahmawati", "email": "siti@bkn.go.id",
+            "agency_id": str(agency_id(client)), "work_unit": "Direktorat Pengembangan",
+            "position": "Analis SDM Aparatur Ahli Pertama", "grade": "III/a",
+            "password": PASSWORD, "password_confirm": PASSWORD}
+    form.update(overrides)
+    return form
+
+
+def register(client: TestClient, **overrides: str):
+    form = registration(client, **overrides)
+    form["csrf_token"] = csrf_from(client, "/register")
+    return client.post("/register", data=form, follow_redirects=False)
+
+
+def login(client: TestClient, identifier: str, password: str = PASSWORD):
+    token = csrf_from(client, "/login")
+    return client.post("/login", data={"identifier": identifier, "password": password,
+                                       "csrf_token": token}, follow_redirects=False)
+
+
+def all_routes(app) -> list[tuple[str, str]]:
+    """(method, path) of every route, including those of included routers."""
+    found: list[tuple[str, str]] = []
+
+    def walk(routes) -> None:
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            if inner is not None:
+                walk(inner.routes)
+            elif getattr(route, "methods", None):
+                found.extend((m, route.path) for m in route.methods)
+
+    walk(app.routes)
+    return sorted(found)

@@ -1,0 +1,116 @@
+"""Login, throttling, logout, sessions across restarts, profile and password changes."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from app.main import create_app
+from app.security import SESSION_COOKIE
+from modules.accounts.models import AuthSession
+from tests.conftest import PASSWORD, csrf_from, login, make_settings, nip, register
+
+
+def _logged_out(client: TestClient) -> None:
+    client.post("/logout", data={"csrf_token": csrf_from(client, "/")})
+
+
+def test_login_with_nip_or_email_then_logout(client, session) -> None:
+    register(client)
+    _logged_out(client)
+    assert client.get("/me/learning", follow_redirects=False).status_code == 303
+    response = login(client, "19900101 201503 1 001")  # spaces as people type them
+    assert response.status_code == 303 and response.headers["location"] == "/me/learning"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    _logged_out(client)
+    assert login(client, "SITI@bkn.go.id").status_code == 303
+    assert client.get("/me/learning").status_code == 200
+    _logged_out(client)
+    assert session.exec(select(AuthSession)).all() == []
+    assert client.get("/me/learning", follow_redirects=False).headers["location"].startswith("/login")
+
+
+def test_wrong_password_and_unknown_account_get_the_same_answer(client) -> None:
+    register(client)
+    _logged_out(client)
+    wrong = login(client, nip(), "salah-kata-sandi-123")
+    unknown = login(client, nip(serial="999"), "salah-kata-sandi-123")
+    assert wrong.status_code == unknown.status_code == 422
+    assert "salah" in wrong.text.lower() or "tidak benar" in wrong.text.lower()
+
+
+def test_empty_login_form(client) -> None:
+    response = client.post("/login", data={"csrf_token": csrf_from(client), "identifier": ""})
+    assert response.status_code == 422
+
+
+def test_login_is_throttled_after_repeated_failures(client, settings) -> None:
+    register(client)
+    _logged_out(client)
+    for _ in range(settings.login_max_failures):
+        assert login(client, nip(), "salah-kata-sandi-123").status_code == 422
+    locked = login(client, nip(), PASSWORD)  # even the right password waits out the lockout
+    assert locked.status_code == 429
+    assert int(locked.headers["retry-after"]) == settings.login_lockout_minutes * 60
+
+
+def test_next_parameter_only_redirects_within_the_site(client) -> None:
+    register(client)
+    _logged_out(client)
+    token = csrf_from(client)
+    response = client.post("/login", data={"identifier": nip(), "password": PASSWORD,
+                                           "csrf_token": token, "next": "//evil.example/x"},
+                           follow_redirects=False)
+    assert response.headers["location"] == "/me/learning"
+
+
+def test_session_survives_a_restart_and_works_in_another_process(client, settings) -> None:
+    register(client)
+    token = client.cookies.get(SESSION_COOKIE)
+    client.app.state.engine.dispose()
+    restarted = create_app(make_settings(settings.database_url))  # a new process, same database
+    with TestClient(restarted) as other:
+        other.cookies.set(SESSION_COOKIE, token)
+        assert other.get("/me/profile").status_code == 200
+    restarted.state.engine.dispose()
+
+
+def test_forged_session_cookie_is_ignored(client) -> None:
+    client.cookies.set(SESSION_COOKIE, "not-a-session")
+    assert client.get("/me/profile", follow_redirects=False).status_code == 303
+
+
+def test_profile_edit_and_bad_input(client) -> None:
+    register(client)
+    token = csrf_from(client, "/me/profile")
+    form = {"csrf_token": token, "name": "Siti R.", "email": "siti.r@bkn.go.id",
+            "agency_id": "999999", "work_unit": "", "position": "Analis", "grade": "IX"}
+    bad = client.post("/me/profile", data=form)
+    assert bad.status_code == 422
+    assert 'id="e-agency_id"' in bad.text
+    from tests.conftest import agency_id
+
+    form.update(agency_id=str(agency_id(client)), work_unit="Biro SDM", grade="III/b")
+    ok = client.post("/me/profile", data=form, follow_redirects=False)
+    assert ok.status_code == 303
+    assert "Siti R." in client.get("/me/profile").text
+
+
+def test_password_change_logs_out_other_sessions(client, app) -> None:
+    register(client)
+    other = TestClient(app)
+    assert login(other, nip()).status_code == 303
+    token = csrf_from(client, "/me/profile")
+    weak = client.post("/me/password", data={"csrf_token": token, "current_password": PASSWORD,
+                                             "new_password": "short", "new_password_confirm": "short"})
+    assert weak.status_code == 422
+    new = "kata-sandi-baru-yang-kuat"
+    changed = client.post("/me/password", data={
+        "csrf_token": token, "current_password": PASSWORD, "new_password": new,
+        "new_password_confirm": new}, follow_redirects=False)
+    assert changed.status_code == 303
+    assert client.get("/me/profile").status_code == 200
+    assert other.get("/me/profile", follow_redirects=False).status_code == 303
+    _logged_out(client)
+    assert login(client, nip(), new).status_code == 303
