@@ -1,0 +1,103 @@
+"""Progress: mark done (htmx and plain form), completion and JP, resume point, my learning."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from modules.progress.models import CourseCompletion, LessonProgress
+from tests.conftest import csrf_from, register
+
+COURSE = "/courses/berakhlak"
+FIRST = "pengantar-mengapa-nilai-dasar"
+SECOND = "pengantar-landasan-hukum"
+
+
+def lesson_url(lesson_id: str) -> str:
+    return f"{COURSE}/lessons/{lesson_id}"
+
+
+def mark(client, lesson_id: str, htmx: bool = False, what: str = "done"):
+    token = csrf_from(client, "/")
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post(f"{lesson_url(lesson_id)}/{what}", data={"csrf_token": token},
+                       headers=headers, follow_redirects=False)
+
+
+def test_lessons_need_a_login_but_the_course_page_does_not(client) -> None:
+    assert client.get(COURSE).status_code == 200
+    response = client.get(lesson_url(FIRST), follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/login?next={lesson_url(FIRST)}"
+
+
+def test_unknown_course_or_lesson_is_404(client) -> None:
+    register(client)
+    assert client.get("/courses/tidak-ada").status_code == 404
+    assert client.get(lesson_url("tidak-ada")).status_code == 404
+    assert mark(client, "tidak-ada").status_code == 404
+
+
+def test_plain_form_marks_done_and_goes_to_the_next_lesson(client, session) -> None:
+    register(client)
+    response = mark(client, FIRST)
+    assert response.status_code == 303 and response.headers["location"] == lesson_url(SECOND)
+    row = session.exec(select(LessonProgress)).one()
+    assert row.lesson_id == FIRST and row.content_version_id > 0
+
+
+def test_htmx_gets_the_status_fragment(client) -> None:
+    register(client)
+    response = mark(client, FIRST, htmx=True)
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<section id="lesson-status"')
+    assert "<html" not in response.text
+    assert "Vary" in response.headers and "HX-Request" in response.headers["vary"]
+    undone = mark(client, FIRST, htmx=True, what="undone")
+    assert "/done" in undone.text
+
+
+def test_double_submit_counts_once(client, session) -> None:
+    register(client)
+    mark(client, FIRST)
+    mark(client, FIRST)
+    assert len(session.exec(select(LessonProgress)).all()) == 1
+
+
+def test_completing_every_lesson_completes_the_course_once(client, session, app) -> None:
+    register(client)
+    course = app.state.catalogue.get("berakhlak")
+    for lesson_id in course.lesson_ids[:-1]:
+        mark(client, lesson_id)
+    assert session.exec(select(CourseCompletion)).all() == []
+    last = mark(client, course.lesson_ids[-1], htmx=True)
+    assert "selesai" in last.text.lower()
+    completion = session.exec(select(CourseCompletion)).one()
+    assert completion.jp == course.content.jp
+    mark(client, course.lesson_ids[-1], what="undone")
+    mark(client, course.lesson_ids[-1])
+    assert len(session.exec(select(CourseCompletion)).all()) == 1
+    page = client.get("/me/learning").text
+    assert f"{course.content.jp} <span>/ 20 JP" in page
+
+
+def test_resume_point_follows_the_last_lesson_opened(client) -> None:
+    register(client)
+    client.get(lesson_url(SECOND))
+    page = client.get(COURSE).text
+    assert f'href="{lesson_url(SECOND)}"' in page and "Lanjutkan" in page
+    mark(client, SECOND)
+    page = client.get(COURSE).text
+    assert "Lanjutkan: " in page
+    learning = client.get("/me/learning").text
+    assert "Internalisasi Nilai Dasar ASN BerAKHLAK" in learning
+
+
+def test_learners_progress_is_their_own(client, app) -> None:
+    from fastapi.testclient import TestClient
+
+    register(client)
+    mark(client, FIRST)
+    other = TestClient(app)
+    register(other, nip="199202022016042002", email="budi@bkn.go.id")
+    page = other.get(COURSE).text
+    assert "0 dari 33 pelajaran selesai" in page
