@@ -18,7 +18,7 @@ from app.db import make_engine
 from app.forms import csrf_protect
 from app.middleware import PlatformMiddleware
 from app.settings import Settings
-from app.templating import STATIC_DIR, make_environment
+from app.templating import STATIC_DIR, ShellCache, make_environment
 from modules.accounts.router import router as accounts_router
 from modules.courses import service as courses_service
 from modules.courses.router import router as courses_router
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.templates = make_environment()
+    app.state.shells = ShellCache()
     app.state.catalogue = courses_service.Catalogue(app.state.engine)
     i18n.load_catalogues()
     errors.install(app)

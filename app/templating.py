@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from app import i18n
 from app.security import CSRF_FIELD, LANG_COOKIE, csrf_token
@@ -70,6 +71,28 @@ def request_locale(request: Request) -> str:
     return str(request.app.state.settings.default_locale)
 
 
+def _context(request: Request, context: Mapping[str, Any] | None, csrf: str | None = None
+             ) -> dict[str, Any]:
+    locale = request_locale(request)
+    i18n.set_locale(locale)
+    settings = request.app.state.settings
+    return {
+        "request": request,
+        "user": getattr(request.state, "user", None),
+        "csrf_token": csrf or csrf_token(settings.secret_key, request.state.csrf_cookie),
+        "locale": locale,
+        "htmx": is_htmx(request),
+        **(context or {}),
+    }
+
+
+def _response(html: str, status_code: int, headers: Mapping[str, str] | None) -> HTMLResponse:
+    response = HTMLResponse(html, status_code=status_code, headers=dict(headers or {}))
+    response.headers["Vary"] = "HX-Request, Cookie"
+    response.headers.setdefault("Cache-Control", "private, no-cache")
+    return response
+
+
 def render(
     request: Request,
     name: str,
@@ -79,19 +102,44 @@ def render(
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """Render a template in the visitor's language with the common context."""
-    locale = request_locale(request)
-    i18n.set_locale(locale)
-    settings = request.app.state.settings
-    full = {
-        "request": request,
-        "user": getattr(request.state, "user", None),
-        "csrf_token": csrf_token(settings.secret_key, request.state.csrf_cookie),
-        "locale": locale,
-        "htmx": is_htmx(request),
-        **(context or {}),
-    }
-    html = request.app.state.templates.get_template(name).render(full)
-    response = HTMLResponse(html, status_code=status_code, headers=dict(headers or {}))
-    response.headers["Vary"] = "HX-Request, Cookie"
-    response.headers.setdefault("Cache-Control", "private, no-cache")
-    return response
+    html = request.app.state.templates.get_template(name).render(_context(request, context))
+    return _response(html, status_code, headers)
+
+
+CSRF_SLOT = "bk-slot-csrf-5f1c"
+
+
+class ShellCache:
+    """Pages whose only personal parts are the CSRF token and a few fragments are rendered once
+    per key (e.g. content version, lesson, language) with placeholders, then filled per request
+    by string replacement: the heavy template work leaves the hot path."""
+
+    def __init__(self, max_entries: int = 2048) -> None:
+        self.max_entries = max_entries
+        self._shells: dict[tuple[Any, ...], str] = {}
+
+    def render(self, request: Request, name: str, context: Mapping[str, Any], *,
+               key: tuple[Any, ...], slots: Mapping[str, str]) -> HTMLResponse:
+        """Render `name` with `context`; each slot (a context name) is filled with its HTML."""
+        locale = request_locale(request)
+        full_key = (name, locale, *key)
+        shell = self._shells.get(full_key)
+        if shell is None:
+            markers = {slot: Markup(f"bk-slot-{slot}-5f1c") for slot in slots}
+            shell = request.app.state.templates.get_template(name).render(
+                _context(request, {**context, **markers}, csrf=CSRF_SLOT))
+            if len(self._shells) >= self.max_entries:
+                self._shells.clear()
+            self._shells[full_key] = shell
+        else:
+            i18n.set_locale(locale)
+        settings = request.app.state.settings
+        html = shell.replace(CSRF_SLOT, csrf_token(settings.secret_key, request.state.csrf_cookie))
+        for slot, fragment in slots.items():
+            html = html.replace(f"bk-slot-{slot}-5f1c", fragment)
+        return _response(html, 200, None)
+
+
+def render_fragment(request: Request, name: str, context: Mapping[str, Any]) -> str:
+    """A template rendered to a string (for slots), with the common context."""
+    return request.app.state.templates.get_template(name).render(_context(request, context))

@@ -10,10 +10,10 @@ from app.db import SessionDep
 from app.errors import LoginRequired
 from app.security import SESSION_COOKIE
 from modules.accounts import service
-from modules.accounts.models import User
+from modules.accounts.schemas import Principal
 
 
-def optional_user(request: Request, session: SessionDep) -> User | None:
+def optional_user(request: Request, session: SessionDep) -> Principal | None:
     """The logged-in user or None; also exposed to templates as `user`."""
     if hasattr(request.state, "user"):
         return request.state.user  # type: ignore[no-any-return]
@@ -21,17 +21,17 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
     user = None
     if token:
         days = request.app.state.settings.session_days
-        user = service.user_for_token(session=session, token=token, days=days)
+        user = service.principal_for_token(session=session, token=token, days=days)
     request.state.user = user
     return user
 
 
-def require_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+async def require_user(user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
     """The logged-in user; anyone else is sent to the login page."""
     if user is None:
         raise LoginRequired
     return user
 
 
-OptionalUser = Annotated[User | None, Depends(optional_user)]
-CurrentUser = Annotated[User, Depends(require_user)]
+OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+CurrentUser = Annotated[Principal, Depends(require_user)]

@@ -110,7 +110,8 @@ def logout(request: Request, session: SessionDep) -> Response:
 
 @router.get("/me/profile")
 def profile_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    values = {k: str(getattr(user, k)) for k in
+    record = service.get(session=session, user_id=user.id)
+    values = {k: str(getattr(record, k)) for k in
               ("name", "email", "agency_id", "work_unit", "position", "grade")}
     saved = request.query_params.get("saved")
     return _form_page(request, session, "accounts/profile.html", values, saved=saved,
@@ -122,7 +123,8 @@ def profile_save(request: Request, session: SessionDep, user: CurrentUser, form:
     agency_ids = {a.id for a in agencies_service.list_active(session=session) if a.id}
     try:
         data = parse_profile(form, user.employment_type, agency_ids)
-        service.update_profile(session=session, user=user, data=data)
+        service.update_profile(session=session, user=service.get(session=session, user_id=user.id),
+                               data=data)
     except FormError as exc:
         return _form_page(request, session, "accounts/profile.html", dict(form), exc.errors,
                           saved=None, pw_errors={})
@@ -132,12 +134,13 @@ def profile_save(request: Request, session: SessionDep, user: CurrentUser, form:
 @router.post("/me/password")
 def password_save(request: Request, session: SessionDep, user: CurrentUser, form: FormData) -> Response:
     try:
-        service.change_password(session=session, user=user, current=form.get("current_password", ""),
+        record = service.get(session=session, user_id=user.id)
+        service.change_password(session=session, user=record, current=form.get("current_password", ""),
                                 new=form.get("new_password", ""),
                                 confirm=form.get("new_password_confirm", ""),
                                 keep_token=request.cookies.get(SESSION_COOKIE))
     except FormError as exc:
-        values = {k: str(getattr(user, k)) for k in
+        values = {k: str(getattr(record, k)) for k in
                   ("name", "email", "agency_id", "work_unit", "position", "grade")}
         return _form_page(request, session, "accounts/profile.html", values, None, saved=None,
                           pw_errors=exc.errors)
@@ -154,5 +157,6 @@ def switch_language(request: Request, session: SessionDep, user: OptionalUser,
         response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, httponly=True, samesite="lax",
                             secure=request.app.state.settings.secure_cookies, path="/")
         if user:
-            service.set_locale(session=session, user=user, locale=locale)
+            service.set_locale(session=session, user=service.get(session=session, user_id=user.id),
+                               locale=locale)
     return response

@@ -46,6 +46,19 @@ def _text(data: dict[str, str], name: str, errors: dict[str, str], *, max_len: i
     return value
 
 
+@dataclass(frozen=True)
+class Principal:
+    """The logged-in user as every request sees it: read once per request, never written."""
+
+    id: int
+    nip: str
+    employment_type: str
+    name: str
+    email: str
+    agency_id: int
+    locale: str | None
+
+
 @dataclass
 class ProfileInput:
     name: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -16,6 +16,7 @@ from modules.accounts.models import AuthSession, LoginFailure, RoleGrant, User
 from modules.accounts.nip import normalise
 from modules.accounts.schemas import (
     FormError,
+    Principal,
     ProfileInput,
     RegistrationInput,
     password_problem,
@@ -97,23 +98,40 @@ def start_session(*, session: Session, user: User, days: int, user_agent: str = 
     return token
 
 
-def user_for_token(*, session: Session, token: str, days: int) -> User | None:
-    """The user behind a session cookie, or None; extends the session at most once an hour."""
+_PRINCIPAL_COLUMNS = [User.id, User.nip, User.employment_type, User.name, User.email,
+                      User.agency_id, User.locale]
+# Built once: constructing a statement costs more than running it on SQLite.
+_PRINCIPAL_BY_DIGEST = (
+    select(*_PRINCIPAL_COLUMNS, AuthSession.expires_at, AuthSession.last_seen_at)
+    .join(AuthSession, col(AuthSession.user_id) == User.id)
+    .where(col(AuthSession.id) == bindparam("digest"), col(User.active) == true()))
+_EXTEND_SESSION = (update(AuthSession).where(col(AuthSession.id) == bindparam("digest"))
+                   .values(last_seen_at=bindparam("now"), expires_at=bindparam("until")))
+
+
+def principal_for_token(*, session: Session, token: str, days: int) -> Principal | None:
+    """The user behind a session cookie, or None; extends the session at most once an hour.
+
+    This runs on every page view, so it is one prepared Core query rather than ORM entities."""
     digest = security.token_digest(token)
-    row = session.exec(
-        select(AuthSession, User).join(User, col(User.id) == AuthSession.user_id)
-        .where(AuthSession.id == digest)
-    ).first()
+    row = session.connection().execute(_PRINCIPAL_BY_DIGEST, {"digest": digest}).first()
     if row is None:
         return None
-    auth, user = row
     now = utcnow()
-    if as_utc(auth.expires_at) <= now or not user.active:
+    if as_utc(row.expires_at) <= now:
         return None
-    if now - as_utc(auth.last_seen_at) > SESSION_REFRESH:
-        auth.last_seen_at, auth.expires_at = now, now + timedelta(days=days)
-        session.add(auth)
+    if now - as_utc(row.last_seen_at) > SESSION_REFRESH:
+        session.connection().execute(
+            _EXTEND_SESSION, {"digest": digest, "now": now, "until": now + timedelta(days=days)})
         session.commit()
+    return Principal(*row[: len(_PRINCIPAL_COLUMNS)])
+
+
+def get(*, session: Session, user_id: int) -> User:
+    """The full user record, for the pages that change it."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise LookupError(user_id)
     return user
 
 

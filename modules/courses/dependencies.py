@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from modules.courses.service import CourseView, LessonRef
 
 
-def live_course(request: Request, course_id: str) -> CourseView:
+async def live_course(request: Request, course_id: str) -> CourseView:
     """The live version of the course in the URL."""
     course = request.app.state.catalogue.get(course_id)
     if course is None:
@@ -20,7 +20,7 @@ def live_course(request: Request, course_id: str) -> CourseView:
 LiveCourse = Annotated[CourseView, Depends(live_course)]
 
 
-def live_lesson(course: LiveCourse, lesson_id: str) -> LessonRef:
+async def live_lesson(course: LiveCourse, lesson_id: str) -> LessonRef:
     """The lesson in the URL, within the live course."""
     ref = course.lesson(lesson_id)
     if ref is None:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from app.db import SessionDep
-from app.templating import render
+from app.templating import render, render_fragment
 from modules.accounts.dependencies import CurrentUser, OptionalUser
 from modules.courses import service
 from modules.courses.dependencies import LiveCourse, LiveLesson
@@ -49,10 +49,13 @@ def lesson_page(request: Request, session: SessionDep, user: CurrentUser, course
     done = progress_service.done_lessons(session=session, user_id=user.id, course_id=course.id)
     progress_service.record_visit(session=session, user_id=user.id, course_id=course.id,
                                   lesson_id=ref.lesson.id)
-    return render(request, "courses/lesson.html", {
-        "course": course, "ref": ref, "done": done, "is_done": ref.lesson.id in done,
+    status = render_fragment(request, "_partials/lesson_status.html", {
+        "course": course, "ref": ref, "is_done": ref.lesson.id in done,
         "progress": service.course_progress(course, done), "completed_now": False,
     })
+    return request.app.state.shells.render(  # type: ignore[no-any-return]
+        request, "courses/lesson.html", {"course": course, "ref": ref},
+        key=(course.version_id, ref.lesson.id), slots={"status_slot": status})
 
 
 @router.get("/assets/{sha256}/{filename}")

@@ -5,26 +5,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.timeutil import utcnow
 from modules.progress.models import CourseCompletion, Enrollment, LessonProgress
 
+# Statements on the lesson-page path are built once, with bound parameters.
+_DONE_IDS = select(LessonProgress.lesson_id).where(
+    col(LessonProgress.user_id) == bindparam("user_id"),
+    col(LessonProgress.course_id) == bindparam("course_id"))
+_LAST_LESSON = select(Enrollment.last_lesson_id).where(
+    col(Enrollment.user_id) == bindparam("user_id"),
+    col(Enrollment.course_id) == bindparam("course_id"))
+
 
 def done_lessons(*, session: Session, user_id: int, course_id: str) -> set[str]:
     """Ids of the lessons this learner marked as done in a course."""
-    stmt = select(LessonProgress.lesson_id).where(
-        LessonProgress.user_id == user_id, LessonProgress.course_id == course_id)
-    return set(session.exec(stmt).all())
+    params = {"user_id": user_id, "course_id": course_id}
+    return set(session.connection().execute(_DONE_IDS, params).scalars())
 
 
 def record_visit(*, session: Session, user_id: int, course_id: str, lesson_id: str) -> None:
     """Remember the lesson the learner is on (the resume point); writes only on change."""
-    enrollment = session.get(Enrollment, (user_id, course_id))
-    if enrollment is not None and enrollment.last_lesson_id == lesson_id:
+    last = session.connection().execute(
+        _LAST_LESSON, {"user_id": user_id, "course_id": course_id}).first()
+    if last is not None and last[0] == lesson_id:
         return
+    enrollment = session.get(Enrollment, (user_id, course_id))
     now = utcnow()
     if enrollment is None:
         enrollment = Enrollment(user_id=user_id, course_id=course_id, started_at=now)
