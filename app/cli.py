@@ -59,8 +59,14 @@ def serve(
     settings = _settings()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     prepare(settings)
-    uvicorn.run("app.asgi:app", host=host or settings.host, port=port or settings.port,
-                workers=workers or settings.workers, proxy_headers=True, log_level="info")
+    uvicorn.run(
+        "app.asgi:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        proxy_headers=True,
+        log_level="info",
+    )
 
 
 @db_cli.command("upgrade")
@@ -72,7 +78,9 @@ def db_upgrade(revision: str = "head") -> None:
 
 
 @db_cli.command("revision")
-def db_revision(message: Annotated[str, typer.Option("-m", help="What the migration does.")]) -> None:
+def db_revision(
+    message: Annotated[str, typer.Option("-m", help="What the migration does.")],
+) -> None:
     """(Developers) autogenerate a migration from the models."""
     migrate.revision(make_engine(_settings().database_url), message)
 
@@ -91,8 +99,11 @@ def content_check(directory: Annotated[Path | None, typer.Argument()] = None) ->
     for course in courses:
         if course.content:
             lessons = sum(len(m.lessons) for m in course.content.modules)
-            typer.echo(f"ok: {course.content.id} {course.content.version_label} "
-                       f"({len(course.content.modules)} modules, {lessons} lessons)", err=True)
+            typer.echo(
+                f"ok: {course.content.id} {course.content.version_label} "
+                f"({len(course.content.modules)} modules, {lessons} lessons)",
+                err=True,
+            )
     if errors:
         typer.echo(f"{len(set(errors))} problem(s) found", err=True)
         raise typer.Exit(1)
@@ -152,13 +163,21 @@ def users_create(
         except NipError as exc:
             typer.echo(f"error: nip: {exc}", err=True)
             raise typer.Exit(2) from None
-        form = {"nip": nip, "name": name, "email": email, "agency_id": str(found.id),
-                "work_unit": work_unit, "position": position,
-                "grade": grade or grades_for(kind)[0], "password": password,
-                "password_confirm": password}
+        form = {
+            "nip": nip,
+            "name": name,
+            "email": email,
+            "agency_id": str(found.id),
+            "work_unit": work_unit,
+            "position": position,
+            "grade": grade or grades_for(kind)[0],
+            "password": password,
+            "password_confirm": password,
+        }
         try:
             user = accounts_service.register(
-                session=session, data=parse_registration(form, {found.id} if found.id else set()))
+                session=session, data=parse_registration(form, {found.id} if found.id else set())
+            )
             if role:
                 accounts_service.grant_role(session=session, user=user, role=role)
         except (FormError, ValueError) as exc:

@@ -38,13 +38,19 @@ TITLES = {
 def wants_json(request: Request) -> bool:
     """API clients get problem+json; browsers get a page."""
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
-        "accept", "")
+        "accept", ""
+    )
 
 
 def problem(status: int, detail: str, **extra: object) -> JSONResponse:
     """An RFC 9457 problem document."""
-    body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status,
-            "detail": detail, **extra}
+    body = {
+        "type": "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
@@ -54,8 +60,12 @@ def error_page(request: Request, status: int, detail: str | None = None) -> Resp
         return problem(status, detail or TITLES.get(status, "Error"))
     from app.templating import render  # late: templating needs the app state
 
-    return render(request, "error.html", {"status": status, "title": TITLES.get(status, TITLES[500]),
-                                          "detail": detail}, status_code=status)
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": TITLES.get(status, TITLES[500]), "detail": detail},
+        status_code=status,
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -71,13 +81,22 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, _exc: CsrfRefused) -> Response:
-        return error_page(request, 403, N_(
-            "This form has expired or was not sent from our site. Reload the page and try again."))
+        return error_page(
+            request,
+            403,
+            N_(
+                "This form has expired or was not sent from our site. "
+                "Reload the page and try again."
+            ),
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in (
-            "Not Found", "Method Not Allowed") else None
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, str) and exc.detail not in ("Not Found", "Method Not Allowed")
+            else None
+        )
         response = error_page(request, exc.status_code, detail)
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value

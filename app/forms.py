@@ -23,8 +23,11 @@ async def csrf_protect(request: Request) -> None:
         value = form.get(CSRF_FIELD)
         submitted = value if isinstance(value, str) else None
     secret = request.app.state.settings.secret_key
-    if not csrf_valid(secret, request.state.csrf_cookie if hasattr(request.state, "csrf_cookie")
-                      else None, submitted):
+    if not csrf_valid(
+        secret,
+        request.state.csrf_cookie if hasattr(request.state, "csrf_cookie") else None,
+        submitted,
+    ):
         raise CsrfRefused
 
 

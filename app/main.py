@@ -40,8 +40,14 @@ class CachedStatic(StaticFiles):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application. Nothing touches the database or environment before this call."""
     settings = settings or Settings()
-    app = FastAPI(title="BerAKHLAK", version="0.1.0", dependencies=[Depends(csrf_protect)],
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="BerAKHLAK",
+        version="0.1.0",
+        dependencies=[Depends(csrf_protect)],
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.templates = make_environment()
@@ -68,10 +74,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database, content = "unreachable", []
         ok = database == "ok" and all(c["serving"] for c in content)
         body = {"status": "ok" if ok else "degraded", "database": database, "content": content}
-        return JSONResponse(body, status_code=200 if database == "ok" else 503,
-                            headers={"Cache-Control": "no-store"})
+        return JSONResponse(
+            body,
+            status_code=200 if database == "ok" else 503,
+            headers={"Cache-Control": "no-store"},
+        )
 
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
-    app.add_middleware(PlatformMiddleware, max_body_bytes=settings.max_body_bytes,
-                       secure_cookies=settings.secure_cookies)
+    app.add_middleware(
+        PlatformMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        secure_cookies=settings.secure_cookies,
+    )
     return app

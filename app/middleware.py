@@ -71,8 +71,10 @@ class PlatformMiddleware:
                 headers = list(message.get("headers", []))
                 headers.extend(SECURITY_HEADERS)
                 if new_cookie:
-                    cookie = (f"{CSRF_COOKIE}={new_cookie}; Path=/; HttpOnly; SameSite=Lax"
-                              f"; Max-Age=31536000{self.secure}")
+                    cookie = (
+                        f"{CSRF_COOKIE}={new_cookie}; Path=/; HttpOnly; SameSite=Lax"
+                        f"; Max-Age=31536000{self.secure}"
+                    )
                     headers.append((b"set-cookie", cookie.encode()))
                 message = {**message, "headers": headers}
             await send(message)
@@ -84,11 +86,25 @@ class PlatformMiddleware:
                 await self._too_large(send)
 
     async def _too_large(self, send: Send) -> None:
-        body = json.dumps({
-            "type": "about:blank", "title": "Content Too Large", "status": 413,
-            "detail": f"The request body is larger than the limit of {self.max_body_bytes} bytes.",
-        }).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()), *SECURITY_HEADERS]})
+        body = json.dumps(
+            {
+                "type": "about:blank",
+                "title": "Content Too Large",
+                "status": 413,
+                "detail": (
+                    f"The request body is larger than the limit of {self.max_body_bytes} bytes."
+                ),
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                    *SECURITY_HEADERS,
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

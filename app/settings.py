@@ -18,14 +18,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BERAKHLAK_", extra="ignore")
 
     environment: Literal["development", "production", "test"] = Field(
-        "development", description="`production` refuses the default secret and sets Secure cookies."
+        "development",
+        description="`production` refuses the default secret and sets Secure cookies.",
     )
     database_url: str = Field(
         "sqlite:///./var/berakhlak.db",
         description="SQLAlchemy URL: SQLite file or `postgresql+psycopg://user@host/db`.",
     )
     content_dir: Path = Field(ROOT / "content", description="Folder holding one folder per course.")
-    secret_key: str = Field(DEFAULT_SECRET, description="Signs CSRF tokens; at least 32 characters.")
+    secret_key: str = Field(
+        DEFAULT_SECRET, description="Signs CSRF tokens; at least 32 characters."
+    )
     base_url: str = Field(
         "http://127.0.0.1:8000", description="Public URL of the site, used in links and cookies."
     )
@@ -46,12 +49,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
-        if self.environment == "production":
-            if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
-                raise ValueError(
-                    "BERAKHLAK_SECRET_KEY must be set to a random value of at least 32 characters "
-                    "in production (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
-                )
+        weak = self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32
+        if self.environment == "production" and weak:
+            raise ValueError(
+                "BERAKHLAK_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`)"
+            )
         return self
 
     @property

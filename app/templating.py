@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -71,8 +71,9 @@ def request_locale(request: Request) -> str:
     return str(request.app.state.settings.default_locale)
 
 
-def _context(request: Request, context: Mapping[str, Any] | None, csrf: str | None = None
-             ) -> dict[str, Any]:
+def _context(
+    request: Request, context: Mapping[str, Any] | None, csrf: str | None = None
+) -> dict[str, Any]:
     locale = request_locale(request)
     i18n.set_locale(locale)
     settings = request.app.state.settings
@@ -118,26 +119,55 @@ class ShellCache:
         self.max_entries = max_entries
         self._shells: dict[tuple[Any, ...], str] = {}
 
-    def render(self, request: Request, name: str, context: Mapping[str, Any], *,
-               key: tuple[Any, ...], slots: Mapping[str, str]) -> HTMLResponse:
+    def render(
+        self,
+        request: Request,
+        name: str,
+        context: Mapping[str, Any],
+        *,
+        key: tuple[Any, ...],
+        slots: Mapping[str, str],
+    ) -> HTMLResponse:
         """Render `name` with `context`; each slot (a context name) is filled with its HTML."""
         locale = request_locale(request)
         full_key = (name, locale, *key)
         shell = self._shells.get(full_key)
         if shell is None:
-            markers = {slot: Markup(f"bk-slot-{slot}-5f1c") for slot in slots}
+            # Slot names come from our code, never from input, so the markers are safe HTML.
+            markers = {slot: Markup(f"bk-slot-{slot}-5f1c") for slot in slots}  # noqa: S704
             shell = request.app.state.templates.get_template(name).render(
-                _context(request, {**context, **markers}, csrf=CSRF_SLOT))
+                _context(request, {**context, **markers}, csrf=CSRF_SLOT)
+            )
             if len(self._shells) >= self.max_entries:
                 self._shells.clear()
             self._shells[full_key] = shell
         else:
             i18n.set_locale(locale)
+        for slot, fragment in slots.items():
+            shell = shell.replace(f"bk-slot-{slot}-5f1c", fragment)
         settings = request.app.state.settings
         html = shell.replace(CSRF_SLOT, csrf_token(settings.secret_key, request.state.csrf_cookie))
-        for slot, fragment in slots.items():
-            html = html.replace(f"bk-slot-{slot}-5f1c", fragment)
         return _response(html, 200, None)
+
+    def fragment(
+        self,
+        request: Request,
+        name: str,
+        context: Callable[[], Mapping[str, Any]],
+        *,
+        key: tuple[Any, ...],
+    ) -> str:
+        """A cached fragment for a slot; its CSRF placeholder is filled by `render`."""
+        full_key = (name, request_locale(request), *key)
+        html = self._shells.get(full_key)
+        if html is None:
+            html = request.app.state.templates.get_template(name).render(
+                _context(request, context(), csrf=CSRF_SLOT)
+            )
+            if len(self._shells) >= self.max_entries:
+                self._shells.clear()
+            self._shells[full_key] = html
+        return html
 
 
 def render_fragment(request: Request, name: str, context: Mapping[str, Any]) -> str:

@@ -41,7 +41,6 @@ PASSWORD = "kata-sandi-uji-beban-1"
 
 
 def make_app() -> FastAPI:
-    import sys as _s; _s.setswitchinterval(float(os.environ.get("SWI", "0.005")))
     """The real app plus one bare route that returns the recorded lesson bytes (uvicorn factory)."""
     app = create_app()
     body = Path(os.environ["BENCH_BARE_FILE"]).read_bytes()
@@ -64,10 +63,20 @@ def _learner_token(settings: Settings) -> str:
     with Session(engine) as session:
         agency = agencies_service.get_by_code(session=session, code="LB-BKN")
         assert agency and agency.id
-        data = parse_registration({
-            "nip": "199001012015031001", "name": "Bench Learner", "email": "bench@bkn.go.id",
-            "agency_id": str(agency.id), "work_unit": "Bench", "position": "Bench",
-            "grade": "III/a", "password": PASSWORD, "password_confirm": PASSWORD}, {agency.id})
+        data = parse_registration(
+            {
+                "nip": "199001012015031001",
+                "name": "Bench Learner",
+                "email": "bench@bkn.go.id",
+                "agency_id": str(agency.id),
+                "work_unit": "Bench",
+                "position": "Bench",
+                "grade": "III/a",
+                "password": PASSWORD,
+                "password_confirm": PASSWORD,
+            },
+            {agency.id},
+        )
         user = accounts_service.register(session=session, data=data)
         token = accounts_service.start_session(session=session, user=user, days=1)
     engine.dispose()
@@ -76,9 +85,22 @@ def _learner_token(settings: Settings) -> str:
 
 def _wrk(url: str, token: str, seconds: int, connections: int) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
-         "-H", f"Cookie: {SESSION_COOKIE}={token}", "-H", "Accept-Encoding: gzip", url],
-        capture_output=True, text=True, check=True).stdout
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-H",
+            f"Cookie: {SESSION_COOKIE}={token}",
+            "-H",
+            "Accept-Encoding: gzip",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
@@ -90,15 +112,20 @@ def _wrk(url: str, token: str, seconds: int, connections: int) -> dict[str, floa
         value, unit = float(match.group(1)), match.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
-    return {"rps": rps, "p50": ms(p50), "p99": ms(p99),
-            "bad": float(errors.group(1)) if errors else 0.0}
+    return {
+        "rps": rps,
+        "p50": ms(p50),
+        "p99": ms(p99),
+        "bad": float(errors.group(1)) if errors else 0.0,
+    }
 
 
 def _transfer(base: str, token: str) -> dict[str, int]:
     """Bytes on the wire (headers + compressed bodies) for a first and a repeat lesson visit."""
     sizes: dict[str, int] = {}
-    with httpx.Client(base_url=base, headers={"Accept-Encoding": "gzip"},
-                      cookies={SESSION_COOKIE: token}) as client:
+    with httpx.Client(
+        base_url=base, headers={"Accept-Encoding": "gzip"}, cookies={SESSION_COOKIE: token}
+    ) as client:
         page = client.get(LESSON)
         page.read()
 
@@ -107,9 +134,11 @@ def _transfer(base: str, token: str) -> dict[str, int]:
             return head + resp.num_bytes_downloaded
 
         sizes["html"] = wire(page)
-        for kind, pattern in (("css", r'href="(/static/app\.css[^"]*)"'),
-                              ("js", r'src="(/static/vendor/htmx\.min\.js[^"]*)"'),
-                              ("icon", r'href="(/static/favicon\.svg[^"]*)"')):
+        for kind, pattern in (
+            ("css", r'href="(/static/app\.css[^"]*)"'),
+            ("js", r'src="(/static/vendor/htmx\.min\.js[^"]*)"'),
+            ("icon", r'href="(/static/favicon\.svg[^"]*)"'),
+        ):
             url = re.search(pattern, page.text).group(1)  # type: ignore[union-attr]
             resp = client.get(url.replace("&amp;", "&"))
             resp.read()
@@ -125,9 +154,13 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="bench-lesson-"))
-    env = {**os.environ, "BERAKHLAK_DATABASE_URL": f"sqlite:///{work}/bench.db",
-           "BERAKHLAK_ENVIRONMENT": "production", "BERAKHLAK_SECRET_KEY": "b" * 48,
-           "BENCH_BARE_FILE": str(work / "lesson.html")}
+    env = {
+        **os.environ,
+        "BERAKHLAK_DATABASE_URL": f"sqlite:///{work}/bench.db",
+        "BERAKHLAK_ENVIRONMENT": "production",
+        "BERAKHLAK_SECRET_KEY": "b" * 48,
+        "BENCH_BARE_FILE": str(work / "lesson.html"),
+    }
     os.environ.update(env)
     settings = Settings()
     prepare(settings)
@@ -137,8 +170,21 @@ def main() -> None:
     (work / "lesson.html").write_bytes(b"")
     # First pass: record the lesson page's exact bytes for the bare endpoint.
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "bench.lesson_page:make_app", "--port",
-         str(port), "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "bench.lesson_page:make_app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         for _ in range(100):
             try:
@@ -153,8 +199,21 @@ def main() -> None:
         server.terminate()
         server.wait()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "bench.lesson_page:make_app", "--port",
-         str(port), "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "bench.lesson_page:make_app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         for _ in range(100):
             try:
@@ -173,16 +232,22 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     first = sum(sizes.values())
     ratio = page["rps"] / bare["rps"]
-    print(f"| measure | lesson page | bare endpoint |\n|---|---|---|")
-    print(f"| requests/s ({args.connections} connections, {args.seconds}s, gzip) | "
-          f"{page['rps']:.0f} | {bare['rps']:.0f} |")
-    print(f"| latency p50 / p99 (ms) | {page['p50']:.1f} / {page['p99']:.1f} | "
-          f"{bare['p50']:.1f} / {bare['p99']:.1f} |")
+    print("| measure | lesson page | bare endpoint |\n|---|---|---|")
+    print(
+        f"| requests/s ({args.connections} connections, {args.seconds}s, gzip) | "
+        f"{page['rps']:.0f} | {bare['rps']:.0f} |"
+    )
+    print(
+        f"| latency p50 / p99 (ms) | {page['p50']:.1f} / {page['p99']:.1f} | "
+        f"{bare['p50']:.1f} / {bare['p99']:.1f} |"
+    )
     print(f"| non-2xx responses | {page['bad']:.0f} | {bare['bad']:.0f} |")
     print(f"\nlesson page / bare endpoint throughput: {ratio:.2f} (budget ≥ 0.50)")
-    print(f"first lesson visit: {first / 1024:.1f} KB on the wire "
-          f"(html {sizes['html']}, css {sizes['css']}, js {sizes['js']}, icon {sizes['icon']} bytes; "
-          f"budget < 50 KB)")
+    print(
+        f"first lesson visit: {first / 1024:.1f} KB on the wire "
+        f"(html {sizes['html']}, css {sizes['css']}, js {sizes['js']}, icon {sizes['icon']} bytes; "
+        f"budget < 50 KB)"
+    )
     print(f"repeat lesson visit: {sizes['html'] / 1024:.1f} KB (html only; static files cached)")
     if ratio < 0.5 or first >= 50 * 1024:
         print("BUDGET MISSED")

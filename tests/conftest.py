@@ -113,8 +113,12 @@ def db_url(db_factory, tmp_path: Path) -> Iterator[str]:
 
 
 def make_settings(db_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {"database_url": db_url, "environment": "test",
-                                 "secret_key": SECRET, "content_dir": ROOT / "content"}
+    values: dict[str, object] = {
+        "database_url": db_url,
+        "environment": "test",
+        "secret_key": SECRET,
+        "content_dir": ROOT / "content",
+    }
     values.update(overrides)
     return Settings(**values)
 
@@ -156,8 +160,9 @@ def csrf_from(client: TestClient, path: str = "/login") -> str:
     return match.group(1)
 
 
-def nip(birth: str = "19900101", appointed: str = "201503", sex: str = "1",
-        serial: str = "001") -> str:
+def nip(
+    birth: str = "19900101", appointed: str = "201503", sex: str = "1", serial: str = "001"
+) -> str:
     """A PNS NIP from its parts (PPPK: appointed='202321')."""
     return f"{birth}{appointed}{sex}{serial}"
 
@@ -170,10 +175,17 @@ def agency_id(client: TestClient, code: str = "LB-BKN") -> int:
 
 
 def registration(client: TestClient, **overrides: str) -> dict[str, str]:
-    form = {"nip": nip(), "name": "Siti Rahmawati", "email": "siti@bkn.go.id",
-            "agency_id": str(agency_id(client)), "work_unit": "Direktorat Pengembangan",
-            "position": "Analis SDM Aparatur Ahli Pertama", "grade": "III/a",
-            "password": PASSWORD, "password_confirm": PASSWORD}
+    form = {
+        "nip": nip(),
+        "name": "Siti Rahmawati",
+        "email": "siti@bkn.go.id",
+        "agency_id": str(agency_id(client)),
+        "work_unit": "Direktorat Pengembangan",
+        "position": "Analis SDM Aparatur Ahli Pertama",
+        "grade": "III/a",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+    }
     form.update(overrides)
     return form
 
@@ -186,8 +198,11 @@ def register(client: TestClient, **overrides: str):
 
 def login(client: TestClient, identifier: str, password: str = PASSWORD):
     token = csrf_from(client, "/login")
-    return client.post("/login", data={"identifier": identifier, "password": password,
-                                       "csrf_token": token}, follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"identifier": identifier, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
 
 
 def all_routes(app) -> list[tuple[str, str]]:

@@ -6,28 +6,40 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.db import SessionDep
+from app.db import run_read, run_write
 from app.errors import LoginRequired
 from app.security import SESSION_COOKIE
 from modules.accounts import service
 from modules.accounts.schemas import Principal
 
 
-def optional_user(request: Request, session: SessionDep) -> Principal | None:
-    """The logged-in user or None; also exposed to templates as `user`."""
+async def _load_user(request: Request) -> Principal | None:
     if hasattr(request.state, "user"):
         return request.state.user  # type: ignore[no-any-return]
     token = request.cookies.get(SESSION_COOKIE)
     user = None
     if token:
-        days = request.app.state.settings.session_days
-        user = service.principal_for_token(session=session, token=token, days=days)
+        engine = request.app.state.engine
+        user, stale = await run_read(
+            engine, lambda conn: service.principal_for_token(conn=conn, token=token)
+        )
+        if user is not None and stale:
+            days = request.app.state.settings.session_days
+            await run_write(
+                engine, lambda conn: service.extend_session(conn=conn, token=token, days=days)
+            )
     request.state.user = user
     return user
 
 
-async def require_user(user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
+async def optional_user(request: Request) -> Principal | None:
+    """The logged-in user or None; also exposed to templates as `user`."""
+    return await _load_user(request)
+
+
+async def require_user(request: Request) -> Principal:
     """The logged-in user; anyone else is sent to the login page."""
+    user = await _load_user(request)
     if user is None:
         raise LoginRequired
     return user

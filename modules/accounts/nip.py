@@ -63,7 +63,9 @@ def parse_nip(raw: str, today: date | None = None) -> Nip:
     else:
         employment_type, month = "PNS", int(code)
         if not 1 <= month <= 12:
-            raise NipError(N_("Digits 13-14 must be the appointment month (01-12), or 21 for PPPK."))
+            raise NipError(
+                N_("Digits 13-14 must be the appointment month (01-12), or 21 for PPPK.")
+            )
     if year > today.year or (month is not None and (year, month) > (today.year, today.month)):
         raise NipError(N_("Digits 9-14: the appointment date lies in the future."))
     age = year - birth.year
@@ -83,8 +85,25 @@ def parse_nip(raw: str, today: date | None = None) -> Nip:
 PNS_GRADES = tuple(f"{g}/{r}" for g in ("I", "II", "III") for r in "abcd") + tuple(
     f"IV/{r}" for r in "abcde"
 )
-PPPK_GRADES = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII",
-               "XIV", "XV", "XVI", "XVII")
+PPPK_GRADES = (
+    "I",
+    "II",
+    "III",
+    "IV",
+    "V",
+    "VI",
+    "VII",
+    "VIII",
+    "IX",
+    "X",
+    "XI",
+    "XII",
+    "XIII",
+    "XIV",
+    "XV",
+    "XVI",
+    "XVII",
+)
 
 
 def grades_for(employment_type: str) -> tuple[str, ...]:

@@ -19,19 +19,37 @@ from modules.agencies import service as agencies_service
 router = APIRouter()
 
 
-def _form_page(request: Request, session: SessionDep, name: str, values: dict[str, str],
-               errors: dict[str, str] | None = None, **extra: object) -> Response:
+def _form_page(
+    request: Request,
+    session: SessionDep,
+    name: str,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    **extra: object,
+) -> Response:
     status = 422 if errors or extra.get("pw_errors") else 200
-    context = {"values": values, "errors": errors or {}, "pns_grades": PNS_GRADES,
-               "pppk_grades": PPPK_GRADES,
-               "agencies": agencies_service.list_active(session=session), **extra}
+    context = {
+        "values": values,
+        "errors": errors or {},
+        "pns_grades": PNS_GRADES,
+        "pppk_grades": PPPK_GRADES,
+        "agencies": agencies_service.list_active(session=session),
+        **extra,
+    }
     return render(request, name, context, status_code=status)
 
 
 def _set_session_cookie(request: Request, response: Response, token: str) -> None:
     settings = request.app.state.settings
-    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_days * 86400,
-                        httponly=True, samesite="lax", secure=settings.secure_cookies, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
 
 
 def _redirect(request: Request, url: str) -> Response:
@@ -56,15 +74,21 @@ def register(request: Request, session: SessionDep, form: FormData, _u: Optional
         user = service.register(session=session, data=data)
     except FormError as exc:
         return _form_page(request, session, "accounts/register.html", values, exc.errors)
-    token = service.start_session(session=session, user=user, days=request.app.state.settings.session_days,
-                                  user_agent=request.headers.get("user-agent", ""))
+    token = service.start_session(
+        session=session,
+        user=user,
+        days=request.app.state.settings.session_days,
+        user_agent=request.headers.get("user-agent", ""),
+    )
     response = _redirect(request, safe_next(form.get("next"), "/me/learning"))
     _set_session_cookie(request, response, token)
     return response
 
 
 @router.get("/login")
-def login_page(request: Request, session: SessionDep, user: OptionalUser, next: str = "") -> Response:
+def login_page(
+    request: Request, session: SessionDep, user: OptionalUser, next: str = ""
+) -> Response:
     if user:
         return RedirectResponse(safe_next(next, "/me/learning"), status_code=303)
     return render(request, "accounts/login.html", {"values": {"next": next}, "errors": {}})
@@ -77,22 +101,41 @@ def login(request: Request, session: SessionDep, form: FormData, _u: OptionalUse
     values = {"identifier": identifier, "next": form.get("next", "")}
     if not identifier.strip() or not form.get("password"):
         errors = {"form": N_("Enter your NIP or email and your password.")}
-        return render(request, "accounts/login.html", {"values": values, "errors": errors},
-                      status_code=422)
+        return render(
+            request, "accounts/login.html", {"values": values, "errors": errors}, status_code=422
+        )
     result = service.authenticate(
-        session=session, identifier=identifier, password=form.get("password", ""),
+        session=session,
+        identifier=identifier,
+        password=form.get("password", ""),
         address=request.client.host if request.client else "unknown",
-        max_failures=settings.login_max_failures, lockout_minutes=settings.login_lockout_minutes)
+        max_failures=settings.login_max_failures,
+        lockout_minutes=settings.login_lockout_minutes,
+    )
     if result.user is None:
-        status, message = (429, N_("Too many failed attempts. Wait a while, then try again.")) \
-            if result.locked else (422, N_("The NIP/email or password is not correct."))
+        status, message = (
+            (429, N_("Too many failed attempts. Wait a while, then try again."))
+            if result.locked
+            else (422, N_("The NIP/email or password is not correct."))
+        )
         headers = {"Retry-After": str(settings.login_lockout_minutes * 60)} if result.locked else {}
-        return render(request, "accounts/login.html",
-                      {"values": values, "errors": {"form": message},
-                       "lockout_minutes": settings.login_lockout_minutes},
-                      status_code=status, headers=headers)
-    token = service.start_session(session=session, user=result.user, days=settings.session_days,
-                                  user_agent=request.headers.get("user-agent", ""))
+        return render(
+            request,
+            "accounts/login.html",
+            {
+                "values": values,
+                "errors": {"form": message},
+                "lockout_minutes": settings.login_lockout_minutes,
+            },
+            status_code=status,
+            headers=headers,
+        )
+    token = service.start_session(
+        session=session,
+        user=result.user,
+        days=settings.session_days,
+        user_agent=request.headers.get("user-agent", ""),
+    )
     response = _redirect(request, safe_next(form.get("next"), "/me/learning"))
     _set_session_cookie(request, response, token)
     return response
@@ -111,52 +154,87 @@ def logout(request: Request, session: SessionDep) -> Response:
 @router.get("/me/profile")
 def profile_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     record = service.get(session=session, user_id=user.id)
-    values = {k: str(getattr(record, k)) for k in
-              ("name", "email", "agency_id", "work_unit", "position", "grade")}
+    values = {
+        k: str(getattr(record, k))
+        for k in ("name", "email", "agency_id", "work_unit", "position", "grade")
+    }
     saved = request.query_params.get("saved")
-    return _form_page(request, session, "accounts/profile.html", values, saved=saved,
-                      pw_errors={})
+    return _form_page(request, session, "accounts/profile.html", values, saved=saved, pw_errors={})
 
 
 @router.post("/me/profile")
-def profile_save(request: Request, session: SessionDep, user: CurrentUser, form: FormData) -> Response:
+def profile_save(
+    request: Request, session: SessionDep, user: CurrentUser, form: FormData
+) -> Response:
     agency_ids = {a.id for a in agencies_service.list_active(session=session) if a.id}
     try:
         data = parse_profile(form, user.employment_type, agency_ids)
-        service.update_profile(session=session, user=service.get(session=session, user_id=user.id),
-                               data=data)
+        service.update_profile(
+            session=session, user=service.get(session=session, user_id=user.id), data=data
+        )
     except FormError as exc:
-        return _form_page(request, session, "accounts/profile.html", dict(form), exc.errors,
-                          saved=None, pw_errors={})
+        return _form_page(
+            request,
+            session,
+            "accounts/profile.html",
+            dict(form),
+            exc.errors,
+            saved=None,
+            pw_errors={},
+        )
     return RedirectResponse("/me/profile?saved=profile", status_code=303)
 
 
 @router.post("/me/password")
-def password_save(request: Request, session: SessionDep, user: CurrentUser, form: FormData) -> Response:
+def password_save(
+    request: Request, session: SessionDep, user: CurrentUser, form: FormData
+) -> Response:
     try:
         record = service.get(session=session, user_id=user.id)
-        service.change_password(session=session, user=record, current=form.get("current_password", ""),
-                                new=form.get("new_password", ""),
-                                confirm=form.get("new_password_confirm", ""),
-                                keep_token=request.cookies.get(SESSION_COOKIE))
+        service.change_password(
+            session=session,
+            user=record,
+            current=form.get("current_password", ""),
+            new=form.get("new_password", ""),
+            confirm=form.get("new_password_confirm", ""),
+            keep_token=request.cookies.get(SESSION_COOKIE),
+        )
     except FormError as exc:
-        values = {k: str(getattr(record, k)) for k in
-                  ("name", "email", "agency_id", "work_unit", "position", "grade")}
-        return _form_page(request, session, "accounts/profile.html", values, None, saved=None,
-                          pw_errors=exc.errors)
+        values = {
+            k: str(getattr(record, k))
+            for k in ("name", "email", "agency_id", "work_unit", "position", "grade")
+        }
+        return _form_page(
+            request,
+            session,
+            "accounts/profile.html",
+            values,
+            None,
+            saved=None,
+            pw_errors=exc.errors,
+        )
     return RedirectResponse("/me/profile?saved=password", status_code=303)
 
 
 @router.post("/lang")
-def switch_language(request: Request, session: SessionDep, user: OptionalUser,
-                    form: FormData) -> Response:
+def switch_language(
+    request: Request, session: SessionDep, user: OptionalUser, form: FormData
+) -> Response:
     locale = form.get("locale", "")
     target = safe_next(form.get("next"), "/")
     response = RedirectResponse(target, status_code=303)
     if locale in LOCALES:
-        response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, httponly=True, samesite="lax",
-                            secure=request.app.state.settings.secure_cookies, path="/")
+        response.set_cookie(
+            LANG_COOKIE,
+            locale,
+            max_age=365 * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.settings.secure_cookies,
+            path="/",
+        )
         if user:
-            service.set_locale(session=session, user=service.get(session=session, user_id=user.id),
-                               locale=locale)
+            service.set_locale(
+                session=session, user=service.get(session=session, user_id=user.id), locale=locale
+            )
     return response

@@ -10,8 +10,15 @@ from app.security import MIN_PASSWORD_LENGTH
 from modules.accounts.nip import NipError, grades_for, parse_nip
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-COMMON_PASSWORDS = {"password1234", "123456789012", "qwertyuiopas", "passwordpassword",
-                    "bangsaindonesia", "indonesiaraya", "berakhlak123"}
+COMMON_PASSWORDS = {
+    "password1234",
+    "123456789012",
+    "qwertyuiopas",
+    "passwordpassword",
+    "bangsaindonesia",
+    "indonesiaraya",
+    "berakhlak123",
+}
 
 
 class FormError(Exception):
@@ -36,8 +43,14 @@ def password_problem(password: str, *, nip: str = "", email: str = "") -> str | 
     return None
 
 
-def _text(data: dict[str, str], name: str, errors: dict[str, str], *, max_len: int = 200,
-          required: bool = True) -> str:
+def _text(
+    data: dict[str, str],
+    name: str,
+    errors: dict[str, str],
+    *,
+    max_len: int = 200,
+    required: bool = True,
+) -> str:
     value = " ".join((data.get(name) or "").split())
     if required and not value:
         errors[name] = N_("This field is required.")
@@ -76,8 +89,9 @@ class RegistrationInput(ProfileInput):
     password: str = field(repr=False)
 
 
-def _profile(data: dict[str, str], employment_type: str, errors: dict[str, str],
-             agency_ids: set[int]) -> ProfileInput:
+def _profile(
+    data: dict[str, str], employment_type: str, errors: dict[str, str], agency_ids: set[int]
+) -> ProfileInput:
     name = _text(data, "name", errors, max_len=120)
     email = _text(data, "email", errors, max_len=254).lower()
     if email and "email" not in errors and not EMAIL_RE.match(email):
@@ -90,8 +104,11 @@ def _profile(data: dict[str, str], employment_type: str, errors: dict[str, str],
     position = _text(data, "position", errors)
     grade = (data.get("grade") or "").strip()
     if grade not in grades_for(employment_type):
-        errors["grade"] = (N_("Choose a PPPK grade (I-XVII).") if employment_type == "PPPK"
-                           else N_("Choose a PNS grade (golongan/ruang, e.g. III/a)."))
+        errors["grade"] = (
+            N_("Choose a PPPK grade (I-XVII).")
+            if employment_type == "PPPK"
+            else N_("Choose a PNS grade (golongan/ruang, e.g. III/a).")
+        )
     return ProfileInput(name, email, agency_id, work_unit, position, grade)
 
 
@@ -115,8 +132,9 @@ def parse_registration(data: dict[str, str], agency_ids: set[int]) -> Registrati
         errors["password_confirm"] = N_("The two passwords do not match.")
     if errors:
         raise FormError(errors)
-    return RegistrationInput(**vars(profile), nip=nip_number, employment_type=employment_type,
-                             password=password)
+    return RegistrationInput(
+        **vars(profile), nip=nip_number, employment_type=employment_type, password=password
+    )
 
 
 def parse_profile(data: dict[str, str], employment_type: str, agency_ids: set[int]) -> ProfileInput:

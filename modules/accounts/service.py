@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, delete, func, true, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -36,17 +37,25 @@ def register(*, session: Session, data: RegistrationInput) -> User:
         errors["email"] = N_("An account with this email already exists.")
     if errors:
         raise FormError(errors)
-    user = User(nip=data.nip, employment_type=data.employment_type, name=data.name,
-                email=data.email, password_hash=security.hash_password(data.password),
-                agency_id=data.agency_id, work_unit=data.work_unit, position=data.position,
-                grade=data.grade)
+    user = User(
+        nip=data.nip,
+        employment_type=data.employment_type,
+        name=data.name,
+        email=data.email,
+        password_hash=security.hash_password(data.password),
+        agency_id=data.agency_id,
+        work_unit=data.work_unit,
+        position=data.position,
+        grade=data.grade,
+    )
     session.add(user)
     try:
         session.commit()
     except IntegrityError:  # a concurrent registration won the race
         session.rollback()
-        raise FormError({"nip": N_("An account with this NIP already exists. Log in instead.")})\
-            from None
+        raise FormError(
+            {"nip": N_("An account with this NIP already exists. Log in instead.")}
+        ) from None
     session.refresh(user)
     return user
 
@@ -59,23 +68,39 @@ class LoginResult:
 
 def _failures(session: Session, key: str, since_minutes: int) -> int:
     since = utcnow() - timedelta(minutes=since_minutes)
-    stmt = select(func.count()).select_from(LoginFailure).where(
-        LoginFailure.key == key, col(LoginFailure.failed_at) >= since)
+    stmt = (
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.key == key, col(LoginFailure.failed_at) >= since)
+    )
     return int(session.exec(stmt).one())
 
 
-def authenticate(*, session: Session, identifier: str, password: str, address: str,
-                 max_failures: int, lockout_minutes: int) -> LoginResult:
+def authenticate(
+    *,
+    session: Session,
+    identifier: str,
+    password: str,
+    address: str,
+    max_failures: int,
+    lockout_minutes: int,
+) -> LoginResult:
     """Check NIP-or-email and password, counting failures per account and per address."""
     ident = identifier.strip().lower()
     ident = normalise(ident) if "@" not in ident else ident
     id_key, addr_key = f"id:{ident}", f"ip:{address}"
-    if (_failures(session, id_key, lockout_minutes) >= max_failures
-            or _failures(session, addr_key, lockout_minutes) >= max_failures * ADDRESS_FAILURE_FACTOR):
+    if (
+        _failures(session, id_key, lockout_minutes) >= max_failures
+        or _failures(session, addr_key, lockout_minutes) >= max_failures * ADDRESS_FAILURE_FACTOR
+    ):
         return LoginResult(None, locked=True)
     column = User.email if "@" in ident else User.nip
     user = session.exec(select(User).where(column == ident)).first()
-    if security.verify_password(password, user.password_hash if user else None) and user and user.active:
+    if (
+        security.verify_password(password, user.password_hash if user else None)
+        and user
+        and user.active
+    ):
         session.exec(delete(LoginFailure).where(col(LoginFailure.key) == id_key))  # type: ignore[call-overload]
         session.commit()
         return LoginResult(user)
@@ -91,40 +116,62 @@ def start_session(*, session: Session, user: User, days: int, user_agent: str = 
     """Create a login session and return the token for the cookie."""
     token = security.new_token()
     now = utcnow()
-    session.add(AuthSession(id=security.token_digest(token), user_id=user.id, created_at=now,
-                            last_seen_at=now, expires_at=now + timedelta(days=days),
-                            user_agent=user_agent[:200]))
+    session.add(
+        AuthSession(
+            id=security.token_digest(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(days=days),
+            user_agent=user_agent[:200],
+        )
+    )
     session.commit()
     return token
 
 
-_PRINCIPAL_COLUMNS = [User.id, User.nip, User.employment_type, User.name, User.email,
-                      User.agency_id, User.locale]
+_PRINCIPAL_COLUMNS = [
+    User.id,
+    User.nip,
+    User.employment_type,
+    User.name,
+    User.email,
+    User.agency_id,
+    User.locale,
+]
 # Built once: constructing a statement costs more than running it on SQLite.
 _PRINCIPAL_BY_DIGEST = (
     select(*_PRINCIPAL_COLUMNS, AuthSession.expires_at, AuthSession.last_seen_at)
     .join(AuthSession, col(AuthSession.user_id) == User.id)
-    .where(col(AuthSession.id) == bindparam("digest"), col(User.active) == true()))
-_EXTEND_SESSION = (update(AuthSession).where(col(AuthSession.id) == bindparam("digest"))
-                   .values(last_seen_at=bindparam("now"), expires_at=bindparam("until")))
+    .where(col(AuthSession.id) == bindparam("digest"), col(User.active) == true())
+)
+_EXTEND_SESSION = (
+    update(AuthSession)
+    .where(col(AuthSession.id) == bindparam("digest"))
+    .values(last_seen_at=bindparam("now"), expires_at=bindparam("until"))
+)
 
 
-def principal_for_token(*, session: Session, token: str, days: int) -> Principal | None:
-    """The user behind a session cookie, or None; extends the session at most once an hour.
-
-    This runs on every page view, so it is one prepared Core query rather than ORM entities."""
-    digest = security.token_digest(token)
-    row = session.connection().execute(_PRINCIPAL_BY_DIGEST, {"digest": digest}).first()
+def principal_for_token(*, conn: Connection, token: str) -> tuple[Principal | None, bool]:
+    """The user behind a session cookie (or None), and whether the session is due to be
+    extended (at most once an hour). One prepared Core query: this runs on every page view."""
+    row = conn.execute(_PRINCIPAL_BY_DIGEST, {"digest": security.token_digest(token)}).first()
     if row is None:
-        return None
+        return None, False
     now = utcnow()
     if as_utc(row.expires_at) <= now:
-        return None
-    if now - as_utc(row.last_seen_at) > SESSION_REFRESH:
-        session.connection().execute(
-            _EXTEND_SESSION, {"digest": digest, "now": now, "until": now + timedelta(days=days)})
-        session.commit()
-    return Principal(*row[: len(_PRINCIPAL_COLUMNS)])
+        return None, False
+    stale = now - as_utc(row.last_seen_at) > SESSION_REFRESH
+    return Principal(*row[: len(_PRINCIPAL_COLUMNS)]), stale
+
+
+def extend_session(*, conn: Connection, token: str, days: int) -> None:
+    """Slide a session's expiry forward (sessions last `days` after the last visit)."""
+    now = utcnow()
+    conn.execute(
+        _EXTEND_SESSION,
+        {"digest": security.token_digest(token), "now": now, "until": now + timedelta(days=days)},
+    )
 
 
 def get(*, session: Session, user_id: int) -> User:
@@ -143,7 +190,9 @@ def end_session(*, session: Session, token: str) -> None:
 
 def update_profile(*, session: Session, user: User, data: ProfileInput) -> User:
     """Save profile changes; an email taken by someone else is a field error."""
-    taken = session.exec(select(User.id).where(User.email == data.email, User.id != user.id)).first()
+    taken = session.exec(
+        select(User.id).where(User.email == data.email, User.id != user.id)
+    ).first()
     if taken:
         raise FormError({"email": N_("An account with this email already exists.")})
     for key, value in vars(data).items():
@@ -154,8 +203,9 @@ def update_profile(*, session: Session, user: User, data: ProfileInput) -> User:
     return user
 
 
-def change_password(*, session: Session, user: User, current: str, new: str, confirm: str,
-                    keep_token: str | None) -> None:
+def change_password(
+    *, session: Session, user: User, current: str, new: str, confirm: str, keep_token: str | None
+) -> None:
     """Change the password and log out every other session of the user."""
     errors: dict[str, str] = {}
     if not security.verify_password(current, user.password_hash):
@@ -170,8 +220,12 @@ def change_password(*, session: Session, user: User, current: str, new: str, con
     user.password_hash = security.hash_password(new)
     session.add(user)
     keep = security.token_digest(keep_token) if keep_token else ""
-    session.exec(delete(AuthSession).where(col(AuthSession.user_id) == user.id,  # type: ignore[call-overload]
-                                           col(AuthSession.id) != keep))
+    session.exec(
+        delete(AuthSession).where(
+            col(AuthSession.user_id) == user.id,  # type: ignore[call-overload]
+            col(AuthSession.id) != keep,
+        )
+    )
     session.commit()
 
 
@@ -191,8 +245,11 @@ def grant_role(*, session: Session, user: User, role: str, agency_id: int | None
     """Grant a role (idempotent)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
-    exists = session.exec(select(RoleGrant.id).where(
-        RoleGrant.user_id == user.id, RoleGrant.role == role, RoleGrant.agency_id == agency_id)).first()
+    exists = session.exec(
+        select(RoleGrant.id).where(
+            RoleGrant.user_id == user.id, RoleGrant.role == role, RoleGrant.agency_id == agency_id
+        )
+    ).first()
     if not exists:
         session.add(RoleGrant(user_id=user.id, role=role, agency_id=agency_id))
         session.commit()

@@ -21,8 +21,14 @@ def seed_reference(*, session: Session, path: Path = REFERENCE_CSV) -> int:
         for row in csv.DictReader(fh):
             if row["code"] in existing:
                 continue
-            session.add(Agency(code=row["code"], name=row["name"], kind=row["kind"],
-                               parent_code=row["parent_code"] or None))
+            session.add(
+                Agency(
+                    code=row["code"],
+                    name=row["name"],
+                    kind=row["kind"],
+                    parent_code=row["parent_code"] or None,
+                )
+            )
             added += 1
     session.commit()
     return added

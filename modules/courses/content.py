@@ -33,7 +33,16 @@ MODULE_DIR = re.compile(r"^\d+-")
 EXTERNAL = ("http://", "https://", "mailto:", "tel:")
 IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"}
 ATTACHMENT_TYPES = IMAGE_TYPES | {
-    ".pdf", ".txt", ".csv", ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".zip",
+    ".pdf",
+    ".txt",
+    ".csv",
+    ".docx",
+    ".xlsx",
+    ".pptx",
+    ".odt",
+    ".ods",
+    ".odp",
+    ".zip",
 }
 MAX_ASSET_BYTES = 10 * 1024 * 1024
 
@@ -160,7 +169,10 @@ def git_commit(folder: Path) -> str | None:
     try:
         out = subprocess.run(  # noqa: S603 - fixed argv, no shell
             ["git", "-C", str(folder), "log", "-1", "--format=%H", "--", "."],  # noqa: S607
-            capture_output=True, text=True, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -193,7 +205,9 @@ class _CourseReader:
         intro = self._render(course_doc) if course_doc else ""
         rendered = [
             ModuleContent(
-                id=meta.id, title=meta.title, summary=meta.summary,
+                id=meta.id,
+                title=meta.title,
+                summary=meta.summary,
                 intro_html=self._render(doc),
                 lessons=[self._lesson(lmeta, ldoc) for lmeta, ldoc in lessons],
             )
@@ -204,15 +218,25 @@ class _CourseReader:
         content = None
         if course_meta and not self.report.errors:
             content = CourseContent(
-                id=course_meta.id, title=course_meta.title, description=course_meta.description,
-                intro_html=intro, version=course_meta.version, jp=course_meta.jp,
-                language=course_meta.language, completion=course_meta.completion,
-                content_hash=content_hash(self.folder), git_commit=git_commit(self.folder),
-                modules=rendered, assets=sorted(self.assets.values(), key=lambda a: a.source),
+                id=course_meta.id,
+                title=course_meta.title,
+                description=course_meta.description,
+                intro_html=intro,
+                version=course_meta.version,
+                jp=course_meta.jp,
+                language=course_meta.language,
+                completion=course_meta.completion,
+                content_hash=content_hash(self.folder),
+                git_commit=git_commit(self.folder),
+                modules=rendered,
+                assets=sorted(self.assets.values(), key=lambda a: a.source),
             )
         return LoadedCourse(
-            self.folder, course_meta.id if course_meta else None, content,
-            self.report.errors, self.asset_files,
+            self.folder,
+            course_meta.id if course_meta else None,
+            content,
+            self.report.errors,
+            self.asset_files,
         )
 
     def _read_modules(self) -> list[tuple[ModuleFrontMatter, _Doc, list]]:
@@ -242,8 +266,9 @@ class _CourseReader:
                     url = f"/courses/{self.course_id}/lessons/{lmeta.id}"
                     self.lesson_urls[lesson_path.resolve()] = url
                     lessons.append((lmeta, ldoc))
-            if not lessons and not any(e.path.startswith(self.report.show(folder)) for e in
-                                       self.report.errors):
+            if not lessons and not any(
+                e.path.startswith(self.report.show(folder)) for e in self.report.errors
+            ):
                 self.report.add(module_path, 1, "module has no lessons (add NN-name.md files)")
             if meta and doc:
                 modules.append((meta, doc, lessons))
@@ -253,7 +278,8 @@ class _CourseReader:
         where = f"{self.report.show(doc.path)}:{doc.key_lines.get('id', 1)}"
         if ident in seen:
             self.report.add(
-                doc.path, doc.key_lines.get("id", 1),
+                doc.path,
+                doc.key_lines.get("id", 1),
                 f"duplicate {kind} id '{ident}' (first used at {seen[ident]})",
             )
         else:
@@ -261,10 +287,16 @@ class _CourseReader:
 
     def _lesson(self, meta: LessonFrontMatter, doc: _Doc) -> LessonContent:
         if not doc.body.strip():
-            self.report.add(doc.path, doc.body_line, "lesson is empty: write its text below the front matter")
+            self.report.add(
+                doc.path, doc.body_line, "lesson is empty: write its text below the front matter"
+            )
         source = doc.path.relative_to(self.folder).as_posix()
         return LessonContent(
-            id=meta.id, title=meta.title, minutes=meta.minutes, html=self._render(doc), source=source
+            id=meta.id,
+            title=meta.title,
+            minutes=meta.minutes,
+            html=self._render(doc),
+            source=source,
         )
 
     def _render(self, doc: _Doc) -> str:
@@ -279,16 +311,21 @@ class _CourseReader:
     def _resolve(self, doc: _Doc, target: str, line: int, is_image: bool) -> str | None:
         if target.startswith(EXTERNAL):
             if is_image:
-                self.report.add(doc.path, line, f"image '{target}' must be a file in the course folder")
+                self.report.add(
+                    doc.path, line, f"image '{target}' must be a file in the course folder"
+                )
             return None
         if target.startswith("#") or not target:
             return None
         parts = urlsplit(target)
         if parts.scheme or parts.netloc or target.startswith("/"):
-            self.report.add(doc.path, line, f"link '{target}' must be relative to this file or http(s)")
+            self.report.add(
+                doc.path, line, f"link '{target}' must be relative to this file or http(s)"
+            )
             return None
-        rel = posixpath.normpath(posixpath.join(doc.path.parent.relative_to(self.folder).as_posix(),
-                                                unquote(parts.path)))
+        rel = posixpath.normpath(
+            posixpath.join(doc.path.parent.relative_to(self.folder).as_posix(), unquote(parts.path))
+        )
         path = (self.folder / rel).resolve()
         if not path.is_relative_to(self.folder):
             self.report.add(doc.path, line, f"link '{target}' points outside the course folder")
@@ -312,18 +349,24 @@ class _CourseReader:
         allowed = IMAGE_TYPES if is_image else ATTACHMENT_TYPES
         if suffix not in allowed:
             kind = "an image" if is_image else "an attachment"
-            self.report.add(doc.path, line, f"'{target}' is not allowed as {kind} "
-                                            f"(allowed: {', '.join(sorted(allowed))})")
+            self.report.add(
+                doc.path,
+                line,
+                f"'{target}' is not allowed as {kind} (allowed: {', '.join(sorted(allowed))})",
+            )
             return None
         data = path.read_bytes()
         if len(data) > MAX_ASSET_BYTES:
-            self.report.add(doc.path, line, f"'{target}' is larger than {MAX_ASSET_BYTES // 2**20} MB")
+            self.report.add(
+                doc.path, line, f"'{target}' is larger than {MAX_ASSET_BYTES // 2**20} MB"
+            )
             return None
         sha = hashlib.sha256(data).hexdigest()
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         source = path.relative_to(self.folder).as_posix()
-        self.assets.setdefault(sha, AssetRef(sha256=sha, filename=path.name,
-                                             media_type=media_type, source=source))
+        self.assets.setdefault(
+            sha, AssetRef(sha256=sha, filename=path.name, media_type=media_type, source=source)
+        )
         self.asset_files[sha] = path
         return f"/assets/{sha}/{quote(path.name)}"
 
@@ -334,22 +377,31 @@ def load_course(folder: Path, display_root: Path | None = None) -> LoadedCourse:
     return _CourseReader(folder, report).read()
 
 
-def load_content_dir(root: Path, display_root: Path | None = None) -> tuple[list[LoadedCourse], list[ContentError]]:
+def load_content_dir(
+    root: Path, display_root: Path | None = None
+) -> tuple[list[LoadedCourse], list[ContentError]]:
     """Read every course folder under root; the second list holds errors spanning courses."""
     display = display_root or Path.cwd()
     report = _Reporter(display)
     if not root.is_dir():
         report.add(root, 1, "content folder does not exist")
         return [], report.errors
-    courses = [load_course(p, display) for p in sorted(root.iterdir())
-               if p.is_dir() and not p.name.startswith(".")]
+    courses = [
+        load_course(p, display)
+        for p in sorted(root.iterdir())
+        if p.is_dir() and not p.name.startswith(".")
+    ]
     seen: dict[str, Path] = {}
     for course in courses:
         if course.course_id is None:
             continue
         if course.course_id in seen:
-            report.add(course.folder / COURSE_FILE, 1,
-                       f"duplicate course id '{course.course_id}' (also in {report.show(seen[course.course_id])})")
+            report.add(
+                course.folder / COURSE_FILE,
+                1,
+                f"duplicate course id '{course.course_id}' "
+                f"(also in {report.show(seen[course.course_id])})",
+            )
             course.content = None
         else:
             seen[course.course_id] = course.folder

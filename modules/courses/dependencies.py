@@ -20,9 +20,10 @@ async def live_course(request: Request, course_id: str) -> CourseView:
 LiveCourse = Annotated[CourseView, Depends(live_course)]
 
 
-async def live_lesson(course: LiveCourse, lesson_id: str) -> LessonRef:
-    """The lesson in the URL, within the live course."""
-    ref = course.lesson(lesson_id)
+async def live_lesson(request: Request, course_id: str, lesson_id: str) -> LessonRef:
+    """The lesson in the URL, within the live course (`ref.course` is the course)."""
+    course = request.app.state.catalogue.get(course_id)
+    ref = course.lesson(lesson_id) if course else None
     if ref is None:
         raise HTTPException(404)
     return ref

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from app.db import SessionDep
-from app.templating import render, render_fragment
+from app.db import SessionDep, run_read, run_write
+from app.templating import render
 from modules.accounts.dependencies import CurrentUser, OptionalUser
 from modules.courses import service
 from modules.courses.dependencies import LiveCourse, LiveLesson
@@ -21,41 +21,75 @@ def catalogue(request: Request, session: SessionDep, user: OptionalUser) -> Resp
     progress = {}
     if user:
         for course in courses:
-            done = progress_service.done_lessons(session=session, user_id=user.id, course_id=course.id)
+            done = progress_service.done_lessons(
+                session=session, user_id=user.id, course_id=course.id
+            )
             progress[course.id] = service.course_progress(course, done)
     return render(request, "courses/catalogue.html", {"courses": courses, "progress": progress})
 
 
 @router.get("/courses/{course_id}")
-def course_page(request: Request, session: SessionDep, user: OptionalUser,
-                course: LiveCourse) -> Response:
+def course_page(
+    request: Request, session: SessionDep, user: OptionalUser, course: LiveCourse
+) -> Response:
     done: set[str] = set()
     resume = completion = None
     if user:
         done = progress_service.done_lessons(session=session, user_id=user.id, course_id=course.id)
         last = progress_service.resume_point(session=session, user_id=user.id, course_id=course.id)
         resume = service.resume_lesson(course, last, done) if last or done else None
-        completion = progress_service.completion(session=session, user_id=user.id,
-                                                 course_id=course.id)
-    return render(request, "courses/course.html", {
-        "course": course, "done": done, "progress": service.course_progress(course, done),
-        "resume": course.lesson(resume) if resume else None, "completion": completion,
-    })
+        completion = progress_service.completion(
+            session=session, user_id=user.id, course_id=course.id
+        )
+    return render(
+        request,
+        "courses/course.html",
+        {
+            "course": course,
+            "done": done,
+            "progress": service.course_progress(course, done),
+            "resume": course.lesson(resume) if resume else None,
+            "completion": completion,
+        },
+    )
 
 
 @router.get("/courses/{course_id}/lessons/{lesson_id}")
-def lesson_page(request: Request, session: SessionDep, user: CurrentUser, course: LiveCourse,
-                ref: LiveLesson) -> Response:
-    done = progress_service.done_lessons(session=session, user_id=user.id, course_id=course.id)
-    progress_service.record_visit(session=session, user_id=user.id, course_id=course.id,
-                                  lesson_id=ref.lesson.id)
-    status = render_fragment(request, "_partials/lesson_status.html", {
-        "course": course, "ref": ref, "is_done": ref.lesson.id in done,
-        "progress": service.course_progress(course, done), "completed_now": False,
-    })
-    return request.app.state.shells.render(  # type: ignore[no-any-return]
-        request, "courses/lesson.html", {"course": course, "ref": ref},
-        key=(course.version_id, ref.lesson.id), slots={"status_slot": status})
+async def lesson_page(request: Request, user: CurrentUser, ref: LiveLesson) -> Response:
+    # The most visited page: Core reads via run_read, the shell cached per version.
+    course, engine = ref.course, request.app.state.engine
+    done, last, _enrolled = await run_read(
+        engine,
+        lambda conn: progress_service.lesson_state(conn=conn, user_id=user.id, course_id=course.id),
+    )
+    if last != ref.lesson.id:
+        await run_write(
+            engine,
+            lambda conn: progress_service.record_visit(
+                conn=conn, user_id=user.id, course_id=course.id, lesson_id=ref.lesson.id
+            ),
+        )
+    shells = request.app.state.shells
+    is_done, count = ref.lesson.id in done, sum(1 for i in course.lesson_ids if i in done)
+    status = shells.fragment(
+        request,
+        "_partials/lesson_status.html",
+        lambda: {
+            "course": course,
+            "ref": ref,
+            "is_done": is_done,
+            "progress": service.course_progress(course, done),
+            "completed_now": False,
+        },
+        key=(course.version_id, ref.lesson.id, is_done, count),
+    )
+    return shells.render(  # type: ignore[no-any-return]
+        request,
+        "courses/lesson.html",
+        {"course": course, "ref": ref},
+        key=(course.version_id, ref.lesson.id),
+        slots={"status_slot": status},
+    )
 
 
 @router.get("/assets/{sha256}/{filename}")
@@ -63,8 +97,10 @@ def content_asset(session: SessionDep, sha256: str, filename: str) -> Response:
     row = service.asset(session=session, sha256=sha256) if len(sha256) == 64 else None
     if row is None:
         raise HTTPException(404)
-    headers = {"Cache-Control": "public, max-age=31536000, immutable",
-               "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'"}
+    headers = {
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'",
+    }
     if not row.media_type.startswith("image/"):
         headers["Content-Disposition"] = "attachment"
     return Response(row.data, media_type=row.media_type, headers=headers)

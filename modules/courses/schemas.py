@@ -18,7 +18,9 @@ class _FrontMatter(BaseModel):
     @classmethod
     def _id_shape(cls, value: str) -> str:
         if not ID_RE.match(value):
-            raise ValueError("must be lowercase letters, digits and single hyphens, e.g. 'akuntabel'")
+            raise ValueError(
+                "must be lowercase letters, digits and single hyphens, e.g. 'akuntabel'"
+            )
         return value
 
 
@@ -97,7 +99,7 @@ class CourseContent(BaseModel):
 
     @property
     def version_label(self) -> str:
-        """Author's version plus the first characters of the file hash, e.g. `1.0.0+3f2a9c1b0d4e`."""
+        """Author's version plus the start of the file hash, e.g. `1.0.0+3f2a9c1b0d4e`."""
         return f"{self.version}+{self.content_hash[:12]}"
 
     def lessons(self) -> list[tuple[ModuleContent, LessonContent]]:

@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.timeutil import utcnow
-
 from modules.courses.content import ContentError, LoadedCourse, load_content_dir
 from modules.courses.models import (
     ContentAsset,
@@ -44,24 +43,35 @@ class CourseSync:
 def _store_version(session: Session, loaded: LoadedCourse, position: int) -> tuple[int, bool]:
     content = loaded.content
     assert content is not None
-    version = session.exec(select(ContentVersion).where(
-        ContentVersion.course_id == content.id,
-        ContentVersion.content_hash == content.content_hash)).first()
+    version = session.exec(
+        select(ContentVersion).where(
+            ContentVersion.course_id == content.id,
+            ContentVersion.content_hash == content.content_hash,
+        )
+    ).first()
     created = version is None
     if version is None:
-        version = ContentVersion(course_id=content.id, version=content.version,
-                                 content_hash=content.content_hash, git_commit=content.git_commit,
-                                 snapshot=content.model_dump_json())
+        version = ContentVersion(
+            course_id=content.id,
+            version=content.version,
+            content_hash=content.content_hash,
+            git_commit=content.git_commit,
+            snapshot=content.model_dump_json(),
+        )
         session.add(version)
         for asset in content.assets:
             if session.get(ContentAsset, asset.sha256) is None:
                 data = loaded.asset_files[asset.sha256].read_bytes()
-                session.add(ContentAsset(sha256=asset.sha256, media_type=asset.media_type,
-                                         size=len(data), data=data))
+                session.add(
+                    ContentAsset(
+                        sha256=asset.sha256, media_type=asset.media_type, size=len(data), data=data
+                    )
+                )
         session.flush()
     assert version.id is not None
-    course = session.get(Course, content.id) or Course(id=content.id, title="", jp=0, language="",
-                                                       current_version_id=version.id)
+    course = session.get(Course, content.id) or Course(
+        id=content.id, title="", jp=0, language="", current_version_id=version.id
+    )
     course.title, course.jp, course.language = content.title, content.jp, content.language
     course.position, course.current_version_id, course.active = position, version.id, True
     session.add(course)
@@ -73,21 +83,29 @@ def _store_version(session: Session, loaded: LoadedCourse, position: int) -> tup
 
 def _sync_structure(session: Session, content: CourseContent) -> None:
     """Mirror modules and lessons as rows, so reports can join on them in SQL."""
-    modules = {m.id: m for m in session.exec(
-        select(CourseModule).where(CourseModule.course_id == content.id)).all()}
-    lessons = {lesson.id: lesson for lesson in session.exec(
-        select(Lesson).where(Lesson.course_id == content.id)).all()}
+    modules = {
+        m.id: m
+        for m in session.exec(
+            select(CourseModule).where(CourseModule.course_id == content.id)
+        ).all()
+    }
+    lessons = {
+        lesson.id: lesson
+        for lesson in session.exec(select(Lesson).where(Lesson.course_id == content.id)).all()
+    }
     for row in [*modules.values(), *lessons.values()]:
         row.active = False
     position = 0
     for m_pos, module in enumerate(content.modules):
-        row = modules.get(module.id) or CourseModule(course_id=content.id, id=module.id, title="",
-                                                     position=0)
+        row = modules.get(module.id) or CourseModule(
+            course_id=content.id, id=module.id, title="", position=0
+        )
         row.title, row.position, row.active = module.title, m_pos, True
         session.add(row)
         for lesson in module.lessons:
-            lrow = lessons.get(lesson.id) or Lesson(course_id=content.id, id=lesson.id,
-                                                    module_id="", title="", position=0, minutes=0)
+            lrow = lessons.get(lesson.id) or Lesson(
+                course_id=content.id, id=lesson.id, module_id="", title="", position=0, minutes=0
+            )
             lrow.module_id, lrow.title, lrow.position = module.id, lesson.title, position
             lrow.minutes, lrow.active = lesson.minutes, True
             session.add(lrow)
@@ -97,14 +115,16 @@ def _sync_structure(session: Session, content: CourseContent) -> None:
 
 
 def sync_content(*, engine: Engine, root: Path) -> list[CourseSync]:
-    """Load every course folder; store new valid versions; keep the last good one of a broken course."""
+    """Load every course folder and store new valid versions; a broken course keeps its last
+    good version live."""
     courses, shared_errors = load_content_dir(root)
     results: list[CourseSync] = []
     for error in shared_errors:
         log.error("content: %s", error)
     for position, loaded in enumerate(courses):
-        result = CourseSync(folder=str(loaded.folder), course_id=loaded.course_id,
-                            errors=list(loaded.errors))
+        result = CourseSync(
+            folder=str(loaded.folder), course_id=loaded.course_id, errors=list(loaded.errors)
+        )
         if loaded.content is not None:
             for attempt in range(3):
                 try:
@@ -115,8 +135,12 @@ def sync_content(*, engine: Engine, root: Path) -> list[CourseSync]:
                     if attempt == 2:
                         raise
             result.version = loaded.content.version_label
-            log.info("content: %s %s (%s)", loaded.course_id, result.version,
-                     "new version" if result.created else "unchanged")
+            log.info(
+                "content: %s %s (%s)",
+                loaded.course_id,
+                result.version,
+                "new version" if result.created else "unchanged",
+            )
         else:
             for error in loaded.errors:
                 log.error("content: %s", error)
@@ -124,9 +148,12 @@ def sync_content(*, engine: Engine, root: Path) -> list[CourseSync]:
                 live = _current_version(session, loaded.course_id)
             result.kept_previous = live is not None
             result.version = live
-            log.error("content: course folder %s has %d error(s); %s", loaded.folder,
-                      len(loaded.errors),
-                      f"still serving the last good version {live}" if live else "not served")
+            log.error(
+                "content: course folder %s has %d error(s); %s",
+                loaded.folder,
+                len(loaded.errors),
+                f"still serving the last good version {live}" if live else "not served",
+            )
         results.append(result)
     _record_checks(engine, results)
     return results
@@ -147,16 +174,26 @@ def _record_checks(engine: Engine, results: list[CourseSync]) -> None:
 def content_health(*, session: Session) -> list[dict[str, object]]:
     """Each course folder's last check and the version being served."""
     checks = session.exec(select(ContentCheck).order_by(ContentCheck.folder)).all()
-    return [{"folder": c.folder, "course": c.course_id, "errors": c.error_count,
-             "serving": _current_version(session, c.course_id),
-             "status": "ok" if c.error_count == 0 else "broken"} for c in checks]
+    return [
+        {
+            "folder": c.folder,
+            "course": c.course_id,
+            "errors": c.error_count,
+            "serving": _current_version(session, c.course_id),
+            "status": "ok" if c.error_count == 0 else "broken",
+        }
+        for c in checks
+    ]
 
 
 def _current_version(session: Session, course_id: str | None) -> str | None:
     if course_id is None:
         return None
-    row = session.exec(select(ContentVersion).join(
-        Course, Course.current_version_id == ContentVersion.id).where(Course.id == course_id)).first()
+    row = session.exec(
+        select(ContentVersion)
+        .join(Course, Course.current_version_id == ContentVersion.id)
+        .where(Course.id == course_id)
+    ).first()
     return f"{row.version}+{row.content_hash[:12]}" if row else None
 
 
@@ -164,6 +201,7 @@ def _current_version(session: Session, course_id: str | None) -> str | None:
 class LessonRef:
     """A lesson with its place in the course."""
 
+    course: CourseView
     module: ModuleContent
     lesson: LessonContent
     index: int
@@ -183,7 +221,7 @@ class CourseView:
         for i, (module, lesson) in enumerate(flat):
             prev = flat[i - 1][1] if i > 0 else None
             nxt = flat[i + 1][1] if i + 1 < len(flat) else None
-            self.refs[lesson.id] = LessonRef(module, lesson, i, prev, nxt)
+            self.refs[lesson.id] = LessonRef(self, module, lesson, i, prev, nxt)
 
     @property
     def id(self) -> str:
@@ -198,11 +236,17 @@ def course_progress(course: CourseView, done: set[str]) -> dict[str, object]:
     modules = []
     for module in course.content.modules:
         ids = [lesson.id for lesson in module.lessons]
-        modules.append({"id": module.id, "done": sum(1 for i in ids if i in done), "total": len(ids)})
+        modules.append(
+            {"id": module.id, "done": sum(1 for i in ids if i in done), "total": len(ids)}
+        )
     total = len(course.lesson_ids)
     count = sum(1 for i in course.lesson_ids if i in done)
-    return {"modules": {m["id"]: m for m in modules}, "done": count, "total": total,
-            "percent": round(100 * count / total) if total else 0}
+    return {
+        "modules": {m["id"]: m for m in modules},
+        "done": count,
+        "total": total,
+        "percent": round(100 * count / total) if total else 0,
+    }
 
 
 def resume_lesson(course: CourseView, last: str | None, done: set[str]) -> str | None:
@@ -231,16 +275,20 @@ class Catalogue:
         if not force and time.monotonic() - self._checked < REFRESH_SECONDS:
             return
         with self._lock, Session(self.engine) as session:
-            rows = session.exec(select(Course.id, Course.current_version_id)
-                                .where(Course.active == True)  # noqa: E712
-                                .order_by(Course.position, Course.id)).all()
+            rows = session.exec(
+                select(Course.id, Course.current_version_id)
+                .where(Course.active == True)  # noqa: E712
+                .order_by(Course.position, Course.id)
+            ).all()
             views = {}
             for course_id, version_id in rows:
                 view = self._views.get(course_id)
                 if view is None or view.version_id != version_id:
                     snapshot = session.get(ContentVersion, version_id)
                     assert snapshot is not None
-                    view = CourseView(version_id, CourseContent.model_validate_json(snapshot.snapshot))
+                    view = CourseView(
+                        version_id, CourseContent.model_validate_json(snapshot.snapshot)
+                    )
                 views[course_id] = view
             self._views, self._order = views, [r[0] for r in rows]
             self._checked = time.monotonic()

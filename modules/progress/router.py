@@ -10,8 +10,9 @@ from fastapi.responses import RedirectResponse, Response
 from app.db import SessionDep
 from app.templating import is_htmx, render
 from modules.accounts.dependencies import CurrentUser
-from modules.courses.dependencies import LiveCourse, LiveLesson
 from modules.courses import service as courses_service
+from modules.courses.dependencies import LiveLesson
+from modules.courses.service import LessonRef
 from modules.progress import flows, service
 
 router = APIRouter()
@@ -21,33 +22,46 @@ def _lesson_url(course_id: str, lesson_id: str) -> str:
     return f"/courses/{course_id}/lessons/{lesson_id}"
 
 
-def _status_response(request: Request, session: SessionDep, user_id: int, course: LiveCourse,
-                     ref: LiveLesson, completed_now: bool) -> Response:
+def _status_response(
+    request: Request, session: SessionDep, user_id: int, ref: LessonRef, completed_now: bool
+) -> Response:
+    course = ref.course
     done = service.done_lessons(session=session, user_id=user_id, course_id=course.id)
-    context = {"course": course, "ref": ref, "is_done": ref.lesson.id in done,
-               "progress": courses_service.course_progress(course, done), "completed_now": completed_now}
+    context = {
+        "course": course,
+        "ref": ref,
+        "is_done": ref.lesson.id in done,
+        "progress": courses_service.course_progress(course, done),
+        "completed_now": completed_now,
+    }
     return render(request, "_partials/lesson_status.html", context)
 
 
 @router.post("/courses/{course_id}/lessons/{lesson_id}/done")
-def lesson_done(request: Request, session: SessionDep, user: CurrentUser, course: LiveCourse,
-                ref: LiveLesson) -> Response:
-    completed_now = flows.complete_lesson(session=session, user_id=user.id, course=course,
-                                          lesson_id=ref.lesson.id)
+def lesson_done(
+    request: Request, session: SessionDep, user: CurrentUser, ref: LiveLesson
+) -> Response:
+    course = ref.course
+    completed_now = flows.complete_lesson(
+        session=session, user_id=user.id, course=course, lesson_id=ref.lesson.id
+    )
     if is_htmx(request):
-        return _status_response(request, session, user.id, course, ref, completed_now)
+        return _status_response(request, session, user.id, ref, completed_now)
     if completed_now or ref.next is None:
         return RedirectResponse(f"/courses/{course.id}", status_code=303)
     return RedirectResponse(_lesson_url(course.id, ref.next.id), status_code=303)
 
 
 @router.post("/courses/{course_id}/lessons/{lesson_id}/undone")
-def lesson_undone(request: Request, session: SessionDep, user: CurrentUser, course: LiveCourse,
-                  ref: LiveLesson) -> Response:
-    service.mark_undone(session=session, user_id=user.id, course_id=course.id,
-                        lesson_id=ref.lesson.id)
+def lesson_undone(
+    request: Request, session: SessionDep, user: CurrentUser, ref: LiveLesson
+) -> Response:
+    course = ref.course
+    service.mark_undone(
+        session=session, user_id=user.id, course_id=course.id, lesson_id=ref.lesson.id
+    )
     if is_htmx(request):
-        return _status_response(request, session, user.id, course, ref, False)
+        return _status_response(request, session, user.id, ref, False)
     return RedirectResponse(_lesson_url(course.id, ref.lesson.id), status_code=303)
 
 
@@ -63,12 +77,24 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
             continue
         done = service.done_lessons(session=session, user_id=user.id, course_id=course.id)
         resume = courses_service.resume_lesson(course, summary.last_lesson_id, done)
-        items.append({"course": course, "progress": courses_service.course_progress(course, done),
-                      "resume": course.lesson(resume) if resume else None,
-                      "completed_at": summary.completed_at})
+        items.append(
+            {
+                "course": course,
+                "progress": courses_service.course_progress(course, done),
+                "resume": course.lesson(resume) if resume else None,
+                "completed_at": summary.completed_at,
+            }
+        )
     target = settings.jp_target_pppk if user.employment_type == "PPPK" else settings.jp_target
     earned = service.jp_earned(session=session, user_id=user.id, year=year)
-    return render(request, "progress/my_learning.html", {
-        "items": items, "year": year, "jp_earned": earned, "jp_target": target,
-        "jp_percent": min(100, round(100 * earned / target)),
-    })
+    return render(
+        request,
+        "progress/my_learning.html",
+        {
+            "items": items,
+            "year": year,
+            "jp_earned": earned,
+            "jp_target": target,
+            "jp_percent": min(100, round(100 * earned / target)),
+        },
+    )

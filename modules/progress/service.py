@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, delete, func
+from sqlalchemy import bindparam, delete, func, insert, literal, union_all, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -15,10 +16,37 @@ from modules.progress.models import CourseCompletion, Enrollment, LessonProgress
 # Statements on the lesson-page path are built once, with bound parameters.
 _DONE_IDS = select(LessonProgress.lesson_id).where(
     col(LessonProgress.user_id) == bindparam("user_id"),
-    col(LessonProgress.course_id) == bindparam("course_id"))
-_LAST_LESSON = select(Enrollment.last_lesson_id).where(
-    col(Enrollment.user_id) == bindparam("user_id"),
-    col(Enrollment.course_id) == bindparam("course_id"))
+    col(LessonProgress.course_id) == bindparam("course_id"),
+)
+
+
+# One round trip for the lesson page: each query costs a GIL hand-off under load.
+_LESSON_STATE = union_all(
+    select(LessonProgress.lesson_id, literal(0).label("kind")).where(
+        col(LessonProgress.user_id) == bindparam("user_id"),
+        col(LessonProgress.course_id) == bindparam("course_id"),
+    ),
+    select(Enrollment.last_lesson_id, literal(1).label("kind")).where(
+        col(Enrollment.user_id) == bindparam("user_id"),
+        col(Enrollment.course_id) == bindparam("course_id"),
+    ),
+)
+
+
+def lesson_state(
+    *, conn: Connection, user_id: int, course_id: str
+) -> tuple[set[str], str | None, bool]:
+    """Lessons done, the resume point, and whether the learner is enrolled, in one query."""
+    done: set[str] = set()
+    last, enrolled = None, False
+    for lesson_id, kind in conn.execute(
+        _LESSON_STATE, {"user_id": user_id, "course_id": course_id}
+    ):
+        if kind == 0:
+            done.add(lesson_id)
+        else:
+            last, enrolled = lesson_id, True
+    return done, last, enrolled
 
 
 def done_lessons(*, session: Session, user_id: int, course_id: str) -> set[str]:
@@ -27,22 +55,30 @@ def done_lessons(*, session: Session, user_id: int, course_id: str) -> set[str]:
     return set(session.connection().execute(_DONE_IDS, params).scalars())
 
 
-def record_visit(*, session: Session, user_id: int, course_id: str, lesson_id: str) -> None:
-    """Remember the lesson the learner is on (the resume point); writes only on change."""
-    last = session.connection().execute(
-        _LAST_LESSON, {"user_id": user_id, "course_id": course_id}).first()
-    if last is not None and last[0] == lesson_id:
-        return
-    enrollment = session.get(Enrollment, (user_id, course_id))
+def record_visit(*, conn: Connection, user_id: int, course_id: str, lesson_id: str) -> None:
+    """Remember the lesson the learner is on (the resume point), enrolling them on first visit.
+    Callers that know the current resume point (`lesson_state`) call this only on a change."""
     now = utcnow()
-    if enrollment is None:
-        enrollment = Enrollment(user_id=user_id, course_id=course_id, started_at=now)
-    enrollment.last_lesson_id, enrollment.last_seen_at = lesson_id, now
-    session.add(enrollment)
+    moved = conn.execute(
+        update(Enrollment)
+        .where(col(Enrollment.user_id) == user_id, col(Enrollment.course_id) == course_id)
+        .values(last_lesson_id=lesson_id, last_seen_at=now)
+    )
+    if moved.rowcount:
+        return
     try:
-        session.commit()
-    except IntegrityError:  # the same learner's other tab enrolled at the same moment
-        session.rollback()
+        with conn.begin_nested():
+            conn.execute(
+                insert(Enrollment).values(
+                    user_id=user_id,
+                    course_id=course_id,
+                    started_at=now,
+                    last_lesson_id=lesson_id,
+                    last_seen_at=now,
+                )
+            )
+    except IntegrityError:  # the learner's other tab enrolled at the same moment
+        pass
 
 
 def resume_point(*, session: Session, user_id: int, course_id: str) -> str | None:
@@ -51,13 +87,17 @@ def resume_point(*, session: Session, user_id: int, course_id: str) -> str | Non
     return enrollment.last_lesson_id if enrollment else None
 
 
-def mark_done(*, session: Session, user_id: int, course_id: str, lesson_id: str,
-              version_id: int) -> bool:
+def mark_done(
+    *, session: Session, user_id: int, course_id: str, lesson_id: str, version_id: int
+) -> bool:
     """Record a lesson as done (idempotent); True if this call recorded it."""
     if session.get(LessonProgress, (user_id, course_id, lesson_id)) is not None:
         return False
-    session.add(LessonProgress(user_id=user_id, course_id=course_id, lesson_id=lesson_id,
-                               content_version_id=version_id))
+    session.add(
+        LessonProgress(
+            user_id=user_id, course_id=course_id, lesson_id=lesson_id, content_version_id=version_id
+        )
+    )
     try:
         session.commit()
     except IntegrityError:  # a double click: the first request already recorded it
@@ -68,19 +108,25 @@ def mark_done(*, session: Session, user_id: int, course_id: str, lesson_id: str,
 
 def mark_undone(*, session: Session, user_id: int, course_id: str, lesson_id: str) -> None:
     """Take back a "done" mark; a course completion already earned stays."""
-    session.exec(delete(LessonProgress).where(  # type: ignore[call-overload]
-        col(LessonProgress.user_id) == user_id, col(LessonProgress.course_id) == course_id,
-        col(LessonProgress.lesson_id) == lesson_id))
+    session.exec(
+        delete(LessonProgress).where(  # type: ignore[call-overload]
+            col(LessonProgress.user_id) == user_id,
+            col(LessonProgress.course_id) == course_id,
+            col(LessonProgress.lesson_id) == lesson_id,
+        )
+    )
     session.commit()
 
 
-def record_completion(*, session: Session, user_id: int, course_id: str, version_id: int,
-                      jp: int) -> bool:
+def record_completion(
+    *, session: Session, user_id: int, course_id: str, version_id: int, jp: int
+) -> bool:
     """Record that a learner completed a course (once); True if this call recorded it."""
     if session.get(CourseCompletion, (user_id, course_id)) is not None:
         return False
-    session.add(CourseCompletion(user_id=user_id, course_id=course_id,
-                                 content_version_id=version_id, jp=jp))
+    session.add(
+        CourseCompletion(user_id=user_id, course_id=course_id, content_version_id=version_id, jp=jp)
+    )
     try:
         session.commit()
     except IntegrityError:
@@ -105,17 +151,27 @@ class EnrollmentSummary:
 
 def enrollments(*, session: Session, user_id: int) -> list[EnrollmentSummary]:
     """The learner's courses, most recently visited first, with counts of lessons done."""
-    done_count = (select(LessonProgress.course_id, func.count().label("done"))
-                  .where(LessonProgress.user_id == user_id)
-                  .group_by(LessonProgress.course_id).subquery())
-    stmt = (select(Enrollment, done_count.c.done, CourseCompletion.completed_at)
-            .outerjoin(done_count, done_count.c.course_id == Enrollment.course_id)
-            .outerjoin(CourseCompletion, (CourseCompletion.user_id == Enrollment.user_id)
-                       & (CourseCompletion.course_id == Enrollment.course_id))
-            .where(Enrollment.user_id == user_id)
-            .order_by(col(Enrollment.last_seen_at).desc()))
-    return [EnrollmentSummary(e.course_id, e.last_lesson_id, e.last_seen_at, done or 0, completed)
-            for e, done, completed in session.exec(stmt).all()]
+    done_count = (
+        select(LessonProgress.course_id, func.count().label("done"))
+        .where(LessonProgress.user_id == user_id)
+        .group_by(LessonProgress.course_id)
+        .subquery()
+    )
+    stmt = (
+        select(Enrollment, done_count.c.done, CourseCompletion.completed_at)
+        .outerjoin(done_count, done_count.c.course_id == Enrollment.course_id)
+        .outerjoin(
+            CourseCompletion,
+            (CourseCompletion.user_id == Enrollment.user_id)
+            & (CourseCompletion.course_id == Enrollment.course_id),
+        )
+        .where(Enrollment.user_id == user_id)
+        .order_by(col(Enrollment.last_seen_at).desc())
+    )
+    return [
+        EnrollmentSummary(e.course_id, e.last_lesson_id, e.last_seen_at, done or 0, completed)
+        for e, done, completed in session.exec(stmt).all()
+    ]
 
 
 def jp_earned(*, session: Session, user_id: int, year: int) -> int:
@@ -124,6 +180,8 @@ def jp_earned(*, session: Session, user_id: int, year: int) -> int:
     start = datetime(year, 1, 1, tzinfo=UTC)
     end = datetime(year + 1, 1, 1, tzinfo=UTC)
     stmt = select(func.coalesce(func.sum(CourseCompletion.jp), 0)).where(
-        CourseCompletion.user_id == user_id, col(CourseCompletion.completed_at) >= start,
-        col(CourseCompletion.completed_at) < end)
+        CourseCompletion.user_id == user_id,
+        col(CourseCompletion.completed_at) >= start,
+        col(CourseCompletion.completed_at) < end,
+    )
     return int(session.exec(stmt).one())

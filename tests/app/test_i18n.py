@@ -16,8 +16,11 @@ def _catalogue_ids(locale: str) -> dict[str, object]:
 
 
 def test_every_message_in_code_and_templates_has_an_indonesian_translation() -> None:
-    method_map = [("app/**.py", "python"), ("modules/**.py", "python"),
-                  ("templates/**.html", "jinja2")]
+    method_map = [
+        ("app/**.py", "python"),
+        ("modules/**.py", "python"),
+        ("templates/**.html", "jinja2"),
+    ]
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     used = set()
 
@@ -25,8 +28,12 @@ def test_every_message_in_code_and_templates_has_an_indonesian_translation() -> 
         return not path.rsplit("/", 1)[-1].startswith(".") and "node_modules" not in path
 
     for _file, _line, message, _comments, _ctx in extract_from_dir(
-            str(ROOT), method_map, options, directory_filter=directories, keywords={"_": None, "N_": None, "gettext": None,
-                                                      "ngettext": (1, 2)}):
+        str(ROOT),
+        method_map,
+        options,
+        directory_filter=directories,
+        keywords={"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)},
+    ):
         used.add(message if isinstance(message, str) else message[0])
     catalogue = _catalogue_ids("id")
     missing = sorted(m for m in used if not catalogue.get(m))
@@ -37,9 +44,11 @@ def test_every_message_in_code_and_templates_has_an_indonesian_translation() -> 
 def test_indonesian_is_the_default_and_english_can_be_chosen(client) -> None:
     page = client.get("/")
     assert '<html lang="id">' in page.text and "Kursus" in page.text
-    response = client.post("/lang", data={"locale": "en", "next": "/courses/berakhlak",
-                                          "csrf_token": csrf_from(client, "/")},
-                           follow_redirects=False)
+    response = client.post(
+        "/lang",
+        data={"locale": "en", "next": "/courses/berakhlak", "csrf_token": csrf_from(client, "/")},
+        follow_redirects=False,
+    )
     assert response.status_code == 303 and response.headers["location"] == "/courses/berakhlak"
     english = client.get("/")
     assert '<html lang="en">' in english.text and "Courses" in english.text

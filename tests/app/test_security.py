@@ -18,20 +18,29 @@ def test_security_headers_on_every_page(client) -> None:
 
 def test_no_inline_scripts_or_styles_in_pages(client) -> None:
     register(client)
-    for path in ("/", "/me/learning", "/courses/berakhlak",
-                 "/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar", "/me/profile"):
+    for path in (
+        "/",
+        "/me/learning",
+        "/courses/berakhlak",
+        "/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar",
+        "/me/profile",
+    ):
         html = client.get(path).text
         assert "<script>" not in html and " style=" not in html and "<style" not in html, path
 
 
 def test_every_unsafe_route_refuses_a_missing_csrf_token(client, app) -> None:
     register(client)
-    unsafe = [(path, method) for method, path in all_routes(app)
-              if method in {"POST", "PUT", "PATCH", "DELETE"}]
+    unsafe = [
+        (path, method)
+        for method, path in all_routes(app)
+        if method in {"POST", "PUT", "PATCH", "DELETE"}
+    ]
     assert len(unsafe) >= 7
     for path, method in unsafe:
         url = path.replace("{course_id}", "berakhlak").replace(
-            "{lesson_id}", "pengantar-mengapa-nilai-dasar")
+            "{lesson_id}", "pengantar-mengapa-nilai-dasar"
+        )
         response = client.request(method, url, data={"x": "1"}, follow_redirects=False)
         assert response.status_code == 403, (method, url)
 
@@ -39,8 +48,10 @@ def test_every_unsafe_route_refuses_a_missing_csrf_token(client, app) -> None:
 def test_csrf_header_is_accepted_for_htmx(client) -> None:
     register(client)
     token = csrf_from(client, "/")
-    response = client.post("/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar/done",
-                           headers={"X-CSRF-Token": token, "HX-Request": "true"})
+    response = client.post(
+        "/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar/done",
+        headers={"X-CSRF-Token": token, "HX-Request": "true"},
+    )
     assert response.status_code == 200
 
 
@@ -49,8 +60,11 @@ def test_oversized_body_gets_413_with_the_limit(db_url) -> None:
 
     app = create_app(make_settings(db_url, max_body_bytes=2048))
     with TestClient(app) as client:
-        response = client.post("/login", content=b"x" * 5000,
-                               headers={"content-type": "application/x-www-form-urlencoded"})
+        response = client.post(
+            "/login",
+            content=b"x" * 5000,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
         assert response.status_code == 413
         assert "2048" in response.json()["detail"]
     app.state.engine.dispose()

@@ -15,8 +15,15 @@ from app.main import create_app
 from tests.conftest import make_settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _free_port() -> int:
@@ -48,7 +55,8 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     assert shutil.which("chromium") or shutil.os.path.exists(CHROMIUM), (
-        "Debian's chromium is required for browser tests (make browser)")
+        "Debian's chromium is required for browser tests (make browser)"
+    )
     with sync_playwright() as pw:
         instance = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield instance

@@ -28,7 +28,9 @@ def test_login_with_nip_or_email_then_logout(client, session) -> None:
     assert client.get("/me/learning").status_code == 200
     _logged_out(client)
     assert session.exec(select(AuthSession)).all() == []
-    assert client.get("/me/learning", follow_redirects=False).headers["location"].startswith("/login")
+    assert (
+        client.get("/me/learning", follow_redirects=False).headers["location"].startswith("/login")
+    )
 
 
 def test_wrong_password_and_unknown_account_get_the_same_answer(client) -> None:
@@ -59,9 +61,16 @@ def test_next_parameter_only_redirects_within_the_site(client) -> None:
     register(client)
     _logged_out(client)
     token = csrf_from(client)
-    response = client.post("/login", data={"identifier": nip(), "password": PASSWORD,
-                                           "csrf_token": token, "next": "//evil.example/x"},
-                           follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={
+            "identifier": nip(),
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "//evil.example/x",
+        },
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/me/learning"
 
 
@@ -84,8 +93,15 @@ def test_forged_session_cookie_is_ignored(client) -> None:
 def test_profile_edit_and_bad_input(client) -> None:
     register(client)
     token = csrf_from(client, "/me/profile")
-    form = {"csrf_token": token, "name": "Siti R.", "email": "siti.r@bkn.go.id",
-            "agency_id": "999999", "work_unit": "", "position": "Analis", "grade": "IX"}
+    form = {
+        "csrf_token": token,
+        "name": "Siti R.",
+        "email": "siti.r@bkn.go.id",
+        "agency_id": "999999",
+        "work_unit": "",
+        "position": "Analis",
+        "grade": "IX",
+    }
     bad = client.post("/me/profile", data=form)
     assert bad.status_code == 422
     assert 'id="e-agency_id"' in bad.text
@@ -102,13 +118,27 @@ def test_password_change_logs_out_other_sessions(client, app) -> None:
     other = TestClient(app)
     assert login(other, nip()).status_code == 303
     token = csrf_from(client, "/me/profile")
-    weak = client.post("/me/password", data={"csrf_token": token, "current_password": PASSWORD,
-                                             "new_password": "short", "new_password_confirm": "short"})
+    weak = client.post(
+        "/me/password",
+        data={
+            "csrf_token": token,
+            "current_password": PASSWORD,
+            "new_password": "short",
+            "new_password_confirm": "short",
+        },
+    )
     assert weak.status_code == 422
     new = "kata-sandi-baru-yang-kuat"
-    changed = client.post("/me/password", data={
-        "csrf_token": token, "current_password": PASSWORD, "new_password": new,
-        "new_password_confirm": new}, follow_redirects=False)
+    changed = client.post(
+        "/me/password",
+        data={
+            "csrf_token": token,
+            "current_password": PASSWORD,
+            "new_password": new,
+            "new_password_confirm": new,
+        },
+        follow_redirects=False,
+    )
     assert changed.status_code == 303
     assert client.get("/me/profile").status_code == 200
     assert other.get("/me/profile", follow_redirects=False).status_code == 303

@@ -44,8 +44,10 @@ def _sync(engine, root: Path):
 
 
 def test_raw_html_is_escaped_and_assets_are_served(db_url, tmp_path: Path) -> None:
-    root = write_course(tmp_path / "content", {
-        "demo/01-satu/02-b.md": "---\nid: satu-b\ntitle: Dua\n---\n<script>alert(1)</script>\n"})
+    root = write_course(
+        tmp_path / "content",
+        {"demo/01-satu/02-b.md": "---\nid: satu-b\ntitle: Dua\n---\n<script>alert(1)</script>\n"},
+    )
     app = create_app(make_settings(db_url, content_dir=root))
     results = _sync(app.state.engine, root)
     assert results[0].errors == [] and results[0].created

@@ -47,15 +47,19 @@ Isi kedua.[^1]
 
 [^1]: Sumber.
 """
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 
 
 def write_course(root: Path, files: dict[str, str | bytes | None]) -> Path:
     """A valid demo course, with `files` replacing (or with None, removing) some of it."""
     base: dict[str, str | bytes | None] = {
-        "demo/course.md": COURSE, "demo/01-satu/module.md": MODULE,
-        "demo/01-satu/01-a.md": LESSON, "demo/01-satu/02-b.md": LESSON_B,
+        "demo/course.md": COURSE,
+        "demo/01-satu/module.md": MODULE,
+        "demo/01-satu/01-a.md": LESSON,
+        "demo/01-satu/02-b.md": LESSON_B,
         "demo/01-satu/img/logo.png": PNG,
     }
     base.update(files)
@@ -86,50 +90,94 @@ def test_shipped_course_is_clean_and_big_enough() -> None:
     assert berakhlak is not None
     assert 25 <= len(berakhlak.lessons()) <= 40
     assert [m.id for m in berakhlak.modules][1:] == [
-        "berorientasi-pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif",
-        "kolaboratif"]
+        "berorientasi-pelayanan",
+        "akuntabel",
+        "kompeten",
+        "harmonis",
+        "loyal",
+        "adaptif",
+        "kolaboratif",
+    ]
 
 
 BROKEN = {
-    "bad yaml": ({"demo/01-satu/01-a.md": "---\nid: satu-a\ntitle: [unclosed\n---\nIsi.\n"},
-                 ["01-satu/01-a.md:3: invalid YAML in front matter"]),
-    "missing id": ({"demo/01-satu/02-b.md": "---\ntitle: Tanpa id\n---\nIsi.\n"},
-                   ["01-satu/02-b.md:1: missing required key 'id'"]),
-    "unknown key": ({"demo/01-satu/02-b.md": "---\nid: satu-b\ntitle: Bab\nauthor: X\n---\nIsi.\n"},
-                    ["01-satu/02-b.md:4: unknown key 'author'"]),
-    "duplicate lesson id": ({"demo/01-satu/02-b.md": LESSON_B.replace("satu-b", "satu-a")},
-                            ["01-satu/02-b.md:2: duplicate lesson id 'satu-a' (first used at demo/01-satu/01-a.md:2)"]),
-    "duplicate module id": ({"demo/02-dua/module.md": MODULE,
-                             "demo/02-dua/01-c.md": LESSON_B.replace("satu-b", "dua-c")},
-                            ["02-dua/module.md:2: duplicate module id 'satu'"]),
-    "duplicate yaml key": ({"demo/01-satu/02-b.md": "---\nid: satu-b\ntitle: Bab\ntitle: C\n---\nIsi.\n"},
-                           ["01-satu/02-b.md:4: duplicate key 'title' (first on line 3)"]),
-    "broken link": ({"demo/01-satu/01-a.md": LESSON.replace("02-b.md", "03-hilang.md")},
-                    ["01-satu/01-a.md:6: broken link: '03-hilang.md' does not exist"]),
-    "broken image": ({"demo/01-satu/img/logo.png": None},
-                     ["01-satu/01-a.md:6: broken image: 'img/logo.png' does not exist"]),
-    "empty lesson": ({"demo/01-satu/02-b.md": "---\nid: satu-b\ntitle: Bab\n---\n\n  \n"},
-                     ["01-satu/02-b.md:5: lesson is empty"]),
-    "unknown callout": ({"demo/01-satu/02-b.md": "---\nid: satu-b\ntitle: Bab\n---\nIsi.\n\n::: danger\nX\n:::\n"},
-                        ["01-satu/02-b.md:7: unknown callout kind 'danger'"]),
-    "unclosed callout": ({"demo/01-satu/02-b.md": "---\nid: satu-b\ntitle: Bab\n---\n::: tip\nX\n"},
-                         ["01-satu/02-b.md:5: callout is never closed"]),
-    "bad id shape": ({"demo/01-satu/02-b.md": LESSON_B.replace("satu-b", "Satu B")},
-                     ["01-satu/02-b.md:2: 'id': Value error, must be lowercase"]),
-    "bad jp": ({"demo/course.md": COURSE.replace("jp: 2", "jp: nol")},
-               ["course.md:6: 'jp':"]),
-    "missing front matter": ({"demo/01-satu/02-b.md": "Hanya isi.\n"},
-                             ["01-satu/02-b.md:1: missing front matter"]),
-    "unclosed front matter": ({"demo/01-satu/02-b.md": "---\nid: satu-b\n"},
-                              ["01-satu/02-b.md:1: front matter is not closed"]),
+    "bad yaml": (
+        {"demo/01-satu/01-a.md": "---\nid: satu-a\ntitle: [unclosed\n---\nIsi.\n"},
+        ["01-satu/01-a.md:3: invalid YAML in front matter"],
+    ),
+    "missing id": (
+        {"demo/01-satu/02-b.md": "---\ntitle: Tanpa id\n---\nIsi.\n"},
+        ["01-satu/02-b.md:1: missing required key 'id'"],
+    ),
+    "unknown key": (
+        {"demo/01-satu/02-b.md": "---\nid: satu-b\ntitle: Bab\nauthor: X\n---\nIsi.\n"},
+        ["01-satu/02-b.md:4: unknown key 'author'"],
+    ),
+    "duplicate lesson id": (
+        {"demo/01-satu/02-b.md": LESSON_B.replace("satu-b", "satu-a")},
+        ["01-satu/02-b.md:2: duplicate lesson id 'satu-a' (first used at demo/01-satu/01-a.md:2)"],
+    ),
+    "duplicate module id": (
+        {
+            "demo/02-dua/module.md": MODULE,
+            "demo/02-dua/01-c.md": LESSON_B.replace("satu-b", "dua-c"),
+        },
+        ["02-dua/module.md:2: duplicate module id 'satu'"],
+    ),
+    "duplicate yaml key": (
+        {"demo/01-satu/02-b.md": "---\nid: satu-b\ntitle: Bab\ntitle: C\n---\nIsi.\n"},
+        ["01-satu/02-b.md:4: duplicate key 'title' (first on line 3)"],
+    ),
+    "broken link": (
+        {"demo/01-satu/01-a.md": LESSON.replace("02-b.md", "03-hilang.md")},
+        ["01-satu/01-a.md:6: broken link: '03-hilang.md' does not exist"],
+    ),
+    "broken image": (
+        {"demo/01-satu/img/logo.png": None},
+        ["01-satu/01-a.md:6: broken image: 'img/logo.png' does not exist"],
+    ),
+    "empty lesson": (
+        {"demo/01-satu/02-b.md": "---\nid: satu-b\ntitle: Bab\n---\n\n  \n"},
+        ["01-satu/02-b.md:5: lesson is empty"],
+    ),
+    "unknown callout": (
+        {"demo/01-satu/02-b.md": "---\nid: satu-b\ntitle: Bab\n---\nIsi.\n\n::: danger\nX\n:::\n"},
+        ["01-satu/02-b.md:7: unknown callout kind 'danger'"],
+    ),
+    "unclosed callout": (
+        {"demo/01-satu/02-b.md": "---\nid: satu-b\ntitle: Bab\n---\n::: tip\nX\n"},
+        ["01-satu/02-b.md:5: callout is never closed"],
+    ),
+    "bad id shape": (
+        {"demo/01-satu/02-b.md": LESSON_B.replace("satu-b", "Satu B")},
+        ["01-satu/02-b.md:2: 'id': Value error, must be lowercase"],
+    ),
+    "bad jp": ({"demo/course.md": COURSE.replace("jp: 2", "jp: nol")}, ["course.md:6: 'jp':"]),
+    "missing front matter": (
+        {"demo/01-satu/02-b.md": "Hanya isi.\n"},
+        ["01-satu/02-b.md:1: missing front matter"],
+    ),
+    "unclosed front matter": (
+        {"demo/01-satu/02-b.md": "---\nid: satu-b\n"},
+        ["01-satu/02-b.md:1: front matter is not closed"],
+    ),
     "missing course file": ({"demo/course.md": None}, ["demo/course.md:1: missing course.md"]),
-    "missing module file": ({"demo/01-satu/module.md": None}, ["01-satu/module.md:1: missing module.md"]),
-    "link outside course": ({"demo/01-satu/01-a.md": LESSON.replace("02-b.md", "../../x.md")},
-                            ["01-satu/01-a.md:6: link '../../x.md' points outside the course folder"]),
-    "external image": ({"demo/01-satu/01-a.md": LESSON.replace("img/logo.png", "https://x.test/a.png")},
-                       ["01-satu/01-a.md:6: image 'https://x.test/a.png' must be a file"]),
-    "not utf-8": ({"demo/01-satu/02-b.md": "---\nid: satu-b\ntitle: Bé\n---\nIsi.\n".encode("latin-1")},
-                  ["01-satu/02-b.md:1: file is not valid UTF-8"]),
+    "missing module file": (
+        {"demo/01-satu/module.md": None},
+        ["01-satu/module.md:1: missing module.md"],
+    ),
+    "link outside course": (
+        {"demo/01-satu/01-a.md": LESSON.replace("02-b.md", "../../x.md")},
+        ["01-satu/01-a.md:6: link '../../x.md' points outside the course folder"],
+    ),
+    "external image": (
+        {"demo/01-satu/01-a.md": LESSON.replace("img/logo.png", "https://x.test/a.png")},
+        ["01-satu/01-a.md:6: image 'https://x.test/a.png' must be a file"],
+    ),
+    "not utf-8": (
+        {"demo/01-satu/02-b.md": "---\nid: satu-b\ntitle: Bé\n---\nIsi.\n".encode("latin-1")},
+        ["01-satu/02-b.md:1: file is not valid UTF-8"],
+    ),
 }
 
 
@@ -142,8 +190,11 @@ def test_broken_content_is_reported_with_path_and_line(tmp_path: Path, case: str
 
 
 def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
-    files = {**BROKEN["unknown key"][0], "demo/01-satu/01-a.md": LESSON.replace("02-b.md", "x.md"),
-             "demo/course.md": COURSE.replace("jp: 2", "jp: -1")}
+    files = {
+        **BROKEN["unknown key"][0],
+        "demo/01-satu/01-a.md": LESSON.replace("02-b.md", "x.md"),
+        "demo/course.md": COURSE.replace("jp: 2", "jp: -1"),
+    }
     problems = check(write_course(tmp_path, files))
     assert len(problems) == 3, problems
 

@@ -19,8 +19,12 @@ def lesson_url(lesson_id: str) -> str:
 def mark(client, lesson_id: str, htmx: bool = False, what: str = "done"):
     token = csrf_from(client, "/")
     headers = {"HX-Request": "true"} if htmx else {}
-    return client.post(f"{lesson_url(lesson_id)}/{what}", data={"csrf_token": token},
-                       headers=headers, follow_redirects=False)
+    return client.post(
+        f"{lesson_url(lesson_id)}/{what}",
+        data={"csrf_token": token},
+        headers=headers,
+        follow_redirects=False,
+    )
 
 
 def test_lessons_need_a_login_but_the_course_page_does_not(client) -> None:
