@@ -24,7 +24,7 @@ def test_valid_registration_creates_account_and_logs_in(client, session) -> None
     assert user.nip == nip() and user.employment_type == "PNS"
     assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
     page = client.get("/me/learning")
-    assert page.status_code == 200 and "Belajar saya" in page.text
+    assert page.status_code == 200 and "Pembelajaran saya" in page.text
     assert client.get("/me/profile").status_code == 200
 
 
