@@ -217,3 +217,20 @@ def test_duplicate_course_ids_across_folders(tmp_path: Path) -> None:
     (shutil_root / "copy" / "demo").rename(shutil_root / "demo2")
     problems = check(tmp_path)
     assert any("duplicate course id 'demo'" in p for p in problems), problems
+
+
+def test_documented_example_course_passes_the_check(tmp_path: Path) -> None:
+    import re
+
+    doc = (ROOT / "docs" / "content-format.md").read_text(encoding="utf-8")
+    files = re.findall(r"`content/(contoh/[^`]+)`:\n\n```markdown\n(.*?)```", doc, re.S)
+    assert len(files) == 3
+    for rel, text in files:
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    (tmp_path / "contoh/gambar").mkdir()
+    (tmp_path / "contoh/gambar/alur.png").write_bytes(PNG)
+    (tmp_path / "contoh/01-dasar/02-penerapan.md").write_text(
+        "---\nid: dasar-penerapan\ntitle: Penerapan\n---\nIsi.\n", encoding="utf-8")
+    assert check(tmp_path) == []
