@@ -253,6 +253,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     first = sum(sizes.values())
     ratio = page["rps"] / bare["rps"]
+    print(f"database: {'PostgreSQL' if args.database_url else 'SQLite'}\n")
     print("| measure | lesson page | bare endpoint |\n|---|---|---|")
     print(
         f"| requests/s ({args.connections} connections, {args.seconds}s, gzip) | "
