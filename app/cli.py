@@ -175,9 +175,8 @@ def users_create(
             "password_confirm": password,
         }
         try:
-            user = accounts_service.register(
-                session=session, data=parse_registration(form, {found.id} if found.id else set())
-            )
+            data = parse_registration(form, {found.id} if found.id else set())
+            user = accounts_service.register(session=session, data=data)
             if role:
                 accounts_service.grant_role(session=session, user=user, role=role)
         except (FormError, ValueError) as exc:
@@ -185,7 +184,8 @@ def users_create(
             for field, message in detail.items():
                 typer.echo(f"error: {field}: {message}", err=True)
             raise typer.Exit(2) from None
-    typer.echo(f"created user {user.nip} ({user.name}){' with role ' + role if role else ''}")
+        created = f"created user {data.nip} ({data.name})"
+    typer.echo(created + (f" with role {role}" if role else ""))
 
 
 def main() -> None:

@@ -40,12 +40,14 @@ class CachedStatic(StaticFiles):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application. Nothing touches the database or environment before this call."""
     settings = settings or Settings()
+    # No Swagger UI: it loads scripts from a CDN, which the CSP (and weak links) rule out.
     app = FastAPI(
         title="BerAKHLAK",
         version="0.1.0",
         dependencies=[Depends(csrf_protect)],
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings

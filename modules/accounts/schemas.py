@@ -38,7 +38,8 @@ def password_problem(password: str, *, nip: str = "", email: str = "") -> str | 
     lowered = password.lower()
     if lowered in COMMON_PASSWORDS or len(set(password)) < 4:
         return N_("This password is too easy to guess; choose a less common one.")
-    if (nip and nip in password) or (email and email.split("@")[0].lower() in lowered):
+    local = email.split("@")[0].lower() if email else ""
+    if (nip and nip in password) or (len(local) >= 4 and local in lowered):
         return N_("Do not use your NIP or email address in your password.")
     return None
 

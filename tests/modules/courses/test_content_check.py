@@ -232,5 +232,6 @@ def test_documented_example_course_passes_the_check(tmp_path: Path) -> None:
     (tmp_path / "contoh/gambar").mkdir()
     (tmp_path / "contoh/gambar/alur.png").write_bytes(PNG)
     (tmp_path / "contoh/01-dasar/02-penerapan.md").write_text(
-        "---\nid: dasar-penerapan\ntitle: Penerapan\n---\nIsi.\n", encoding="utf-8")
+        "---\nid: dasar-penerapan\ntitle: Penerapan\n---\nIsi.\n", encoding="utf-8"
+    )
     assert check(tmp_path) == []

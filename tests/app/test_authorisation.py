@@ -1,0 +1,61 @@
+"""Every route, for every kind of visitor, gets exactly the expected answer. A route missing from
+EXPECTED fails the suite, so a new route cannot ship without its authorisation decided."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import all_routes, csrf_from, register
+
+LESSON = "/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar"
+# (method, route path) -> (concrete URL, status for anonymous, status for a learner)
+# 303 to /login for anonymous visitors of personal pages; POSTs carry a valid CSRF token.
+EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
+    ("GET", "/"): ("/", 200, 200),
+    ("GET", "/healthz"): ("/healthz", 200, 200),
+    ("GET", "/register"): ("/register", 200, 303),
+    ("POST", "/register"): ("/register", 422, 422),
+    ("GET", "/login"): ("/login", 200, 303),
+    ("POST", "/login"): ("/login", 422, 422),
+    ("POST", "/logout"): ("/logout", 303, 303),
+    ("POST", "/lang"): ("/lang", 303, 303),
+    ("GET", "/me/profile"): ("/me/profile", 303, 200),
+    ("POST", "/me/profile"): ("/me/profile", 303, 422),
+    ("POST", "/me/password"): ("/me/password", 303, 422),
+    ("GET", "/me/learning"): ("/me/learning", 303, 200),
+    ("GET", "/courses/{course_id}"): ("/courses/berakhlak", 200, 200),
+    ("GET", "/courses/{course_id}/lessons/{lesson_id}"): (LESSON, 303, 200),
+    ("POST", "/courses/{course_id}/lessons/{lesson_id}/done"): (f"{LESSON}/done", 303, 303),
+    ("POST", "/courses/{course_id}/lessons/{lesson_id}/undone"): (f"{LESSON}/undone", 303, 303),
+    ("GET", "/assets/{sha256}/{filename}"): ("/assets/" + "0" * 64 + "/x.png", 404, 404),
+    ("GET", "/static"): ("/static/app.css", 200, 200),
+    ("GET", "/api/openapi.json"): ("/api/openapi.json", 200, 200),
+}
+
+
+def test_every_route_is_in_the_matrix(app) -> None:
+    routes = {(m, p) for m, p in all_routes(app) if m != "HEAD"}
+    routes.add(("GET", "/static"))
+    assert routes == set(EXPECTED), f"decide authorisation for: {routes ^ set(EXPECTED)}"
+
+
+@pytest.mark.parametrize("role", ["anonymous", "learner"])
+@pytest.mark.parametrize("route", sorted(EXPECTED), ids=lambda r: f"{r[0]} {r[1]}")
+def test_route_answers_each_role(client: TestClient, role: str, route: tuple[str, str]) -> None:
+    url, anonymous, learner = EXPECTED[route]
+    if role == "learner":
+        register(client)
+    expected = learner if role == "learner" else anonymous
+    if route[0] == "POST":
+        data = {"csrf_token": csrf_from(client, "/")}
+        response = client.post(url, data=data, follow_redirects=False)
+    else:
+        response = client.get(url, follow_redirects=False)
+    assert response.status_code == expected, (role, route, response.status_code)
+    if (
+        response.status_code == 303
+        and role == "anonymous"
+        and route[1].startswith(("/me/", "/courses/{course_id}/lessons"))
+    ):
+        assert response.headers["location"].startswith("/login?next=")

@@ -1,0 +1,116 @@
+"""The `berakhlak` command line against a real database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.settings import ROOT
+from modules.accounts.models import RoleGrant, User
+from tests.conftest import PASSWORD, SECRET
+from tests.modules.courses.test_content_check import BROKEN, write_course
+
+
+@pytest.fixture
+def run(db_url: str, monkeypatch):
+    monkeypatch.setenv("BERAKHLAK_DATABASE_URL", db_url)
+    monkeypatch.setenv("BERAKHLAK_SECRET_KEY", SECRET)
+    runner = CliRunner()
+
+    def invoke(*args: str, stdin: str | None = None):
+        return runner.invoke(cli, list(args), input=stdin)
+
+    return invoke
+
+
+def test_users_create_first_admin(run, db_url: str) -> None:
+    result = run(
+        "users",
+        "create",
+        "--nip",
+        "198503142010011001",
+        "--name",
+        "Admin Satu",
+        "--email",
+        "admin@bkn.go.id",
+        "--agency",
+        "LB-BKN",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        user = session.exec(select(User)).one()
+        assert user.employment_type == "PNS" and user.grade == "I/a"
+        assert session.exec(select(RoleGrant.role)).all() == ["admin"]
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--nip", "123"), "nip:"),
+        (("--agency", "TIDAK-ADA"), "unknown agency"),
+        (("--role", "raja"), "unknown role"),
+    ],
+)
+def test_users_create_bad_input(run, args: tuple[str, str], message: str) -> None:
+    base = {
+        "--nip": "198503142010011001",
+        "--name": "Admin",
+        "--email": "a@bkn.go.id",
+        "--agency": "LB-BKN",
+    }
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    extra = ["--role", base.pop("--role")] if "--role" in base else []
+    flat = [x for pair in base.items() for x in pair] + extra
+    result = run("users", "create", *flat, "--password-stdin", stdin=PASSWORD + "\n")
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_users_create_weak_password(run) -> None:
+    result = run(
+        "users",
+        "create",
+        "--nip",
+        "198503142010011001",
+        "--name",
+        "A",
+        "--email",
+        "a@bkn.go.id",
+        "--agency",
+        "LB-BKN",
+        "--password-stdin",
+        stdin="pendek\n",
+    )
+    assert result.exit_code == 2 and "password" in result.output
+
+
+def test_db_upgrade_is_idempotent(run) -> None:
+    assert run("db", "upgrade").exit_code == 0
+    assert run("db", "upgrade").exit_code == 0
+
+
+def test_content_sync_reports_broken_course_and_exit_status(run, tmp_path: Path) -> None:
+    good = write_course(tmp_path / "content", {})
+    result = run("content", "sync", str(good))
+    assert result.exit_code == 0, result.output
+    assert "synced: demo 1.0.0+" in result.output
+    (good / "demo/01-satu/02-b.md").write_text(BROKEN["unknown key"][0]["demo/01-satu/02-b.md"])
+    result = run("content", "sync", str(good))
+    assert result.exit_code == 1
+    assert "unknown key 'author'" in result.output and "still serving 1.0.0+" in result.output
+
+
+def test_shipped_content_check_from_the_cli() -> None:
+    result = CliRunner().invoke(cli, ["content", "check", str(ROOT / "content")])
+    assert result.exit_code == 0, result.output
