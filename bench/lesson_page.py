@@ -8,6 +8,7 @@ Needs wrk (Debian package). Prints a markdown table for docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -146,6 +148,35 @@ def _transfer(base: str, token: str) -> dict[str, int]:
     return sizes
 
 
+@contextlib.contextmanager
+def _server(port: int, env: dict[str, str]) -> Iterator[None]:
+    """uvicorn serving make_app() on `port` until the block ends."""
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "bench.lesson_page:make_app",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    server = subprocess.Popen(argv, cwd=ROOT, env=env)
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def _scratch_database(url: str) -> str:
     """A fresh database `<name>_bench_lesson` on the server of `url`."""
     from sqlalchemy import create_engine, text
@@ -190,66 +221,18 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     (work / "lesson.html").write_bytes(b"")
     # First pass: record the lesson page's exact bytes for the bare endpoint.
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "bench.lesson_page:make_app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/healthz", timeout=5)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with _server(port, env):
         lesson = httpx.get(base + LESSON, cookies={SESSION_COOKIE: token})
         assert lesson.status_code == 200, lesson.status_code
         (work / "lesson.html").write_bytes(lesson.content)
-    finally:
-        server.terminate()
-        server.wait()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "bench.lesson_page:make_app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/healthz", timeout=5)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        assert httpx.get(base + BARE).content == lesson.content
-        _wrk(base + LESSON, token, 2, args.connections)  # warm up
-        page = _wrk(base + LESSON, token, args.seconds, args.connections)
-        bare = _wrk(base + BARE, token, args.seconds, args.connections)
-        sizes = _transfer(base, token)
+        with _server(port, env):
+            assert httpx.get(base + BARE).content == lesson.content
+            _wrk(base + LESSON, token, 2, args.connections)  # warm up
+            page = _wrk(base + LESSON, token, args.seconds, args.connections)
+            bare = _wrk(base + BARE, token, args.seconds, args.connections)
+            sizes = _transfer(base, token)
     finally:
-        server.terminate()
-        server.wait()
         shutil.rmtree(work, ignore_errors=True)
     first = sum(sizes.values())
     ratio = page["rps"] / bare["rps"]
