@@ -51,5 +51,5 @@ clean: ## remove the venv, node_modules, built assets and the local database
 	rm -rf $(VENV) node_modules app/static/vendor var
 
 i18n: setup ## extract translatable messages and update the id/en catalogues
-	$(BIN)/pybabel extract --ignore-dirs ".* node_modules .venv var" -F app/locales/babel.cfg -k N_ -k _ -o app/locales/messages.pot --no-location --omit-header .
+	$(BIN)/pybabel extract --ignore-dirs ".* node_modules .venv var" -F app/locales/babel.cfg -k N_ -k _ -k tr -o app/locales/messages.pot --no-location --omit-header .
 	$(BIN)/pybabel update -i app/locales/messages.pot -d app/locales -D messages --no-fuzzy-matching

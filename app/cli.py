@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +13,9 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app import migrate
+from app import i18n, migrate
 from app.db import make_engine
+from app.i18n import tr
 from app.settings import Settings
 
 cli = typer.Typer(help="BerAKHLAK learning platform.", no_args_is_help=True)
@@ -23,6 +25,22 @@ users_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(content_cli, name="content")
 cli.add_typer(users_cli, name="users")
+
+
+@cli.callback()
+def _language(
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of messages: id or en (default: the site default)."),
+    ] = None,
+) -> None:
+    """BerAKHLAK learning platform."""
+    i18n.load_catalogues()
+    chosen = lang or os.environ.get("BERAKHLAK_DEFAULT_LOCALE", "id")
+    if chosen not in i18n.LOCALES:
+        typer.echo(f"error: --lang must be one of {', '.join(i18n.LOCALES)}", err=True)
+        raise typer.Exit(2)
+    i18n.set_locale(chosen)
 
 
 def _settings() -> Settings:
@@ -99,13 +117,16 @@ def content_check(directory: Annotated[Path | None, typer.Argument()] = None) ->
     for course in courses:
         if course.content:
             lessons = sum(len(m.lessons) for m in course.content.modules)
-            typer.echo(
-                f"ok: {course.content.id} {course.content.version_label} "
-                f"({len(course.content.modules)} modules, {lessons} lessons)",
-                err=True,
+            summary = tr(
+                "ok: {course} {version} ({modules} modules, {lessons} lessons)",
+                course=course.content.id,
+                version=course.content.version_label,
+                modules=len(course.content.modules),
+                lessons=lessons,
             )
+            typer.echo(summary, err=True)
     if errors:
-        typer.echo(f"{len(set(errors))} problem(s) found", err=True)
+        typer.echo(tr("{count} problem(s) found", count=len(set(errors))), err=True)
         raise typer.Exit(1)
 
 
@@ -123,11 +144,32 @@ def content_sync(directory: Annotated[Path | None, typer.Argument()] = None) -> 
             typer.echo(str(error))
         if result.errors:
             failed = True
-            kept = f"still serving {result.version}" if result.kept_previous else "not served"
-            typer.echo(f"broken: {result.course_id or result.folder} ({kept})", err=True)
+            name = result.course_id or result.folder
+            line = (
+                tr(
+                    "broken: {course} (still serving {version})",
+                    course=name,
+                    version=result.version,
+                )
+                if result.kept_previous
+                else tr("broken: {course} (not served)", course=name)
+            )
+            typer.echo(line, err=True)
         else:
-            state = "new version" if result.created else "unchanged"
-            typer.echo(f"synced: {result.course_id} {result.version} ({state})", err=True)
+            line = (
+                tr(
+                    "synced: {course} {version} (new version)",
+                    course=result.course_id,
+                    version=result.version,
+                )
+                if result.created
+                else tr(
+                    "synced: {course} {version} (unchanged)",
+                    course=result.course_id,
+                    version=result.version,
+                )
+            )
+            typer.echo(line, err=True)
     if failed:
         raise typer.Exit(1)
 

@@ -58,6 +58,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return catalogue.ngettext(singular, plural, n)
 
 
+def tr(message: str, **values: object) -> str:
+    """Translate a message, then fill in its `{name}` placeholders."""
+    return gettext(message).format(**values) if values else gettext(message)
+
+
 def N_(message: str) -> str:  # noqa: N802 - the conventional name for "mark for extraction"
     """Mark a message for extraction; it is translated where it is shown."""
     return message

@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote, urlsplit
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from app.i18n import N_, gettext, tr
 from modules.courses.markdown import callout_problems, make_renderer
 from modules.courses.schemas import (
     AssetRef,
@@ -99,15 +100,15 @@ def _read_doc(path: Path, report: _Reporter) -> _Doc | None:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        report.add(path, 1, f"file is not valid UTF-8 ({exc.reason} at byte {exc.start})")
+        report.add(path, 1, tr("file is not valid UTF-8 (byte {byte})", byte=exc.start))
         return None
     lines = text.splitlines()
     if not lines or lines[0].strip() != "---":
-        report.add(path, 1, "missing front matter: the file must start with a '---' line")
+        report.add(path, 1, tr("missing front matter: the file must start with a '---' line"))
         return None
     end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
     if end is None:
-        report.add(path, 1, "front matter is not closed with a '---' line")
+        report.add(path, 1, tr("front matter is not closed with a '---' line"))
         return None
     source = "\n".join(lines[1:end])
     try:
@@ -117,19 +118,23 @@ def _read_doc(path: Path, report: _Reporter) -> _Doc | None:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        report.add(path, line, f"invalid YAML in front matter: {problem}")
+        report.add(path, line, tr("invalid YAML in front matter: {problem}", problem=problem))
         return None
     if meta is None:
         meta, node = {}, None
     if not isinstance(meta, dict):
-        report.add(path, 2, "front matter must be a set of 'key: value' lines")
+        report.add(path, 2, tr("front matter must be a set of 'key: value' lines"))
         return None
     key_lines: dict[str, int] = {}
     for key_node, _value in getattr(node, "value", []):
         key = str(key_node.value)
         line = key_node.start_mark.line + 2
         if key in key_lines:
-            report.add(path, line, f"duplicate key '{key}' (first on line {key_lines[key]})")
+            report.add(
+                path,
+                line,
+                tr("duplicate key '{key}' (first on line {line})", key=key, line=key_lines[key]),
+            )
         key_lines.setdefault(key, line)
     return _Doc(path, meta, key_lines, "\n".join(lines[end + 1 :]), end + 2)
 
@@ -143,13 +148,35 @@ def _validate(model: type[M], doc: _Doc, report: _Reporter) -> M | None:
             key = str(err["loc"][0]) if err["loc"] else ""
             line = doc.key_lines.get(key, 1)
             if err["type"] == "extra_forbidden":
-                message = f"unknown key '{key}' (allowed: {allowed})"
+                message = tr("unknown key '{key}' (allowed: {allowed})", key=key, allowed=allowed)
             elif err["type"] == "missing":
-                message = f"missing required key '{key}'"
+                message = tr("missing required key '{key}'", key=key)
             else:
-                message = f"'{key}': {err['msg']}"
+                message = tr("'{key}': {problem}", key=key, problem=_value_problem(err))
             report.add(doc.path, line, message)
         return None
+
+
+VALUE_PROBLEMS = {
+    "int_parsing": N_("must be a whole number"),
+    "int_type": N_("must be a whole number"),
+    "string_type": N_("must be text"),
+    "string_too_short": N_("is too short"),
+    "string_too_long": N_("is too long"),
+    "greater_than": N_("is too small"),
+    "greater_than_equal": N_("is too small"),
+    "less_than_equal": N_("is too large"),
+}
+
+
+def _value_problem(err: Any) -> str:
+    """A translatable reason for a rejected front-matter value (pydantic's text is English)."""
+    if err["type"] == "value_error":
+        return gettext(str(err["ctx"]["error"]))
+    if err["type"] == "literal_error":
+        return tr("must be one of: {values}", values=err["ctx"]["expected"])
+    reason = VALUE_PROBLEMS.get(err["type"])
+    return gettext(reason) if reason else str(err["msg"])
 
 
 def content_hash(folder: Path) -> str:
@@ -196,7 +223,7 @@ class _CourseReader:
     def read(self) -> LoadedCourse:
         course_path = self.folder / COURSE_FILE
         if not course_path.is_file():
-            self.report.add(course_path, 1, f"missing {COURSE_FILE}: a course folder needs one")
+            self.report.add(course_path, 1, tr("missing course.md: a course folder needs one"))
             return LoadedCourse(self.folder, None, None, self.report.errors)
         course_doc = _read_doc(course_path, self.report)
         course_meta = _validate(CourseFrontMatter, course_doc, self.report) if course_doc else None
@@ -214,7 +241,9 @@ class _CourseReader:
             for meta, doc, lessons in modules
         ]
         if not rendered and course_meta:
-            self.report.add(course_path, 1, "course has no module folders (e.g. '01-pengantar/')")
+            self.report.add(
+                course_path, 1, tr("course has no module folders (e.g. '01-pengantar/')")
+            )
         content = None
         if course_meta and not self.report.errors:
             content = CourseContent(
@@ -248,7 +277,7 @@ class _CourseReader:
                 continue  # other folders hold images and attachments
             module_path = folder / MODULE_FILE
             if not module_path.is_file():
-                self.report.add(module_path, 1, f"missing {MODULE_FILE} in module folder")
+                self.report.add(module_path, 1, tr("missing module.md in module folder"))
                 continue
             doc = _read_doc(module_path, self.report)
             meta = _validate(ModuleFrontMatter, doc, self.report) if doc else None
@@ -269,7 +298,7 @@ class _CourseReader:
             if not lessons and not any(
                 e.path.startswith(self.report.show(folder)) for e in self.report.errors
             ):
-                self.report.add(module_path, 1, "module has no lessons (add NN-name.md files)")
+                self.report.add(module_path, 1, tr("module has no lessons (add NN-name.md files)"))
             if meta and doc:
                 modules.append((meta, doc, lessons))
         return modules
@@ -280,7 +309,11 @@ class _CourseReader:
             self.report.add(
                 doc.path,
                 doc.key_lines.get("id", 1),
-                f"duplicate {kind} id '{ident}' (first used at {seen[ident]})",
+                (
+                    tr("duplicate module id '{id}' (first used at {where})")
+                    if kind == "module"
+                    else tr("duplicate lesson id '{id}' (first used at {where})")
+                ).format(id=ident, where=seen[ident]),
             )
         else:
             seen[ident] = where
@@ -288,7 +321,9 @@ class _CourseReader:
     def _lesson(self, meta: LessonFrontMatter, doc: _Doc) -> LessonContent:
         if not doc.body.strip():
             self.report.add(
-                doc.path, doc.body_line, "lesson is empty: write its text below the front matter"
+                doc.path,
+                doc.body_line,
+                tr("lesson is empty: write its text below the front matter"),
             )
         source = doc.path.relative_to(self.folder).as_posix()
         return LessonContent(
@@ -312,7 +347,9 @@ class _CourseReader:
         if target.startswith(EXTERNAL):
             if is_image:
                 self.report.add(
-                    doc.path, line, f"image '{target}' must be a file in the course folder"
+                    doc.path,
+                    line,
+                    tr("image '{target}' must be a file in the course folder", target=target),
                 )
             return None
         if target.startswith("#") or not target:
@@ -320,7 +357,9 @@ class _CourseReader:
         parts = urlsplit(target)
         if parts.scheme or parts.netloc or target.startswith("/"):
             self.report.add(
-                doc.path, line, f"link '{target}' must be relative to this file or http(s)"
+                doc.path,
+                line,
+                tr("link '{target}' must be relative to this file or http(s)", target=target),
             )
             return None
         rel = posixpath.normpath(
@@ -328,11 +367,22 @@ class _CourseReader:
         )
         path = (self.folder / rel).resolve()
         if not path.is_relative_to(self.folder):
-            self.report.add(doc.path, line, f"link '{target}' points outside the course folder")
+            self.report.add(
+                doc.path,
+                line,
+                tr("link '{target}' points outside the course folder", target=target),
+            )
             return None
         if not path.is_file():
-            what = "image" if is_image else "link"
-            self.report.add(doc.path, line, f"broken {what}: '{target}' does not exist")
+            self.report.add(
+                doc.path,
+                line,
+                (
+                    tr("broken image: '{target}' does not exist")
+                    if is_image
+                    else tr("broken link: '{target}' does not exist")
+                ).format(target=target),
+            )
             return None
         fragment = f"#{parts.fragment}" if parts.fragment else ""
         if path.suffix == ".md":
@@ -340,7 +390,11 @@ class _CourseReader:
                 return self.lesson_urls[path] + fragment
             if path in self.lesson_files and not is_image:
                 return None  # that lesson's own errors are reported already
-            self.report.add(doc.path, line, f"link '{target}' is a markdown file but not a lesson")
+            self.report.add(
+                doc.path,
+                line,
+                tr("link '{target}' is a markdown file but not a lesson", target=target),
+            )
             return None
         return self._asset(doc, path, target, line, is_image)
 
@@ -348,17 +402,22 @@ class _CourseReader:
         suffix = path.suffix.lower()
         allowed = IMAGE_TYPES if is_image else ATTACHMENT_TYPES
         if suffix not in allowed:
-            kind = "an image" if is_image else "an attachment"
             self.report.add(
                 doc.path,
                 line,
-                f"'{target}' is not allowed as {kind} (allowed: {', '.join(sorted(allowed))})",
+                (
+                    tr("'{target}' is not allowed as an image (allowed: {allowed})")
+                    if is_image
+                    else tr("'{target}' is not allowed as an attachment (allowed: {allowed})")
+                ).format(target=target, allowed=", ".join(sorted(allowed))),
             )
             return None
         data = path.read_bytes()
         if len(data) > MAX_ASSET_BYTES:
             self.report.add(
-                doc.path, line, f"'{target}' is larger than {MAX_ASSET_BYTES // 2**20} MB"
+                doc.path,
+                line,
+                tr("'{target}' is larger than {mb} MB", target=target, mb=MAX_ASSET_BYTES // 2**20),
             )
             return None
         sha = hashlib.sha256(data).hexdigest()
@@ -384,7 +443,7 @@ def load_content_dir(
     display = display_root or Path.cwd()
     report = _Reporter(display)
     if not root.is_dir():
-        report.add(root, 1, "content folder does not exist")
+        report.add(root, 1, tr("content folder does not exist"))
         return [], report.errors
     courses = [
         load_course(p, display)
@@ -399,12 +458,15 @@ def load_content_dir(
             report.add(
                 course.folder / COURSE_FILE,
                 1,
-                f"duplicate course id '{course.course_id}' "
-                f"(also in {report.show(seen[course.course_id])})",
+                tr(
+                    "duplicate course id '{id}' (also in {where})",
+                    id=course.course_id,
+                    where=report.show(seen[course.course_id]),
+                ),
             )
             course.content = None
         else:
             seen[course.course_id] = course.folder
     if not courses:
-        report.add(root, 1, "no course folders found (each needs a course.md)")
+        report.add(root, 1, tr("no course folders found (each needs a course.md)"))
     return courses, report.errors

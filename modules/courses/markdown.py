@@ -12,6 +12,8 @@ from markdown_it.rules_core import StateCore
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
+from app.i18n import tr
+
 # Callout kinds and the title shown when the author gives none (content is Indonesian-first).
 CALLOUT_KINDS: dict[str, str] = {
     "note": "Catatan",
@@ -98,12 +100,23 @@ def callout_problems(body: str) -> list[tuple[int, str]]:
             if open_lines:
                 open_lines.pop()
             else:
-                problems.append((number, "':::' closes a callout that was never opened"))
+                problems.append((number, tr("':::' closes a callout that was never opened")))
         elif kind in CALLOUT_KINDS:
             open_lines.append((number, True))
         else:
             allowed = ", ".join(CALLOUT_KINDS)
-            problems.append((number, f"unknown callout kind '{kind}' (use one of: {allowed})"))
+            problems.append(
+                (
+                    number,
+                    tr(
+                        "unknown callout kind '{kind}' (use one of: {allowed})",
+                        kind=kind,
+                        allowed=allowed,
+                    ),
+                )
+            )
             open_lines.append((number, False))
-    problems.extend((n, "callout is never closed with ':::'") for n, known in open_lines if known)
+    problems.extend(
+        (n, tr("callout is never closed with ':::'")) for n, known in open_lines if known
+    )
     return problems

@@ -7,8 +7,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.i18n import N_
+
 ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 ID_RE = re.compile(ID_PATTERN)
+ID_RULE = N_("must be lowercase letters, digits and single hyphens, e.g. 'akuntabel'")
 
 
 class _FrontMatter(BaseModel):
@@ -18,9 +21,7 @@ class _FrontMatter(BaseModel):
     @classmethod
     def _id_shape(cls, value: str) -> str:
         if not ID_RE.match(value):
-            raise ValueError(
-                "must be lowercase letters, digits and single hyphens, e.g. 'akuntabel'"
-            )
+            raise ValueError(ID_RULE)
         return value
 
 

@@ -104,11 +104,12 @@ def test_content_sync_reports_broken_course_and_exit_status(run, tmp_path: Path)
     good = write_course(tmp_path / "content", {})
     result = run("content", "sync", str(good))
     assert result.exit_code == 0, result.output
-    assert "synced: demo 1.0.0+" in result.output
+    assert "tersinkron: demo 1.0.0+" in result.output
     (good / "demo/01-satu/02-b.md").write_text(BROKEN["unknown key"][0]["demo/01-satu/02-b.md"])
     result = run("content", "sync", str(good))
     assert result.exit_code == 1
-    assert "unknown key 'author'" in result.output and "still serving 1.0.0+" in result.output
+    assert "kunci 'author' tidak dikenal" in result.output
+    assert "versi 1.0.0+" in result.output and "tetap ditayangkan" in result.output
 
 
 def test_shipped_content_check_from_the_cli() -> None:

@@ -32,7 +32,7 @@ def test_every_message_in_code_and_templates_has_an_indonesian_translation() -> 
         method_map,
         options,
         directory_filter=directories,
-        keywords={"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)},
+        keywords={"_": None, "N_": None, "tr": None, "gettext": None, "ngettext": (1, 2)},
     ):
         used.add(message if isinstance(message, str) else message[0])
     catalogue = _catalogue_ids("id")

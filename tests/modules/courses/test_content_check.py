@@ -53,6 +53,17 @@ PNG = bytes.fromhex(
 )
 
 
+@pytest.fixture(autouse=True)
+def english_messages():
+    """These tests read the English messages; Indonesian is checked on its own below."""
+    from app import i18n
+
+    i18n.load_catalogues()
+    i18n.set_locale("en")
+    yield
+    i18n.set_locale("id")
+
+
 def write_course(root: Path, files: dict[str, str | bytes | None]) -> Path:
     """A valid demo course, with `files` replacing (or with None, removing) some of it."""
     base: dict[str, str | bytes | None] = {
@@ -150,7 +161,7 @@ BROKEN = {
     ),
     "bad id shape": (
         {"demo/01-satu/02-b.md": LESSON_B.replace("satu-b", "Satu B")},
-        ["01-satu/02-b.md:2: 'id': Value error, must be lowercase"],
+        ["01-satu/02-b.md:2: 'id': must be lowercase"],
     ),
     "bad jp": ({"demo/course.md": COURSE.replace("jp: 2", "jp: nol")}, ["course.md:6: 'jp':"]),
     "missing front matter": (
@@ -202,12 +213,15 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
 def test_cli_exit_status(tmp_path: Path) -> None:
     runner = CliRunner()
     good = write_course(tmp_path / "good", {})
-    result = runner.invoke(cli, ["content", "check", str(good)])
+    result = runner.invoke(cli, ["--lang", "en", "content", "check", str(good)])
     assert result.exit_code == 0, result.output
     bad = write_course(tmp_path / "bad", BROKEN["unknown key"][0])
-    result = runner.invoke(cli, ["content", "check", str(bad)])
+    result = runner.invoke(cli, ["--lang", "en", "content", "check", str(bad)])
     assert result.exit_code == 1
     assert "02-b.md:4: unknown key 'author'" in result.stdout
+    indonesian = runner.invoke(cli, ["content", "check", str(bad)])  # the default
+    assert indonesian.exit_code == 1
+    assert "02-b.md:4: kunci 'author' tidak dikenal" in indonesian.stdout
 
 
 def test_duplicate_course_ids_across_folders(tmp_path: Path) -> None:
