@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -10,7 +12,7 @@ from app.forms import FormData, safe_next
 from app.i18n import LOCALES, N_
 from app.security import LANG_COOKIE, SESSION_COOKIE
 from app.templating import is_htmx, render
-from modules.accounts import service
+from modules.accounts import flows, service
 from modules.accounts.dependencies import CurrentUser, OptionalUser
 from modules.accounts.nip import PNS_GRADES, PPPK_GRADES
 from modules.accounts.schemas import FormError, parse_profile, parse_registration
@@ -183,6 +185,21 @@ def profile_save(
             pw_errors={},
         )
     return RedirectResponse("/me/profile?saved=profile", status_code=303)
+
+
+@router.get("/me/data")
+def personal_data(session: SessionDep, user: CurrentUser) -> Response:
+    body = json.dumps(
+        flows.personal_data(session=session, user_id=user.id), ensure_ascii=False, indent=2
+    )
+    return Response(
+        body,
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="berakhlak-data-{user.nip}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.post("/me/password")

@@ -258,3 +258,34 @@ def grant_role(*, session: Session, user: User, role: str, agency_id: int | None
 def get_by_nip(*, session: Session, nip: str) -> User | None:
     """A user by NIP, or None."""
     return session.exec(select(User).where(User.nip == normalise(nip))).first()
+
+
+def export_profile(*, session: Session, user_id: int) -> dict[str, object]:
+    """The account as stored (never the password hash or session tokens), for the data download."""
+    from modules.agencies import service as agencies_service
+
+    user = get(session=session, user_id=user_id)
+    agency = agencies_service.get(session=session, agency_id=user.agency_id)
+    sessions = session.exec(select(AuthSession).where(AuthSession.user_id == user_id)).all()
+    return {
+        "nip": user.nip,
+        "employment_type": user.employment_type,
+        "name": user.name,
+        "email": user.email,
+        "agency": {"code": agency.code, "name": agency.name} if agency else None,
+        "work_unit": user.work_unit,
+        "position": user.position,
+        "grade": user.grade,
+        "language": user.locale,
+        "registered_at": user.created_at.isoformat(),
+        "roles": sorted(roles_of(session=session, user_id=user_id)),
+        "sessions": [
+            {
+                "started_at": s.created_at.isoformat(),
+                "last_seen_at": s.last_seen_at.isoformat(),
+                "expires_at": s.expires_at.isoformat(),
+                "device": s.user_agent,
+            }
+            for s in sessions
+        ],
+    }

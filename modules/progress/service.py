@@ -185,3 +185,50 @@ def jp_earned(*, session: Session, user_id: int, year: int) -> int:
         col(CourseCompletion.completed_at) < end,
     )
     return int(session.exec(stmt).one())
+
+
+def export_for(*, session: Session, user_id: int) -> dict[str, list[dict[str, object]]]:
+    """Everything recorded about one learner's learning, for their own data download."""
+    from modules.courses import service as courses_service
+
+    def label(version_id: int) -> str | None:
+        return courses_service.version_label(session=session, version_id=version_id)
+
+    enrolled = session.exec(select(Enrollment).where(Enrollment.user_id == user_id)).all()
+    done = session.exec(
+        select(LessonProgress)
+        .where(LessonProgress.user_id == user_id)
+        .order_by(col(LessonProgress.completed_at))
+    ).all()
+    completed = session.exec(
+        select(CourseCompletion).where(CourseCompletion.user_id == user_id)
+    ).all()
+    return {
+        "enrollments": [
+            {
+                "course": e.course_id,
+                "started_at": e.started_at.isoformat(),
+                "last_lesson": e.last_lesson_id,
+                "last_seen_at": e.last_seen_at.isoformat(),
+            }
+            for e in enrolled
+        ],
+        "lessons_done": [
+            {
+                "course": p.course_id,
+                "lesson": p.lesson_id,
+                "content_version": label(p.content_version_id),
+                "completed_at": p.completed_at.isoformat(),
+            }
+            for p in done
+        ],
+        "course_completions": [
+            {
+                "course": c.course_id,
+                "jp": c.jp,
+                "content_version": label(c.content_version_id),
+                "completed_at": c.completed_at.isoformat(),
+            }
+            for c in completed
+        ],
+    }

@@ -144,3 +144,21 @@ def test_password_change_logs_out_other_sessions(client, app) -> None:
     assert other.get("/me/profile", follow_redirects=False).status_code == 303
     _logged_out(client)
     assert login(client, nip(), new).status_code == 303
+
+
+def test_learner_downloads_their_own_data(client) -> None:
+    register(client)
+    token = csrf_from(client, "/")
+    client.post(
+        "/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar/done", data={"csrf_token": token}
+    )
+    response = client.get("/me/data")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith("attachment;")
+    data = response.json()
+    assert data["account"]["nip"] == nip() and data["account"]["agency"]["code"] == "LB-BKN"
+    assert "password_hash" not in response.text and "$argon2" not in response.text
+    done = data["learning"]["lessons_done"]
+    assert done[0]["lesson"] == "pengantar-mengapa-nilai-dasar"
+    assert done[0]["content_version"].startswith("1.0.0+")
+    assert data["learning"]["enrollments"][0]["course"] == "berakhlak"
