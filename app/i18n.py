@@ -59,7 +59,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def tr(message: str, **values: object) -> str:
-    """Translate a message, then fill in its `{name}` placeholders."""
+    """Translate a message, then fill in its `{name}` fields."""
     return gettext(message).format(**values) if values else gettext(message)
 
 

@@ -112,7 +112,7 @@ CSRF_SLOT = "bk-slot-csrf-5f1c"
 
 class ShellCache:
     """Pages whose only personal parts are the CSRF token and a few fragments are rendered once
-    per key (e.g. content version, lesson, language) with placeholders, then filled per request
+    per key (e.g. content version, lesson, language) with markers, then filled per request
     by string replacement: the heavy template work leaves the hot path."""
 
     def __init__(self, max_entries: int = 2048) -> None:
@@ -157,7 +157,7 @@ class ShellCache:
         *,
         key: tuple[Any, ...],
     ) -> str:
-        """A cached fragment for a slot; its CSRF placeholder is filled by `render`."""
+        """A cached fragment for a slot; its CSRF marker is filled in by `render`."""
         full_key = (name, request_locale(request), *key)
         html = self._shells.get(full_key)
         if html is None:
@@ -168,8 +168,3 @@ class ShellCache:
                 self._shells.clear()
             self._shells[full_key] = html
         return html
-
-
-def render_fragment(request: Request, name: str, context: Mapping[str, Any]) -> str:
-    """A template rendered to a string (for slots), with the common context."""
-    return request.app.state.templates.get_template(name).render(_context(request, context))

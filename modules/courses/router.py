@@ -35,8 +35,9 @@ def course_page(
     done: set[str] = set()
     resume = completion = None
     if user:
-        done = progress_service.done_lessons(session=session, user_id=user.id, course_id=course.id)
-        last = progress_service.resume_point(session=session, user_id=user.id, course_id=course.id)
+        done, last, _enrolled = progress_service.lesson_state(
+            conn=session.connection(), user_id=user.id, course_id=course.id
+        )
         resume = service.resume_lesson(course, last, done) if last or done else None
         completion = progress_service.completion(
             session=session, user_id=user.id, course_id=course.id

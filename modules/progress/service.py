@@ -81,12 +81,6 @@ def record_visit(*, conn: Connection, user_id: int, course_id: str, lesson_id: s
         pass
 
 
-def resume_point(*, session: Session, user_id: int, course_id: str) -> str | None:
-    """The lesson last opened, if any."""
-    enrollment = session.get(Enrollment, (user_id, course_id))
-    return enrollment.last_lesson_id if enrollment else None
-
-
 def mark_done(
     *, session: Session, user_id: int, course_id: str, lesson_id: str, version_id: int
 ) -> bool:
