@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from io import BytesIO
 from pathlib import Path
 
@@ -18,6 +18,7 @@ LOCALE_DIR = Path(__file__).parent / "locales"
 
 _current: ContextVar[str] = ContextVar("locale", default="id")
 _catalogues: dict[str, NullTranslations] = {}
+_timezone: tzinfo = UTC
 
 
 def load_catalogues() -> None:
@@ -68,8 +69,18 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional name for "mark for
     return message
 
 
+def set_timezone(zone: tzinfo) -> None:
+    """The time zone dates are shown in (the site's, from settings)."""
+    global _timezone
+    _timezone = zone
+
+
 def format_day(value: date | datetime | None) -> str:
-    """A date as people in the current locale write it, e.g. `23 November 2026`."""
+    """A date as people in the current locale write it, e.g. `23 November 2026`, in the site's
+    time zone (a lesson finished at 06:00 WIB on 1 January is shown on 1 January)."""
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        value = aware.astimezone(_timezone).date()
     return format_date(value, format="long", locale=_current.get())

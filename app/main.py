@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.shells = ShellCache()
     app.state.catalogue = courses_service.Catalogue(app.state.engine)
     i18n.load_catalogues()
+    i18n.set_timezone(settings.tz)
     errors.install(app)
 
     app.include_router(accounts_router)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused in production
@@ -43,9 +44,26 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(15, ge=1, description="Length of the login lockout window.")
     jp_target: int = Field(20, ge=1, description="Yearly JP (training hours) target shown to PNS.")
     jp_target_pppk: int = Field(24, ge=1, description="Yearly JP target shown to PPPK.")
+    timezone: str = Field(
+        "Asia/Jakarta",
+        description="Time zone for dates shown to people and for calendar-year JP totals.",
+    )
     max_body_bytes: int = Field(
         1_000_000, ge=1024, description="Largest request body accepted, in bytes (413 above)."
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Jakarta)") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

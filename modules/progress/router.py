@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -68,7 +68,7 @@ def lesson_undone(
 @router.get("/me/learning")
 def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     settings = request.app.state.settings
-    year = date.today().year
+    year = datetime.now(settings.tz).year
     catalogue = request.app.state.catalogue
     items = []
     for summary in service.enrollments(session=session, user_id=user.id):
@@ -86,7 +86,7 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
             }
         )
     target = settings.jp_target_pppk if user.employment_type == "PPPK" else settings.jp_target
-    earned = service.jp_earned(session=session, user_id=user.id, year=year)
+    earned = service.jp_earned(session=session, user_id=user.id, year=year, zone=settings.tz)
     return render(
         request,
         "progress/my_learning.html",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy import bindparam, delete, func, insert, literal, union_all, update
 from sqlalchemy.engine import Connection
@@ -168,11 +168,10 @@ def enrollments(*, session: Session, user_id: int) -> list[EnrollmentSummary]:
     ]
 
 
-def jp_earned(*, session: Session, user_id: int, year: int) -> int:
-    """JP credited to a learner by courses completed in a calendar year (UTC+7 is close enough
-    to UTC at year level that the boundary is drawn in UTC)."""
-    start = datetime(year, 1, 1, tzinfo=UTC)
-    end = datetime(year + 1, 1, 1, tzinfo=UTC)
+def jp_earned(*, session: Session, user_id: int, year: int, zone: tzinfo) -> int:
+    """JP credited to a learner by courses completed in a calendar year of the site's zone."""
+    start = datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
     stmt = select(func.coalesce(func.sum(CourseCompletion.jp), 0)).where(
         CourseCompletion.user_id == user_id,
         col(CourseCompletion.completed_at) >= start,

@@ -105,3 +105,42 @@ def test_learners_progress_is_their_own(client, app) -> None:
     register(other, nip="199202022016042002", email="budi@bkn.go.id")
     page = other.get(COURSE).text
     assert "0 dari 33 pelajaran selesai" in page
+
+
+def test_jp_year_follows_the_site_time_zone(session, app) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from modules.accounts.models import User
+    from modules.courses.models import Course
+    from modules.progress import service
+
+    user = User(
+        nip="199001012015031001",
+        employment_type="PNS",
+        name="A",
+        email="a@b.go.id",
+        password_hash="x",
+        agency_id=1,
+        work_unit="u",
+        position="p",
+        grade="III/a",
+    )
+    session.add(user)
+    session.commit()
+    course = session.get(Course, "berakhlak")
+    # 06:00 WIB on 1 January 2026 is still 31 December 2025 in UTC.
+    session.add(
+        CourseCompletion(
+            user_id=user.id,
+            course_id="berakhlak",
+            jp=10,
+            content_version_id=course.current_version_id,
+            completed_at=datetime(2025, 12, 31, 23, 0, tzinfo=UTC),
+        )
+    )
+    session.commit()
+    jakarta = ZoneInfo("Asia/Jakarta")
+    assert service.jp_earned(session=session, user_id=user.id, year=2026, zone=jakarta) == 10
+    assert service.jp_earned(session=session, user_id=user.id, year=2025, zone=jakarta) == 0
+    assert service.jp_earned(session=session, user_id=user.id, year=2025, zone=UTC) == 10
