@@ -230,6 +230,32 @@ def users_create(
     typer.echo(created + (f" with role {role}" if role else ""))
 
 
+@users_cli.command("set-password")
+def users_set_password(
+    nip: Annotated[str, typer.Option(help="NIP or NI PPPK of the account.")],
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
+) -> None:
+    """Set a new password for a learner who forgot theirs; their sessions end and any login
+    lockout is lifted."""
+    from modules.accounts import service as accounts_service
+    from modules.accounts.schemas import FormError
+
+    engine = make_engine(_settings().database_url)
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass()
+    with Session(engine) as session:
+        user = accounts_service.get_by_nip(session=session, nip=nip)
+        if user is None:
+            typer.echo(tr("error: no account with NIP {nip}", nip=nip), err=True)
+            raise typer.Exit(2)
+        try:
+            accounts_service.reset_password(session=session, user=user, new=password)
+        except FormError as exc:
+            reason = exc.errors["password"]
+            typer.echo(tr("error: {problem}", problem=i18n.gettext(reason)), err=True)
+            raise typer.Exit(2) from None
+    typer.echo(tr("password changed for {nip}; their sessions have ended", nip=nip))
+
+
 def main() -> None:
     """Entry point of the `berakhlak` console script."""
     cli()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -68,13 +68,28 @@ def error_page(request: Request, status: int, detail: str | None = None) -> Resp
     )
 
 
+def _same_site_page(request: Request) -> str:
+    """The page a form was submitted from, if it is on this site; else the home page."""
+    source = request.headers.get("hx-current-url") or request.headers.get("referer") or ""
+    parts = urlsplit(source)
+    if parts.netloc and parts.netloc != request.url.netloc:
+        return "/"
+    path = parts.path or "/"
+    return path + (f"?{parts.query}" if parts.query else "") if path.startswith("/") else "/"
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on the app."""
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        url = f"/login?next={quote(target)}"
+        if request.method in ("GET", "HEAD"):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            url = f"/login?next={quote(target)}"
+        else:
+            # A form sent after the session ended: come back to the page it was on, not to the
+            # POST-only address, and say why the login is needed.
+            url = f"/login?expired=1&next={quote(_same_site_page(request))}"
         if request.headers.get("hx-request") == "true":
             return Response(status_code=204, headers={"HX-Redirect": url})
         return RedirectResponse(url, status_code=303)

@@ -61,10 +61,12 @@ def _redirect(request: Request, url: str) -> Response:
 
 
 @router.get("/register")
-def register_page(request: Request, session: SessionDep, user: OptionalUser) -> Response:
+def register_page(
+    request: Request, session: SessionDep, user: OptionalUser, next: str = ""
+) -> Response:
     if user:
-        return RedirectResponse("/me/learning", status_code=303)
-    return _form_page(request, session, "accounts/register.html", {})
+        return RedirectResponse(safe_next(next, "/me/learning"), status_code=303)
+    return _form_page(request, session, "accounts/register.html", {"next": next})
 
 
 @router.post("/register")
@@ -89,11 +91,15 @@ def register(request: Request, session: SessionDep, form: FormData, _u: Optional
 
 @router.get("/login")
 def login_page(
-    request: Request, session: SessionDep, user: OptionalUser, next: str = ""
+    request: Request, session: SessionDep, user: OptionalUser, next: str = "", expired: str = ""
 ) -> Response:
     if user:
         return RedirectResponse(safe_next(next, "/me/learning"), status_code=303)
-    return render(request, "accounts/login.html", {"values": {"next": next}, "errors": {}})
+    return render(
+        request,
+        "accounts/login.html",
+        {"values": {"next": next}, "errors": {}, "expired": bool(expired)},
+    )
 
 
 @router.post("/login")
@@ -116,7 +122,7 @@ def login(request: Request, session: SessionDep, form: FormData, _u: OptionalUse
     )
     if result.user is None:
         status, message = (
-            (429, N_("Too many failed attempts. Wait a while, then try again."))
+            (429, N_("Too many failed attempts. Wait %(minutes)s minutes, then try again."))
             if result.locked
             else (422, N_("The NIP/email or password is not correct."))
         )

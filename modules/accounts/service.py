@@ -229,6 +229,18 @@ def change_password(
     session.commit()
 
 
+def reset_password(*, session: Session, user: User, new: str) -> None:
+    """Set a new password for a user (by an administrator) and end all their sessions."""
+    problem = password_problem(new, nip=user.nip, email=user.email)
+    if problem:
+        raise FormError({"password": problem})
+    user.password_hash = security.hash_password(new)
+    session.add(user)
+    session.exec(delete(AuthSession).where(col(AuthSession.user_id) == user.id))  # type: ignore[call-overload]
+    session.exec(delete(LoginFailure).where(col(LoginFailure.key) == f"id:{user.nip}"))  # type: ignore[call-overload]
+    session.commit()
+
+
 def set_locale(*, session: Session, user: User, locale: str) -> None:
     """Remember the user's language on their profile."""
     user.locale = locale

@@ -59,4 +59,5 @@ def test_route_answers_each_role(client: TestClient, role: str, route: tuple[str
         and role == "anonymous"
         and route[1].startswith(("/me/", "/courses/{course_id}/lessons"))
     ):
-        assert response.headers["location"].startswith("/login?next=")
+        expected_login = "/login?next=" if route[0] == "GET" else "/login?expired=1&next="
+        assert response.headers["location"].startswith(expected_login)

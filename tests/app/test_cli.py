@@ -115,3 +115,52 @@ def test_content_sync_reports_broken_course_and_exit_status(run, tmp_path: Path)
 def test_shipped_content_check_from_the_cli() -> None:
     result = CliRunner().invoke(cli, ["content", "check", str(ROOT / "content")])
     assert result.exit_code == 0, result.output
+
+
+def test_users_set_password_for_a_forgetful_learner(run, db_url: str) -> None:
+    assert (
+        run(
+            "users",
+            "create",
+            "--nip",
+            "199001012015031001",
+            "--name",
+            "Siti",
+            "--email",
+            "siti@bkn.go.id",
+            "--agency",
+            "LB-BKN",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        ).exit_code
+        == 0
+    )
+    weak = run(
+        "users", "set-password", "--nip", "199001012015031001", "--password-stdin", stdin="pendek\n"
+    )
+    assert weak.exit_code == 2 and "12" in weak.output
+    unknown = run(
+        "users",
+        "set-password",
+        "--nip",
+        "199001012015031999",
+        "--password-stdin",
+        stdin="kata-sandi-baru-yang-kuat\n",
+    )
+    assert unknown.exit_code == 2
+    ok = run(
+        "users",
+        "set-password",
+        "--nip",
+        "19900101 201503 1 001",
+        "--password-stdin",
+        stdin="kata-sandi-baru-yang-kuat\n",
+    )
+    assert ok.exit_code == 0, ok.output
+    from app import security
+
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        user = session.exec(select(User)).one()
+        assert security.verify_password("kata-sandi-baru-yang-kuat", user.password_hash)
+    engine.dispose()

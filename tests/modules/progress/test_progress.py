@@ -144,3 +144,33 @@ def test_jp_year_follows_the_site_time_zone(session, app) -> None:
     assert service.jp_earned(session=session, user_id=user.id, year=2026, zone=jakarta) == 10
     assert service.jp_earned(session=session, user_id=user.id, year=2025, zone=jakarta) == 0
     assert service.jp_earned(session=session, user_id=user.id, year=2025, zone=UTC) == 10
+
+
+def test_mark_done_after_the_session_ended_returns_to_the_lesson(client, app) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import PASSWORD, login
+
+    register(client)
+    token = csrf_from(client, lesson_url(FIRST))
+    other_tab = TestClient(app, cookies=dict(client.cookies))
+    other_tab.post("/logout", data={"csrf_token": token})  # the session ends elsewhere
+    response = client.post(
+        f"{lesson_url(FIRST)}/done",
+        data={"csrf_token": token},
+        headers={"Referer": f"http://testserver{lesson_url(FIRST)}"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/login?expired=1&next={lesson_url(FIRST)}"
+    assert "sesi anda telah berakhir" in client.get(response.headers["location"]).text.lower()
+    back = login(client, "199001012015031001", PASSWORD)
+    # login() posts without the next field; the form carries it in a real browser
+    assert back.status_code == 303
+    htmx = client.post(
+        f"{lesson_url(FIRST)}/done",
+        data={"csrf_token": token},
+        headers={"HX-Request": "true", "HX-Current-URL": "https://elsewhere.example/x"},
+        follow_redirects=False,
+    )
+    assert htmx.status_code == 200  # logged in again: the lesson is marked
