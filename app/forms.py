@@ -42,6 +42,12 @@ FormData = Annotated[dict[str, str], Depends(form_data)]
 
 def safe_next(target: str | None, default: str = "/") -> str:
     """A redirect target that stays on this site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()  # browsers drop tabs and newlines: "/\t/x" would become "//x"
+    ):
         return target
     return default

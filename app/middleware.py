@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from http.cookies import SimpleCookie
 
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.security import CSRF_COOKIE, SECURITY_HEADERS, new_token
@@ -15,15 +15,12 @@ class _BodyTooLarge(Exception):
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
+    # Starlette's lenient parser: one malformed cookie from a sibling site must not hide ours.
     for key, value in scope["headers"]:
         if key == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # noqa: BLE001 - a malformed cookie header is ignored
-                return None
-            if name in jar:
-                return jar[name].value
+            found = cookie_parser(value.decode("latin-1")).get(name)
+            if found:
+                return found
     return None
 
 
@@ -70,6 +67,8 @@ class PlatformMiddleware:
                 started = True
                 headers = list(message.get("headers", []))
                 headers.extend(SECURITY_HEADERS)
+                for extra in state.get("set_cookies", ()):  # e.g. a session that slid forward
+                    headers.append((b"set-cookie", extra.encode()))
                 if new_cookie:
                     cookie = (
                         f"{CSRF_COOKIE}={new_cookie}; Path=/; HttpOnly; SameSite=Lax"

@@ -35,6 +35,14 @@ SECURITY_HEADERS = [
 ]
 
 
+def session_cookie(token: str, *, days: int, secure: bool) -> str:
+    """The Set-Cookie value for a login session (sent at login and when the session slides)."""
+    flags = "; Secure" if secure else ""
+    return (
+        f"{SESSION_COOKIE}={token}; Path=/; Max-Age={days * 86400}; HttpOnly; SameSite=Lax{flags}"
+    )
+
+
 def hash_password(password: str) -> str:
     """argon2id hash of a password."""
     return _hasher.hash(password)

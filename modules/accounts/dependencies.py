@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from app.db import run_read, run_write
 from app.errors import LoginRequired
-from app.security import SESSION_COOKIE
+from app.security import SESSION_COOKIE, session_cookie
 from modules.accounts import service
 from modules.accounts.schemas import Principal
 
@@ -24,10 +24,14 @@ async def _load_user(request: Request) -> Principal | None:
             engine, lambda conn: service.principal_for_token(conn=conn, token=token)
         )
         if user is not None and stale:
-            days = request.app.state.settings.session_days
+            settings = request.app.state.settings
+            days = settings.session_days
             await run_write(
                 engine, lambda conn: service.extend_session(conn=conn, token=token, days=days)
             )
+            # The browser's copy must slide too, or it would expire `days` after login.
+            cookie = session_cookie(token, days=days, secure=settings.secure_cookies)
+            request.state.set_cookies = [*getattr(request.state, "set_cookies", []), cookie]
     request.state.user = user
     return user
 

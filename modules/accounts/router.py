@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from app.db import SessionDep
 from app.forms import FormData, safe_next
 from app.i18n import LOCALES, N_
-from app.security import LANG_COOKIE, SESSION_COOKIE
+from app.security import LANG_COOKIE, SESSION_COOKIE, session_cookie
 from app.templating import is_htmx, render
 from modules.accounts import flows, service
 from modules.accounts.dependencies import CurrentUser, OptionalUser
@@ -43,14 +43,9 @@ def _form_page(
 
 def _set_session_cookie(request: Request, response: Response, token: str) -> None:
     settings = request.app.state.settings
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=settings.session_days * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        path="/",
+    response.headers.append(
+        "set-cookie",
+        session_cookie(token, days=settings.session_days, secure=settings.secure_cookies),
     )
 
 

@@ -53,7 +53,9 @@ def _text(
     required: bool = True,
 ) -> str:
     value = " ".join((data.get(name) or "").split())
-    if required and not value:
+    if not value.isprintable():  # NUL and other control characters: PostgreSQL refuses them
+        errors[name] = N_("This text contains characters that are not allowed.")
+    elif required and not value:
         errors[name] = N_("This field is required.")
     elif len(value) > max_len:
         errors[name] = N_("This text is too long.")

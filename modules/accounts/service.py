@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -76,6 +77,11 @@ def _failures(session: Session, key: str, since_minutes: int) -> int:
     return int(session.exec(stmt).one())
 
 
+def throttle_key(kind: str, value: str) -> str:
+    """A fixed-length key for a throttled thing (account, address): no personal data in clear."""
+    return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()[:40]}"
+
+
 def authenticate(
     *,
     session: Session,
@@ -85,27 +91,34 @@ def authenticate(
     max_failures: int,
     lockout_minutes: int,
 ) -> LoginResult:
-    """Check NIP-or-email and password, counting failures per account and per address."""
+    """Check NIP-or-email and password, counting failures per account and per address.
+
+    The attempt is recorded before the password is checked, so concurrent guesses are counted
+    before any of them is verified (a read-check-write order would let them all through)."""
     ident = identifier.strip().lower()
     ident = normalise(ident) if "@" not in ident else ident
-    id_key, addr_key = f"id:{ident}", f"ip:{address}"
+    id_key, addr_key = throttle_key("login-id", ident), throttle_key("login-ip", address)
+    attempt = LoginFailure(key=addr_key)
+    session.add_all([LoginFailure(key=id_key), attempt])
+    session.commit()
     if (
-        _failures(session, id_key, lockout_minutes) >= max_failures
-        or _failures(session, addr_key, lockout_minutes) >= max_failures * ADDRESS_FAILURE_FACTOR
+        _failures(session, id_key, lockout_minutes) > max_failures
+        or _failures(session, addr_key, lockout_minutes) > max_failures * ADDRESS_FAILURE_FACTOR
     ):
         return LoginResult(None, locked=True)
-    column = User.email if "@" in ident else User.nip
-    user = session.exec(select(User).where(column == ident)).first()
+    user = None
+    if len(ident) <= 254 and ident.isprintable():  # anything else matches no account
+        column = User.email if "@" in ident else User.nip
+        user = session.exec(select(User).where(column == ident)).first()
     if (
         security.verify_password(password, user.password_hash if user else None)
         and user
         and user.active
     ):
         session.exec(delete(LoginFailure).where(col(LoginFailure.key) == id_key))  # type: ignore[call-overload]
+        session.exec(delete(LoginFailure).where(col(LoginFailure.id) == attempt.id))  # type: ignore[call-overload]
         session.commit()
         return LoginResult(user)
-    session.add(LoginFailure(key=id_key))
-    session.add(LoginFailure(key=addr_key))
     cutoff = utcnow() - timedelta(days=1)
     session.exec(delete(LoginFailure).where(col(LoginFailure.failed_at) < cutoff))  # type: ignore[call-overload]
     session.commit()
@@ -237,7 +250,11 @@ def reset_password(*, session: Session, user: User, new: str) -> None:
     user.password_hash = security.hash_password(new)
     session.add(user)
     session.exec(delete(AuthSession).where(col(AuthSession.user_id) == user.id))  # type: ignore[call-overload]
-    session.exec(delete(LoginFailure).where(col(LoginFailure.key) == f"id:{user.nip}"))  # type: ignore[call-overload]
+    session.exec(
+        delete(LoginFailure).where(  # type: ignore[call-overload]
+            col(LoginFailure.key) == throttle_key("login-id", user.nip)
+        )
+    )
     session.commit()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
@@ -162,3 +163,86 @@ def test_learner_downloads_their_own_data(client) -> None:
     assert done[0]["lesson"] == "pengantar-mengapa-nilai-dasar"
     assert done[0]["content_version"].startswith("1.0.0+")
     assert data["learning"]["enrollments"][0]["course"] == "berakhlak"
+
+
+def test_concurrent_wrong_passwords_cannot_outrun_the_lockout(client, app, settings) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlmodel import Session
+
+    from modules.accounts import service
+
+    register(client)
+
+    def guess(i: int) -> bool:
+        with Session(app.state.engine) as session:
+            result = service.authenticate(
+                session=session,
+                identifier=nip(),
+                password=f"tebakan-salah-{i:04d}",
+                address="10.0.0.9",
+                max_failures=settings.login_max_failures,
+                lockout_minutes=settings.login_lockout_minutes,
+            )
+            return not result.locked
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        checked = sum(pool.map(guess, range(24)))
+    assert checked <= settings.login_max_failures
+
+
+@pytest.mark.parametrize("identifier", ["x" * 400, "1990\x00", "siti\x00@bkn.go.id"])
+def test_odd_login_identifiers_are_a_plain_refusal(client, identifier: str) -> None:
+    response = client.post(
+        "/login",
+        data={"identifier": identifier, "password": "x" * 12, "csrf_token": csrf_from(client)},
+    )
+    assert response.status_code == 422
+
+
+def test_an_active_session_slides_in_the_database_and_the_browser(client, app) -> None:
+    from datetime import timedelta
+
+    from sqlmodel import Session
+
+    from app.timeutil import utcnow
+
+    register(client)
+    with Session(app.state.engine) as session:
+        row = session.exec(select(AuthSession)).one()
+        row.last_seen_at = utcnow() - timedelta(hours=2)
+        row.expires_at = utcnow() + timedelta(days=1)
+        session.add(row)
+        session.commit()
+    response = client.get("/me/learning")
+    assert f"Max-Age={14 * 86400}" in response.headers["set-cookie"]
+    with Session(app.state.engine) as session:
+        row = session.exec(select(AuthSession)).one()
+        from app.timeutil import as_utc
+
+        assert as_utc(row.expires_at) > utcnow() + timedelta(days=13)
+    assert "set-cookie" not in client.get("/me/learning").headers or "bk_session" not in client.get(
+        "/me/learning"
+    ).headers.get("set-cookie", "")
+
+
+def test_a_malformed_foreign_cookie_does_not_block_forms(client) -> None:
+    client.cookies.set("tracker", 'a "b')
+    assert register(client).status_code == 303
+
+
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example", "https://evil.example"])
+def test_next_with_control_characters_or_other_sites_is_ignored(client, target: str) -> None:
+    register(client)
+    _logged_out(client)
+    response = client.post(
+        "/login",
+        data={
+            "identifier": nip(),
+            "password": PASSWORD,
+            "csrf_token": csrf_from(client),
+            "next": target,
+        },
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/me/learning"

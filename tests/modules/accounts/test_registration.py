@@ -127,3 +127,10 @@ def test_csrf_token_of_another_visitor_is_refused(app, client) -> None:
     form["csrf_token"] = stolen
     client.get("/register")
     assert client.post("/register", data=form).status_code == 403
+
+
+@pytest.mark.parametrize("field", ["name", "work_unit", "position", "email"])
+def test_control_characters_are_refused_not_a_500(client, field: str) -> None:
+    response = register(client, **{field: "Siti\x00Rahma"})
+    assert response.status_code == 422
+    assert field_error(response.text, field)
