@@ -219,6 +219,7 @@ class _CourseReader:
         self.assets: dict[str, AssetRef] = {}
         self.asset_files: dict[str, Path] = {}
         self.course_id = ""
+        self.module_folders = 0
 
     def read(self) -> LoadedCourse:
         course_path = self.folder / COURSE_FILE
@@ -230,17 +231,23 @@ class _CourseReader:
         self.course_id = course_meta.id if course_meta else self.folder.name
         modules = self._read_modules()
         intro = self._render(course_doc) if course_doc else ""
-        rendered = [
-            ModuleContent(
-                id=meta.id,
-                title=meta.title,
-                summary=meta.summary,
-                intro_html=self._render(doc),
-                lessons=[self._lesson(lmeta, ldoc) for lmeta, ldoc in lessons],
-            )
-            for meta, doc, lessons in modules
-        ]
-        if not rendered and course_meta:
+        rendered = []
+        for meta, doc, lessons in modules:
+            # Every body is rendered, even under broken front matter, so that its own problems
+            # (links, images, callouts) are reported in the same run.
+            module_intro = self._render(doc)
+            module_lessons = [self._lesson(lmeta, ldoc) for lmeta, ldoc in lessons]
+            if meta is not None:
+                rendered.append(
+                    ModuleContent(
+                        id=meta.id,
+                        title=meta.title,
+                        summary=meta.summary,
+                        intro_html=module_intro,
+                        lessons=[lesson for lesson in module_lessons if lesson is not None],
+                    )
+                )
+        if not self.module_folders and course_meta:
             self.report.add(
                 course_path, 1, tr("course has no module folders (e.g. '01-pengantar/')")
             )
@@ -268,13 +275,14 @@ class _CourseReader:
             self.asset_files,
         )
 
-    def _read_modules(self) -> list[tuple[ModuleFrontMatter, _Doc, list]]:
+    def _read_modules(self) -> list[tuple[ModuleFrontMatter | None, _Doc, list]]:
         modules = []
         module_ids: dict[str, str] = {}
         lesson_ids: dict[str, str] = {}
         for folder in sorted(p for p in self.folder.iterdir() if p.is_dir()):
             if not MODULE_DIR.match(folder.name):
                 continue  # other folders hold images and attachments
+            self.module_folders += 1
             module_path = folder / MODULE_FILE
             if not module_path.is_file():
                 self.report.add(module_path, 1, tr("missing module.md in module folder"))
@@ -284,22 +292,21 @@ class _CourseReader:
             if meta and doc:
                 self._unique(meta.id, "module", module_ids, doc)
             lessons = []
-            for lesson_path in sorted(folder.glob("*.md")):
-                if lesson_path.name == MODULE_FILE:
-                    continue
+            lesson_paths = [p for p in sorted(folder.glob("*.md")) if p.name != MODULE_FILE]
+            for lesson_path in lesson_paths:
                 self.lesson_files.add(lesson_path.resolve())
                 ldoc = _read_doc(lesson_path, self.report)
-                lmeta = _validate(LessonFrontMatter, ldoc, self.report) if ldoc else None
-                if lmeta and ldoc:
+                if ldoc is None:
+                    continue
+                lmeta = _validate(LessonFrontMatter, ldoc, self.report)
+                if lmeta:
                     self._unique(lmeta.id, "lesson", lesson_ids, ldoc)
                     url = f"/courses/{self.course_id}/lessons/{lmeta.id}"
                     self.lesson_urls[lesson_path.resolve()] = url
-                    lessons.append((lmeta, ldoc))
-            if not lessons and not any(
-                e.path.startswith(self.report.show(folder)) for e in self.report.errors
-            ):
+                lessons.append((lmeta, ldoc))
+            if not lesson_paths:
                 self.report.add(module_path, 1, tr("module has no lessons (add NN-name.md files)"))
-            if meta and doc:
+            if doc:
                 modules.append((meta, doc, lessons))
         return modules
 
@@ -318,19 +325,22 @@ class _CourseReader:
         else:
             seen[ident] = where
 
-    def _lesson(self, meta: LessonFrontMatter, doc: _Doc) -> LessonContent:
+    def _lesson(self, meta: LessonFrontMatter | None, doc: _Doc) -> LessonContent | None:
         if not doc.body.strip():
             self.report.add(
                 doc.path,
                 doc.body_line,
                 tr("lesson is empty: write its text below the front matter"),
             )
+        html = self._render(doc)
+        if meta is None:
+            return None
         source = doc.path.relative_to(self.folder).as_posix()
         return LessonContent(
             id=meta.id,
             title=meta.title,
             minutes=meta.minutes,
-            html=self._render(doc),
+            html=html,
             source=source,
         )
 
@@ -455,14 +465,17 @@ def load_content_dir(
         if course.course_id is None:
             continue
         if course.course_id in seen:
-            report.add(
-                course.folder / COURSE_FILE,
-                1,
-                tr(
-                    "duplicate course id '{id}' (also in {where})",
-                    id=course.course_id,
-                    where=report.show(seen[course.course_id]),
-                ),
+            # The error belongs to the second folder: it is not published and says why.
+            course.errors.append(
+                ContentError(
+                    report.show(course.folder / COURSE_FILE),
+                    1,
+                    tr(
+                        "duplicate course id '{id}' (also in {where})",
+                        id=course.course_id,
+                        where=report.show(seen[course.course_id]),
+                    ),
+                )
             )
             course.content = None
         else:

@@ -54,6 +54,9 @@ def _rewrite_links(state: StateCore) -> None:
             continue
         line = (block.map[0] if block.map else 0) + 1
         for child in block.children:
+            if child.type in ("softbreak", "hardbreak"):
+                line += 1  # a link on the third line of a paragraph is reported there
+                continue
             attr = "href" if child.type == "link_open" else "src" if child.type == "image" else None
             if attr is None:
                 continue

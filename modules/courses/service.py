@@ -121,9 +121,13 @@ def sync_content(*, engine: Engine, root: Path) -> list[CourseSync]:
     results: list[CourseSync] = []
     for error in shared_errors:
         log.error("content: %s", error)
+    with Session(engine) as session:
+        known = {c.folder: c.course_id for c in session.exec(select(ContentCheck)).all()}
     for position, loaded in enumerate(courses):
+        # A course.md too broken to give its id: the folder's last known course is meant.
+        course_id = loaded.course_id or known.get(loaded.folder.name)
         result = CourseSync(
-            folder=str(loaded.folder), course_id=loaded.course_id, errors=list(loaded.errors)
+            folder=str(loaded.folder), course_id=course_id, errors=list(loaded.errors)
         )
         if loaded.content is not None:
             for attempt in range(3):
@@ -145,7 +149,7 @@ def sync_content(*, engine: Engine, root: Path) -> list[CourseSync]:
             for error in loaded.errors:
                 log.error("content: %s", error)
             with Session(engine) as session:
-                live = _current_version(session, loaded.course_id)
+                live = _current_version(session, course_id)
             result.kept_previous = live is not None
             result.version = live
             log.error(
@@ -156,7 +160,28 @@ def sync_content(*, engine: Engine, root: Path) -> list[CourseSync]:
             )
         results.append(result)
     _record_checks(engine, results)
+    if courses and not shared_errors:
+        _retire_missing(
+            engine,
+            {r.course_id for r in results if r.course_id},
+            {Path(r.folder).name for r in results},
+        )
     return results
+
+
+def _retire_missing(engine: Engine, present: set[str], folders: set[str]) -> None:
+    """A course whose folder was removed from the content is withdrawn from the catalogue
+    (its rows and everyone's progress stay); its stale check row goes."""
+    with Session(engine) as session:
+        for course in session.exec(select(Course).where(Course.active == True)).all():  # noqa: E712
+            if course.id not in present:
+                course.active = False
+                session.add(course)
+                log.warning("content: course %s has no folder any more; withdrawn", course.id)
+        for check in session.exec(select(ContentCheck)).all():
+            if check.folder not in folders:
+                session.delete(check)
+        session.commit()
 
 
 def _record_checks(engine: Engine, results: list[CourseSync]) -> None:

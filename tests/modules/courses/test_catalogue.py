@@ -99,3 +99,44 @@ def test_new_version_is_picked_up_and_progress_keeps_its_version(db_url, tmp_pat
         assert "Paragraf tambahan versi baru." in page
         assert "1 dari 33 pelajaran selesai" in page
     app.state.engine.dispose()
+
+
+def test_broken_course_file_still_names_the_version_served(db_url, tmp_path: Path) -> None:
+    root = write_course(tmp_path / "content", {})
+    app = create_app(make_settings(db_url, content_dir=root))
+    good = _sync(app.state.engine, root)[0]
+    (root / "demo/course.md").write_text("---\nid: demo\ntitle: [rusak\n---\n")
+    broken = _sync(app.state.engine, root)[0]
+    assert broken.course_id == "demo" and broken.kept_previous
+    assert broken.version == good.version
+    with TestClient(app) as client:
+        demo = next(c for c in client.get("/healthz").json()["content"] if c["folder"] == "demo")
+        assert demo["status"] == "broken" and demo["serving"] == good.version
+    app.state.engine.dispose()
+
+
+def test_duplicate_course_id_is_reported_on_the_second_folder(db_url, tmp_path: Path) -> None:
+    root = write_course(tmp_path / "content", {})
+    shutil.copytree(root / "demo", root / "demo-copy")
+    app = create_app(make_settings(db_url, content_dir=root))
+    results = {Path(r.folder).name: r for r in _sync(app.state.engine, root)}
+    assert results["demo"].errors == []
+    assert any("course.md:1:" in str(e) and "'demo'" in str(e) for e in results["demo-copy"].errors)
+    app.state.engine.dispose()
+
+
+def test_a_removed_course_folder_withdraws_the_course(db_url, tmp_path: Path) -> None:
+    root = tmp_path / "content"
+    write_course(root, {})
+    shutil.copytree(ROOT / "content" / "berakhlak", root / "berakhlak")
+    app = create_app(make_settings(db_url, content_dir=root))
+    _sync(app.state.engine, root)
+    shutil.rmtree(root / "demo")
+    _sync(app.state.engine, root)
+    app.state.catalogue.refresh(force=True)
+    assert app.state.catalogue.get("demo") is None
+    assert app.state.catalogue.get("berakhlak") is not None
+    with TestClient(app) as client:
+        folders = [c["folder"] for c in client.get("/healthz").json()["content"]]
+        assert folders == ["berakhlak"]
+    app.state.engine.dispose()

@@ -249,3 +249,21 @@ def test_documented_example_course_passes_the_check(tmp_path: Path) -> None:
         "---\nid: dasar-penerapan\ntitle: Penerapan\n---\nIsi.\n", encoding="utf-8"
     )
     assert check(tmp_path) == []
+
+
+def test_errors_under_broken_front_matter_are_still_reported(tmp_path: Path) -> None:
+    files = {
+        "demo/01-satu/module.md": MODULE.replace("summary:", "ringkasan:"),
+        "demo/01-satu/02-b.md": "---\nid: satu-b\ntitle: Dua\nauthor: X\n---\n[x](hilang.md)\n",
+    }
+    problems = check(write_course(tmp_path, files))
+    assert any("module.md:4: unknown key 'ringkasan'" in p for p in problems), problems
+    assert any("02-b.md:4: unknown key 'author'" in p for p in problems), problems
+    assert any("02-b.md:6: broken link: 'hilang.md'" in p for p in problems), problems
+    assert not any("no module folders" in p for p in problems), problems
+
+
+def test_link_lines_inside_multi_line_paragraphs(tmp_path: Path) -> None:
+    body = "---\nid: satu-b\ntitle: Dua\n---\nBaris satu\nbaris dua\nbaris [tiga](x.md)\n"
+    problems = check(write_course(tmp_path, {"demo/01-satu/02-b.md": body}))
+    assert any("02-b.md:7: broken link: 'x.md'" in p for p in problems), problems
