@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from app.i18n import N_, gettext, tr
-from modules.courses.markdown import callout_problems, make_renderer
+from modules.courses.markdown import RENDER_SIGNATURE, callout_problems, make_renderer
 from modules.courses.schemas import (
     AssetRef,
     CourseContent,
@@ -180,8 +180,9 @@ def _value_problem(err: Any) -> str:
 
 
 def content_hash(folder: Path) -> str:
-    """SHA-256 over every file's relative path and bytes, in a stable order."""
-    digest = hashlib.sha256()
+    """SHA-256 over every file's relative path and bytes, in a stable order, and over the
+    renderer's signature (a renderer change makes a new version of the same files)."""
+    digest = hashlib.sha256(RENDER_SIGNATURE)
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder).as_posix()
         if any(part.startswith(".") for part in rel.split("/")):

@@ -7,12 +7,22 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
+import markdown_it
+import mdit_py_plugins
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
 from app.i18n import tr
+
+# Raise when rendering changes (link rewriting, escaping, plugins): stored versions are keyed by
+# content *and* renderer, so every course is re-rendered on the next sync.
+RENDERER_VERSION = 1
+RENDER_SIGNATURE = (
+    f"renderer {RENDERER_VERSION}; markdown-it-py {markdown_it.__version__}; "
+    f"mdit-py-plugins {mdit_py_plugins.__version__}"
+).encode()
 
 # Callout kinds and the title shown when the author gives none (content is Indonesian-first).
 CALLOUT_KINDS: dict[str, str] = {

@@ -10,6 +10,7 @@ from app.templating import render
 from modules.accounts.dependencies import CurrentUser, OptionalUser
 from modules.courses import service
 from modules.courses.dependencies import LiveCourse, LiveLesson
+from modules.progress import flows as progress_flows
 from modules.progress import service as progress_service
 
 router = APIRouter()
@@ -42,6 +43,16 @@ def course_page(
         completion = progress_service.completion(
             session=session, user_id=user.id, course_id=course.id
         )
+        if progress_flows.complete_if_due(
+            session=session,
+            user_id=user.id,
+            course=course,
+            done=done,
+            completed=completion is not None,
+        ):
+            completion = progress_service.completion(
+                session=session, user_id=user.id, course_id=course.id
+            )
     return render(
         request,
         "courses/course.html",

@@ -8,6 +8,24 @@ from modules.courses.service import CourseView
 from modules.progress import service
 
 
+def complete_if_due(
+    *, session: Session, user_id: int, course: CourseView, done: set[str], completed: bool
+) -> bool:
+    """Record the completion when the rule is met but not yet recorded, e.g. after a new content
+    version removed the only lesson a learner had left; True if recorded now."""
+    if completed or course.content.completion != "all_lessons":
+        return False
+    if not set(course.lesson_ids) <= done:
+        return False
+    return service.record_completion(
+        session=session,
+        user_id=user_id,
+        course_id=course.id,
+        version_id=course.version_id,
+        jp=course.content.jp,
+    )
+
+
 def complete_lesson(*, session: Session, user_id: int, course: CourseView, lesson_id: str) -> bool:
     """Mark a lesson done, then complete the course when its rule is met; True if completed now."""
     service.mark_done(
@@ -18,12 +36,6 @@ def complete_lesson(*, session: Session, user_id: int, course: CourseView, lesso
         version_id=course.version_id,
     )
     done = service.done_lessons(session=session, user_id=user_id, course_id=course.id)
-    if course.content.completion == "all_lessons" and set(course.lesson_ids) <= done:
-        return service.record_completion(
-            session=session,
-            user_id=user_id,
-            course_id=course.id,
-            version_id=course.version_id,
-            jp=course.content.jp,
-        )
-    return False
+    return complete_if_due(
+        session=session, user_id=user_id, course=course, done=done, completed=False
+    )

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.db import SessionDep
 from app.templating import is_htmx, render
+from app.timeutil import utcnow
 from modules.accounts.dependencies import CurrentUser
 from modules.courses import service as courses_service
 from modules.courses.dependencies import LiveLesson
@@ -76,6 +77,14 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
         if course is None:
             continue
         done = service.done_lessons(session=session, user_id=user.id, course_id=course.id)
+        if flows.complete_if_due(
+            session=session,
+            user_id=user.id,
+            course=course,
+            done=done,
+            completed=summary.completed_at is not None,
+        ):
+            summary.completed_at = utcnow()
         resume = courses_service.resume_lesson(course, summary.last_lesson_id, done)
         items.append(
             {

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import ROOT
 from modules.courses import service
-from tests.conftest import make_settings, register
+from tests.conftest import csrf_from, make_settings, register
 from tests.modules.courses.test_content_check import write_course
 
 
@@ -139,4 +139,28 @@ def test_a_removed_course_folder_withdraws_the_course(db_url, tmp_path: Path) ->
     with TestClient(app) as client:
         folders = [c["folder"] for c in client.get("/healthz").json()["content"]]
         assert folders == ["berakhlak"]
+    app.state.engine.dispose()
+
+
+def test_a_learner_left_at_n_of_n_by_a_new_version_is_completed(db_url, tmp_path: Path) -> None:
+    from sqlmodel import Session, select
+
+    from modules.progress.models import CourseCompletion
+
+    root = write_course(tmp_path / "content", {})
+    app = create_app(make_settings(db_url, content_dir=root))
+    _sync(app.state.engine, root)
+    with TestClient(app) as client:
+        register(client)
+        page = "/courses/demo/lessons/satu-a"
+        client.post(f"{page}/done", data={"csrf_token": csrf_from(client, page)})
+        (root / "demo/01-satu/02-b.md").unlink()
+        (root / "demo/01-satu/01-a.md").write_text(
+            (root / "demo/01-satu/01-a.md").read_text().replace("(02-b.md)", "(01-a.md)")
+        )
+        assert _sync(app.state.engine, root)[0].created
+        app.state.catalogue.refresh(force=True)
+        assert "1 dari 1 pelajaran selesai" in client.get("/courses/demo").text
+        with Session(app.state.engine) as session:
+            assert session.exec(select(CourseCompletion)).one().course_id == "demo"
     app.state.engine.dispose()
