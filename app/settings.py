@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         5, ge=1, description="Failed logins per NIP/email (and per address) before a lockout."
     )
     login_lockout_minutes: int = Field(15, ge=1, description="Length of the login lockout window.")
+    registrations_per_hour: int = Field(
+        100, ge=1, description="Registration attempts allowed per client address per hour."
+    )
     jp_target: int = Field(20, ge=1, description="Yearly JP (training hours) target shown to PNS.")
     jp_target_pppk: int = Field(24, ge=1, description="Yearly JP target shown to PPPK.")
     timezone: str = Field(

@@ -68,6 +68,15 @@ def register_page(
 def register(request: Request, session: SessionDep, form: FormData, _u: OptionalUser) -> Response:
     agency_ids = {a.id for a in agencies_service.list_active(session=session) if a.id}
     values = {k: v for k, v in form.items() if "password" not in k}
+    settings = request.app.state.settings
+    address = request.client.host if request.client else "unknown"
+    if not service.registration_allowed(
+        session=session, address=address, per_hour=settings.registrations_per_hour
+    ):
+        errors = {"form": N_("Too many registrations from your network. Try again in an hour.")}
+        response = _form_page(request, session, "accounts/register.html", values, errors)
+        response.status_code = 429
+        return response
     try:
         data = parse_registration(form, agency_ids)
         user = service.register(session=session, data=data)

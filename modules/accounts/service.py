@@ -125,6 +125,15 @@ def authenticate(
     return LoginResult(None)
 
 
+def registration_allowed(*, session: Session, address: str, per_hour: int) -> bool:
+    """Count a registration attempt from an address; False once it is over the hourly limit
+    (every attempt costs an argon2 hash and could probe which NIPs are registered)."""
+    key = throttle_key("register-ip", address)
+    session.add(LoginFailure(key=key))
+    session.commit()
+    return _failures(session, key, 60) <= per_hour
+
+
 def start_session(*, session: Session, user: User, days: int, user_agent: str = "") -> str:
     """Create a login session and return the token for the cookie."""
     token = security.new_token()

@@ -134,3 +134,19 @@ def test_control_characters_are_refused_not_a_500(client, field: str) -> None:
     response = register(client, **{field: "Siti\x00Rahma"})
     assert response.status_code == 422
     assert field_error(response.text, field)
+
+
+def test_registrations_from_one_address_are_limited(db_url) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(db_url, registrations_per_hour=2))
+    with TestClient(app) as client:
+        assert register(client, nip="12").status_code == 422
+        assert register(client, nip="34").status_code == 422
+        blocked = register(client)
+        assert blocked.status_code == 429
+        assert "jaringan Anda" in blocked.text
+    app.state.engine.dispose()
