@@ -35,7 +35,7 @@ def _form_page(
         "errors": errors or {},
         "pns_grades": PNS_GRADES,
         "pppk_grades": PPPK_GRADES,
-        "agencies": agencies_service.list_active(session=session),
+        "agency_groups": agencies_service.grouped(session=session),
         **extra,
     }
     return render(request, name, context, status_code=status)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from app.i18n import N_
 from app.security import MIN_PASSWORD_LENGTH
-from modules.accounts.nip import NipError, grades_for, parse_nip
+from modules.accounts.nip import PNS_GRADES, PPPK_GRADES, NipError, grades_for, parse_nip
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COMMON_PASSWORDS = {
@@ -40,7 +40,10 @@ def password_problem(password: str, *, nip: str = "", email: str = "") -> str | 
         return N_("This password is too easy to guess; choose a less common one.")
     local = email.split("@")[0].lower() if email else ""
     if (nip and nip in password) or (len(local) >= 4 and local in lowered):
-        return N_("Do not use your NIP or email address in your password.")
+        return N_(
+            "Do not use your NIP, or the part of your email address before the @ (often "
+            "your name), in your password."
+        )
     return None
 
 
@@ -125,8 +128,8 @@ def parse_registration(data: dict[str, str], agency_ids: set[int]) -> Registrati
     except NipError as exc:
         errors["nip"] = str(exc)
     profile = _profile(data, employment_type, errors, agency_ids)
-    if "nip" in errors:
-        errors.pop("grade", None)  # the grade list depends on a valid number
+    if "nip" in errors and profile.grade in PNS_GRADES + PPPK_GRADES:
+        errors.pop("grade", None)  # which list applies is known once the number is valid
     password = data.get("password") or ""
     problem = password_problem(password, nip=nip_number, email=profile.email)
     if problem:

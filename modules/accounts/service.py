@@ -235,6 +235,8 @@ def change_password(
     problem = password_problem(new, nip=user.nip, email=user.email)
     if problem:
         errors["new_password"] = problem
+    elif new == current:
+        errors["new_password"] = N_("Choose a password different from your current one.")
     elif new != confirm:
         errors["new_password_confirm"] = N_("The two passwords do not match.")
     if errors:
@@ -315,13 +317,13 @@ def export_profile(*, session: Session, user_id: int) -> dict[str, object]:
         "position": user.position,
         "grade": user.grade,
         "language": user.locale,
-        "registered_at": user.created_at.isoformat(),
+        "registered_at": as_utc(user.created_at).isoformat(),
         "roles": sorted(roles_of(session=session, user_id=user_id)),
         "sessions": [
             {
-                "started_at": s.created_at.isoformat(),
-                "last_seen_at": s.last_seen_at.isoformat(),
-                "expires_at": s.expires_at.isoformat(),
+                "started_at": as_utc(s.created_at).isoformat(),
+                "last_seen_at": as_utc(s.last_seen_at).isoformat(),
+                "expires_at": as_utc(s.expires_at).isoformat(),
                 "device": s.user_agent,
             }
             for s in sessions

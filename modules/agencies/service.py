@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from app.i18n import N_
 from modules.agencies.models import Agency
 
 REFERENCE_CSV = Path(__file__).parent / "data" / "agencies.csv"
@@ -39,6 +40,23 @@ def list_active(*, session: Session) -> list[Agency]:
     order = {kind: i for i, kind in enumerate(KINDS)}
     rows = session.exec(select(Agency).where(Agency.active == True)).all()  # noqa: E712
     return sorted(rows, key=lambda a: (order.get(a.kind, 99), a.name))
+
+
+KIND_LABELS = {
+    "kementerian": N_("Ministries"),
+    "lembaga": N_("Government institutions"),
+    "provinsi": N_("Provincial governments"),
+    "kabupaten": N_("Regency governments"),
+    "kota": N_("City governments"),
+}
+
+
+def grouped(*, session: Session) -> list[tuple[str, list[Agency]]]:
+    """Active agencies grouped by kind (label message id, agencies), for a picker."""
+    groups: dict[str, list[Agency]] = {kind: [] for kind in KINDS}
+    for agency in list_active(session=session):
+        groups.setdefault(agency.kind, []).append(agency)
+    return [(KIND_LABELS.get(kind, kind), rows) for kind, rows in groups.items() if rows]
 
 
 def get(*, session: Session, agency_id: int) -> Agency | None:

@@ -18,7 +18,7 @@ from app.i18n import tr
 
 # Raise when rendering changes (link rewriting, escaping, plugins): stored versions are keyed by
 # content *and* renderer, so every course is re-rendered on the next sync.
-RENDERER_VERSION = 1
+RENDERER_VERSION = 2
 RENDER_SIGNATURE = (
     f"renderer {RENDERER_VERSION}; markdown-it-py {markdown_it.__version__}; "
     f"mdit-py-plugins {mdit_py_plugins.__version__}"
@@ -46,10 +46,10 @@ def _callout_renderer(kind: str) -> Callable[..., str]:
         if token.nesting == 1:
             title = token.info.strip()[len(kind) :].strip() or CALLOUT_KINDS[kind]
             return (
-                f'<aside class="callout callout-{kind}">'
+                f'<div class="callout callout-{kind}" role="note">'
                 f'<p class="callout-title">{escape(title)}</p>\n'
             )
-        return "</aside>\n"
+        return "</div>\n"
 
     return render
 
@@ -93,6 +93,9 @@ def make_renderer() -> MarkdownIt:
             render=_callout_renderer(kind),
         )
     md.core.ruler.push("berakhlak_links", _rewrite_links)
+    # Wide tables scroll inside their own focusable region instead of widening the page.
+    md.add_render_rule("table_open", lambda *_a: '<div class="table-wrap" tabindex="0"><table>\n')
+    md.add_render_rule("table_close", lambda *_a: "</table>\n</div>\n")
     return md
 
 

@@ -31,14 +31,19 @@ def catalogue(request: Request, session: SessionDep, user: OptionalUser) -> Resp
 
 @router.get("/courses/{course_id}")
 def course_page(
-    request: Request, session: SessionDep, user: OptionalUser, course: LiveCourse
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    course: LiveCourse,
+    marked: str = "",
 ) -> Response:
     done: set[str] = set()
     resume = completion = None
     if user:
-        done, last, _enrolled = progress_service.lesson_state(
+        state = progress_service.lesson_state(
             conn=session.connection(), user_id=user.id, course_id=course.id
         )
+        done, last = state.done, state.last_lesson
         resume = service.resume_lesson(course, last, done) if last or done else None
         completion = progress_service.completion(
             session=session, user_id=user.id, course_id=course.id
@@ -62,26 +67,29 @@ def course_page(
             "progress": service.course_progress(course, done),
             "resume": course.lesson(resume) if resume else None,
             "completion": completion,
+            "marked": course.lesson(marked) if marked in done else None,
         },
     )
 
 
 @router.get("/courses/{course_id}/lessons/{lesson_id}")
-async def lesson_page(request: Request, user: CurrentUser, ref: LiveLesson) -> Response:
+async def lesson_page(
+    request: Request, user: CurrentUser, ref: LiveLesson, marked: str = ""
+) -> Response:
     # The most visited page: Core reads via run_read, the shell cached per version.
     course, engine = ref.course, request.app.state.engine
-    done, last, _enrolled = await run_read(
+    state = await run_read(
         engine,
         lambda conn: progress_service.lesson_state(conn=conn, user_id=user.id, course_id=course.id),
     )
-    if last != ref.lesson.id:
+    if state.last_lesson != ref.lesson.id:
         await run_write(
             engine,
             lambda conn: progress_service.record_visit(
                 conn=conn, user_id=user.id, course_id=course.id, lesson_id=ref.lesson.id
             ),
         )
-    shells = request.app.state.shells
+    done, shells = state.done, request.app.state.shells
     is_done, count = ref.lesson.id in done, sum(1 for i in course.lesson_ids if i in done)
     status = shells.fragment(
         request,
@@ -92,15 +100,23 @@ async def lesson_page(request: Request, user: CurrentUser, ref: LiveLesson) -> R
             "is_done": is_done,
             "progress": service.course_progress(course, done),
             "completed_now": False,
+            "course_completed": state.completed,
         },
-        key=(course.version_id, ref.lesson.id, is_done, count),
+        key=(course.version_id, ref.lesson.id, is_done, count, state.completed),
+    )
+    previous = course.lesson(marked) if marked in done else None  # after a plain-form "done"
+    notice = shells.fragment(
+        request,
+        "_partials/marked_notice.html",
+        lambda: {"marked": previous},
+        key=("marked", course.version_id, marked if previous else ""),
     )
     return shells.render(  # type: ignore[no-any-return]
         request,
         "courses/lesson.html",
-        {"course": course, "ref": ref},
+        {"course": course, "ref": ref, "next_url": request.url.path},
         key=(course.version_id, ref.lesson.id),
-        slots={"status_slot": status},
+        slots={"status_slot": status, "notice_slot": notice},
     )
 
 

@@ -8,6 +8,15 @@ from modules.courses.service import CourseView
 from modules.progress import service
 
 
+def undo_lesson(*, session: Session, user_id: int, course: CourseView, lesson_id: str) -> bool:
+    """Take back a "done" mark, unless the course is already completed: a completion (and its
+    JP) is an event that stays, so its lessons stay done too. True if taken back."""
+    if service.completion(session=session, user_id=user_id, course_id=course.id) is not None:
+        return False
+    service.mark_undone(session=session, user_id=user_id, course_id=course.id, lesson_id=lesson_id)
+    return True
+
+
 def complete_if_due(
     *, session: Session, user_id: int, course: CourseView, done: set[str], completed: bool
 ) -> bool:

@@ -27,13 +27,14 @@ def _status_response(
     request: Request, session: SessionDep, user_id: int, ref: LessonRef, completed_now: bool
 ) -> Response:
     course = ref.course
-    done = service.done_lessons(session=session, user_id=user_id, course_id=course.id)
+    state = service.lesson_state(conn=session.connection(), user_id=user_id, course_id=course.id)
     context = {
         "course": course,
         "ref": ref,
-        "is_done": ref.lesson.id in done,
-        "progress": courses_service.course_progress(course, done),
+        "is_done": ref.lesson.id in state.done,
+        "progress": courses_service.course_progress(course, state.done),
         "completed_now": completed_now,
+        "course_completed": state.completed,
     }
     return render(request, "_partials/lesson_status.html", context)
 
@@ -48,9 +49,10 @@ def lesson_done(
     )
     if is_htmx(request):
         return _status_response(request, session, user.id, ref, completed_now)
+    marked = f"?marked={ref.lesson.id}"  # the next page confirms it (no JavaScript here)
     if completed_now or ref.next is None:
-        return RedirectResponse(f"/courses/{course.id}", status_code=303)
-    return RedirectResponse(_lesson_url(course.id, ref.next.id), status_code=303)
+        return RedirectResponse(f"/courses/{course.id}{marked}", status_code=303)
+    return RedirectResponse(_lesson_url(course.id, ref.next.id) + marked, status_code=303)
 
 
 @router.post("/courses/{course_id}/lessons/{lesson_id}/undone")
@@ -58,9 +60,7 @@ def lesson_undone(
     request: Request, session: SessionDep, user: CurrentUser, ref: LiveLesson
 ) -> Response:
     course = ref.course
-    service.mark_undone(
-        session=session, user_id=user.id, course_id=course.id, lesson_id=ref.lesson.id
-    )
+    flows.undo_lesson(session=session, user_id=user.id, course=course, lesson_id=ref.lesson.id)
     if is_htmx(request):
         return _status_response(request, session, user.id, ref, False)
     return RedirectResponse(_lesson_url(course.id, ref.lesson.id), status_code=303)

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.timeutil import utcnow
+from app.timeutil import as_utc, utcnow
 from modules.progress.models import CourseCompletion, Enrollment, LessonProgress
 
 # Statements on the lesson-page path are built once, with bound parameters.
@@ -30,23 +30,34 @@ _LESSON_STATE = union_all(
         col(Enrollment.user_id) == bindparam("user_id"),
         col(Enrollment.course_id) == bindparam("course_id"),
     ),
+    select(CourseCompletion.course_id, literal(2).label("kind")).where(
+        col(CourseCompletion.user_id) == bindparam("user_id"),
+        col(CourseCompletion.course_id) == bindparam("course_id"),
+    ),
 )
 
 
-def lesson_state(
-    *, conn: Connection, user_id: int, course_id: str
-) -> tuple[set[str], str | None, bool]:
-    """Lessons done, the resume point, and whether the learner is enrolled, in one query."""
-    done: set[str] = set()
-    last, enrolled = None, False
-    for lesson_id, kind in conn.execute(
-        _LESSON_STATE, {"user_id": user_id, "course_id": course_id}
-    ):
+@dataclass
+class LessonState:
+    """A learner's standing in one course."""
+
+    done: set[str]
+    last_lesson: str | None = None  # the resume point
+    enrolled: bool = False
+    completed: bool = False
+
+
+def lesson_state(*, conn: Connection, user_id: int, course_id: str) -> LessonState:
+    """Lessons done, resume point, enrolment and completion, in one query."""
+    state = LessonState(done=set())
+    for value, kind in conn.execute(_LESSON_STATE, {"user_id": user_id, "course_id": course_id}):
         if kind == 0:
-            done.add(lesson_id)
+            state.done.add(value)
+        elif kind == 1:
+            state.last_lesson, state.enrolled = value, True
         else:
-            last, enrolled = lesson_id, True
-    return done, last, enrolled
+            state.completed = True
+    return state
 
 
 def done_lessons(*, session: Session, user_id: int, course_id: str) -> set[str]:
@@ -200,9 +211,9 @@ def export_for(*, session: Session, user_id: int) -> dict[str, list[dict[str, ob
         "enrollments": [
             {
                 "course": e.course_id,
-                "started_at": e.started_at.isoformat(),
+                "started_at": as_utc(e.started_at).isoformat(),
                 "last_lesson": e.last_lesson_id,
-                "last_seen_at": e.last_seen_at.isoformat(),
+                "last_seen_at": as_utc(e.last_seen_at).isoformat(),
             }
             for e in enrolled
         ],
@@ -211,7 +222,7 @@ def export_for(*, session: Session, user_id: int) -> dict[str, list[dict[str, ob
                 "course": p.course_id,
                 "lesson": p.lesson_id,
                 "content_version": label(p.content_version_id),
-                "completed_at": p.completed_at.isoformat(),
+                "completed_at": as_utc(p.completed_at).isoformat(),
             }
             for p in done
         ],
@@ -220,7 +231,7 @@ def export_for(*, session: Session, user_id: int) -> dict[str, list[dict[str, ob
                 "course": c.course_id,
                 "jp": c.jp,
                 "content_version": label(c.content_version_id),
-                "completed_at": c.completed_at.isoformat(),
+                "completed_at": as_utc(c.completed_at).isoformat(),
             }
             for c in completed
         ],

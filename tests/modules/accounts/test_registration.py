@@ -150,3 +150,21 @@ def test_registrations_from_one_address_are_limited(db_url) -> None:
         assert blocked.status_code == 429
         assert "jaringan Anda" in blocked.text
     app.state.engine.dispose()
+
+
+def test_missing_grade_is_reported_in_the_same_round_as_a_bad_nip(client) -> None:
+    response = register(client, nip="123", grade="")
+    assert field_error(response.text, "nip") and field_error(response.text, "grade")
+
+
+def test_agencies_are_grouped_by_kind(client) -> None:
+    soup = BeautifulSoup(client.get("/register").text, "html.parser")
+    labels = [g["label"] for g in soup.select("#f-agency_id optgroup")]
+    assert labels == [
+        "Kementerian",
+        "Lembaga pemerintah",
+        "Pemerintah provinsi",
+        "Pemerintah kabupaten",
+        "Pemerintah kota",
+    ]
+    assert len(soup.select("#f-agency_id option")) > 600

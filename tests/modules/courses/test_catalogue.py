@@ -32,8 +32,8 @@ def test_lesson_renders_callouts_tables_and_footnotes(client) -> None:
     register(client)
     html = client.get("/courses/berakhlak/lessons/berorientasi-pelayanan-kasus-puskesmas").text
     soup = BeautifulSoup(html, "html.parser")
-    assert soup.select("aside.callout-case .callout-title")
-    assert soup.select("aside.callout-reflection")
+    assert soup.select("div.callout-case[role=note] .callout-title")
+    assert soup.select("div.callout-reflection")
     assert soup.select(".footnotes li")
     assert soup.find("h1").get_text(strip=True)
     assert soup.select('a[rel="next"]') and soup.select('a[rel="prev"]')

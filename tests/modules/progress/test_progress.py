@@ -44,7 +44,9 @@ def test_unknown_course_or_lesson_is_404(client) -> None:
 def test_plain_form_marks_done_and_goes_to_the_next_lesson(client, session) -> None:
     register(client)
     response = mark(client, FIRST)
-    assert response.status_code == 303 and response.headers["location"] == lesson_url(SECOND)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{lesson_url(SECOND)}?marked={FIRST}"
+    assert "telah ditandai selesai" in client.get(response.headers["location"]).text
     row = session.exec(select(LessonProgress)).one()
     assert row.lesson_id == FIRST and row.content_version_id > 0
 
@@ -53,7 +55,7 @@ def test_htmx_gets_the_status_fragment(client) -> None:
     register(client)
     response = mark(client, FIRST, htmx=True)
     assert response.status_code == 200
-    assert response.text.lstrip().startswith('<section id="lesson-status"')
+    assert response.text.lstrip().startswith('<section class="card status"')
     assert "<html" not in response.text
     assert "Vary" in response.headers and "HX-Request" in response.headers["vary"]
     undone = mark(client, FIRST, htmx=True, what="undone")
@@ -177,3 +179,14 @@ def test_mark_done_after_the_session_ended_returns_to_the_lesson(client, app) ->
         follow_redirects=False,
     )
     assert htmx.status_code == 200  # logged in again: the lesson is marked
+
+
+def test_a_completed_course_keeps_its_lessons_done(client, session, app) -> None:
+    register(client)
+    course = app.state.catalogue.get("berakhlak")
+    for lesson_id in course.lesson_ids:
+        mark(client, lesson_id)
+    page = client.get(lesson_url(FIRST)).text
+    assert "/undone" not in page  # no "mark as not done" once completed
+    mark(client, FIRST, what="undone")
+    assert len(session.exec(select(LessonProgress)).all()) == len(course.lesson_ids)
