@@ -192,6 +192,13 @@ def users_create(
     from modules.accounts.schemas import FormError, parse_registration
     from modules.agencies import service as agencies_service
 
+    if role is not None and role not in accounts_service.ROLES:
+        typer.echo(
+            f"error: role: unknown role {role!r}; choose one of "
+            f"{', '.join(accounts_service.ROLES)}",
+            err=True,
+        )
+        raise typer.Exit(2)
     settings = _settings()
     engine = make_engine(settings.database_url)
     password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass()

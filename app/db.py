@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -51,10 +51,9 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One session per request, from the engine the app was built with. Creating a Session does
-    no I/O (it connects on first use, inside the sync handler), so this runs on the event loop
-    and spares a threadpool round trip per request."""
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, from the engine the app was built with (a sync dependency:
+    closing it may talk to the database, which must not happen on the event loop)."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 

@@ -96,7 +96,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, _exc: CsrfRefused) -> Response:
-        return error_page(
+        response = error_page(
             request,
             403,
             N_(
@@ -104,6 +104,9 @@ def install(app: FastAPI) -> None:
                 "Reload the page and try again."
             ),
         )
+        if request.headers.get("hx-request") == "true":
+            response.headers["HX-Refresh"] = "true"  # htmx reloads the page with a fresh token
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -31,6 +31,7 @@ class PlatformMiddleware:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.secure = "; Secure" if secure_cookies else ""
+        self.hsts = secure_cookies  # the site is served over HTTPS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,6 +68,8 @@ class PlatformMiddleware:
                 started = True
                 headers = list(message.get("headers", []))
                 headers.extend(SECURITY_HEADERS)
+                if self.hsts:
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
                 for extra in state.get("set_cookies", ()):  # e.g. a session that slid forward
                     headers.append((b"set-cookie", extra.encode()))
                 if new_cookie:

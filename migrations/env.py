@@ -18,5 +18,9 @@ with engine.connect() as connection:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several servers starting at once: one migrates, the others wait, then find
+            # nothing left to do.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727165)")
         context.run_migrations()
     connection.commit()

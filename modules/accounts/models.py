@@ -49,7 +49,7 @@ class AuthSession(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     last_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    expires_at: datetime = Field(sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
     user_agent: str = Field(default="", max_length=200)
 
 
@@ -57,7 +57,10 @@ class LoginFailure(SQLModel, table=True):
     """One failed login, keyed by account identifier or client address, for throttling."""
 
     __tablename__ = "login_failure"
-    __table_args__ = (Index("ix_login_failure_key_at", "key", "failed_at"),)
+    __table_args__ = (
+        Index("ix_login_failure_key_at", "key", "failed_at"),
+        Index("ix_login_failure_failed_at", "failed_at"),  # the daily clean-up
+    )
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=300)
     failed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

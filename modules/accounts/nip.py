@@ -37,7 +37,7 @@ class Nip:
 
 def normalise(raw: str) -> str:
     """People write NIPs with spaces or dots ("19850314 201001 1 001"); keep the digits."""
-    return "".join(ch for ch in raw if ch not in " .-\t")
+    return "".join(ch for ch in raw if not ch.isspace() and ch not in ".-")  # NBSP from PDFs too
 
 
 def parse_nip(raw: str, today: date | None = None) -> Nip:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -10,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from app.db import SessionDep
 from app.forms import FormData, safe_next
 from app.i18n import LOCALES, N_
-from app.security import LANG_COOKIE, SESSION_COOKIE, session_cookie
+from app.security import CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, new_token, session_cookie
 from app.templating import is_htmx, render
 from modules.accounts import flows, service
 from modules.accounts.dependencies import CurrentUser, OptionalUser
@@ -42,7 +43,18 @@ def _form_page(
 
 
 def _set_session_cookie(request: Request, response: Response, token: str) -> None:
+    """Start the browser's session, and give it a fresh CSRF cookie (tokens seen before the
+    login stop working)."""
     settings = request.app.state.settings
+    response.set_cookie(
+        CSRF_COOKIE,
+        new_token(),
+        max_age=365 * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
     response.headers.append(
         "set-cookie",
         session_cookie(token, days=settings.session_days, secure=settings.secure_cookies),
@@ -78,7 +90,7 @@ def register(request: Request, session: SessionDep, form: FormData, _u: Optional
         response.status_code = 429
         return response
     try:
-        data = parse_registration(form, agency_ids)
+        data = parse_registration(form, agency_ids, today=datetime.now(settings.tz).date())
         user = service.register(session=session, data=data)
     except FormError as exc:
         return _form_page(request, session, "accounts/register.html", values, exc.errors)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 from app.i18n import N_
 from app.security import MIN_PASSWORD_LENGTH
@@ -118,12 +119,14 @@ def _profile(
     return ProfileInput(name, email, agency_id, work_unit, position, grade)
 
 
-def parse_registration(data: dict[str, str], agency_ids: set[int]) -> RegistrationInput:
+def parse_registration(
+    data: dict[str, str], agency_ids: set[int], today: date | None = None
+) -> RegistrationInput:
     """Validate a registration form; raise FormError with every field's problem."""
     errors: dict[str, str] = {}
     nip_number, employment_type = "", "PNS"
     try:
-        nip = parse_nip(data.get("nip") or "")
+        nip = parse_nip(data.get("nip") or "", today)
         nip_number, employment_type = nip.number, nip.employment_type
     except NipError as exc:
         errors["nip"] = str(exc)

@@ -138,6 +138,11 @@ def start_session(*, session: Session, user: User, days: int, user_agent: str = 
     """Create a login session and return the token for the cookie."""
     token = security.new_token()
     now = utcnow()
+    session.exec(
+        delete(AuthSession).where(  # type: ignore[call-overload]
+            col(AuthSession.user_id) == user.id, col(AuthSession.expires_at) < now
+        )
+    )
     session.add(
         AuthSession(
             id=security.token_digest(token),

@@ -355,7 +355,7 @@ class _CourseReader:
         return self.md.render(doc.body, {"resolve": resolve})
 
     def _resolve(self, doc: _Doc, target: str, line: int, is_image: bool) -> str | None:
-        if target.startswith(EXTERNAL):
+        if target.lower().startswith(EXTERNAL):
             if is_image:
                 self.report.add(
                     doc.path,

@@ -11,7 +11,9 @@ from modules.courses.service import CourseView, LessonRef
 
 async def live_course(request: Request, course_id: str) -> CourseView:
     """The live version of the course in the URL."""
-    course = request.app.state.catalogue.get(course_id)
+    catalogue = request.app.state.catalogue
+    await catalogue.ensure_fresh()
+    course = catalogue.cached(course_id)
     if course is None:
         raise HTTPException(404)
     return course  # type: ignore[no-any-return]
@@ -22,7 +24,9 @@ LiveCourse = Annotated[CourseView, Depends(live_course)]
 
 async def live_lesson(request: Request, course_id: str, lesson_id: str) -> LessonRef:
     """The lesson in the URL, within the live course (`ref.course` is the course)."""
-    course = request.app.state.catalogue.get(course_id)
+    catalogue = request.app.state.catalogue
+    await catalogue.ensure_fresh()
+    course = catalogue.cached(course_id)
     ref = course.lesson(lesson_id) if course else None
     if ref is None:
         raise HTTPException(404)

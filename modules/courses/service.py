@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from app.db import run_read
 from app.timeutil import utcnow
 from modules.courses.content import ContentError, LoadedCourse, load_content_dir
 from modules.courses.models import (
@@ -295,11 +296,22 @@ class Catalogue:
         self._checked = 0.0
         self._lock = threading.Lock()
 
+    def stale(self) -> bool:
+        """True when the live versions are due to be re-checked."""
+        return time.monotonic() - self._checked >= REFRESH_SECONDS
+
+    async def ensure_fresh(self) -> None:
+        """`refresh` for async callers: inline on SQLite, in the thread pool elsewhere."""
+        if self.stale():
+            await run_read(self.engine, lambda _conn: self.refresh())
+
     def refresh(self, force: bool = False) -> None:
         """Reload versions that changed since the last look."""
-        if not force and time.monotonic() - self._checked < REFRESH_SECONDS:
+        if not force and not self.stale():
             return
         with self._lock, Session(self.engine) as session:
+            if not force and not self.stale():
+                return  # another thread refreshed while this one waited
             rows = session.exec(
                 select(Course.id, Course.current_version_id)
                 .where(Course.active == True)  # noqa: E712
@@ -326,6 +338,10 @@ class Catalogue:
     def get(self, course_id: str) -> CourseView | None:
         """One live course, or None."""
         self.refresh()
+        return self._views.get(course_id)
+
+    def cached(self, course_id: str) -> CourseView | None:
+        """One live course as last loaded (callers ran `ensure_fresh`)."""
         return self._views.get(course_id)
 
 

@@ -84,3 +84,12 @@ def test_healthz_reports_database_and_content_version(client) -> None:
     assert body["database"] == "ok" and body["status"] == "ok"
     course = next(c for c in body["content"] if c["course"] == "berakhlak")
     assert course["serving"].startswith("1.0.0+") and course["status"] == "ok"
+
+
+def test_htmx_request_with_a_stale_token_asks_for_a_reload(client) -> None:
+    register(client)
+    response = client.post(
+        "/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar/done",
+        headers={"HX-Request": "true", "X-CSRF-Token": "0" * 64},
+    )
+    assert response.status_code == 403 and response.headers["hx-refresh"] == "true"

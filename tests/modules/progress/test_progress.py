@@ -172,9 +172,11 @@ def test_mark_done_after_the_session_ended_returns_to_the_lesson(client, app) ->
     back = login(client, "199001012015031001", PASSWORD)
     # login() posts without the next field; the form carries it in a real browser
     assert back.status_code == 303
+    stale = client.post(f"{lesson_url(FIRST)}/done", data={"csrf_token": token})
+    assert stale.status_code == 403  # the CSRF cookie is new after login
     htmx = client.post(
         f"{lesson_url(FIRST)}/done",
-        data={"csrf_token": token},
+        data={"csrf_token": csrf_from(client, lesson_url(FIRST))},
         headers={"HX-Request": "true", "HX-Current-URL": "https://elsewhere.example/x"},
         follow_redirects=False,
     )
