@@ -66,13 +66,26 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _csrf_digest(secret_key: str, cookie_value: str) -> bytes:
+    return hmac.new(secret_key.encode(), cookie_value.encode(), hashlib.sha256).digest()
+
+
 def csrf_token(secret_key: str, cookie_value: str) -> str:
-    """The token forms must echo: an HMAC of the visitor's CSRF cookie under the site secret."""
-    return hmac.new(secret_key.encode(), cookie_value.encode(), hashlib.sha256).hexdigest()
+    """The token forms must echo: an HMAC of the visitor's CSRF cookie under the site secret,
+    masked with fresh random bytes on every page so that compressed responses never repeat it
+    (BREACH)."""
+    mask = secrets.token_bytes(32)
+    digest = _csrf_digest(secret_key, cookie_value)
+    return (mask + bytes(m ^ d for m, d in zip(mask, digest, strict=True))).hex()
 
 
 def csrf_valid(secret_key: str, cookie_value: str | None, submitted: str | None) -> bool:
     """True when the submitted token belongs to this visitor's cookie."""
-    if not cookie_value or not submitted:
+    if not cookie_value or not submitted or len(submitted) != 128:
         return False
-    return hmac.compare_digest(csrf_token(secret_key, cookie_value), submitted)
+    try:
+        raw = bytes.fromhex(submitted)
+    except ValueError:
+        return False
+    digest = bytes(m ^ d for m, d in zip(raw[:32], raw[32:], strict=True))
+    return hmac.compare_digest(digest, _csrf_digest(secret_key, cookie_value))

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     default_locale: Literal["id", "en"] = Field("id", description="UI language for new visitors.")
     session_days: int = Field(14, ge=1, description="Days a login session lasts without activity.")
     login_max_failures: int = Field(
-        5, ge=1, description="Failed logins per NIP/email (and per address) before a lockout."
+        5, ge=1, description="Failed logins per account and address before a lockout."
     )
     login_lockout_minutes: int = Field(15, ge=1, description="Length of the login lockout window.")
     registrations_per_hour: int = Field(

@@ -149,7 +149,7 @@ def session(app) -> Iterator[Session]:
 
 # ---- helpers shared by tests -------------------------------------------------------------
 
-CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]{128})"')
 PASSWORD = "kata-sandi-yang-panjang-1"
 
 

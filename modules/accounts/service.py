@@ -26,6 +26,7 @@ from modules.accounts.schemas import (
 
 ROLES = ("trainer", "hr", "admin")
 SESSION_REFRESH = timedelta(hours=1)
+ACCOUNT_FAILURE_FACTOR = 4
 ADDRESS_FAILURE_FACTOR = 10  # an address (an office NAT) may fail more often than one account
 
 
@@ -82,6 +83,10 @@ def throttle_key(kind: str, value: str) -> str:
     return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()[:40]}"
 
 
+def _pair_prefix(ident: str) -> str:
+    return throttle_key("login-pair", ident) + ":"
+
+
 def authenticate(
     *,
     session: Session,
@@ -98,11 +103,16 @@ def authenticate(
     ident = identifier.strip().lower()
     ident = normalise(ident) if "@" not in ident else ident
     id_key, addr_key = throttle_key("login-id", ident), throttle_key("login-ip", address)
+    pair_key = _pair_prefix(ident) + throttle_key("", address)[1:17]
     attempt = LoginFailure(key=addr_key)
-    session.add_all([LoginFailure(key=id_key), attempt])
+    session.add_all([LoginFailure(key=id_key), LoginFailure(key=pair_key), attempt])
     session.commit()
+    # One address guessing one account is stopped after `max_failures`; an account attacked
+    # from many addresses after four times that (so a stranger cannot lock someone out with
+    # a handful of tries); one address after ten times that, whatever accounts it tries.
     if (
-        _failures(session, id_key, lockout_minutes) > max_failures
+        _failures(session, pair_key, lockout_minutes) > max_failures
+        or _failures(session, id_key, lockout_minutes) > max_failures * ACCOUNT_FAILURE_FACTOR
         or _failures(session, addr_key, lockout_minutes) > max_failures * ADDRESS_FAILURE_FACTOR
     ):
         return LoginResult(None, locked=True)
@@ -115,7 +125,7 @@ def authenticate(
         and user
         and user.active
     ):
-        session.exec(delete(LoginFailure).where(col(LoginFailure.key) == id_key))  # type: ignore[call-overload]
+        session.exec(delete(LoginFailure).where(col(LoginFailure.key).in_([id_key, pair_key])))  # type: ignore[call-overload]
         session.exec(delete(LoginFailure).where(col(LoginFailure.id) == attempt.id))  # type: ignore[call-overload]
         session.commit()
         return LoginResult(user)
@@ -268,7 +278,11 @@ def reset_password(*, session: Session, user: User, new: str) -> None:
     session.exec(delete(AuthSession).where(col(AuthSession.user_id) == user.id))  # type: ignore[call-overload]
     session.exec(
         delete(LoginFailure).where(  # type: ignore[call-overload]
-            col(LoginFailure.key) == throttle_key("login-id", user.nip)
+            col(LoginFailure.key).in_(
+                [throttle_key("login-id", user.nip), throttle_key("login-id", user.email)]
+            )
+            | col(LoginFailure.key).startswith(_pair_prefix(user.nip))
+            | col(LoginFailure.key).startswith(_pair_prefix(user.email))
         )
     )
     session.commit()

@@ -93,3 +93,15 @@ def test_htmx_request_with_a_stale_token_asks_for_a_reload(client) -> None:
         headers={"HX-Request": "true", "X-CSRF-Token": "0" * 64},
     )
     assert response.status_code == 403 and response.headers["hx-refresh"] == "true"
+
+
+def test_csrf_tokens_are_masked_per_page(client) -> None:
+    from tests.conftest import CSRF_RE
+
+    first, second = (CSRF_RE.search(client.get("/login").text).group(1) for _ in range(2))
+    assert first != second  # a new mask on every page: compression cannot reveal the token
+    form = {"identifier": "x", "password": "y"}
+    for token in (first, second):
+        assert client.post("/login", data={**form, "csrf_token": token}).status_code == 422
+    tampered = first[:-1] + ("0" if first[-1] != "0" else "1")
+    assert client.post("/login", data={**form, "csrf_token": tampered}).status_code == 403

@@ -246,3 +246,30 @@ def test_next_with_control_characters_or_other_sites_is_ignored(client, target: 
         follow_redirects=False,
     )
     assert response.headers["location"] == "/me/learning"
+
+
+def test_a_stranger_cannot_lock_a_colleague_out_with_a_few_tries(client, app, settings) -> None:
+    from sqlmodel import Session
+
+    from modules.accounts import service
+
+    register(client)
+    with Session(app.state.engine) as session:
+        for _ in range(settings.login_max_failures + 1):
+            service.authenticate(
+                session=session,
+                identifier=nip(),
+                password="salah-salah-salah",
+                address="203.0.113.9",
+                max_failures=settings.login_max_failures,
+                lockout_minutes=settings.login_lockout_minutes,
+            )
+        from_office = service.authenticate(
+            session=session,
+            identifier=nip(),
+            password=PASSWORD,
+            address="198.51.100.7",
+            max_failures=settings.login_max_failures,
+            lockout_minutes=settings.login_lockout_minutes,
+        )
+    assert from_office.user is not None and not from_office.locked
