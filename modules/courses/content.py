@@ -26,9 +26,12 @@ from modules.courses.schemas import (
     ModuleContent,
     ModuleFrontMatter,
 )
+from modules.quizzes.content import read_questions
+from modules.quizzes.schemas import QuizContent, QuizFrontMatter
 
 M = TypeVar("M", bound=BaseModel)
 COURSE_FILE = "course.md"
+QUIZ_SUFFIX = ".quiz.md"
 MODULE_FILE = "module.md"
 MODULE_DIR = re.compile(r"^\d+-")
 EXTERNAL = ("http://", "https://", "mailto:", "tel:")
@@ -166,6 +169,11 @@ VALUE_PROBLEMS = {
     "greater_than": N_("is too small"),
     "greater_than_equal": N_("is too small"),
     "less_than_equal": N_("is too large"),
+    "string_pattern_mismatch": N_("must be lowercase letters, digits and single hyphens"),
+    "bool_parsing": N_("must be true or false"),
+    "bool_type": N_("must be true or false"),
+    "list_type": N_("must be a list"),
+    "dict_type": N_("must be a list of 'tag: number' lines"),
 }
 
 
@@ -221,6 +229,8 @@ class _CourseReader:
         self.asset_files: dict[str, Path] = {}
         self.course_id = ""
         self.module_folders = 0
+        self.quiz_docs: dict[Path, list[_Doc]] = {}
+        self.question_ids: dict[str, str] = {}
 
     def read(self) -> LoadedCourse:
         course_path = self.folder / COURSE_FILE
@@ -233,14 +243,16 @@ class _CourseReader:
         modules = self._read_modules()
         intro = self._render(course_doc) if course_doc else ""
         rendered = []
-        for meta, doc, lessons in modules:
+        for meta, doc, lessons, folder in modules:
             # Every body is rendered, even under broken front matter, so that its own problems
             # (links, images, callouts) are reported in the same run.
             module_intro = self._render(doc)
             module_lessons = [self._lesson(lmeta, ldoc) for lmeta, ldoc in lessons]
+            quizzes = [q for q in map(self._quiz, self.quiz_docs.get(folder, [])) if q]
             if meta is not None:
                 rendered.append(
                     ModuleContent(
+                        quizzes=quizzes,
                         id=meta.id,
                         title=meta.title,
                         summary=meta.summary,
@@ -276,7 +288,7 @@ class _CourseReader:
             self.asset_files,
         )
 
-    def _read_modules(self) -> list[tuple[ModuleFrontMatter | None, _Doc, list]]:
+    def _read_modules(self) -> list[tuple[ModuleFrontMatter | None, _Doc, list, Path]]:
         modules = []
         module_ids: dict[str, str] = {}
         lesson_ids: dict[str, str] = {}
@@ -293,7 +305,16 @@ class _CourseReader:
             if meta and doc:
                 self._unique(meta.id, "module", module_ids, doc)
             lessons = []
-            lesson_paths = [p for p in sorted(folder.glob("*.md")) if p.name != MODULE_FILE]
+            lesson_paths = [
+                p
+                for p in sorted(folder.glob("*.md"))
+                if p.name != MODULE_FILE and not p.name.endswith(QUIZ_SUFFIX)
+            ]
+            self.quiz_docs[folder] = [
+                d
+                for d in (_read_doc(p, self.report) for p in sorted(folder.glob(f"*{QUIZ_SUFFIX}")))
+                if d
+            ]
             for lesson_path in lesson_paths:
                 self.lesson_files.add(lesson_path.resolve())
                 ldoc = _read_doc(lesson_path, self.report)
@@ -308,7 +329,7 @@ class _CourseReader:
             if not lesson_paths:
                 self.report.add(module_path, 1, tr("module has no lessons (add NN-name.md files)"))
             if doc:
-                modules.append((meta, doc, lessons))
+                modules.append((meta, doc, lessons, folder))
         return modules
 
     def _unique(self, ident: str, kind: str, seen: dict[str, str], doc: _Doc) -> None:
@@ -343,6 +364,40 @@ class _CourseReader:
             minutes=meta.minutes,
             html=html,
             source=source,
+        )
+
+    def _quiz(self, doc: _Doc) -> QuizContent | None:
+        """A quiz file: settings in front matter, questions in the body."""
+        meta = _validate(QuizFrontMatter, doc, self.report)
+        fallback = QuizFrontMatter(id="quiz", title="quiz")  # still read the questions
+
+        def report(line: int, message: str) -> None:
+            self.report.add(doc.path, line, message)
+
+        def render(text: str, line: int) -> str:
+            return self._render(_Doc(doc.path, {}, {}, text, line))
+
+        questions = read_questions(
+            meta or fallback, doc.body, doc.body_line, report, render, doc.key_lines
+        )
+        for question in questions:
+            where = f"{self.report.show(doc.path)}:{question.line}"
+            if question.id in self.question_ids:
+                report(
+                    question.line,
+                    tr(
+                        "duplicate question id '{id}' (first used at {where})",
+                        id=question.id,
+                        where=self.question_ids[question.id],
+                    ),
+                )
+            self.question_ids.setdefault(question.id, where)
+        if meta is None:
+            return None
+        return QuizContent(
+            **meta.model_dump(),
+            questions=questions,
+            source=doc.path.relative_to(self.folder).as_posix(),
         )
 
     def _render(self, doc: _Doc) -> str:

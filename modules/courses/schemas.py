@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.i18n import N_
+from modules.quizzes.schemas import QuizContent
 
 ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 ID_RE = re.compile(ID_PATTERN)
@@ -73,6 +74,7 @@ class ModuleContent(BaseModel):
     summary: str
     intro_html: str
     lessons: list[LessonContent]
+    quizzes: list[QuizContent] = []
 
 
 class AssetRef(BaseModel):
