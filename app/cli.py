@@ -174,6 +174,66 @@ def content_sync(directory: Annotated[Path | None, typer.Argument()] = None) -> 
         raise typer.Exit(1)
 
 
+def _import_quiz(
+    kind: str, source: Path, out: Path, quiz_id: str | None, title: str | None, pass_mark: int
+) -> None:
+    from modules.quizzes import gift
+
+    try:
+        text = source.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.echo(tr("error: cannot read {file}: {problem}", file=source, problem=exc), err=True)
+        raise typer.Exit(2) from None
+    ident = quiz_id or gift.slug(source.stem, "kuis")
+    convert = gift.convert_gift if kind == "gift" else gift.convert_aiken
+    result = convert(text, ident, title or source.stem, pass_mark)
+    for line, message in result.skipped:
+        typer.echo(f"{source}:{line}: {message}", err=True)
+    if not result.count:
+        typer.echo(tr("error: no question could be converted"), err=True)
+        raise typer.Exit(1)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"{ident}.quiz.md"
+    target.write_text(result.text, encoding="utf-8")
+    typer.echo(
+        tr(
+            "{count} question(s) written to {file}; {skipped} note(s) above",
+            count=result.count,
+            file=target,
+            skipped=len(result.skipped),
+        )
+    )
+
+
+@content_cli.command("import-gift")
+def content_import_gift(
+    file: Annotated[Path, typer.Argument(help="Moodle GIFT file.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the quiz file (a module).")],
+    quiz_id: Annotated[
+        str | None, typer.Option("--id", help="Quiz id (default: file name).")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Quiz title.")] = None,
+    pass_mark: Annotated[int, typer.Option(help="Pass mark, percent.")] = 70,
+) -> None:
+    """Convert a Moodle GIFT question file into a quiz file; unsupported questions are
+    reported with their line and skipped."""
+    _import_quiz("gift", file, out, quiz_id, title, pass_mark)
+
+
+@content_cli.command("import-aiken")
+def content_import_aiken(
+    file: Annotated[Path, typer.Argument(help="Aiken question file.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the quiz file (a module).")],
+    quiz_id: Annotated[
+        str | None, typer.Option("--id", help="Quiz id (default: file name).")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Quiz title.")] = None,
+    pass_mark: Annotated[int, typer.Option(help="Pass mark, percent.")] = 70,
+) -> None:
+    """Convert an Aiken question file into a quiz file."""
+    _import_quiz("aiken", file, out, quiz_id, title, pass_mark)
+
+
 @users_cli.command("create")
 def users_create(
     nip: Annotated[str, typer.Option(help="18-digit NIP or NI PPPK.")],

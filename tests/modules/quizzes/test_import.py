@@ -1,0 +1,93 @@
+"""Moodle GIFT and Aiken import: every supported construct converts, unsupported ones are
+reported with their line, and the result passes `content check` (round trip)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from app.cli import cli
+from modules.quizzes.gift import convert_aiken, convert_gift
+from tests.modules.courses.test_content_check import check, english_messages, write_course
+
+__all__ = ["english_messages"]
+HERE = Path(__file__).parent / "gift"
+
+
+def test_gift_converts_every_supported_construct() -> None:
+    result = convert_gift((HERE / "akuntabel.gift").read_text(), "akt", "Akuntabel")
+    text = result.text
+    assert result.count == 8
+    assert "## akt-arti-akuntabel (single; konsep)" in text
+    assert "- [x] Dapat dimintai pertanggungjawaban atas tugasnya => Tepat." in text
+    assert "Umpan balik: Lihat SE MenPAN-RB 20/2021." in text
+    assert "## akt-bmn (truefalse; konsep)" in text and "Jawaban: salah" in text
+    assert "## akt-tiga-panduan (multiple; konsep)" in text
+    assert "- [ ] Bertindak proaktif => Itu nilai Adaptif." in text
+    assert "Jawaban: Pemerintah | pemerintah RI" in text
+    assert "Sistem Pengendalian Intern _____ ." in text
+    assert "- Akuntabel = Tidak menyalahgunakan kewenangan" in text
+    assert "## akt-berita-acara (scenario; kasus)" in text
+    assert "- [5] Menolak" in text and "- [3] Menandatangani dengan catatan" in text
+    assert "<p>" not in text
+    assert "Simbol { dan } serta = dan ~ dan # ditulis dengan garis miring terbalik: benar?" in text
+    assert "\\- Daftar dalam soal" in text  # stays text, not an option
+
+
+def test_gift_unsupported_constructs_are_reported_with_their_line() -> None:
+    result = convert_gift((HERE / "akuntabel.gift").read_text(), "akt", "Akuntabel")
+    notes = dict(result.skipped)
+    assert "numerical" in notes[38]
+    assert "essay" in notes[40]
+    assert "description" in notes[42]
+    assert "HTML" in notes[30]
+
+
+def test_gift_round_trip_passes_the_content_check(tmp_path: Path) -> None:
+    result = convert_gift((HERE / "akuntabel.gift").read_text(), "akt", "Akuntabel")
+    root = write_course(tmp_path, {"demo/01-satu/09-akt.quiz.md": result.text})
+    assert check(root) == []
+
+
+def test_aiken_converts_and_reports(tmp_path: Path) -> None:
+    result = convert_aiken((HERE / "soal.aiken").read_text(), "aik", "Aiken")
+    assert result.count == 2
+    assert "- [x] Tujuh" in result.text and "- [x] Membantu orang lain belajar" in result.text
+    assert result.skipped == [(12, "question without an ANSWER line (skipped)")]
+    root = write_course(tmp_path, {"demo/01-satu/09-aik.quiz.md": result.text})
+    assert check(root) == []
+
+
+def test_cli_import_gift_and_aiken(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "modul"
+    result = runner.invoke(
+        cli,
+        [
+            "--lang",
+            "en",
+            "content",
+            "import-gift",
+            str(HERE / "akuntabel.gift"),
+            "--out",
+            str(out),
+            "--id",
+            "akt",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "akuntabel.gift:38: numerical question is not supported" in result.output
+    assert (out / "akt.quiz.md").is_file()
+    nothing = runner.invoke(
+        cli, ["content", "import-gift", str(HERE / "bad.gift"), "--out", str(out)]
+    )
+    assert nothing.exit_code == 1
+    aiken = runner.invoke(
+        cli, ["content", "import-aiken", str(HERE / "soal.aiken"), "--out", str(out)]
+    )
+    assert aiken.exit_code == 0 and (out / "soal.quiz.md").is_file()
+    missing = runner.invoke(
+        cli, ["content", "import-gift", str(tmp_path / "nope.gift"), "--out", str(out)]
+    )
+    assert missing.exit_code == 2
