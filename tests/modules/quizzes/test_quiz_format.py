@@ -210,3 +210,16 @@ def test_question_ids_are_unique_across_the_course(tmp_path: Path) -> None:
     )
     problems = check(root)
     assert any("10-ulang.quiz.md:13: duplicate question id 'satu-q1'" in p for p in problems)
+
+
+def test_documented_quiz_example_passes_the_check(tmp_path: Path) -> None:
+    import re
+
+    from app.settings import ROOT
+
+    doc = (ROOT / "docs" / "content-format.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Quizzes and self-assessments") :]
+    example = re.search(r"```markdown\n(---\nid: akuntabel-kuis.*?)```", section, re.S)
+    assert example
+    text = example.group(1).replace("draw: {kasus: 5, konsep: 3}", "draw: {kasus: 1, konsep: 1}")
+    assert check(quiz_course(tmp_path, text)) == []
