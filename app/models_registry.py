@@ -9,5 +9,6 @@ from modules.accounts import models as _accounts  # noqa: F401
 from modules.agencies import models as _agencies  # noqa: F401
 from modules.courses import models as _courses  # noqa: F401
 from modules.progress import models as _progress  # noqa: F401
+from modules.quizzes import models as _quizzes  # noqa: F401
 
 metadata = SQLModel.metadata
