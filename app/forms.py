@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.datastructures import FormData as StarletteFormData
 
 from app.errors import CsrfRefused
 from app.security import CSRF_FIELD, CSRF_HEADER, csrf_valid
@@ -38,6 +39,14 @@ async def form_data(request: Request) -> dict[str, str]:
 
 
 FormData = Annotated[dict[str, str], Depends(form_data)]
+
+
+async def raw_form(request: Request) -> StarletteFormData:
+    """The submitted form with repeated fields (checkboxes) kept."""
+    return await request.form()
+
+
+RawForm = Annotated[StarletteFormData, Depends(raw_form)]
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

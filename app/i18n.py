@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, tzinfo
 from io import BytesIO
 from pathlib import Path
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -73,6 +73,14 @@ def set_timezone(zone: tzinfo) -> None:
     """The time zone dates are shown in (the site's, from settings)."""
     global _timezone
     _timezone = zone
+
+
+def format_time(value: datetime | None) -> str:
+    """A time of day in the site's time zone, e.g. `14.05`."""
+    if value is None:
+        return ""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return format_datetime(aware.astimezone(_timezone), format="short", locale=_current.get())
 
 
 def format_day(value: date | datetime | None) -> str:

@@ -23,6 +23,7 @@ from modules.accounts.router import router as accounts_router
 from modules.courses import service as courses_service
 from modules.courses.router import router as courses_router
 from modules.progress.router import router as progress_router
+from modules.quizzes.router import router as quizzes_router
 
 log = logging.getLogger("berakhlak")
 
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(courses_router)
     app.include_router(progress_router)
+    app.include_router(quizzes_router)
     app.mount("/static", CachedStatic(directory=STATIC_DIR, check_dir=False), name="static")
 
     @app.get("/healthz", tags=["operations"])

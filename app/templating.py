@@ -49,6 +49,7 @@ def make_environment() -> Environment:
     env.globals.update(
         static_url=static_url,
         format_day=i18n.format_day,
+        format_time=i18n.format_time,
         LOCALE_NAMES=i18n.LOCALE_NAMES,
         CSRF_FIELD=CSRF_FIELD,
     )

@@ -35,7 +35,7 @@ class CourseFrontMatter(_FrontMatter):
     version: str = Field(min_length=1, max_length=40)
     jp: int = Field(gt=0, le=200, description="JP (training hours) credited on completion")
     language: Literal["id", "en"]
-    completion: Literal["all_lessons"] = "all_lessons"
+    completion: Literal["all_lessons", "modules"] = "all_lessons"
 
     @field_validator("version", mode="before")
     @classmethod

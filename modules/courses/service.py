@@ -24,6 +24,7 @@ from modules.courses.models import (
     Lesson,
 )
 from modules.courses.schemas import CourseContent, LessonContent, ModuleContent
+from modules.quizzes.schemas import QuizContent
 
 log = logging.getLogger("berakhlak.content")
 REFRESH_SECONDS = 5.0
@@ -253,6 +254,14 @@ class CourseView:
     def id(self) -> str:
         return self.content.id
 
+    def quiz(self, quiz_id: str) -> tuple[ModuleContent, QuizContent] | None:
+        """A quiz of this course with its module."""
+        for module in self.content.modules:
+            for quiz in module.quizzes:
+                if quiz.id == quiz_id:
+                    return module, quiz
+        return None
+
     def lesson(self, lesson_id: str) -> LessonRef | None:
         return self.refs.get(lesson_id)
 
@@ -295,6 +304,7 @@ class Catalogue:
         self._order: list[str] = []
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._older: dict[int, CourseView] = {}
 
     def stale(self) -> bool:
         """True when the live versions are due to be re-checked."""
@@ -339,6 +349,23 @@ class Catalogue:
         """One live course, or None."""
         self.refresh()
         return self._views.get(course_id)
+
+    def version(self, version_id: int) -> CourseView | None:
+        """A course at a given version (live or older): what an attempt was started on."""
+        for view in self._views.values():
+            if view.version_id == version_id:
+                return view
+        view = self._older.get(version_id)
+        if view is None:
+            with Session(self.engine) as session:
+                snapshot = session.get(ContentVersion, version_id)
+                if snapshot is None:
+                    return None
+                view = CourseView(version_id, CourseContent.model_validate_json(snapshot.snapshot))
+            if len(self._older) > 32:
+                self._older.clear()
+            self._older[version_id] = view
+        return view
 
     def cached(self, course_id: str) -> CourseView | None:
         """One live course as last loaded (callers ran `ensure_fresh`)."""

@@ -6,6 +6,7 @@ from sqlmodel import Session
 
 from modules.courses.service import CourseView
 from modules.progress import service
+from modules.quizzes import service as quizzes_service
 
 
 def undo_lesson(*, session: Session, user_id: int, course: CourseView, lesson_id: str) -> bool:
@@ -22,9 +23,7 @@ def complete_if_due(
 ) -> bool:
     """Record the completion when the rule is met but not yet recorded, e.g. after a new content
     version removed the only lesson a learner had left; True if recorded now."""
-    if completed or course.content.completion != "all_lessons":
-        return False
-    if not set(course.lesson_ids) <= done:
+    if completed or not _requirements_met(session, user_id, course, done):
         return False
     return service.record_completion(
         session=session,
@@ -32,6 +31,29 @@ def complete_if_due(
         course_id=course.id,
         version_id=course.version_id,
         jp=course.content.jp,
+    )
+
+
+def _requirements_met(session: Session, user_id: int, course: CourseView, done: set[str]) -> bool:
+    """`all_lessons`: every lesson done. `modules`: every module complete, i.e. its lessons done
+    and its graded quizzes passed (self-assessments are taken but never block)."""
+    if not set(course.lesson_ids) <= done:
+        return False
+    if course.content.completion == "modules":
+        graded = [q for m in course.content.modules for q in m.quizzes if not q.self_assessment]
+        passed = quizzes_service.passed_quiz_ids(
+            session=session, user_id=user_id, course_id=course.id, quizzes=graded
+        )
+        return all(q.id in passed for q in graded)
+    return True
+
+
+def complete_course_if_due(*, session: Session, user_id: int, course: CourseView) -> bool:
+    """After a quiz is submitted: complete the course if that was the last requirement."""
+    done = service.done_lessons(session=session, user_id=user_id, course_id=course.id)
+    completed = service.completion(session=session, user_id=user_id, course_id=course.id)
+    return complete_if_due(
+        session=session, user_id=user_id, course=course, done=done, completed=completed is not None
     )
 
 

@@ -51,11 +51,12 @@ def draw(quiz: QuizContent, seed: int) -> list[DrawnQuestion]:
             pool = [q for q in bank if tag in q.tags and q not in chosen]
             chosen += rng.sample(pool, min(count, len(pool)))
     else:
-        chosen = bank
+        chosen = list(bank)
     if quiz.shuffle_questions:
         rng.shuffle(chosen)
     else:
-        chosen.sort(key=bank.index)
+        position = {q.id: i for i, q in enumerate(bank)}
+        chosen.sort(key=lambda q: position[q.id])
     return [DrawnQuestion(q.id, _option_order(q, quiz, rng)) for q in chosen]
 
 
@@ -278,6 +279,18 @@ def submit(
         session.commit()
         session.refresh(attempt)
     return attempt
+
+
+def passed_quiz_ids(
+    *, session: Session, user_id: int, course_id: str, quizzes: list[QuizContent]
+) -> set[str]:
+    """The quizzes whose counting attempt (highest or last) passed."""
+    passed = set()
+    for quiz in quizzes:
+        counting = standing(session=session, user_id=user_id, course_id=course_id, quiz=quiz)
+        if counting is not None and counting.passed:
+            passed.add(quiz.id)
+    return passed
 
 
 def standing(

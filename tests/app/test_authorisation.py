@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 from tests.conftest import all_routes, csrf_from, register
 
 LESSON = "/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar"
+QUIZ = "/courses/berakhlak/quizzes/akuntabel-kuis"
+ATTEMPT = "/attempts/not-an-attempt-of-this-visitor"
 # (method, route path) -> (concrete URL, status for anonymous, status for a learner)
 # 303 to /login for anonymous visitors of personal pages; POSTs carry a valid CSRF token.
 EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
@@ -29,6 +31,18 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("GET", "/courses/{course_id}/lessons/{lesson_id}"): (LESSON, 303, 200),
     ("POST", "/courses/{course_id}/lessons/{lesson_id}/done"): (f"{LESSON}/done", 303, 303),
     ("POST", "/courses/{course_id}/lessons/{lesson_id}/undone"): (f"{LESSON}/undone", 303, 303),
+    ("GET", "/courses/{course_id}/quizzes/{quiz_id}"): (QUIZ, 303, 200),
+    ("POST", "/courses/{course_id}/quizzes/{quiz_id}/start"): (f"{QUIZ}/start", 303, 303),
+    # an attempt id that is not the visitor's: anonymous visitors log in, learners get 404
+    ("GET", "/attempts/{attempt_id}"): (ATTEMPT, 303, 404),
+    ("GET", "/attempts/{attempt_id}/result"): (f"{ATTEMPT}/result", 303, 404),
+    ("POST", "/attempts/{attempt_id}/save"): (f"{ATTEMPT}/save", 303, 404),
+    ("POST", "/attempts/{attempt_id}/submit"): (f"{ATTEMPT}/submit", 303, 404),
+    ("POST", "/attempts/{attempt_id}/answers/{question_id}"): (
+        f"{ATTEMPT}/answers/akuntabel-01",
+        303,
+        404,
+    ),
     ("GET", "/assets/{sha256}/{filename}"): ("/assets/" + "0" * 64 + "/x.png", 404, 404),
     ("GET", "/static"): ("/static/app.css", 200, 200),
     ("GET", "/api/openapi.json"): ("/api/openapi.json", 200, 200),
@@ -57,7 +71,9 @@ def test_route_answers_each_role(client: TestClient, role: str, route: tuple[str
     if (
         response.status_code == 303
         and role == "anonymous"
-        and route[1].startswith(("/me/", "/courses/{course_id}/lessons"))
+        and route[1].startswith(
+            ("/me/", "/courses/{course_id}/lessons", "/courses/{course_id}/quizzes", "/attempts")
+        )
     ):
         expected_login = "/login?next=" if route[0] == "GET" else "/login?expired=1&next="
         assert response.headers["location"].startswith(expected_login)

@@ -69,9 +69,20 @@ def test_double_submit_counts_once(client, session) -> None:
     assert len(session.exec(select(LessonProgress)).all()) == 1
 
 
+def _user_id(session) -> int:
+    from modules.accounts.models import User
+
+    return session.exec(select(User)).one().id
+
+
 def test_completing_every_lesson_completes_the_course_once(client, session, app) -> None:
+    from tests.modules.quizzes.helpers import pass_quizzes
+
     register(client)
     course = app.state.catalogue.get("berakhlak")
+    assert course.content.completion == "modules"  # lessons and the seven value quizzes
+    pass_quizzes(app.state.engine, _user_id(session), course)
+    assert session.exec(select(CourseCompletion)).all() == []  # lessons still to do
     for lesson_id in course.lesson_ids[:-1]:
         mark(client, lesson_id)
     assert session.exec(select(CourseCompletion)).all() == []
@@ -184,11 +195,22 @@ def test_mark_done_after_the_session_ended_returns_to_the_lesson(client, app) ->
 
 
 def test_a_completed_course_keeps_its_lessons_done(client, session, app) -> None:
+    from tests.modules.quizzes.helpers import pass_quizzes
+
     register(client)
     course = app.state.catalogue.get("berakhlak")
+    pass_quizzes(app.state.engine, _user_id(session), course)
     for lesson_id in course.lesson_ids:
         mark(client, lesson_id)
     page = client.get(lesson_url(FIRST)).text
     assert "/undone" not in page  # no "mark as not done" once completed
     mark(client, FIRST, what="undone")
     assert len(session.exec(select(LessonProgress)).all()) == len(course.lesson_ids)
+
+
+def test_every_lesson_done_is_not_enough_without_the_quizzes(client, session, app) -> None:
+    register(client)
+    course = app.state.catalogue.get("berakhlak")
+    for lesson_id in course.lesson_ids:
+        mark(client, lesson_id)
+    assert session.exec(select(CourseCompletion)).all() == []

@@ -1,0 +1,57 @@
+"""From submitted form fields to answers (and back, to refill the form)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from modules.quizzes.schemas import Question
+
+
+def field(question_id: str, part: int | None = None) -> str:
+    """The form field name of a question (or of one of its parts)."""
+    return f"q-{question_id}" if part is None else f"q-{question_id}-{part}"
+
+
+def answer_from_form(question: Question, form: Mapping[str, Any]) -> Any:
+    """The answer a form carries for a question, or None when it was left blank. Shapes are
+    checked later by the service, which refuses what does not fit."""
+    name = field(question.id)
+    kind = question.type
+    if kind == "multiple":
+        values = form.getlist(name) if hasattr(form, "getlist") else form.get(name, [])
+        chosen = [v for v in values if isinstance(v, str) and v != ""]
+        return chosen or None
+    if kind in ("matching", "ordering"):
+        parts = [form.get(field(question.id, i)) for i in range(len(question.options))]
+        if all(p in (None, "") for p in parts):
+            return None
+        if kind == "matching":
+            return [p if p not in (None, "") else "-1" for p in parts]
+        # ordering: each item got a position 1..n; the answer lists items by position
+        positions: dict[int, int] = {}
+        for item, position in enumerate(parts):
+            if position in (None, "") or not str(position).isdigit():
+                return ["-1"] * len(parts)
+            positions[int(position) - 1] = item
+        return [positions.get(p, -1) for p in range(len(parts))]
+    value = form.get(name)
+    return value if value not in (None, "") else None
+
+
+def form_values(question: Question, answer: Any) -> dict[str, Any]:
+    """What the form shows for a saved answer: field name -> value (or set of values)."""
+    if answer is None:
+        return {}
+    kind = question.type
+    if kind == "multiple":
+        return {field(question.id): {str(v) for v in answer}}
+    if kind == "matching":
+        return {field(question.id, i): str(v) for i, v in enumerate(answer)}
+    if kind == "ordering":
+        return {
+            field(question.id, item): str(position + 1)
+            for position, item in enumerate(answer)
+            if isinstance(item, int) and item >= 0
+        }
+    return {field(question.id): str(answer)}

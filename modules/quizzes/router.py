@@ -1,0 +1,207 @@
+"""Pages: a quiz's start page, an attempt (answers saved as given), its result."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.db import SessionDep
+from app.forms import RawForm
+from app.i18n import N_
+from app.templating import is_htmx, render
+from app.timeutil import as_utc, utcnow
+from modules.accounts.dependencies import CurrentUser
+from modules.progress import flows as progress_flows
+from modules.quizzes import forms, grading, service
+from modules.quizzes.dependencies import AttemptRef, LiveQuiz, OwnAttempt
+
+router = APIRouter()
+
+
+def _attempt_url(attempt_id: str, page: str = "") -> str:
+    return f"/attempts/{attempt_id}{page}"
+
+
+@router.get("/courses/{course_id}/quizzes/{quiz_id}")
+def quiz_page(request: Request, session: SessionDep, user: CurrentUser, ref: LiveQuiz) -> Response:
+    history = service.attempts(
+        session=session, user_id=user.id, course_id=ref.course.id, quiz_id=ref.quiz.id
+    )
+    current = next((a for a in history if a.submitted_at is None), None)
+    done = [a for a in history if a.submitted_at is not None]
+    left = None if not ref.quiz.attempts else max(0, ref.quiz.attempts - len(done))
+    standing = service.standing(
+        session=session, user_id=user.id, course_id=ref.course.id, quiz=ref.quiz
+    )
+    return render(
+        request,
+        "quizzes/quiz.html",
+        {"ref": ref, "history": done, "current": current, "left": left, "standing": standing},
+    )
+
+
+@router.post("/courses/{course_id}/quizzes/{quiz_id}/start")
+def start_attempt(session: SessionDep, user: CurrentUser, ref: LiveQuiz) -> Response:
+    try:
+        attempt = service.start(
+            session=session,
+            user_id=user.id,
+            course_id=ref.course.id,
+            version_id=ref.course.version_id,
+            quiz=ref.quiz,
+        )
+    except service.AttemptsExhausted:
+        return RedirectResponse(f"/courses/{ref.course.id}/quizzes/{ref.quiz.id}", status_code=303)
+    return RedirectResponse(_attempt_url(attempt.id), status_code=303)
+
+
+def _page(
+    request: Request,
+    session: SessionDep,
+    ref: AttemptRef,
+    *,
+    status: int = 200,
+    problems: dict[str, str] | None = None,
+    saved: bool = False,
+) -> Response:
+    by_id = {q.id: q for q in ref.quiz.questions}
+    answers = service.answers(session=session, attempt_id=ref.attempt.id)
+    items = []
+    for number, drawn in enumerate(service.layout(ref.attempt), start=1):
+        question = by_id[drawn.id]
+        items.append(
+            {
+                "n": number,
+                "q": question,
+                "order": drawn.options,
+                "values": forms.form_values(question, answers.get(question.id)),
+                "answered": question.id in answers,
+            }
+        )
+    return render(
+        request,
+        "quizzes/attempt.html",
+        {
+            "ref": ref,
+            "items": items,
+            "problems": problems or {},
+            "saved": saved,
+            "answered": sum(1 for i in items if i["answered"]),
+            "field": forms.field,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/attempts/{attempt_id}")
+def attempt_page(request: Request, session: SessionDep, ref: OwnAttempt) -> Response:
+    if ref.attempt.submitted_at is not None:
+        return RedirectResponse(_attempt_url(ref.attempt.id, "/result"), status_code=303)
+    if ref.attempt.deadline_at is not None and utcnow() > as_utc(ref.attempt.deadline_at):
+        service.submit(session=session, attempt_id=ref.attempt.id, quiz=ref.quiz)
+        return RedirectResponse(_attempt_url(ref.attempt.id, "/result"), status_code=303)
+    return _page(request, session, ref, saved=request.query_params.get("saved") == "1")
+
+
+def _save_form(
+    session: SessionDep, ref: AttemptRef, form: Any, only: str | None = None
+) -> dict[str, str]:
+    """Save every answer the form carries; return the questions whose answer was refused."""
+    problems: dict[str, str] = {}
+    by_id = {q.id: q for q in ref.quiz.questions}
+    for drawn in service.layout(ref.attempt):
+        if only is not None and drawn.id != only:
+            continue
+        value = forms.answer_from_form(by_id[drawn.id], form)
+        if value is None:
+            continue
+        try:
+            service.save_answer(
+                session=session,
+                attempt=ref.attempt,
+                quiz=ref.quiz,
+                question_id=drawn.id,
+                value=value,
+            )
+        except service.AnswerInvalid:
+            problems[drawn.id] = N_("This answer could not be read. Choose again.")
+    return problems
+
+
+@router.post("/attempts/{attempt_id}/answers/{question_id}")
+def save_one(
+    request: Request, session: SessionDep, ref: OwnAttempt, form: RawForm, question_id: str
+) -> Response:
+    """htmx: save one question's answer the moment it is given."""
+    if question_id not in {d.id for d in service.layout(ref.attempt)}:
+        raise HTTPException(404)
+    try:
+        problems = _save_form(session, ref, form, only=question_id)
+    except service.AttemptClosed:
+        return Response(
+            status_code=204, headers={"HX-Redirect": _attempt_url(ref.attempt.id, "/result")}
+        )
+    return render(
+        request,
+        "_partials/answer_saved.html",
+        {"problem": problems.get(question_id)},
+        status_code=422 if problems else 200,
+    )
+
+
+@router.post("/attempts/{attempt_id}/save")
+def save_all(request: Request, session: SessionDep, ref: OwnAttempt, form: RawForm) -> Response:
+    """Without JavaScript: save every answer on the page and come back to it."""
+    try:
+        problems = _save_form(session, ref, form)
+    except service.AttemptClosed:
+        return RedirectResponse(_attempt_url(ref.attempt.id, "/result"), status_code=303)
+    if problems:
+        return _page(request, session, ref, status=422, problems=problems)
+    return RedirectResponse(_attempt_url(ref.attempt.id, "?saved=1"), status_code=303)
+
+
+@router.post("/attempts/{attempt_id}/submit")
+def submit_attempt(
+    request: Request, session: SessionDep, user: CurrentUser, ref: OwnAttempt, form: RawForm
+) -> Response:
+    """Save what the page carries, then grade once (a double click gets the same result)."""
+    if ref.attempt.submitted_at is None:
+        with contextlib.suppress(service.AttemptClosed):  # time is up: what was saved counts
+            _save_form(session, ref, form)
+        service.submit(session=session, attempt_id=ref.attempt.id, quiz=ref.quiz)
+        progress_flows.complete_course_if_due(
+            session=session,
+            user_id=user.id,
+            course=request.app.state.catalogue.get(ref.course.id) or ref.course,
+        )
+    url = _attempt_url(ref.attempt.id, "/result")
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/attempts/{attempt_id}/result")
+def attempt_result(request: Request, session: SessionDep, ref: OwnAttempt) -> Response:
+    if ref.attempt.submitted_at is None:
+        return RedirectResponse(_attempt_url(ref.attempt.id), status_code=303)
+    by_id = {q.id: q for q in ref.quiz.questions}
+    answers = service.answers(session=session, attempt_id=ref.attempt.id)
+    review = set(ref.quiz.review)
+    items = []
+    for number, drawn in enumerate(service.layout(ref.attempt), start=1):
+        question = by_id[drawn.id]
+        answer = answers.get(question.id)
+        items.append(
+            {
+                "n": number,
+                "q": question,
+                "order": drawn.options,
+                "answer": answer,
+                "score": grading.score(question, answer),
+            }
+        )
+    return render(request, "quizzes/result.html", {"ref": ref, "items": items, "review": review})

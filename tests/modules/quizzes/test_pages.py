@@ -1,0 +1,173 @@
+"""Quiz pages: start, answer (htmx autosave or plain form), reload, hand in once, result,
+and completion; the answer key never reaches the learner before the review."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.main import create_app
+from modules.courses import service as courses_service
+from modules.progress.models import CourseCompletion
+from modules.quizzes.models import QuizAttempt
+from tests.conftest import csrf_from, make_settings, register
+from tests.modules.courses.test_content_check import COURSE, write_course
+from tests.modules.quizzes.test_quiz_format import QUIZ
+
+QUIZ_URL = "/courses/demo/quizzes/satu-kuis"
+KEY_TEXTS = [
+    "Tepat.",
+    "Bukan itu.",
+    "Akuntabel berarti dapat",
+    "[x]",
+    "[5]",
+    "negara republik",
+    "correct",
+    "weight",
+]
+
+
+@pytest.fixture
+def app(db_url: str, tmp_path: Path):
+    root = write_course(
+        tmp_path / "content",
+        {
+            "demo/course.md": COURSE.replace("completion: all_lessons", "completion: modules"),
+            "demo/01-satu/09-kuis.quiz.md": QUIZ.replace("draw: 7\n", "").replace(
+                "shuffle_questions: true", "shuffle_questions: false"
+            ),
+        },
+    )
+    application = create_app(make_settings(db_url, content_dir=root))
+    courses_service.sync_content(engine=application.state.engine, root=root)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def start(client: TestClient) -> str:
+    response = client.post(
+        f"{QUIZ_URL}/start",
+        data={"csrf_token": csrf_from(client, QUIZ_URL)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    return response.headers["location"]
+
+
+def test_attempt_page_carries_no_answer_key(client) -> None:
+    register(client)
+    page = client.get(start(client))
+    assert page.status_code == 200
+    for text in KEY_TEXTS:
+        assert text not in page.text, text
+    assert page.text.count('class="card question"') == 8
+
+
+def test_answers_are_saved_as_given_and_survive_a_reload(client) -> None:
+    register(client)
+    attempt = start(client)
+    token = csrf_from(client, attempt)
+    saved = client.post(
+        f"{attempt}/answers/satu-q4",
+        headers={"HX-Request": "true"},
+        data={"csrf_token": token, "q-satu-q4": "negara"},
+    )
+    assert saved.status_code == 200 and "Tersimpan" in saved.text
+    bad = client.post(
+        f"{attempt}/answers/satu-q1",
+        headers={"HX-Request": "true"},
+        data={"csrf_token": token, "q-satu-q1": "99"},
+    )
+    assert bad.status_code == 422
+    plain = client.post(
+        f"{attempt}/save",
+        data={"csrf_token": token, "q-satu-q3": "false", "q-satu-q2": ["0", "1"]},
+        follow_redirects=False,
+    )
+    assert plain.status_code == 303 and plain.headers["location"].endswith("?saved=1")
+    page = client.get(attempt).text  # a reload, or another device
+    assert re.search(r'name="q-satu-q4" maxlength="500" autocomplete="off" value="negara"', page)
+    assert re.search(r'name="q-satu-q3" value="false" checked', page)
+    assert len(re.findall(r'name="q-satu-q2" value="\d" checked', page)) == 2
+    assert start(client) == attempt  # "start" again resumes the same attempt
+
+
+def test_hand_in_twice_is_graded_once_then_the_result(client, app) -> None:
+    register(client)
+    attempt = start(client)
+    token = csrf_from(client, attempt)
+    form = {
+        "csrf_token": token,
+        "q-satu-q1": "0",
+        "q-satu-q3": "false",
+        "q-satu-q4": "Negara",
+        "q-satu-q5-0": "0",
+        "q-satu-q5-1": "1",
+        "q-satu-q5-2": "2",
+        "q-satu-q6-0": "1",
+        "q-satu-q6-1": "2",
+        "q-satu-q6-2": "3",
+        "q-satu-q7": "0",
+        "q-satu-q2": ["0", "1"],
+        "q-satu-q8": "4",
+    }
+    first = client.post(f"{attempt}/submit", data=form, follow_redirects=False)
+    second = client.post(f"{attempt}/submit", data={"csrf_token": token}, follow_redirects=False)
+    assert first.headers["location"] == second.headers["location"] == f"{attempt}/result"
+    with Session(app.state.engine) as session:
+        rows = session.exec(select(QuizAttempt)).all()
+        assert len(rows) == 1 and rows[0].score == 100.0 and rows[0].passed
+    result = client.get(f"{attempt}/result").text
+    assert "100" in result and "Tepat." in result  # the review shows feedback now
+    assert client.get(attempt, follow_redirects=False).status_code == 303
+
+
+def test_another_learners_attempt_is_not_found(client, app) -> None:
+    register(client)
+    attempt = start(client)
+    other = TestClient(app)
+    register(other, nip="199202022016042002", email="budi@bkn.go.id")
+    assert other.get(attempt).status_code == 404
+    assert other.get(f"{attempt}/result").status_code == 404
+    token = csrf_from(other, "/")
+    assert other.post(f"{attempt}/submit", data={"csrf_token": token}).status_code == 404
+
+
+def test_course_completes_when_lessons_are_done_and_the_quiz_passed(client, app) -> None:
+    register(client)
+    for lesson in ("satu-a", "satu-b"):
+        page = f"/courses/demo/lessons/{lesson}"
+        client.post(f"{page}/done", data={"csrf_token": csrf_from(client, page)})
+    with Session(app.state.engine) as session:
+        assert session.exec(select(CourseCompletion)).all() == []  # the quiz is still open
+    attempt = start(client)
+    token = csrf_from(client, attempt)
+    client.post(
+        f"{attempt}/submit",
+        data={
+            "csrf_token": token,
+            "q-satu-q1": "0",
+            "q-satu-q2": ["0", "1"],
+            "q-satu-q3": "false",
+            "q-satu-q4": "negara",
+            "q-satu-q5-0": "0",
+            "q-satu-q5-1": "1",
+            "q-satu-q5-2": "2",
+            "q-satu-q6-0": "1",
+            "q-satu-q6-1": "2",
+            "q-satu-q6-2": "3",
+            "q-satu-q7": "0",
+        },
+    )
+    with Session(app.state.engine) as session:
+        assert session.exec(select(CourseCompletion)).one().course_id == "demo"
