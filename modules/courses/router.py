@@ -12,6 +12,7 @@ from modules.courses import service
 from modules.courses.dependencies import LiveCourse, LiveLesson
 from modules.progress import flows as progress_flows
 from modules.progress import service as progress_service
+from modules.quizzes import service as quizzes_service
 
 router = APIRouter()
 
@@ -38,6 +39,7 @@ def course_page(
     marked: str = "",
 ) -> Response:
     done: set[str] = set()
+    passed: set[str] = set()
     resume = completion = None
     if user:
         state = progress_service.lesson_state(
@@ -58,6 +60,10 @@ def course_page(
             completion = progress_service.completion(
                 session=session, user_id=user.id, course_id=course.id
             )
+        graded = [q for m in course.content.modules for q in m.quizzes if not q.self_assessment]
+        passed = quizzes_service.passed_quiz_ids(
+            session=session, user_id=user.id, course_id=course.id, quizzes=graded
+        )
     return render(
         request,
         "courses/course.html",
@@ -68,6 +74,7 @@ def course_page(
             "resume": course.lesson(resume) if resume else None,
             "completion": completion,
             "marked": course.lesson(marked) if marked in done else None,
+            "passed": passed,
         },
     )
 

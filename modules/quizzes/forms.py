@@ -7,6 +7,8 @@ from typing import Any
 
 from modules.quizzes.schemas import Question
 
+INCOMPLETE = object()  # a matching/ordering answer with some parts still empty
+
 
 def field(question_id: str, part: int | None = None) -> str:
     """The form field name of a question (or of one of its parts)."""
@@ -26,13 +28,15 @@ def answer_from_form(question: Question, form: Mapping[str, Any]) -> Any:
         parts = [form.get(field(question.id, i)) for i in range(len(question.options))]
         if all(p in (None, "") for p in parts):
             return None
+        if any(p in (None, "") for p in parts):
+            return INCOMPLETE
         if kind == "matching":
-            return [p if p not in (None, "") else "-1" for p in parts]
+            return list(parts)
         # ordering: each item got a position 1..n; the answer lists items by position
         positions: dict[int, int] = {}
         for item, position in enumerate(parts):
-            if position in (None, "") or not str(position).isdigit():
-                return ["-1"] * len(parts)
+            if not str(position).isdigit() or int(position) - 1 in positions:
+                return INCOMPLETE  # a place given twice: not an order yet
             positions[int(position) - 1] = item
         return [positions.get(p, -1) for p in range(len(parts))]
     value = form.get(name)

@@ -106,6 +106,9 @@ def attempt_page(request: Request, session: SessionDep, ref: OwnAttempt) -> Resp
     return _page(request, session, ref, saved=request.query_params.get("saved") == "1")
 
 
+INCOMPLETE = N_("Not saved yet: answer every part of this question.")
+
+
 def _save_form(
     session: SessionDep, ref: AttemptRef, form: Any, only: str | None = None
 ) -> dict[str, str]:
@@ -117,6 +120,9 @@ def _save_form(
             continue
         value = forms.answer_from_form(by_id[drawn.id], form)
         if value is None:
+            continue
+        if value is forms.INCOMPLETE:
+            problems[drawn.id] = INCOMPLETE
             continue
         try:
             service.save_answer(
@@ -144,11 +150,12 @@ def save_one(
         return Response(
             status_code=204, headers={"HX-Redirect": _attempt_url(ref.attempt.id, "/result")}
         )
+    problem = problems.get(question_id)
     return render(
         request,
         "_partials/answer_saved.html",
-        {"problem": problems.get(question_id)},
-        status_code=422 if problems else 200,
+        {"problem": problem, "incomplete": problem == INCOMPLETE},
+        status_code=422 if problem and problem != INCOMPLETE else 200,
     )
 
 
@@ -159,7 +166,7 @@ def save_all(request: Request, session: SessionDep, ref: OwnAttempt, form: RawFo
         problems = _save_form(session, ref, form)
     except service.AttemptClosed:
         return RedirectResponse(_attempt_url(ref.attempt.id, "/result"), status_code=303)
-    if problems:
+    if any(p != INCOMPLETE for p in problems.values()):
         return _page(request, session, ref, status=422, problems=problems)
     return RedirectResponse(_attempt_url(ref.attempt.id, "?saved=1"), status_code=303)
 

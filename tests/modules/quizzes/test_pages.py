@@ -171,3 +171,21 @@ def test_course_completes_when_lessons_are_done_and_the_quiz_passed(client, app)
     )
     with Session(app.state.engine) as session:
         assert session.exec(select(CourseCompletion)).one().course_id == "demo"
+
+
+def test_a_half_answered_matching_question_is_not_an_error(client) -> None:
+    register(client)
+    attempt = start(client)
+    token = csrf_from(client, attempt)
+    partial = client.post(
+        f"{attempt}/answers/satu-q5",
+        headers={"HX-Request": "true"},
+        data={"csrf_token": token, "q-satu-q5-0": "0"},
+    )
+    assert partial.status_code == 200 and "Belum tersimpan" in partial.text
+    whole = client.post(
+        f"{attempt}/answers/satu-q5",
+        headers={"HX-Request": "true"},
+        data={"csrf_token": token, "q-satu-q5-0": "0", "q-satu-q5-1": "2", "q-satu-q5-2": "1"},
+    )
+    assert whole.status_code == 200 and "Tersimpan" in whole.text

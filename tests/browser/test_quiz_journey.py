@@ -1,0 +1,102 @@
+"""A quiz in headless Chromium: start, answer half, reload (answers still there), finish,
+see the result and the module marked complete."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.modules.quizzes.helpers import best_answer
+
+pytestmark = pytest.mark.browser
+QUIZ = "/courses/berakhlak/quizzes/akuntabel-kuis"
+
+
+def answer(page, question, value) -> None:
+    """Give an answer through the form controls, as a learner would."""
+    name = f"q-{question.id}"
+    kind = question.type
+    if kind in ("single", "scenario", "truefalse"):
+        page.check(f'input[name="{name}"][value="{value}"]')
+    elif kind == "multiple":
+        for index in value:
+            page.check(f'input[name="{name}"][value="{index}"]')
+    elif kind == "short":
+        page.fill(f'input[name="{name}"]', value)
+        page.locator(f'input[name="{name}"]').dispatch_event("change")
+    elif kind == "matching":
+        for left, right in enumerate(value):
+            page.select_option(f'select[name="{name}-{left}"]', str(right))
+    elif kind == "ordering":
+        for position, item in enumerate(value, start=1):
+            page.select_option(f'select[name="{name}-{item}"]', str(position))
+
+
+def test_quiz_journey(live_server: str, page) -> None:
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(f"{live_server}/register")
+    page.fill("#f-nip", "199001012015031001")
+    page.fill("#f-name", "Siti Rahmawati")
+    page.fill("#f-email", "siti@bkn.go.id")
+    page.select_option("#f-agency_id", label="Badan Kepegawaian Negara")
+    page.fill("#f-work_unit", "Direktorat")
+    page.fill("#f-position", "Analis")
+    page.select_option("#f-grade", "III/a")
+    page.fill("#f-password", PASSWORD)
+    page.fill("#f-password_confirm", PASSWORD)
+    page.click("button.button")
+    page.wait_for_url(re.compile(r"/me/learning$"))
+
+    # the module's lessons first
+    for lesson in (
+        "akuntabel-pengertian",
+        "akuntabel-panduan-perilaku",
+        "akuntabel-kasus-pengadaan-apbd",
+        "akuntabel-kasus-dana-desa",
+    ):
+        page.goto(f"{live_server}/courses/berakhlak/lessons/{lesson}")
+        page.get_by_role("button", name="Tandai selesai").click()
+        page.locator("#lesson-status .ok").wait_for()
+
+    from app.settings import ROOT
+    from modules.courses.content import load_content_dir
+
+    courses, _ = load_content_dir(ROOT / "content")
+    quiz = next(
+        q for m in courses[0].content.modules for q in m.quizzes if q.id == "akuntabel-kuis"
+    )
+    by_id = {q.id: q for q in quiz.questions}
+
+    page.goto(f"{live_server}{QUIZ}")
+    page.get_by_role("button", name="Mulai").click()
+    page.wait_for_url(re.compile(r"/attempts/[\w-]+$"))
+    attempt_url = page.url
+    fieldsets = page.locator("fieldset.question")
+    assert fieldsets.count() == 8
+    ids = [fieldsets.nth(i).get_attribute("id")[2:] for i in range(8)]
+    for qid in ids[:4]:  # half, saved one by one as they are given
+        answer(page, by_id[qid], best_answer(by_id[qid]))
+        page.locator(f'fieldset[id="q-{qid}"] .save-status .ok').wait_for()
+
+    page.reload()  # a dropped connection, another device: the same attempt, the same answers
+    assert page.url == attempt_url
+    assert page.locator(".save-status .ok").count() == 4
+    for qid in ids[:4]:
+        question = by_id[qid]
+        if question.type in ("single", "scenario", "truefalse"):
+            value = best_answer(question)
+            assert page.is_checked(f'input[name="q-{qid}"][value="{value}"]')
+
+    for qid in ids[4:]:
+        answer(page, by_id[qid], best_answer(by_id[qid]))
+    page.get_by_role("button", name="Kumpulkan").click()
+    page.wait_for_url(re.compile(r"/result$"))
+    assert "lulus" in page.locator(".done-badge").inner_text()
+
+    page.goto(f"{live_server}/courses/berakhlak")
+    module = page.locator("ol.modules > li", has_text="Akuntabel").first
+    assert "modul selesai" in module.inner_text()
+    assert not errors, errors
