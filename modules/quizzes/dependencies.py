@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from sqlmodel import Session
 
 from app.db import SessionDep
 from modules.accounts.dependencies import CurrentUser
@@ -44,18 +45,25 @@ class AttemptRef:
     quiz: QuizContent
 
 
-def own_attempt(
-    request: Request, session: SessionDep, user: CurrentUser, attempt_id: str
+def load_own_attempt(
+    request: Request, session: Session, user_id: int, attempt_id: str
 ) -> AttemptRef:
     """The learner's own attempt; anyone else's (or a made-up id) is simply not found."""
     attempt = session.get(QuizAttempt, attempt_id) if len(attempt_id) <= 32 else None
-    if attempt is None or attempt.user_id != user.id:
+    if attempt is None or attempt.user_id != user_id:
         raise HTTPException(404)
     course = request.app.state.catalogue.version(attempt.content_version_id)
     found = course.quiz(attempt.quiz_id) if course else None
     if course is None or found is None:
         raise HTTPException(404)
     return AttemptRef(attempt, course, *found)
+
+
+def own_attempt(
+    request: Request, session: SessionDep, user: CurrentUser, attempt_id: str
+) -> AttemptRef:
+    """The learner's own attempt (see load_own_attempt)."""
+    return load_own_attempt(request, session, user.id, attempt_id)
 
 
 OwnAttempt = Annotated[AttemptRef, Depends(own_attempt)]

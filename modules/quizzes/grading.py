@@ -111,6 +111,24 @@ _GRADERS = {
 }
 
 
+def best_answer(question: Question) -> Any:
+    """The answer that earns full credit (likert: the first scale point), for reviews and tests."""
+    kind = question.type
+    if kind == "single":
+        return next(i for i, o in enumerate(question.options) if o.correct)
+    if kind == "multiple":
+        return [i for i, o in enumerate(question.options) if o.correct]
+    if kind == "scenario":
+        return max(range(len(question.options)), key=lambda i: question.options[i].weight or 0)
+    if kind == "truefalse":
+        return question.answers[0]
+    if kind == "short":
+        return question.answers[0]
+    if kind in ("matching", "ordering"):
+        return list(range(len(question.options)))
+    return 1
+
+
 def grade(
     quiz: QuizContent, question_ids: list[str], answers: Mapping[str, Any]
 ) -> tuple[float | None, bool | None]:

@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.db import SessionDep
 from app.forms import RawForm
@@ -16,7 +18,7 @@ from app.timeutil import as_utc, utcnow
 from modules.accounts.dependencies import CurrentUser
 from modules.progress import flows as progress_flows
 from modules.quizzes import forms, grading, service
-from modules.quizzes.dependencies import AttemptRef, LiveQuiz, OwnAttempt
+from modules.quizzes.dependencies import AttemptRef, LiveQuiz, OwnAttempt, load_own_attempt
 
 router = APIRouter()
 
@@ -106,6 +108,7 @@ def attempt_page(request: Request, session: SessionDep, ref: OwnAttempt) -> Resp
     return _page(request, session, ref, saved=request.query_params.get("saved") == "1")
 
 
+CLOSED = "closed"
 INCOMPLETE = N_("Not saved yet: answer every part of this question.")
 
 
@@ -138,19 +141,27 @@ def _save_form(
 
 
 @router.post("/attempts/{attempt_id}/answers/{question_id}")
-def save_one(
-    request: Request, session: SessionDep, ref: OwnAttempt, form: RawForm, question_id: str
+async def save_one(
+    request: Request, user: CurrentUser, form: RawForm, attempt_id: str, question_id: str
 ) -> Response:
-    """htmx: save one question's answer the moment it is given."""
-    if question_id not in {d.id for d in service.layout(ref.attempt)}:
-        raise HTTPException(404)
-    try:
-        problems = _save_form(session, ref, form, only=question_id)
-    except service.AttemptClosed:
+    """htmx: save one question's answer the moment it is given. The most frequent quiz
+    request, so loading the attempt and saving run in one thread-pool hop."""
+
+    def work() -> str | None:
+        with Session(request.app.state.engine, expire_on_commit=False) as session:
+            ref = load_own_attempt(request, session, user.id, attempt_id)
+            if question_id not in {d.id for d in service.layout(ref.attempt)}:
+                raise HTTPException(404)
+            try:
+                return _save_form(session, ref, form, only=question_id).get(question_id)
+            except service.AttemptClosed:
+                return CLOSED
+
+    problem = await run_in_threadpool(work)
+    if problem == CLOSED:
         return Response(
-            status_code=204, headers={"HX-Redirect": _attempt_url(ref.attempt.id, "/result")}
+            status_code=204, headers={"HX-Redirect": _attempt_url(attempt_id, "/result")}
         )
-    problem = problems.get(question_id)
     return render(
         request,
         "_partials/answer_saved.html",
@@ -172,20 +183,25 @@ def save_all(request: Request, session: SessionDep, ref: OwnAttempt, form: RawFo
 
 
 @router.post("/attempts/{attempt_id}/submit")
-def submit_attempt(
-    request: Request, session: SessionDep, user: CurrentUser, ref: OwnAttempt, form: RawForm
+async def submit_attempt(
+    request: Request, user: CurrentUser, form: RawForm, attempt_id: str
 ) -> Response:
-    """Save what the page carries, then grade once (a double click gets the same result)."""
-    if ref.attempt.submitted_at is None:
-        with contextlib.suppress(service.AttemptClosed):  # time is up: what was saved counts
-            _save_form(session, ref, form)
-        service.submit(session=session, attempt_id=ref.attempt.id, quiz=ref.quiz)
-        progress_flows.complete_course_if_due(
-            session=session,
-            user_id=user.id,
-            course=request.app.state.catalogue.get(ref.course.id) or ref.course,
-        )
-    url = _attempt_url(ref.attempt.id, "/result")
+    """Save what the page carries, then grade once (a double click gets the same result);
+    one thread-pool hop for the whole of it."""
+
+    def work() -> None:
+        with Session(request.app.state.engine, expire_on_commit=False) as session:
+            ref = load_own_attempt(request, session, user.id, attempt_id)
+            if ref.attempt.submitted_at is not None:
+                return
+            with contextlib.suppress(service.AttemptClosed):  # time is up: saved answers count
+                _save_form(session, ref, form)
+            service.submit(session=session, attempt_id=ref.attempt.id, quiz=ref.quiz)
+            live = request.app.state.catalogue.get(ref.course.id) or ref.course
+            progress_flows.complete_course_if_due(session=session, user_id=user.id, course=live)
+
+    await run_in_threadpool(work)
+    url = _attempt_url(attempt_id, "/result")
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)

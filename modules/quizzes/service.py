@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -233,24 +235,22 @@ def save_answer(
         raise AnswerInvalid(question_id)
     question = next(q for q in quiz.questions if q.id == question_id)
     stored = json.dumps(check_answer(question, value, len(quiz.scale)))
-    row = session.get(QuizAnswer, (attempt.id, question_id))
-    if row is None:
-        row = QuizAnswer(attempt_id=attempt.id, question_id=question_id, value=stored, saved_at=now)
-    else:
-        row.value, row.saved_at = stored, now
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:  # the same answer arrived twice at once: store the latest
-        session.rollback()
-        save_answer(
-            session=session,
-            attempt=attempt,
-            quiz=quiz,
-            question_id=question_id,
-            value=value,
-            now=now,
+    # One upsert: the latest answer wins, even when the same answer arrives twice at once.
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values = {
+        "attempt_id": attempt.id,
+        "question_id": question_id,
+        "value": stored,
+        "saved_at": now,
+    }
+    session.connection().execute(
+        insert(QuizAnswer.__table__)
+        .values(**values)
+        .on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=["attempt_id", "question_id"], set_={"value": stored, "saved_at": now}
         )
+    )
+    session.commit()
 
 
 def answers(*, session: Session, attempt_id: str) -> dict[str, Any]:

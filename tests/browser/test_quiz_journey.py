@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from modules.quizzes.grading import best_answer
 from tests.conftest import PASSWORD
-from tests.modules.quizzes.helpers import best_answer
 
 pytestmark = pytest.mark.browser
 QUIZ = "/courses/berakhlak/quizzes/akuntabel-kuis"

@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlmodel import Session
 
 from modules.courses.service import CourseView
 from modules.quizzes import service
-from modules.quizzes.schemas import Question
-
-
-def best_answer(question: Question) -> Any:
-    """The answer that earns full credit (likert: the top of the scale)."""
-    kind = question.type
-    if kind == "single":
-        return next(i for i, o in enumerate(question.options) if o.correct)
-    if kind == "multiple":
-        return [i for i, o in enumerate(question.options) if o.correct]
-    if kind == "scenario":
-        return max(range(len(question.options)), key=lambda i: question.options[i].weight or 0)
-    if kind == "truefalse":
-        return question.answers[0]
-    if kind == "short":
-        return question.answers[0]
-    if kind in ("matching", "ordering"):
-        return list(range(len(question.options)))
-    return 1
+from modules.quizzes.grading import best_answer
 
 
 def pass_quizzes(engine, user_id: int, course: CourseView) -> None:
