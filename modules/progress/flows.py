@@ -23,33 +23,89 @@ def complete_if_due(
 ) -> bool:
     """Record the completion when the rule is met but not yet recorded, e.g. after a new content
     version removed the only lesson a learner had left; True if recorded now."""
-    if completed or not _requirements_met(session, user_id, course, done):
+    if completed:
         return False
-    return service.record_completion(
+    complete = _complete_modules(session, user_id, course, done)
+    if course.content.completion == "modules":
+        met = len(complete) == len(course.content.modules)
+    else:
+        met = set(course.lesson_ids) <= done
+    if not met:
+        return False
+    recorded = service.record_completion(
         session=session,
         user_id=user_id,
         course_id=course.id,
         version_id=course.version_id,
         jp=course.content.jp,
     )
-
-
-def _requirements_met(session: Session, user_id: int, course: CourseView, done: set[str]) -> bool:
-    """`all_lessons`: every lesson done. `modules`: every module complete, i.e. its lessons done
-    and its graded quizzes passed (self-assessments are taken but never block)."""
-    if not set(course.lesson_ids) <= done:
-        return False
-    if course.content.completion == "modules":
-        graded = [q for m in course.content.modules for q in m.quizzes if not q.self_assessment]
-        passed = quizzes_service.passed_quiz_ids(
-            session=session, user_id=user_id, course_id=course.id, quizzes=graded
+    if recorded:
+        service.record_event(
+            session=session,
+            user_id=user_id,
+            course_id=course.id,
+            kind="course_completed",
+            subject=course.id,
+            version_id=course.version_id,
         )
-        return all(q.id in passed for q in graded)
-    return True
+    return recorded
+
+
+def _complete_modules(
+    session: Session, user_id: int, course: CourseView, done: set[str]
+) -> set[str]:
+    """Modules whose lessons are done and whose graded quizzes are passed (self-assessments
+    are taken but never block); a `module_completed` event is recorded once for each."""
+    ready = [m for m in course.content.modules if {lesson.id for lesson in m.lessons} <= done]
+    if not ready:
+        return set()
+    graded = [q for m in ready for q in m.quizzes if not q.self_assessment]
+    passed = quizzes_service.passed_quiz_ids(
+        session=session, user_id=user_id, course_id=course.id, quizzes=graded
+    )
+    complete = {
+        m.id for m in ready if all(q.id in passed for q in m.quizzes if not q.self_assessment)
+    }
+    reached = service.events(session=session, user_id=user_id, course_id=course.id)
+    for module_id in sorted(complete):
+        if ("module_completed", module_id) not in reached:
+            service.record_event(
+                session=session,
+                user_id=user_id,
+                course_id=course.id,
+                kind="module_completed",
+                subject=module_id,
+                version_id=course.version_id,
+            )
+    return complete
+
+
+def quiz_submitted(
+    *,
+    session: Session,
+    user_id: int,
+    course: CourseView,
+    quiz_id: str,
+    score: float | None,
+    passed: bool | None,
+) -> bool:
+    """After a quiz is handed in: record a first pass, then complete the module and course if
+    that was their last requirement; True if the course was completed now."""
+    if passed:
+        service.record_event(
+            session=session,
+            user_id=user_id,
+            course_id=course.id,
+            kind="quiz_passed",
+            subject=quiz_id,
+            version_id=course.version_id,
+            score=score,
+        )
+    return complete_course_if_due(session=session, user_id=user_id, course=course)
 
 
 def complete_course_if_due(*, session: Session, user_id: int, course: CourseView) -> bool:
-    """After a quiz is submitted: complete the course if that was the last requirement."""
+    """Complete the course if its requirements are all met now."""
     done = service.done_lessons(session=session, user_id=user_id, course_id=course.id)
     completed = service.completion(session=session, user_id=user_id, course_id=course.id)
     return complete_if_due(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, ForeignKeyConstraint
+from sqlalchemy import Column, DateTime, ForeignKeyConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.timeutil import utcnow
@@ -45,3 +45,19 @@ class CourseCompletion(SQLModel, table=True):
     content_version_id: int = Field(foreign_key="content_version.id")
     jp: int
     completed_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class LearningEvent(SQLModel, table=True):
+    """A step a learner reached, recorded once: `quiz_passed`, `module_completed`,
+    `course_completed`. Later features (certificates, reports) hang on these."""
+
+    __tablename__ = "learning_event"
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "kind", "subject"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    course_id: str = Field(foreign_key="course.id", max_length=64)
+    kind: str = Field(max_length=32)
+    subject: str = Field(max_length=80)  # the quiz, module or course id
+    content_version_id: int = Field(foreign_key="content_version.id")
+    score: float | None = None
+    at: datetime = Field(default_factory=utcnow, sa_column=_ts())

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.timeutil import as_utc, utcnow
-from modules.progress.models import CourseCompletion, Enrollment, LessonProgress
+from modules.progress.models import CourseCompletion, Enrollment, LearningEvent, LessonProgress
 
 # Statements on the lesson-page path are built once, with bound parameters.
 _DONE_IDS = select(LessonProgress.lesson_id).where(
@@ -236,3 +236,42 @@ def export_for(*, session: Session, user_id: int) -> dict[str, list[dict[str, ob
             for c in completed
         ],
     }
+
+
+def events(*, session: Session, user_id: int, course_id: str) -> set[tuple[str, str]]:
+    """(kind, subject) of the events a learner reached in a course."""
+    rows = session.exec(
+        select(LearningEvent.kind, LearningEvent.subject).where(
+            LearningEvent.user_id == user_id, LearningEvent.course_id == course_id
+        )
+    ).all()
+    return {(kind, subject) for kind, subject in rows}
+
+
+def record_event(
+    *,
+    session: Session,
+    user_id: int,
+    course_id: str,
+    kind: str,
+    subject: str,
+    version_id: int,
+    score: float | None = None,
+) -> bool:
+    """Record an event once; True if this call recorded it."""
+    session.add(
+        LearningEvent(
+            user_id=user_id,
+            course_id=course_id,
+            kind=kind,
+            subject=subject,
+            content_version_id=version_id,
+            score=score,
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:  # reached in another request at the same moment
+        session.rollback()
+        return False
+    return True

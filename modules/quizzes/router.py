@@ -196,9 +196,16 @@ async def submit_attempt(
                 return
             with contextlib.suppress(service.AttemptClosed):  # time is up: saved answers count
                 _save_form(session, ref, form)
-            service.submit(session=session, attempt_id=ref.attempt.id, quiz=ref.quiz)
+            done = service.submit(session=session, attempt_id=ref.attempt.id, quiz=ref.quiz)
             live = request.app.state.catalogue.get(ref.course.id) or ref.course
-            progress_flows.complete_course_if_due(session=session, user_id=user.id, course=live)
+            progress_flows.quiz_submitted(
+                session=session,
+                user_id=user.id,
+                course=live,
+                quiz_id=ref.quiz.id,
+                score=done.score,
+                passed=done.passed,
+            )
 
     await run_in_threadpool(work)
     url = _attempt_url(attempt_id, "/result")

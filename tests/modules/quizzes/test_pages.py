@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from app.main import create_app
 from modules.courses import service as courses_service
-from modules.progress.models import CourseCompletion
+from modules.progress.models import CourseCompletion, LearningEvent
 from modules.quizzes.models import QuizAttempt
 from tests.conftest import csrf_from, make_settings, register
 from tests.modules.courses.test_content_check import COURSE, write_course
@@ -171,6 +171,9 @@ def test_course_completes_when_lessons_are_done_and_the_quiz_passed(client, app)
     )
     with Session(app.state.engine) as session:
         assert session.exec(select(CourseCompletion)).one().course_id == "demo"
+        reached = {(e.kind, e.subject) for e in session.exec(select(LearningEvent)).all()}
+        assert reached == {("quiz_passed", "satu-kuis"), ("module_completed", "satu"),
+                           ("course_completed", "demo")}
 
 
 def test_a_half_answered_matching_question_is_not_an_error(client) -> None:
