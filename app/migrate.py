@@ -13,7 +13,10 @@ def alembic_config(engine: Engine) -> Config:
     """An Alembic config bound to an existing engine (no alembic.ini needed)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    cfg.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d_%%(slug)s_%%(rev)s")
+    cfg.set_main_option(
+        "file_template",
+        "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d_%%(slug)s_%%(rev)s",
+    )
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     cfg.attributes["engine"] = engine
     return cfg

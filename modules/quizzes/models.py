@@ -42,4 +42,5 @@ class QuizAnswer(SQLModel, table=True):
     attempt_id: str = Field(foreign_key="quiz_attempt.id", primary_key=True, max_length=32)
     question_id: str = Field(primary_key=True, max_length=80)
     value: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    score: float | None = None  # set when the attempt is graded (item statistics)
     saved_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

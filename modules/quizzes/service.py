@@ -235,21 +235,7 @@ def save_answer(
         raise AnswerInvalid(question_id)
     question = next(q for q in quiz.questions if q.id == question_id)
     stored = json.dumps(check_answer(question, value, len(quiz.scale)))
-    # One upsert: the latest answer wins, even when the same answer arrives twice at once.
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    values = {
-        "attempt_id": attempt.id,
-        "question_id": question_id,
-        "value": stored,
-        "saved_at": now,
-    }
-    session.connection().execute(
-        insert(QuizAnswer.__table__)
-        .values(**values)
-        .on_conflict_do_update(  # type: ignore[attr-defined]
-            index_elements=["attempt_id", "question_id"], set_={"value": stored, "saved_at": now}
-        )
-    )
+    _upsert_answer(session, attempt.id, question_id, stored, now)
     session.commit()
 
 
@@ -270,15 +256,47 @@ def submit(
         raise LookupError(attempt_id)
     if attempt.submitted_at is None:
         ids = [d.id for d in layout(attempt)]
-        score, passed = grading.grade(quiz, ids, answers(session=session, attempt_id=attempt_id))
-        session.exec(
+        given = answers(session=session, attempt_id=attempt_id)
+        score, passed = grading.grade(quiz, ids, given)
+        won = session.exec(
             update(QuizAttempt)  # type: ignore[call-overload]
             .where(col(QuizAttempt.id) == attempt_id, col(QuizAttempt.submitted_at).is_(None))
             .values(submitted_at=now, score=score, passed=passed)
-        )
+        ).rowcount
+        if won:  # this call graded: keep each question's score for item statistics
+            by_id = {q.id: q for q in quiz.questions}
+            for qid in ids:
+                _upsert_answer(
+                    session,
+                    attempt_id,
+                    qid,
+                    json.dumps(given.get(qid)),
+                    now,
+                    grading.score(by_id[qid], given.get(qid)),
+                )
         session.commit()
         session.refresh(attempt)
     return attempt
+
+
+def _upsert_answer(
+    session: Session,
+    attempt_id: str,
+    question_id: str,
+    value: str,
+    now: datetime,
+    score: float | None = None,
+) -> None:
+    """Insert or replace one answer row (the latest wins, also under concurrency)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    changes: dict[str, Any] = {"value": value, "saved_at": now}
+    if score is not None:
+        changes["score"] = score
+    session.connection().execute(
+        insert(QuizAnswer.__table__)  # type: ignore[attr-defined]
+        .values(attempt_id=attempt_id, question_id=question_id, **changes)
+        .on_conflict_do_update(index_elements=["attempt_id", "question_id"], set_=changes)
+    )
 
 
 def passed_quiz_ids(
