@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
-from app.db import run_read, run_write
+from app.db import SessionDep, run_read, run_write
 from app.errors import LoginRequired
 from app.security import SESSION_COOKIE, session_cookie
 from modules.accounts import service
@@ -49,5 +50,19 @@ async def require_user(request: Request) -> Principal:
     return user
 
 
+def require_roles(*roles: str) -> Callable[..., Principal]:
+    """A dependency admitting only users granted one of `roles` (403 for other learners)."""
+
+    def dependency(
+        session: SessionDep, user: Annotated[Principal, Depends(require_user)]
+    ) -> Principal:
+        if not service.roles_of(session=session, user_id=user.id) & set(roles):
+            raise HTTPException(403)
+        return user
+
+    return dependency
+
+
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 CurrentUser = Annotated[Principal, Depends(require_user)]
+TrainerOrAdmin = Annotated[Principal, Depends(require_roles("trainer", "admin"))]

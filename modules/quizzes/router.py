@@ -15,9 +15,9 @@ from app.forms import RawForm
 from app.i18n import N_
 from app.templating import is_htmx, render
 from app.timeutil import as_utc, utcnow
-from modules.accounts.dependencies import CurrentUser
+from modules.accounts.dependencies import CurrentUser, TrainerOrAdmin
 from modules.progress import flows as progress_flows
-from modules.quizzes import forms, grading, service
+from modules.quizzes import forms, grading, service, statistics
 from modules.quizzes.dependencies import AttemptRef, LiveQuiz, OwnAttempt, load_own_attempt
 
 router = APIRouter()
@@ -212,6 +212,17 @@ async def submit_attempt(
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)
+
+
+@router.get("/courses/{course_id}/quizzes/{quiz_id}/statistics")
+def quiz_statistics(
+    request: Request, session: SessionDep, _user: TrainerOrAdmin, ref: LiveQuiz
+) -> Response:
+    """For trainers and admins: how each question of the bank performs."""
+    count, items = statistics.item_statistics(
+        session=session, course_id=ref.course.id, quiz=ref.quiz
+    )
+    return render(request, "quizzes/statistics.html", {"ref": ref, "count": count, "items": items})
 
 
 @router.get("/attempts/{attempt_id}/result")

@@ -43,6 +43,14 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
         303,
         404,
     ),
+    # (url, anonymous, learner, trainer, admin) where the roles differ
+    ("GET", "/courses/{course_id}/quizzes/{quiz_id}/statistics"): (
+        f"{QUIZ}/statistics",
+        303,
+        403,
+        200,
+        200,
+    ),
     ("GET", "/assets/{sha256}/{filename}"): ("/assets/" + "0" * 64 + "/x.png", 404, 404),
     ("GET", "/static"): ("/static/app.css", 200, 200),
     ("GET", "/api/openapi.json"): ("/api/openapi.json", 200, 200),
@@ -55,13 +63,32 @@ def test_every_route_is_in_the_matrix(app) -> None:
     assert routes == set(EXPECTED), f"decide authorisation for: {routes ^ set(EXPECTED)}"
 
 
-@pytest.mark.parametrize("role", ["anonymous", "learner"])
+ROLES = ["anonymous", "learner", "trainer", "admin"]
+
+
+def _as(client: TestClient, role: str) -> None:
+    """Make the client a visitor of `role` (learners have no grant; others are granted one)."""
+    if role == "anonymous":
+        return
+    register(client)
+    if role in ("trainer", "admin"):
+        from sqlmodel import Session, select
+
+        from modules.accounts import service
+        from modules.accounts.models import User
+
+        with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
+            user = session.exec(select(User)).one()
+            service.grant_role(session=session, user=user, role=role)
+
+
+@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("route", sorted(EXPECTED), ids=lambda r: f"{r[0]} {r[1]}")
 def test_route_answers_each_role(client: TestClient, role: str, route: tuple[str, str]) -> None:
-    url, anonymous, learner = EXPECTED[route]
-    if role == "learner":
-        register(client)
-    expected = learner if role == "learner" else anonymous
+    url, *answers = EXPECTED[route]
+    by_role = dict(zip(ROLES, answers + [answers[-1]] * (len(ROLES) - len(answers)), strict=True))
+    _as(client, role)
+    expected = by_role[role]
     if route[0] == "POST":
         data = {"csrf_token": csrf_from(client, "/")}
         response = client.post(url, data=data, follow_redirects=False)

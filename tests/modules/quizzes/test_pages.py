@@ -172,8 +172,11 @@ def test_course_completes_when_lessons_are_done_and_the_quiz_passed(client, app)
     with Session(app.state.engine) as session:
         assert session.exec(select(CourseCompletion)).one().course_id == "demo"
         reached = {(e.kind, e.subject) for e in session.exec(select(LearningEvent)).all()}
-        assert reached == {("quiz_passed", "satu-kuis"), ("module_completed", "satu"),
-                           ("course_completed", "demo")}
+        assert reached == {
+            ("quiz_passed", "satu-kuis"),
+            ("module_completed", "satu"),
+            ("course_completed", "demo"),
+        }
 
 
 def test_a_half_answered_matching_question_is_not_an_error(client) -> None:
