@@ -245,4 +245,40 @@ def attempt_result(request: Request, session: SessionDep, ref: OwnAttempt) -> Re
                 "score": grading.score(question, answer),
             }
         )
-    return render(request, "quizzes/result.html", {"ref": ref, "items": items, "review": review})
+    comparison = _self_assessment_change(session, ref) if ref.quiz.self_assessment else []
+    return render(
+        request,
+        "quizzes/result.html",
+        {"ref": ref, "items": items, "review": review, "comparison": comparison},
+    )
+
+
+def _self_assessment_change(session: Session, ref: AttemptRef) -> list[dict[str, Any]]:
+    """Per tag (value): this self-assessment's mean next to the course's other one(s), so a
+    learner sees how their view of their own behaviour moved."""
+    mine = service.likert_means(
+        session=session, user_id=ref.attempt.user_id, course_id=ref.course.id, quiz=ref.quiz
+    )
+    others = [
+        q
+        for m in ref.course.content.modules
+        for q in m.quizzes
+        if q.self_assessment and q.id != ref.quiz.id
+    ]
+    rows = []
+    for other in others:
+        theirs = service.likert_means(
+            session=session, user_id=ref.attempt.user_id, course_id=ref.course.id, quiz=other
+        )
+        for tag in mine:
+            if tag in theirs:
+                rows.append(
+                    {
+                        "tag": tag,
+                        "other": other.title,
+                        "before": theirs[tag],
+                        "now": mine[tag],
+                        "change": round(mine[tag] - theirs[tag], 2),
+                    }
+                )
+    return rows

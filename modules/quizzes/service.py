@@ -325,3 +325,24 @@ def standing(
     if quiz.grading == "last":
         return done[-1]
     return max(done, key=lambda a: (a.score or 0.0, -a.number))
+
+
+def likert_means(
+    *, session: Session, user_id: int, course_id: str, quiz: QuizContent
+) -> dict[str, float]:
+    """A learner's mean answer per tag in their latest handed-in self-assessment."""
+    done = [
+        a
+        for a in attempts(session=session, user_id=user_id, course_id=course_id, quiz_id=quiz.id)
+        if a.submitted_at is not None
+    ]
+    if not done:
+        return {}
+    given = answers(session=session, attempt_id=done[-1].id)
+    totals: dict[str, list[int]] = {}
+    for question in quiz.questions:
+        value = given.get(question.id)
+        if question.type == "likert" and isinstance(value, int):
+            for tag in question.tags or ["-"]:
+                totals.setdefault(tag, []).append(value)
+    return {tag: round(sum(v) / len(v), 2) for tag, v in totals.items()}

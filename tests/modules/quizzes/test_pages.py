@@ -195,3 +195,63 @@ def test_a_half_answered_matching_question_is_not_an_error(client) -> None:
         data={"csrf_token": token, "q-satu-q5-0": "0", "q-satu-q5-1": "2", "q-satu-q5-2": "1"},
     )
     assert whole.status_code == 200 and "Tersimpan" in whole.text
+
+
+def test_the_final_self_assessment_shows_the_change_per_value(db_url, tmp_path) -> None:
+    survey = (
+        "---\nid: {id}\ntitle: {title}\n---\n## {p}-1 (likert; akuntabel)\nSaya jujur.\n\n"
+        "## {p}-2 (likert; harmonis)\nSaya menolong.\n"
+    )
+    root = write_course(
+        tmp_path / "content",
+        {
+            "demo/01-satu/07-awal.quiz.md": survey.format(id="awal", title="Awal", p="sa"),
+            "demo/01-satu/08-akhir.quiz.md": survey.format(id="akhir", title="Akhir", p="sb"),
+        },
+    )
+    application = create_app(make_settings(db_url, content_dir=root))
+    courses_service.sync_content(engine=application.state.engine, root=root)
+    with TestClient(application) as client:
+        register(client)
+        for quiz, values in (("awal", ("2", "3")), ("akhir", ("4", "3"))):
+            url = f"/courses/demo/quizzes/{quiz}"
+            attempt = client.post(
+                f"{url}/start", data={"csrf_token": csrf_from(client, url)}, follow_redirects=False
+            ).headers["location"]
+            prefix = "sa" if quiz == "awal" else "sb"
+            client.post(
+                f"{attempt}/submit",
+                data={
+                    "csrf_token": csrf_from(client, attempt),
+                    f"q-{prefix}-1": values[0],
+                    f"q-{prefix}-2": values[1],
+                },
+            )
+        result = client.get(f"{attempt}/result").text
+        assert "Dibandingkan dengan asesmen mandiri Anda yang lain" in result
+        assert re.search(r"akuntabel</th><td>2\.0</td><td>4\.0</td><td>\+2\.00", result)
+        assert re.search(r"harmonis</th><td>3\.0</td><td>3\.0</td><td>\+0\.00", result)
+    application.state.engine.dispose()
+
+
+def test_the_review_shows_only_what_the_quiz_allows(db_url, tmp_path) -> None:
+    quiz = QUIZ.replace("draw: 7\n", "").replace(
+        "review: [correctness, feedback]", "review: [correctness]"
+    )
+    root = write_course(tmp_path / "content", {"demo/01-satu/09-kuis.quiz.md": quiz})
+    application = create_app(make_settings(db_url, content_dir=root))
+    courses_service.sync_content(engine=application.state.engine, root=root)
+    with TestClient(application) as client:
+        register(client)
+        attempt = start(client)
+        client.post(
+            f"{attempt}/submit", data={"csrf_token": csrf_from(client, attempt), "q-satu-q1": "1"}
+        )
+        result = client.get(f"{attempt}/result").text
+        assert "Tidak benar" in result  # correctness is allowed
+        for text in ("Tepat.", "Bukan itu.", "Akuntabel berarti dapat", "Jawaban terbaik"):
+            assert text not in result, text
+        quiz_page = client.get(QUIZ_URL).text
+        for text in KEY_TEXTS:
+            assert text not in quiz_page, text
+    application.state.engine.dispose()
