@@ -91,3 +91,19 @@ def test_cli_import_gift_and_aiken(tmp_path: Path) -> None:
         cli, ["content", "import-gift", str(tmp_path / "nope.gift"), "--out", str(out)]
     )
     assert missing.exit_code == 2
+
+
+def test_a_second_gift_bank_with_multiline_questions_and_category_changes(tmp_path) -> None:
+    result = convert_gift((HERE / "mixed.gift").read_text(), "hrm", "Harmonis")
+    text = result.text
+    assert result.count == 6 and result.skipped == []
+    assert (
+        "Seorang pemohon mengeluh karena petugas berbicara dengan nada tinggi. Sikap yang tepat?"
+    ) in text
+    assert "## hrm-benar-panjang (truefalse; harmonis)" in text and "Jawaban: benar" in text
+    assert "Nilai Harmonis mengajak ASN _____ setiap orang" in text
+    assert "Jawaban: saling menghargai" in text
+    assert "## hrm-bobot-satu-benar (single; harmonis)" in text
+    assert "- [x] =" in text and "- [ ] ~" in text and "- [ ] \\#" in text  # stays text
+    assert "## hrm-baris-baru (truefalse; kasus)" in text
+    assert check(write_course(tmp_path, {"demo/01-satu/09-hrm.quiz.md": text})) == []
