@@ -145,14 +145,16 @@ def _transfer(base: str, token: str) -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def _server(port: int, env: dict[str, str]) -> Iterator[None]:
-    """uvicorn serving make_app() on `port` until the block ends."""
+def _server(
+    port: int, env: dict[str, str], factory: str = "bench.lesson_page:make_app"
+) -> Iterator[None]:
+    """uvicorn serving an app factory on `port` until the block ends."""
     argv = [
         sys.executable,
         "-m",
         "uvicorn",
         "--factory",
-        "bench.lesson_page:make_app",
+        factory,
         "--port",
         str(port),
         "--log-level",

@@ -41,6 +41,37 @@ QUIZ = f"/courses/berakhlak/quizzes/{QUIZ_ID}"
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
 
+class _ServerTiming:
+    """ASGI middleware: time from request to last response byte, per request kind, appended to
+    a file (the client shares the CPU, so its view includes its own delays)."""
+
+    def __init__(self, app, path: str) -> None:  # type: ignore[no-untyped-def]
+        self.app, self.path = app, path
+
+    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        kind = (
+            "answer"
+            if "/answers/" in scope["path"]
+            else "submit"
+            if scope["path"].endswith("/submit")
+            else "start"
+        )
+        begin = time.perf_counter()
+        await self.app(scope, receive, send)
+        with open(self.path, "a") as fh:  # noqa: ASYNC230 - a benchmark probe
+            fh.write(f"{kind} {time.perf_counter() - begin}\n")
+
+
+def make_app():  # type: ignore[no-untyped-def]
+    """The real app, timed (uvicorn factory for this benchmark)."""
+    from app.main import create_app
+
+    return _ServerTiming(create_app(), os.environ["BENCH_TIMING_FILE"])
+
+
 def _learners(settings: Settings, count: int) -> list[str]:
     """`count` learners with a session each (created directly: registration is not measured)."""
     engine = make_engine(settings.database_url)
@@ -133,6 +164,7 @@ def main() -> None:
         "BERAKHLAK_ENVIRONMENT": "production",
         "BERAKHLAK_SECRET_KEY": "q" * 48,
         "BENCH_BARE_FILE": str(work / "bare.html"),
+        "BENCH_TIMING_FILE": str(work / "server.txt"),
     }
     (work / "bare.html").write_bytes(b"")
     os.environ.update(env)
@@ -142,25 +174,33 @@ def main() -> None:
     courses, _ = load_content_dir(ROOT / "content")
     quiz = next(q for m in courses[0].content.modules for q in m.quizzes if q.id == QUIZ_ID)
     port = _free_port()
-    with _server(port, env):
+    with _server(port, env, "bench.quiz:make_app"):
         timings = asyncio.run(_run(f"http://127.0.0.1:{port}", tokens, quiz))
+    server: dict[str, list[float]] = {"start": [], "answer": [], "submit": []}
+    for line in (work / "server.txt").read_text().splitlines():
+        kind, seconds = line.split()
+        server[kind].append(float(seconds))
     engine = "PostgreSQL" if args.database_url else "SQLite"
     print(
         f"database: {engine}; {args.learners} learners at once, {len(quiz.questions)}-question "
         f"bank, {len(timings['answer']) // args.learners} questions each\n"
     )
-    print("| request | count | median (ms) | p95 (ms) | max (ms) |\n|---|---|---|---|---|")
+    print("| request | seen by | count | median (ms) | p95 (ms) | max (ms) |")
+    print("|---|---|---|---|---|---|")
     for kind in ("start", "answer", "submit"):
-        values = timings[kind]
+        for who, source in (("client", timings), ("server", server)):
+            values = source[kind]
+            print(
+                f"| {kind} | {who} | {len(values)} | {statistics.median(values) * 1000:.1f} | "
+                f"{_p(values, 0.95):.1f} | {max(values) * 1000:.1f} |"
+            )
+    print()
+    for who, source in (("client", timings), ("server", server)):
+        worst = max(_p(source["answer"], 0.95), _p(source["submit"], 0.95))
         print(
-            f"| {kind} | {len(values)} | {statistics.median(values) * 1000:.1f} | "
-            f"{_p(values, 0.95):.1f} | {max(values) * 1000:.1f} |"
+            f"budget p95 < 100 ms for answering and handing in, seen by the {who}: "
+            f"{'met' if worst < 100 else 'MISSED'} ({worst:.1f} ms)"
         )
-    worst = max(_p(timings["answer"], 0.95), _p(timings["submit"], 0.95))
-    print(
-        f"\nbudget: p95 < 100 ms for answering and handing in: "
-        f"{'met' if worst < 100 else 'MISSED'} ({worst:.1f} ms)"
-    )
 
 
 if __name__ == "__main__":

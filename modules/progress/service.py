@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy import bindparam, delete, func, insert, literal, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -258,20 +260,22 @@ def record_event(
     version_id: int,
     score: float | None = None,
 ) -> bool:
-    """Record an event once; True if this call recorded it."""
-    session.add(
-        LearningEvent(
+    """Record an event once (a repeat is ignored by the database); True if this call recorded
+    it. The caller's transaction carries it: commit follows."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = session.connection().execute(
+        insert(LearningEvent.__table__)  # type: ignore[attr-defined]
+        .values(
             user_id=user_id,
             course_id=course_id,
             kind=kind,
             subject=subject,
             content_version_id=version_id,
             score=score,
+            at=utcnow(),
         )
+        .on_conflict_do_nothing(index_elements=["user_id", "course_id", "kind", "subject"])
     )
-    try:
-        session.commit()
-    except IntegrityError:  # reached in another request at the same moment
-        session.rollback()
-        return False
-    return True
+    session.commit()
+    return bool(result.rowcount)

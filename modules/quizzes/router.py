@@ -10,12 +10,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.db import SessionDep
+from app.db import SessionDep, write_lock
 from app.forms import RawForm
 from app.i18n import N_
 from app.templating import is_htmx, render
 from app.timeutil import as_utc, utcnow
-from modules.accounts.dependencies import CurrentUser, TrainerOrAdmin
+from modules.accounts.dependencies import CurrentUser, LoggedInLater, TrainerOrAdmin
 from modules.progress import flows as progress_flows
 from modules.quizzes import forms, grading, service, statistics
 from modules.quizzes.dependencies import AttemptRef, LiveQuiz, OwnAttempt, load_own_attempt
@@ -142,13 +142,15 @@ def _save_form(
 
 @router.post("/attempts/{attempt_id}/answers/{question_id}")
 async def save_one(
-    request: Request, user: CurrentUser, form: RawForm, attempt_id: str, question_id: str
+    request: Request, deferred: LoggedInLater, form: RawForm, attempt_id: str, question_id: str
 ) -> Response:
     """htmx: save one question's answer the moment it is given. The most frequent quiz
     request, so loading the attempt and saving run in one thread-pool hop."""
 
     def work() -> str | None:
-        with Session(request.app.state.engine, expire_on_commit=False) as session:
+        engine = request.app.state.engine
+        with write_lock(engine), Session(engine, expire_on_commit=False) as session:
+            user = deferred.resolve(session.connection())
             ref = load_own_attempt(request, session, user.id, attempt_id)
             if question_id not in {d.id for d in service.layout(ref.attempt)}:
                 raise HTTPException(404)
@@ -184,13 +186,15 @@ def save_all(request: Request, session: SessionDep, ref: OwnAttempt, form: RawFo
 
 @router.post("/attempts/{attempt_id}/submit")
 async def submit_attempt(
-    request: Request, user: CurrentUser, form: RawForm, attempt_id: str
+    request: Request, deferred: LoggedInLater, form: RawForm, attempt_id: str
 ) -> Response:
     """Save what the page carries, then grade once (a double click gets the same result);
     one thread-pool hop for the whole of it."""
 
     def work() -> None:
-        with Session(request.app.state.engine, expire_on_commit=False) as session:
+        engine = request.app.state.engine
+        with write_lock(engine), Session(engine, expire_on_commit=False) as session:
+            user = deferred.resolve(session.connection())
             ref = load_own_attempt(request, session, user.id, attempt_id)
             if ref.attempt.submitted_at is not None:
                 return

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlmodel import Session, select
 
 from app.main import create_app
-from app.timeutil import utcnow
+from app.timeutil import as_utc, utcnow
 from modules.accounts.models import User
 from modules.courses import service as courses_service
 from modules.quizzes import service
@@ -170,7 +170,7 @@ def test_concurrent_submits_grade_once(quiz_env) -> None:
     def submit(_i: int):
         with Session(app.state.engine, expire_on_commit=False) as session:
             done = service.submit(session=session, attempt_id=attempt.id, quiz=quiz)
-            return done.submitted_at, done.score
+            return as_utc(done.submitted_at), done.score
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = set(pool.map(submit, range(12)))

@@ -255,3 +255,21 @@ def test_the_review_shows_only_what_the_quiz_allows(db_url, tmp_path) -> None:
         for text in KEY_TEXTS:
             assert text not in quiz_page, text
     application.state.engine.dispose()
+
+
+def test_saving_with_an_ended_session_asks_to_log_in(client) -> None:
+    register(client)
+    attempt = start(client)
+    token = csrf_from(client, attempt)
+    csrf_cookie = client.cookies.get("bk_csrf")
+    client.cookies.clear()
+    client.cookies.set("bk_csrf", csrf_cookie)
+    client.cookies.set("bk_session", "ended-or-forged")
+    saved = client.post(
+        f"{attempt}/answers/satu-q4",
+        headers={"HX-Request": "true"},
+        data={"csrf_token": token, "q-satu-q4": "negara"},
+    )
+    assert saved.status_code == 204 and saved.headers["hx-redirect"].startswith("/login")
+    submitted = client.post(f"{attempt}/submit", data={"csrf_token": token}, follow_redirects=False)
+    assert submitted.status_code == 303 and submitted.headers["location"].startswith("/login")
