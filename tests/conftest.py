@@ -219,3 +219,28 @@ def all_routes(app) -> list[tuple[str, str]]:
 
     walk(app.routes)
     return sorted(found)
+
+
+def make_user(
+    session, nip_number: str = "199001012015031001", email: str = "siti@bkn.go.id", **fields: object
+):
+    """A learner row written directly (no registration form, no password to check)."""
+    from modules.accounts.models import User
+
+    values: dict[str, object] = {
+        "nip": nip_number,
+        "employment_type": "PNS",
+        "name": "Siti",
+        "email": email,
+        "password_hash": "x",
+        "agency_id": 1,
+        "work_unit": "Unit",
+        "position": "Analis",
+        "grade": "III/a",
+    }
+    values.update(fields)
+    user = User(**values)
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user

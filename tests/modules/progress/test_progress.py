@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from modules.progress.models import CourseCompletion, LessonProgress
-from tests.conftest import csrf_from, register
+from tests.conftest import csrf_from, make_user, register
 
 COURSE = "/courses/berakhlak"
 FIRST = "pengantar-mengapa-nilai-dasar"
@@ -127,23 +127,10 @@ def test_jp_year_follows_the_site_time_zone(session, app) -> None:
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from modules.accounts.models import User
     from modules.courses.models import Course
     from modules.progress import service
 
-    user = User(
-        nip="199001012015031001",
-        employment_type="PNS",
-        name="A",
-        email="a@b.go.id",
-        password_hash="x",
-        agency_id=1,
-        work_unit="u",
-        position="p",
-        grade="III/a",
-    )
-    session.add(user)
-    session.commit()
+    user = make_user(session)
     course = session.get(Course, "berakhlak")
     # 06:00 WIB on 1 January 2026 is still 31 December 2025 in UTC.
     session.add(

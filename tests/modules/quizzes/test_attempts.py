@@ -15,11 +15,10 @@ from sqlmodel import Session, select
 
 from app.main import create_app
 from app.timeutil import as_utc, utcnow
-from modules.accounts.models import User
 from modules.courses import service as courses_service
 from modules.quizzes import service
 from modules.quizzes.models import QuizAttempt
-from tests.conftest import make_settings
+from tests.conftest import make_settings, make_user
 from tests.modules.courses.test_content_check import write_course
 from tests.modules.quizzes.test_quiz_format import QUIZ
 
@@ -39,20 +38,7 @@ def quiz_env(db_url: str, tmp_path: Path):
     course = app.state.catalogue.get("demo")
     quiz = course.content.modules[0].quizzes[0]
     with Session(app.state.engine, expire_on_commit=False) as session:
-        user = User(
-            nip="199001012015031001",
-            employment_type="PNS",
-            name="Siti",
-            email="siti@bkn.go.id",
-            password_hash="x",
-            agency_id=1,
-            work_unit="u",
-            position="p",
-            grade="III/a",
-        )
-        session.add(user)
-        session.commit()
-        user_id = user.id
+        user_id = make_user(session).id
     yield app, course, quiz, user_id
     app.state.engine.dispose()
 

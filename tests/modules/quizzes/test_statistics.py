@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from modules.accounts.models import User
 from modules.quizzes import service, statistics
+from tests.conftest import make_user
 from tests.modules.quizzes.test_attempts import quiz_env
 
 __all__ = ["quiz_env"]
@@ -18,19 +18,7 @@ def test_item_statistics(quiz_env) -> None:
     # short answer right only when k == 4 (the strongest)
     for k in range(5):
         with Session(engine, expire_on_commit=False) as session:
-            user = User(
-                nip=f"19900101201503100{k + 2}",
-                employment_type="PNS",
-                name=f"P{k}",
-                email=f"p{k}@bkn.go.id",
-                password_hash="x",
-                agency_id=1,
-                work_unit="u",
-                position="p",
-                grade="III/a",
-            )
-            session.add(user)
-            session.commit()
+            user = make_user(session, f"19900101201503100{k + 2}", f"p{k}@bkn.go.id")
             attempt = service.start(
                 session=session,
                 user_id=user.id,
