@@ -48,6 +48,7 @@ def complete_if_due(
             subject=course.id,
             version_id=course.version_id,
         )
+        session.commit()
     return recorded
 
 
@@ -67,16 +68,18 @@ def _complete_modules(
         m.id for m in ready if all(q.id in passed for q in m.quizzes if not q.self_assessment)
     }
     reached = service.events(session=session, user_id=user_id, course_id=course.id)
-    for module_id in sorted(complete):
-        if ("module_completed", module_id) not in reached:
-            service.record_event(
-                session=session,
-                user_id=user_id,
-                course_id=course.id,
-                kind="module_completed",
-                subject=module_id,
-                version_id=course.version_id,
-            )
+    new = [m for m in sorted(complete) if ("module_completed", m) not in reached]
+    for module_id in new:
+        service.record_event(
+            session=session,
+            user_id=user_id,
+            course_id=course.id,
+            kind="module_completed",
+            subject=module_id,
+            version_id=course.version_id,
+        )
+    if new:
+        session.commit()
     return complete
 
 
@@ -101,7 +104,9 @@ def quiz_submitted(
             version_id=course.version_id,
             score=score,
         )
-    return complete_course_if_due(session=session, user_id=user_id, course=course)
+    completed = complete_course_if_due(session=session, user_id=user_id, course=course)
+    session.commit()
+    return completed
 
 
 def complete_course_if_due(*, session: Session, user_id: int, course: CourseView) -> bool:

@@ -261,7 +261,7 @@ def record_event(
     score: float | None = None,
 ) -> bool:
     """Record an event once (a repeat is ignored by the database); True if this call recorded
-    it. The caller's transaction carries it: commit follows."""
+    it. It joins the caller's transaction: the caller commits."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     result = session.connection().execute(
@@ -277,5 +277,4 @@ def record_event(
         )
         .on_conflict_do_nothing(index_elements=["user_id", "course_id", "kind", "subject"])
     )
-    session.commit()
     return bool(result.rowcount)

@@ -241,8 +241,12 @@ def save_answer(
 
 def answers(*, session: Session, attempt_id: str) -> dict[str, Any]:
     """Saved answers of an attempt by question id."""
-    rows = session.exec(select(QuizAnswer).where(QuizAnswer.attempt_id == attempt_id)).all()
-    return {r.question_id: json.loads(r.value) for r in rows}
+    rows = session.connection().execute(
+        select(QuizAnswer.question_id, QuizAnswer.value).where(
+            col(QuizAnswer.attempt_id) == attempt_id
+        )
+    )
+    return {question_id: json.loads(value) for question_id, value in rows}
 
 
 def submit(
