@@ -160,6 +160,8 @@ def _server(
         "--log-level",
         "warning",
         "--no-access-log",
+        "--workers",
+        os.environ.get("BENCH_WORKERS", "1"),
     ]
     server = subprocess.Popen(argv, cwd=ROOT, env=env)
     try:

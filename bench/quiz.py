@@ -248,6 +248,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--learners", type=int, default=32)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn processes")
     parser.add_argument(
         "--submitters",
         type=int,
@@ -264,6 +265,7 @@ def main() -> None:
         "BERAKHLAK_SECRET_KEY": "q" * 48,
         "BENCH_BARE_FILE": str(work / "bare.html"),
         "BENCH_TIMING_FILE": str(work / "server.txt"),
+        "BENCH_WORKERS": str(args.workers),
     }
     (work / "bare.html").write_bytes(b"")
     os.environ.update(env)
