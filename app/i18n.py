@@ -41,10 +41,6 @@ def set_locale(locale: str) -> None:
     _current.set(locale if locale in LOCALES else "id")
 
 
-def get_locale() -> str:
-    return _current.get()
-
-
 def gettext(message: str) -> str:
     """Translate a message into the current locale."""
     catalogue = _catalogues.get(_current.get())

@@ -80,9 +80,5 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    @property
     def secure_cookies(self) -> bool:
         return self.base_url.startswith("https://")

@@ -69,3 +69,29 @@ def page(browser):
     tab = context.new_page()
     yield tab
     context.close()
+
+
+def register_in_browser(
+    page,
+    base: str,
+    *,
+    nip: str = "199001012015031001",
+    name: str = "Siti Rahmawati",
+    email: str = "siti@bkn.go.id",
+    agency: str = "Badan Kepegawaian Negara",
+    grade: str = "III/a",
+) -> None:
+    """Fill in and send the registration form by its field ids (works without JavaScript)."""
+    from tests.conftest import PASSWORD
+
+    page.goto(f"{base}/register")
+    page.fill("#f-nip", nip)
+    page.fill("#f-name", name)
+    page.fill("#f-email", email)
+    page.select_option("#f-agency_id", label=agency)
+    page.fill("#f-work_unit", "Direktorat")
+    page.fill("#f-position", "Analis")
+    page.select_option("#f-grade", grade)
+    page.fill("#f-password", PASSWORD)
+    page.fill("#f-password_confirm", PASSWORD)
+    page.click("button.button")

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.browser.conftest import register_in_browser
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -66,17 +67,15 @@ def test_learner_journey(live_server: str, page, tmp_path) -> None:
 def test_mark_done_works_without_javascript(live_server: str, browser) -> None:
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    page.goto(f"{live_server}/register")
-    page.fill("#f-nip", "199203182022212004")
-    page.fill("#f-name", "Rina Wulandari")
-    page.fill("#f-email", "rina@bandung.go.id")
-    page.select_option("#f-agency_id", label="Pemerintah Kota Bandung")
-    page.fill("#f-work_unit", "Dinas Kesehatan")
-    page.fill("#f-position", "Perawat Ahli Pertama")
-    page.select_option("#f-grade", "IX")
-    page.fill("#f-password", PASSWORD)
-    page.fill("#f-password_confirm", PASSWORD)
-    page.click("button.button")
+    register_in_browser(
+        page,
+        live_server,
+        nip="199203182022212004",
+        name="Rina Wulandari",
+        email="rina@bandung.go.id",
+        agency="Pemerintah Kota Bandung",
+        grade="IX",
+    )
     page.goto(f"{live_server}/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar")
     page.click("#lesson-status button.button")
     page.wait_for_url(re.compile(r"/lessons/pengantar-landasan-hukum\?marked="))

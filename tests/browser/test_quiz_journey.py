@@ -8,7 +8,7 @@ import re
 import pytest
 
 from modules.quizzes.grading import best_answer
-from tests.conftest import PASSWORD
+from tests.browser.conftest import register_in_browser
 
 pytestmark = pytest.mark.browser
 QUIZ = "/courses/berakhlak/quizzes/akuntabel-kuis"
@@ -37,17 +37,7 @@ def answer(page, question, value) -> None:
 def test_quiz_journey(live_server: str, page) -> None:
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.goto(f"{live_server}/register")
-    page.fill("#f-nip", "199001012015031001")
-    page.fill("#f-name", "Siti Rahmawati")
-    page.fill("#f-email", "siti@bkn.go.id")
-    page.select_option("#f-agency_id", label="Badan Kepegawaian Negara")
-    page.fill("#f-work_unit", "Direktorat")
-    page.fill("#f-position", "Analis")
-    page.select_option("#f-grade", "III/a")
-    page.fill("#f-password", PASSWORD)
-    page.fill("#f-password_confirm", PASSWORD)
-    page.click("button.button")
+    register_in_browser(page, live_server)
     page.wait_for_url(re.compile(r"/me/learning$"))
 
     # the module's lessons first

@@ -54,6 +54,17 @@ def client(app):
         yield test_client
 
 
+def autosave(
+    client: TestClient, attempt: str, token: str, question_id: str, fields: dict[str, str]
+):
+    """What htmx sends when one question's answer changes."""
+    return client.post(
+        f"{attempt}/answers/{question_id}",
+        headers={"HX-Request": "true"},
+        data={"csrf_token": token, **fields},
+    )
+
+
 def start(client: TestClient) -> str:
     response = client.post(
         f"{QUIZ_URL}/start",
@@ -77,17 +88,9 @@ def test_answers_are_saved_as_given_and_survive_a_reload(client) -> None:
     register(client)
     attempt = start(client)
     token = csrf_from(client, attempt)
-    saved = client.post(
-        f"{attempt}/answers/satu-q4",
-        headers={"HX-Request": "true"},
-        data={"csrf_token": token, "q-satu-q4": "negara"},
-    )
+    saved = autosave(client, attempt, token, "satu-q4", {"q-satu-q4": "negara"})
     assert saved.status_code == 200 and "Tersimpan" in saved.text
-    bad = client.post(
-        f"{attempt}/answers/satu-q1",
-        headers={"HX-Request": "true"},
-        data={"csrf_token": token, "q-satu-q1": "99"},
-    )
+    bad = autosave(client, attempt, token, "satu-q1", {"q-satu-q1": "99"})
     assert bad.status_code == 422
     plain = client.post(
         f"{attempt}/save",
@@ -183,16 +186,14 @@ def test_a_half_answered_matching_question_is_not_an_error(client) -> None:
     register(client)
     attempt = start(client)
     token = csrf_from(client, attempt)
-    partial = client.post(
-        f"{attempt}/answers/satu-q5",
-        headers={"HX-Request": "true"},
-        data={"csrf_token": token, "q-satu-q5-0": "0"},
-    )
+    partial = autosave(client, attempt, token, "satu-q5", {"q-satu-q5-0": "0"})
     assert partial.status_code == 200 and "Belum tersimpan" in partial.text
-    whole = client.post(
-        f"{attempt}/answers/satu-q5",
-        headers={"HX-Request": "true"},
-        data={"csrf_token": token, "q-satu-q5-0": "0", "q-satu-q5-1": "2", "q-satu-q5-2": "1"},
+    whole = autosave(
+        client,
+        attempt,
+        token,
+        "satu-q5",
+        {"q-satu-q5-0": "0", "q-satu-q5-1": "2", "q-satu-q5-2": "1"},
     )
     assert whole.status_code == 200 and "Tersimpan" in whole.text
 
@@ -265,11 +266,7 @@ def test_saving_with_an_ended_session_asks_to_log_in(client) -> None:
     client.cookies.clear()
     client.cookies.set("bk_csrf", csrf_cookie)
     client.cookies.set("bk_session", "ended-or-forged")
-    saved = client.post(
-        f"{attempt}/answers/satu-q4",
-        headers={"HX-Request": "true"},
-        data={"csrf_token": token, "q-satu-q4": "negara"},
-    )
+    saved = autosave(client, attempt, token, "satu-q4", {"q-satu-q4": "negara"})
     assert saved.status_code == 204 and saved.headers["hx-redirect"].startswith("/login")
     submitted = client.post(f"{attempt}/submit", data={"csrf_token": token}, follow_redirects=False)
     assert submitted.status_code == 303 and submitted.headers["location"].startswith("/login")
