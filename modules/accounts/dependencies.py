@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy import Select
 from sqlalchemy.engine import Connection
 
 from app.db import SessionDep, run_read, run_write
@@ -74,7 +75,16 @@ class DeferredUser:
 
     def resolve(self, conn: Connection) -> Principal:
         """The logged-in user, read on the caller's connection, or LoginRequired."""
-        user, stale = service.principal_for_token(conn=conn, token=self.token)
+        return self.resolve_with(conn, service.PRINCIPAL_BY_DIGEST)[0]
+
+    def resolve_with(
+        self, conn: Connection, statement: Select[Any], params: dict[str, Any] | None = None
+    ) -> tuple[Principal, tuple[Any, ...]]:
+        """The logged-in user and the extra columns of `statement` (a
+        `service.principal_select(...)`), read in one round trip; or LoginRequired."""
+        user, stale, extra = service.principal_with(
+            conn=conn, token=self.token, statement=statement, params=params
+        )
         if user is None:
             raise LoginRequired
         if stale:
@@ -89,7 +99,7 @@ class DeferredUser:
                 cookie,
             ]
         self.request.state.user = user
-        return user
+        return user, extra
 
 
 async def deferred_user(request: Request) -> DeferredUser:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, delete, func, true, update
+from sqlalchemy import Select, bindparam, delete, func, true, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -176,12 +177,21 @@ _PRINCIPAL_COLUMNS = [
     User.agency_id,
     User.locale,
 ]
+
+
+def principal_select(*extra: Any) -> Select[Any]:
+    """The query behind a session cookie (bound parameter `digest`), with `extra` columns a
+    hot path needs in the same round trip (join their tables with an outer join)."""
+    return (
+        select(*_PRINCIPAL_COLUMNS, AuthSession.expires_at, AuthSession.last_seen_at, *extra)
+        .select_from(User)
+        .join(AuthSession, col(AuthSession.user_id) == User.id)
+        .where(col(AuthSession.id) == bindparam("digest"), col(User.active) == true())
+    )
+
+
 # Built once: constructing a statement costs more than running it on SQLite.
-_PRINCIPAL_BY_DIGEST = (
-    select(*_PRINCIPAL_COLUMNS, AuthSession.expires_at, AuthSession.last_seen_at)
-    .join(AuthSession, col(AuthSession.user_id) == User.id)
-    .where(col(AuthSession.id) == bindparam("digest"), col(User.active) == true())
-)
+PRINCIPAL_BY_DIGEST = principal_select()
 _EXTEND_SESSION = (
     update(AuthSession)
     .where(col(AuthSession.id) == bindparam("digest"))
@@ -192,14 +202,25 @@ _EXTEND_SESSION = (
 def principal_for_token(*, conn: Connection, token: str) -> tuple[Principal | None, bool]:
     """The user behind a session cookie (or None), and whether the session is due to be
     extended (at most once an hour). One prepared Core query: this runs on every page view."""
-    row = conn.execute(_PRINCIPAL_BY_DIGEST, {"digest": security.token_digest(token)}).first()
+    user, stale, _ = principal_with(conn=conn, token=token, statement=PRINCIPAL_BY_DIGEST)
+    return user, stale
+
+
+def principal_with(
+    *, conn: Connection, token: str, statement: Select[Any], params: dict[str, Any] | None = None
+) -> tuple[Principal | None, bool, tuple[Any, ...]]:
+    """Like principal_for_token for a `principal_select(...)` statement; also the values of its
+    extra columns (empty when there is no such session)."""
+    digest = security.token_digest(token)
+    row = conn.execute(statement, {"digest": digest, **(params or {})}).first()
     if row is None:
-        return None, False
+        return None, False, ()
     now = utcnow()
     if as_utc(row.expires_at) <= now:
-        return None, False
+        return None, False, ()
     stale = now - as_utc(row.last_seen_at) > SESSION_REFRESH
-    return Principal(*row[: len(_PRINCIPAL_COLUMNS)]), stale
+    width = len(_PRINCIPAL_COLUMNS)
+    return Principal(*row[:width]), stale, tuple(row[width + 2 :])
 
 
 def extend_session(*, conn: Connection, token: str, days: int) -> None:

@@ -104,17 +104,20 @@ def quiz_submitted(
             version_id=course.version_id,
             score=score,
         )
-    completed = complete_course_if_due(session=session, user_id=user_id, course=course)
+    # A quiz not passed cannot complete anything (self-assessments never block), so only a
+    # pass looks further.
+    completed = bool(passed) and complete_course_if_due(
+        session=session, user_id=user_id, course=course
+    )
     session.commit()
     return completed
 
 
 def complete_course_if_due(*, session: Session, user_id: int, course: CourseView) -> bool:
     """Complete the course if its requirements are all met now."""
-    done = service.done_lessons(session=session, user_id=user_id, course_id=course.id)
-    completed = service.completion(session=session, user_id=user_id, course_id=course.id)
+    state = service.lesson_state(conn=session.connection(), user_id=user_id, course_id=course.id)
     return complete_if_due(
-        session=session, user_id=user_id, course=course, done=done, completed=completed is not None
+        session=session, user_id=user_id, course=course, done=state.done, completed=state.completed
     )
 
 

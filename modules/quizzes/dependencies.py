@@ -6,12 +6,18 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from sqlmodel import Session
+from sqlalchemy import and_, bindparam
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, col
 
 from app.db import SessionDep
-from modules.accounts.dependencies import CurrentUser
+from modules.accounts import service as accounts_service
+from modules.accounts.dependencies import CurrentUser, DeferredUser
+from modules.accounts.models import User
+from modules.accounts.schemas import Principal
 from modules.courses.schemas import ModuleContent
 from modules.courses.service import CourseView
+from modules.quizzes import service
 from modules.quizzes.models import QuizAttempt
 from modules.quizzes.schemas import QuizContent
 
@@ -52,11 +58,36 @@ def load_own_attempt(
     attempt = session.get(QuizAttempt, attempt_id) if len(attempt_id) <= 32 else None
     if attempt is None or attempt.user_id != user_id:
         raise HTTPException(404)
+    return attempt_ref(request, attempt)
+
+
+def attempt_ref(request: Request, attempt: QuizAttempt | None) -> AttemptRef:
+    """The attempt with the course version it started on and its quiz, or 404."""
+    if attempt is None:
+        raise HTTPException(404)
     course = request.app.state.catalogue.version(attempt.content_version_id)
     found = course.quiz(attempt.quiz_id) if course else None
     if course is None or found is None:
         raise HTTPException(404)
     return AttemptRef(attempt, course, *found)
+
+
+# The session behind the cookie and the learner's own attempt in one round trip, for the
+# hottest requests (saving an answer, handing in).
+SESSION_AND_ATTEMPT = accounts_service.principal_select(*service.ATTEMPT_COLUMNS).outerjoin(
+    QuizAttempt,
+    and_(col(QuizAttempt.id) == bindparam("attempt_id"), col(QuizAttempt.user_id) == User.id),
+)
+
+
+def resolve_own_attempt(
+    request: Request, deferred: DeferredUser, conn: Connection, attempt_id: str
+) -> tuple[Principal, AttemptRef]:
+    """The logged-in user (or LoginRequired) and their attempt (or 404), in one query."""
+    if len(attempt_id) > 32:
+        raise HTTPException(404)
+    user, extra = deferred.resolve_with(conn, SESSION_AND_ATTEMPT, {"attempt_id": attempt_id})
+    return user, attempt_ref(request, service.attempt_from_row(extra))
 
 
 def own_attempt(

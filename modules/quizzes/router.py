@@ -18,7 +18,7 @@ from app.timeutil import as_utc, utcnow
 from modules.accounts.dependencies import CurrentUser, LoggedInLater, TrainerOrAdmin
 from modules.progress import flows as progress_flows
 from modules.quizzes import forms, grading, service, statistics
-from modules.quizzes.dependencies import AttemptRef, LiveQuiz, OwnAttempt, load_own_attempt
+from modules.quizzes.dependencies import AttemptRef, LiveQuiz, OwnAttempt, resolve_own_attempt
 
 router = APIRouter()
 
@@ -110,12 +110,14 @@ def attempt_page(request: Request, session: SessionDep, ref: OwnAttempt) -> Resp
 
 CLOSED = "closed"
 INCOMPLETE = N_("Not saved yet: answer every part of this question.")
+UNREADABLE = N_("This answer could not be read. Choose again.")
 
 
 def _save_form(
     session: SessionDep, ref: AttemptRef, form: Any, only: str | None = None
 ) -> dict[str, str]:
-    """Save every answer the form carries; return the questions whose answer was refused."""
+    """Save every answer the form carries (the caller commits); return the questions whose
+    answer was refused."""
     problems: dict[str, str] = {}
     by_id = {q.id: q for q in ref.quiz.questions}
     for drawn in service.layout(ref.attempt):
@@ -128,15 +130,15 @@ def _save_form(
             problems[drawn.id] = INCOMPLETE
             continue
         try:
-            service.save_answer(
-                session=session,
+            service.record_answer(
+                conn=session.connection(),
                 attempt=ref.attempt,
                 quiz=ref.quiz,
                 question_id=drawn.id,
                 value=value,
             )
         except service.AnswerInvalid:
-            problems[drawn.id] = N_("This answer could not be read. Choose again.")
+            problems[drawn.id] = UNREADABLE
     return problems
 
 
@@ -145,19 +147,35 @@ async def save_one(
     request: Request, deferred: LoggedInLater, form: RawForm, attempt_id: str, question_id: str
 ) -> Response:
     """htmx: save one question's answer the moment it is given. The most frequent quiz
-    request, so loading the attempt and saving run in one thread-pool hop."""
+    request: one thread-pool hop, two statements (the session with the attempt, then the
+    answer) and no transaction around them, since the write is a single statement."""
 
     def work() -> str | None:
         engine = request.app.state.engine
-        with write_lock(engine), Session(engine, expire_on_commit=False) as session:
-            user = deferred.resolve(session.connection())
-            ref = load_own_attempt(request, session, user.id, attempt_id)
+        with write_lock(engine), engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            _user, ref = resolve_own_attempt(request, deferred, conn, attempt_id)
             if question_id not in {d.id for d in service.layout(ref.attempt)}:
                 raise HTTPException(404)
+            question = next(q for q in ref.quiz.questions if q.id == question_id)
+            value = forms.answer_from_form(question, form)
+            if value is None:
+                return None
+            if value is forms.INCOMPLETE:
+                return INCOMPLETE
             try:
-                return _save_form(session, ref, form, only=question_id).get(question_id)
+                service.record_answer(
+                    conn=conn,
+                    attempt=ref.attempt,
+                    quiz=ref.quiz,
+                    question_id=question_id,
+                    value=value,
+                )
+            except service.AnswerInvalid:
+                return UNREADABLE
             except service.AttemptClosed:
                 return CLOSED
+            return None
 
     problem = await run_in_threadpool(work)
     if problem == CLOSED:
@@ -177,6 +195,7 @@ def save_all(request: Request, session: SessionDep, ref: OwnAttempt, form: RawFo
     """Without JavaScript: save every answer on the page and come back to it."""
     try:
         problems = _save_form(session, ref, form)
+        session.commit()
     except service.AttemptClosed:
         return RedirectResponse(_attempt_url(ref.attempt.id, "/result"), status_code=303)
     if any(p != INCOMPLETE for p in problems.values()):
@@ -194,14 +213,20 @@ async def submit_attempt(
     def work() -> None:
         engine = request.app.state.engine
         with write_lock(engine), Session(engine, expire_on_commit=False) as session:
-            user = deferred.resolve(session.connection())
-            ref = load_own_attempt(request, session, user.id, attempt_id)
+            user, ref = resolve_own_attempt(request, deferred, session.connection(), attempt_id)
             if ref.attempt.submitted_at is not None:
                 return
             with contextlib.suppress(service.AttemptClosed):  # time is up: saved answers count
                 _save_form(session, ref, form)
-            done = service.submit(session=session, attempt_id=ref.attempt.id, quiz=ref.quiz)
+            done = service.submit(
+                session=session,
+                attempt_id=ref.attempt.id,
+                quiz=ref.quiz,
+                attempt=ref.attempt,
+                commit=False,
+            )
             live = request.app.state.catalogue.get(ref.course.id) or ref.course
+            # commits the grading and what it completes together
             progress_flows.quiz_submitted(
                 session=session,
                 user_id=user.id,

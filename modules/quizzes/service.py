@@ -9,9 +9,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import (
+    DateTime,
+    Float,
+    String,
+    Text,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -73,6 +84,17 @@ def _option_order(question: Question, quiz: QuizContent, rng: random.Random) -> 
         if question.type == "ordering" and order == sorted(order) and len(order) > 1:
             order = order[1:] + order[:1]
     return order
+
+
+ATTEMPT_COLUMNS = list(QuizAttempt.__table__.columns)  # type: ignore[attr-defined]
+
+
+def attempt_from_row(values: tuple[Any, ...]) -> QuizAttempt | None:
+    """The attempt from the values of ATTEMPT_COLUMNS read by another query (None when an outer
+    join found none)."""
+    if not values or values[0] is None:
+        return None
+    return QuizAttempt(**{c.name: v for c, v in zip(ATTEMPT_COLUMNS, values, strict=True)})
 
 
 def layout(attempt: QuizAttempt) -> list[DrawnQuestion]:
@@ -227,16 +249,89 @@ def save_answer(
     value: Any,
     now: datetime | None = None,
 ) -> None:
-    """Store the answer as it is given (the latest wins); refused once the attempt closed."""
+    """Store the answer as it is given (the latest wins) and commit; refused once the attempt
+    closed."""
+    record_answer(
+        conn=session.connection(),
+        attempt=attempt,
+        quiz=quiz,
+        question_id=question_id,
+        value=value,
+        now=now,
+    )
+    session.commit()
+
+
+def record_answer(
+    *,
+    conn: Connection,
+    attempt: QuizAttempt,
+    quiz: QuizContent,
+    question_id: str,
+    value: Any,
+    now: datetime | None = None,
+) -> None:
+    """Store the answer on the caller's connection (the caller commits, or runs in autocommit).
+    One statement, which writes only while the attempt is open: an answer racing the hand-in
+    is refused with AttemptClosed rather than landing after the grading."""
     now = now or utcnow()
     if attempt.submitted_at is not None or _expired(attempt, now):
         raise AttemptClosed
     if question_id not in {d.id for d in layout(attempt)}:
         raise AnswerInvalid(question_id)
     question = next(q for q in quiz.questions if q.id == question_id)
-    stored = json.dumps(check_answer(question, value, len(quiz.scale)))
-    _upsert_answer(session, attempt.id, question_id, stored, now)
-    session.commit()
+    checked = check_answer(question, value, len(quiz.scale))
+    written = conn.execute(
+        _SAVE_ANSWER[conn.dialect.name == "postgresql"],
+        {
+            "attempt_id": attempt.id,
+            "question_id": question_id,
+            "value": json.dumps(checked),
+            "saved_at": now,
+            # scored now, so that handing in has only the unanswered questions left to write;
+            # never shown before the hand-in
+            "score": grading.score(question, checked),
+        },
+    ).first()
+    if written is None:
+        raise AttemptClosed
+
+
+def _save_answer_statement(insert: Any) -> Any:
+    """INSERT ... SELECT ... WHERE the attempt is open, ON CONFLICT replace (built once per
+    dialect)."""
+    open_attempt = (
+        select(literal(1))
+        .where(
+            col(QuizAttempt.id) == bindparam("attempt_id"),
+            col(QuizAttempt.submitted_at).is_(None),
+        )
+        .exists()
+    )
+    row = select(
+        bindparam("attempt_id", type_=String),
+        bindparam("question_id", type_=String),
+        bindparam("value", type_=Text),
+        bindparam("saved_at", type_=DateTime(timezone=True)),
+        bindparam("score", type_=Float),
+    ).where(open_attempt)
+    stmt = insert(QuizAnswer.__table__).from_select(  # type: ignore[attr-defined]
+        ["attempt_id", "question_id", "value", "saved_at", "score"], row
+    )
+    # RETURNING tells whether a row was written (the rowcount of INSERT ... SELECT is not
+    # reported by every driver).
+    return stmt.on_conflict_do_update(
+        index_elements=["attempt_id", "question_id"],
+        set_={
+            "value": stmt.excluded.value,
+            "saved_at": stmt.excluded.saved_at,
+            "score": stmt.excluded.score,
+        },
+    ).returning(literal_column("1"))
+
+
+# Indexed by "is PostgreSQL".
+_SAVE_ANSWER = (_save_answer_statement(sqlite_insert), _save_answer_statement(pg_insert))
 
 
 def answers(*, session: Session, attempt_id: str) -> dict[str, Any]:
@@ -250,87 +345,122 @@ def answers(*, session: Session, attempt_id: str) -> dict[str, Any]:
 
 
 def submit(
-    *, session: Session, attempt_id: str, quiz: QuizContent, now: datetime | None = None
+    *,
+    session: Session,
+    attempt_id: str,
+    quiz: QuizContent,
+    now: datetime | None = None,
+    attempt: QuizAttempt | None = None,
+    commit: bool = True,
 ) -> QuizAttempt:
     """Grade and close an attempt exactly once: a double click, a retry or two tabs at the same
-    moment all get the one graded attempt (a conditional UPDATE decides which call grades)."""
+    moment all get the one graded attempt (a conditional UPDATE decides which call grades).
+    `attempt` saves reading it again; with `commit=False` the caller commits (and may add its
+    own writes to the same transaction)."""
     now = now or utcnow()
-    attempt = session.get(QuizAttempt, attempt_id)
+    if attempt is None:
+        attempt = session.get(QuizAttempt, attempt_id)
     if attempt is None:
         raise LookupError(attempt_id)
     if attempt.submitted_at is None:
+        conn = session.connection()
         ids = [d.id for d in layout(attempt)]
-        given = answers(session=session, attempt_id=attempt_id)
+        saved = {
+            qid: (json.loads(value), stored)
+            for qid, value, stored in conn.execute(_ANSWERS_AND_SCORES, {"attempt_id": attempt_id})
+        }
+        given = {qid: value for qid, (value, _stored) in saved.items()}
         score, passed = grading.grade(quiz, ids, given)
-        won = session.exec(
-            update(QuizAttempt)  # type: ignore[call-overload]
-            .where(col(QuizAttempt.id) == attempt_id, col(QuizAttempt.submitted_at).is_(None))
-            .values(submitted_at=now, score=score, passed=passed)
+        won = conn.execute(
+            _CLOSE_ATTEMPT,
+            {"attempt_id": attempt_id, "now": now, "score": score, "passed": passed},
         ).rowcount
-        if won:  # this call graded: keep each question's score for item statistics
-            by_id = {q.id: q for q in quiz.questions}
-            rows = [
-                {
-                    "attempt_id": attempt_id,
-                    "question_id": qid,
-                    "value": json.dumps(given.get(qid)),
-                    "saved_at": now,
-                    "score": grading.score(by_id[qid], given.get(qid)),
-                }
-                for qid in ids
-            ]
-            insert = _insert_for(session)
-            stmt = insert(QuizAnswer.__table__)  # type: ignore[attr-defined]
-            session.connection().execute(  # one round trip for every question of the attempt
-                stmt.on_conflict_do_update(
-                    index_elements=["attempt_id", "question_id"],
-                    set_={"score": stmt.excluded.score, "value": stmt.excluded.value},
-                ),
-                rows,
-            )
-        session.commit()
         if won:
+            # Every drawn question keeps its score for item statistics: answers were scored
+            # as they were saved, so only unanswered questions (and any answer saved without
+            # a score) are left to write.
+            by_id = {q.id: q for q in quiz.questions}
+            rows = []
+            for qid in ids:
+                value, stored = saved.get(qid, (None, None))
+                scored = grading.score(by_id[qid], value)
+                if qid not in saved or stored != scored:
+                    rows.append(
+                        {
+                            "attempt_id": attempt_id,
+                            "question_id": qid,
+                            "value": json.dumps(value),
+                            "saved_at": now,
+                            "score": scored,
+                        }
+                    )
+            if rows:  # one round trip for all of them
+                conn.execute(_KEEP_SCORES[conn.dialect.name == "postgresql"], rows)
             attempt.submitted_at, attempt.score, attempt.passed = now, score, passed
         else:  # another request graded it first: take its result
-            session.refresh(attempt)
+            row = conn.execute(_RESULT, {"attempt_id": attempt_id}).one()
+            attempt.submitted_at, attempt.score, attempt.passed = row
+        if commit:
+            session.commit()
     return attempt
 
 
-def _insert_for(session: Session) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT DO UPDATE."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+_CLOSE_ATTEMPT = (
+    update(QuizAttempt)
+    .where(col(QuizAttempt.id) == bindparam("attempt_id"), col(QuizAttempt.submitted_at).is_(None))
+    .values(submitted_at=bindparam("now"), score=bindparam("score"), passed=bindparam("passed"))
+)
 
 
-def _upsert_answer(
-    session: Session,
-    attempt_id: str,
-    question_id: str,
-    value: str,
-    now: datetime,
-    score: float | None = None,
-) -> None:
-    """Insert or replace one answer row (the latest wins, also under concurrency)."""
-    insert = _insert_for(session)
-    changes: dict[str, Any] = {"value": value, "saved_at": now}
-    if score is not None:
-        changes["score"] = score
-    session.connection().execute(
-        insert(QuizAnswer.__table__)  # type: ignore[attr-defined]
-        .values(attempt_id=attempt_id, question_id=question_id, **changes)
-        .on_conflict_do_update(index_elements=["attempt_id", "question_id"], set_=changes)
+def _keep_scores_statement(insert: Any) -> Any:
+    stmt = insert(QuizAnswer.__table__)  # type: ignore[attr-defined]
+    return stmt.on_conflict_do_update(
+        index_elements=["attempt_id", "question_id"],
+        set_={"score": stmt.excluded.score, "value": stmt.excluded.value},
     )
+
+
+_KEEP_SCORES = (_keep_scores_statement(sqlite_insert), _keep_scores_statement(pg_insert))
+_ANSWERS_AND_SCORES = select(QuizAnswer.question_id, QuizAnswer.value, QuizAnswer.score).where(
+    col(QuizAnswer.attempt_id) == bindparam("attempt_id")
+)
+_RESULT = select(QuizAttempt.submitted_at, QuizAttempt.score, QuizAttempt.passed).where(
+    col(QuizAttempt.id) == bindparam("attempt_id")
+)
 
 
 def passed_quiz_ids(
     *, session: Session, user_id: int, course_id: str, quizzes: list[QuizContent]
 ) -> set[str]:
-    """The quizzes whose counting attempt (highest or last) passed."""
+    """The quizzes whose counting attempt (highest or last) passed; one query for them all."""
+    if not quizzes:
+        return set()
+    rows = session.connection().execute(
+        select(QuizAttempt.quiz_id, QuizAttempt.number, QuizAttempt.score, QuizAttempt.passed)
+        .where(
+            col(QuizAttempt.user_id) == user_id,
+            col(QuizAttempt.course_id) == course_id,
+            col(QuizAttempt.quiz_id).in_([q.id for q in quizzes]),
+            col(QuizAttempt.submitted_at).is_not(None),
+        )
+        .order_by(col(QuizAttempt.number))
+    )
+    done: dict[str, list[Any]] = {}
+    for row in rows:
+        done.setdefault(row.quiz_id, []).append(row)
     passed = set()
     for quiz in quizzes:
-        counting = standing(session=session, user_id=user_id, course_id=course_id, quiz=quiz)
-        if counting is not None and counting.passed:
+        graded = done.get(quiz.id)
+        if graded and _counting(quiz, graded).passed:
             passed.add(quiz.id)
     return passed
+
+
+def _counting(quiz: QuizContent, done: list[Any]) -> Any:
+    """Of the handed-in attempts (oldest first), the one the grading method counts."""
+    if quiz.grading == "last":
+        return done[-1]
+    return max(done, key=lambda a: (a.score or 0.0, -a.number))
 
 
 def standing(
@@ -342,11 +472,7 @@ def standing(
         for a in attempts(session=session, user_id=user_id, course_id=course_id, quiz_id=quiz.id)
         if a.submitted_at is not None
     ]
-    if not done:
-        return None
-    if quiz.grading == "last":
-        return done[-1]
-    return max(done, key=lambda a: (a.score or 0.0, -a.number))
+    return _counting(quiz, done) if done else None
 
 
 def likert_means(

@@ -17,6 +17,7 @@ from app.main import create_app
 from app.timeutil import as_utc, utcnow
 from modules.courses import service as courses_service
 from modules.quizzes import service
+from modules.quizzes.grading import best_answer
 from modules.quizzes.models import QuizAttempt
 from tests.conftest import make_settings, make_user
 from tests.modules.courses.test_content_check import write_course
@@ -205,3 +206,67 @@ def test_attempts_limit(quiz_env) -> None:
     with Session(app.state.engine, expire_on_commit=False) as session:
         best = service.standing(session=session, user_id=user_id, course_id=course.id, quiz=quiz)
         assert best is not None and best.number in (1, 2)
+
+
+def test_an_answer_racing_the_hand_in_is_refused(quiz_env) -> None:
+    """The learner's page still thinks the attempt is open (a stale copy), but another tab
+    handed it in: the write itself checks, so nothing lands after the grading."""
+    app, course, quiz, user_id = quiz_env
+    attempt = start(app, course, quiz, user_id)
+    stale = QuizAttempt(**attempt.model_dump())
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        service.submit(session=session, attempt_id=attempt.id, quiz=quiz)
+    first = service.layout(stale)[0]
+    question = next(q for q in quiz.questions if q.id == first.id)
+    with (
+        Session(app.state.engine, expire_on_commit=False) as session,
+        pytest.raises(service.AttemptClosed),
+    ):
+        service.save_answer(
+            session=session,
+            attempt=stale,
+            quiz=quiz,
+            question_id=first.id,
+            value=best_answer(question),
+        )
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        kept = service.answers(session=session, attempt_id=attempt.id)
+        assert kept[first.id] is None  # what the grading saw: unanswered
+
+
+def test_every_drawn_question_keeps_its_score_after_the_hand_in(quiz_env) -> None:
+    """Answers are scored as they are saved; the hand-in fills in the unanswered ones and an
+    answer saved without a score (an attempt begun before scoring on save)."""
+    from sqlalchemy import update
+
+    from modules.quizzes.models import QuizAnswer
+
+    app, course, quiz, user_id = quiz_env
+    attempt = start(app, course, quiz, user_id)
+    drawn = [d.id for d in service.layout(attempt)]
+    by_id = {q.id: q for q in quiz.questions}
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        for qid in drawn[:2]:
+            service.save_answer(
+                session=session,
+                attempt=attempt,
+                quiz=quiz,
+                question_id=qid,
+                value=best_answer(by_id[qid]),
+            )
+        session.exec(
+            update(QuizAnswer).where(QuizAnswer.question_id == drawn[1]).values(score=None)
+        )
+        session.commit()
+        service.submit(session=session, attempt_id=attempt.id, quiz=quiz)
+        scores = dict(
+            session.exec(
+                select(QuizAnswer.question_id, QuizAnswer.score).where(
+                    QuizAnswer.attempt_id == attempt.id
+                )
+            ).all()
+        )
+    expected = {
+        qid: (1.0 if i < 2 else 0.0) if by_id[qid].graded else None for i, qid in enumerate(drawn)
+    }
+    assert scores == expected
