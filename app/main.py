@@ -20,6 +20,8 @@ from app.middleware import PlatformMiddleware
 from app.settings import Settings
 from app.templating import STATIC_DIR, ShellCache, make_environment
 from modules.accounts.router import router as accounts_router
+from modules.certificates import service as certificates_service
+from modules.certificates.router import router as certificates_router
 from modules.courses import service as courses_service
 from modules.courses.router import router as courses_router
 from modules.progress.router import router as progress_router
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = make_environment()
     app.state.shells = ShellCache()
     app.state.catalogue = courses_service.Catalogue(app.state.engine)
+    app.state.certificate_policy = certificates_service.policy_from(settings)
     i18n.load_catalogues()
     i18n.set_timezone(settings.tz)
     errors.install(app)
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(courses_router)
     app.include_router(progress_router)
     app.include_router(quizzes_router)
+    app.include_router(certificates_router)
     app.mount("/static", CachedStatic(directory=STATIC_DIR, check_dir=False), name="static")
 
     @app.get("/healthz", tags=["operations"])

@@ -7,6 +7,8 @@ from sqlmodel import SQLModel
 import app.db  # noqa: F401  - sets the naming convention before tables are declared
 from modules.accounts import models as _accounts  # noqa: F401
 from modules.agencies import models as _agencies  # noqa: F401
+from modules.audit import models as _audit  # noqa: F401
+from modules.certificates import models as _certificates  # noqa: F401
 from modules.courses import models as _courses  # noqa: F401
 from modules.progress import models as _progress  # noqa: F401
 from modules.quizzes import models as _quizzes  # noqa: F401

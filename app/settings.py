@@ -54,6 +54,39 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_000_000, ge=1024, description="Largest request body accepted, in bytes (413 above)."
     )
+    issuer_name: str = Field(
+        "Platform Pelatihan BerAKHLAK",
+        min_length=3,
+        max_length=200,
+        description="Organisation that issues the certificates (on the PDF and in credentials).",
+    )
+    certificate_number_pattern: str = Field(
+        "BA/{year}/{serial:06d}",
+        description="Public certificate number; `{year}` and `{serial}` (sequential per year, "
+        "no gaps) are filled in.",
+    )
+    certificate_validity_days: int = Field(
+        365, ge=0, description="Days a certificate stays valid after completion (0: no expiry)."
+    )
+    certificate_signer_name: str = Field(
+        "Penanggung Jawab Pelatihan",
+        min_length=3,
+        max_length=120,
+        description="Name printed above the signature line and recorded in every certificate.",
+    )
+    certificate_signer_title: str = Field(
+        "Penyelenggara Pelatihan Nilai Dasar BerAKHLAK",
+        min_length=3,
+        max_length=200,
+        description="Title (jabatan) of the signer.",
+    )
+    certificate_cache_dir: Path = Field(
+        ROOT / "var" / "certificates",
+        description="Folder for rendered certificate PDFs (a cache: safe to delete).",
+    )
+    verify_per_minute: int = Field(
+        30, ge=1, description="Certificate look-ups allowed per client address per minute."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -62,6 +95,24 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Jakarta)") from None
+        return value
+
+    @field_validator("certificate_number_pattern")
+    @classmethod
+    def _usable_pattern(cls, value: str) -> str:
+        try:
+            sample = value.format(year=2026, serial=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"certificate number pattern {value!r} is not usable ({exc}); use {{year}} "
+                "and {serial}, e.g. BA/{year}/{serial:06d}"
+            ) from None
+        if "{serial" not in value or not 3 <= len(sample) <= 40:
+            raise ValueError(
+                "certificate number pattern must contain {serial} and give 3-40 characters"
+            )
+        if any(c.isspace() or c in "?#%" for c in sample):
+            raise ValueError("certificate number pattern must not give spaces, ?, # or %")
         return value
 
     @property

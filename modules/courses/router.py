@@ -56,6 +56,7 @@ def course_page(
             course=course,
             done=done,
             completed=completion is not None,
+            policy=request.app.state.certificate_policy,
         ):
             completion = progress_service.completion(
                 session=session, user_id=user.id, course_id=course.id

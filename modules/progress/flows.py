@@ -1,12 +1,19 @@
-"""Cross-module learning events: a lesson done may complete the course."""
+"""Cross-module learning events: lesson done → module complete → course complete →
+certificate issued."""
 
 from __future__ import annotations
 
+import logging
+
 from sqlmodel import Session
 
+from modules.certificates import service as certificates_service
+from modules.certificates.service import IssuePolicy
 from modules.courses.service import CourseView
 from modules.progress import service
 from modules.quizzes import service as quizzes_service
+
+log = logging.getLogger("berakhlak.progress")
 
 
 def undo_lesson(*, session: Session, user_id: int, course: CourseView, lesson_id: str) -> bool:
@@ -19,7 +26,13 @@ def undo_lesson(*, session: Session, user_id: int, course: CourseView, lesson_id
 
 
 def complete_if_due(
-    *, session: Session, user_id: int, course: CourseView, done: set[str], completed: bool
+    *,
+    session: Session,
+    user_id: int,
+    course: CourseView,
+    done: set[str],
+    completed: bool,
+    policy: IssuePolicy,
 ) -> bool:
     """Record the completion when the rule is met but not yet recorded, e.g. after a new content
     version removed the only lesson a learner had left; True if recorded now."""
@@ -49,7 +62,29 @@ def complete_if_due(
             version_id=course.version_id,
         )
         session.commit()
+        _issue_certificate(session, user_id, course, policy)
     return recorded
+
+
+def _issue_certificate(
+    session: Session, user_id: int, course: CourseView, policy: IssuePolicy
+) -> None:
+    """The certificate for a completion just recorded. A failure here must not undo or hide
+    the completion: it is logged, and the learner's certificates page issues what is owed."""
+    completion = service.completion(session=session, user_id=user_id, course_id=course.id)
+    if completion is None:
+        return
+    try:
+        certificates_service.issue(
+            session=session,
+            completion=completion,
+            course_title=course.content.title,
+            content_version=course.content.version_label,
+            policy=policy,
+        )
+    except Exception:  # noqa: BLE001 - reported, and issued again from the certificates page
+        session.rollback()
+        log.exception("certificate not issued for user %s, course %s", user_id, course.id)
 
 
 def _complete_modules(
@@ -91,6 +126,7 @@ def quiz_submitted(
     quiz_id: str,
     score: float | None,
     passed: bool | None,
+    policy: IssuePolicy,
 ) -> bool:
     """After a quiz is handed in: record a first pass, then complete the module and course if
     that was their last requirement; True if the course was completed now."""
@@ -107,21 +143,30 @@ def quiz_submitted(
     # A quiz not passed cannot complete anything (self-assessments never block), so only a
     # pass looks further.
     completed = bool(passed) and complete_course_if_due(
-        session=session, user_id=user_id, course=course
+        session=session, user_id=user_id, course=course, policy=policy
     )
     session.commit()
     return completed
 
 
-def complete_course_if_due(*, session: Session, user_id: int, course: CourseView) -> bool:
+def complete_course_if_due(
+    *, session: Session, user_id: int, course: CourseView, policy: IssuePolicy
+) -> bool:
     """Complete the course if its requirements are all met now."""
     state = service.lesson_state(conn=session.connection(), user_id=user_id, course_id=course.id)
     return complete_if_due(
-        session=session, user_id=user_id, course=course, done=state.done, completed=state.completed
+        session=session,
+        user_id=user_id,
+        course=course,
+        done=state.done,
+        completed=state.completed,
+        policy=policy,
     )
 
 
-def complete_lesson(*, session: Session, user_id: int, course: CourseView, lesson_id: str) -> bool:
+def complete_lesson(
+    *, session: Session, user_id: int, course: CourseView, lesson_id: str, policy: IssuePolicy
+) -> bool:
     """Mark a lesson done, then complete the course when its rule is met; True if completed now."""
     service.mark_done(
         session=session,
@@ -132,5 +177,5 @@ def complete_lesson(*, session: Session, user_id: int, course: CourseView, lesso
     )
     done = service.done_lessons(session=session, user_id=user_id, course_id=course.id)
     return complete_if_due(
-        session=session, user_id=user_id, course=course, done=done, completed=False
+        session=session, user_id=user_id, course=course, done=done, completed=False, policy=policy
     )

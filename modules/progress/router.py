@@ -45,7 +45,11 @@ def lesson_done(
 ) -> Response:
     course = ref.course
     completed_now = flows.complete_lesson(
-        session=session, user_id=user.id, course=course, lesson_id=ref.lesson.id
+        session=session,
+        user_id=user.id,
+        course=course,
+        lesson_id=ref.lesson.id,
+        policy=request.app.state.certificate_policy,
     )
     if is_htmx(request):
         return _status_response(request, session, user.id, ref, completed_now)
@@ -83,6 +87,7 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
             course=course,
             done=done,
             completed=summary.completed_at is not None,
+            policy=request.app.state.certificate_policy,
         ):
             summary.completed_at = utcnow()
         resume = courses_service.resume_lesson(course, summary.last_lesson_id, done)

@@ -234,6 +234,7 @@ async def submit_attempt(
                 quiz_id=ref.quiz.id,
                 score=done.score,
                 passed=done.passed,
+                policy=request.app.state.certificate_policy,
             )
 
     await run_in_threadpool(work)

@@ -1,0 +1,48 @@
+"""Record and read the audit trail."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from modules.audit.models import AuditEvent
+
+
+def record(
+    *,
+    session: Session,
+    actor_id: int | None,
+    action: str,
+    subject_type: str,
+    subject_id: str | int,
+    detail: dict[str, Any] | None = None,
+    address: str = "",
+) -> None:
+    """Add an audit event to the caller's transaction (the caller commits, so the event and
+    the change it describes land together or not at all)."""
+    session.add(
+        AuditEvent(
+            actor_id=actor_id,
+            action=action,
+            subject_type=subject_type,
+            subject_id=str(subject_id),
+            detail=json.dumps(detail or {}, ensure_ascii=False, default=str),
+            address=address[:64],
+        )
+    )
+
+
+def for_subject(*, session: Session, subject_type: str, subject_id: str | int) -> list[AuditEvent]:
+    """The events about one record, oldest first."""
+    return list(
+        session.exec(
+            select(AuditEvent)
+            .where(
+                col(AuditEvent.subject_type) == subject_type,
+                col(AuditEvent.subject_id) == str(subject_id),
+            )
+            .order_by(col(AuditEvent.id))
+        ).all()
+    )

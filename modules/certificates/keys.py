@@ -1,0 +1,83 @@
+"""The platform's Ed25519 signing keys: generate, rotate, publish (JWKS).
+
+The newest key that is not retired signs new credentials. Retired keys stay published, so a
+credential keeps verifying for as long as it is valid. Private keys are kept in the database
+as encrypted PKCS#8, with a password derived from BERAKHLAK_SECRET_KEY: changing the secret
+means running `berakhlak keys rotate` with the old secret first (see docs/operations.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from joserfc.jwk import OKPKey
+from sqlmodel import Session, col, select
+
+from app.timeutil import utcnow
+from modules.certificates.models import SigningKey
+
+
+class KeyUnavailable(RuntimeError):
+    """The signing key cannot be opened (the secret changed since it was made)."""
+
+
+def _password(secret: str) -> str:
+    return hmac.new(secret.encode(), b"berakhlak signing key", hashlib.sha256).hexdigest()
+
+
+def generate(*, session: Session, secret: str) -> SigningKey:
+    """Make a new signing key; it becomes the one that signs. Commits."""
+    key = OKPKey.generate_key("Ed25519")
+    kid = key.thumbprint()
+    public = {**key.as_dict(private=False), "kid": kid, "alg": "EdDSA", "use": "sig"}
+    row = SigningKey(
+        kid=kid,
+        public_jwk=json.dumps(public),
+        private_pem=key.as_pem(private=True, password=_password(secret)).decode(),
+    )
+    session.add(row)
+    session.commit()
+    return row
+
+
+def rotate(*, session: Session, secret: str) -> tuple[list[str], SigningKey]:
+    """Retire every active key and make a new one; the retired stay published. Returns the
+    retired kids and the new key."""
+    active = session.exec(select(SigningKey).where(col(SigningKey.retired_at).is_(None))).all()
+    now = utcnow()
+    for row in active:
+        row.retired_at = now
+        session.add(row)
+    session.commit()
+    return [row.kid for row in active], generate(session=session, secret=secret)
+
+
+def signing_key(*, session: Session, secret: str) -> tuple[str, OKPKey]:
+    """The key that signs now; one is made on first use (a fresh installation)."""
+    row = session.exec(
+        select(SigningKey)
+        .where(col(SigningKey.retired_at).is_(None))
+        .order_by(col(SigningKey.created_at).desc())
+    ).first()
+    if row is None:
+        row = generate(session=session, secret=secret)
+    try:
+        key = OKPKey.import_key(row.private_pem.encode(), password=_password(secret))
+    except (ValueError, TypeError) as exc:
+        raise KeyUnavailable(
+            f"signing key {row.kid} cannot be opened with the current secret"
+        ) from exc
+    return row.kid, key
+
+
+def published(*, session: Session) -> list[dict[str, Any]]:
+    """Every public key, newest first (the JWKS `keys`)."""
+    rows = session.exec(select(SigningKey).order_by(col(SigningKey.created_at).desc())).all()
+    return [json.loads(row.public_jwk) for row in rows]
+
+
+def listing(*, session: Session) -> list[SigningKey]:
+    """Every key, newest first (for `berakhlak keys list`)."""
+    return list(session.exec(select(SigningKey).order_by(col(SigningKey.created_at).desc())).all())

@@ -1,0 +1,86 @@
+"""Certificates: the public record of a completion, numbered per year, with a snapshot of the
+holder as they were when it was issued; the yearly counters; the platform's signing keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.timeutil import utcnow
+
+
+def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(DateTime(timezone=True), nullable=nullable)
+
+
+class Certificate(SQLModel, table=True):
+    """One certificate. A completion gets revision 1; a re-issue (after a name correction) is
+    a new certificate with the next revision that `replaces` the old one."""
+
+    __tablename__ = "certificate"
+    __table_args__ = (
+        UniqueConstraint("user_id", "course_id", "revision"),
+        UniqueConstraint("year", "serial"),
+    )
+    id: int | None = Field(default=None, primary_key=True)  # also its status-list index
+    number: str = Field(max_length=64, unique=True)  # public, e.g. BA/2026/000123
+    code: str = Field(max_length=16, unique=True)  # unguessable, for /verify/{code} and the QR
+    year: int
+    serial: int
+    user_id: int = Field(foreign_key="user.id", index=True)
+    course_id: str = Field(foreign_key="course.id", max_length=64, index=True)
+    revision: int = 1
+    replaces_id: int | None = Field(default=None, foreign_key="certificate.id")
+    # the holder and course as they were at issue time
+    holder_name: str = Field(max_length=120)
+    holder_nip: str = Field(max_length=18)
+    holder_employment_type: str = Field(max_length=4)
+    holder_agency: str = Field(max_length=200)
+    holder_work_unit: str = Field(max_length=200)
+    holder_position: str = Field(max_length=200)
+    holder_grade: str = Field(max_length=10)
+    course_title: str = Field(max_length=200)
+    jp: int
+    content_version_id: int = Field(foreign_key="content_version.id")
+    content_version: str = Field(max_length=80)  # the version label shown and signed
+    completed_at: datetime = Field(sa_column=_ts())
+    issued_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    valid_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    signer_name: str = Field(max_length=120)
+    signer_title: str = Field(max_length=200)
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_reason: str | None = Field(default=None, max_length=500)
+
+
+class CertificateCounter(SQLModel, table=True):
+    """The last serial used in a year: numbers are taken under its row lock, in the same
+    transaction as the certificate, so a failed issue gives its number back (no gaps)."""
+
+    __tablename__ = "certificate_counter"
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = 0
+
+
+class SigningKey(SQLModel, table=True):
+    """An Ed25519 key. The newest active key signs; retired keys stay published so that the
+    credentials they signed still verify. The private key is stored encrypted with the
+    platform secret."""
+
+    __tablename__ = "signing_key"
+    kid: str = Field(primary_key=True, max_length=64)
+    public_jwk: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    private_pem: str = Field(sa_column=Column(Text, nullable=False))  # PKCS#8, encrypted
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    retired_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class LookupCounter(SQLModel, table=True):
+    """Certificate look-ups per client address per minute (rate limiting that holds across
+    server processes). Old windows are deleted as new ones are counted."""
+
+    __tablename__ = "lookup_counter"
+    key: str = Field(primary_key=True, max_length=64)  # a hash of the client address
+    window: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hits: int = 0

@@ -1,0 +1,185 @@
+"""Pages and documents: my certificates, the PDF and the signed credential for the holder;
+public verification by number or code; the issuer profile, its keys and the revocation list."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from app.db import SessionDep
+from app.templating import render
+from modules.accounts.dependencies import CurrentUser, OptionalUser
+from modules.certificates import credential, keys, pdf, ratelimit, service
+from modules.certificates.dependencies import OwnCertificate
+from modules.certificates.models import Certificate
+
+router = APIRouter()
+
+PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
+
+
+def _issuer(request: Request) -> credential.Issuer:
+    settings = request.app.state.settings
+    return credential.Issuer(settings.base_url.rstrip("/"), settings.issuer_name)
+
+
+def _verify_url(request: Request, certificate: Certificate) -> str:
+    return credential.verify_url(_issuer(request).base_url, certificate)
+
+
+@router.get("/certificates")
+def my_certificates(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """The learner's certificates; any a completion is still owed is issued first."""
+    service.issue_missing(
+        session=session,
+        catalogue=request.app.state.catalogue,
+        user_id=user.id,
+        policy=request.app.state.certificate_policy,
+    )
+    items = [
+        {"c": c, "status": service.status(c), "verify_url": _verify_url(request, c)}
+        for c in service.for_user(session=session, user_id=user.id)
+    ]
+    return render(request, "certificates/mine.html", {"items": items})
+
+
+@router.get("/certificates/{code}.pdf")
+def certificate_pdf(request: Request, certificate: OwnCertificate) -> Response:
+    """The printable certificate (rendered once, then served from the cache)."""
+    settings = request.app.state.settings
+    view = request.app.state.catalogue.version(certificate.content_version_id)
+    modules = [m.title for m in view.content.modules] if view else []
+    body = pdf.render(
+        request.app.state.templates,
+        certificate,
+        verify_url=_verify_url(request, certificate),
+        issuer_name=settings.issuer_name,
+        modules=modules,
+        cache_dir=settings.certificate_cache_dir,
+    )
+    filename = f"sertifikat-{certificate.number.replace('/', '-')}.pdf"
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
+
+
+def _signed(request: Request, session: SessionDep, certificate: Certificate) -> str:
+    kid, key = keys.signing_key(session=session, secret=request.app.state.settings.secret_key)
+    return credential.sign(credential.build(certificate, _issuer(request)), kid, key)
+
+
+@router.get("/certificates/{code}/credential.jwt")
+def credential_jwt(request: Request, session: SessionDep, certificate: OwnCertificate) -> Response:
+    """The Open Badges 3.0 credential as a VC-JWT (signed with the current key)."""
+    token = _signed(request, session, certificate)
+    return Response(
+        token,
+        media_type="application/vc+jwt",
+        headers={
+            "Content-Disposition": f'attachment; filename="sertifikat-{certificate.code}.jwt"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.get("/certificates/{code}/credential.json")
+def credential_json(request: Request, session: SessionDep, certificate: OwnCertificate) -> Response:
+    """The credential as JSON, enveloped (VC 2.0 `EnvelopedVerifiableCredential`): the JWT is
+    its proof, so the JSON verifies exactly as the JWT does."""
+    token = _signed(request, session, certificate)
+    body = {
+        "@context": credential.CONTEXT[:1],
+        "id": f"data:application/vc+jwt,{token}",
+        "type": "EnvelopedVerifiableCredential",
+        "credential": credential.build(certificate, _issuer(request)),
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="sertifikat-{certificate.code}.json"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.get("/verify")
+def verify_form(request: Request, _user: OptionalUser, ref: str = "") -> Response:
+    """Look a certificate up by its number or code (the form sends `?ref=`)."""
+    ref = ref.strip()
+    if ref:
+        return RedirectResponse(f"/verify/{ref}", status_code=303)
+    return render(request, "certificates/verify_form.html", {"ref": ""})
+
+
+@router.get("/verify/{ref:path}")
+def verify(request: Request, session: SessionDep, _user: OptionalUser, ref: str) -> Response:
+    """Public: is this certificate valid? Shows only what verification needs."""
+    settings = request.app.state.settings
+    address = request.client.host if request.client else "unknown"
+    if not ratelimit.allow(
+        conn=session.connection(), address=address, per_minute=settings.verify_per_minute
+    ):
+        session.commit()
+        response = render(
+            request, "certificates/verify_form.html", {"ref": ref, "limited": True}, status_code=429
+        )
+        response.headers["Retry-After"] = "60"
+        return response
+    session.commit()
+    certificate = service.find(session=session, ref=ref)
+    if certificate is None:
+        return render(
+            request,
+            "certificates/verify_form.html",
+            {"ref": ref[:80], "not_found": True},
+            status_code=404,
+        )
+    context: dict[str, Any] = {
+        "c": certificate,
+        "status": service.status(certificate),
+        "nip": service.mask_nip(certificate.holder_nip),
+        "replacement": service.replacement(session=session, certificate=certificate),
+        "reissued": certificate.revoked_reason == service.REISSUED,
+        "settings_issuer": settings.issuer_name,
+    }
+    response = render(request, "certificates/verify.html", context)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@router.get("/issuer")
+def issuer_profile(request: Request) -> JSONResponse:
+    """The Open Badges issuer Profile that every credential names."""
+    return JSONResponse(_issuer(request).profile(), headers=PUBLIC_CACHE)
+
+
+@router.get("/.well-known/jwks.json")
+def jwks(session: SessionDep) -> JSONResponse:
+    """Every public signing key, current and retired (old credentials keep verifying)."""
+    return JSONResponse({"keys": keys.published(session=session)}, headers=PUBLIC_CACHE)
+
+
+@router.get("/credentials/status/{list_id}")
+def status_list(request: Request, session: SessionDep, list_id: str) -> Response:
+    """The Bitstring Status List of revocations (JSON; signed VC-JWT if asked for with
+    `Accept: application/vc+jwt`)."""
+    if list_id != credential.STATUS_LIST:
+        return JSONResponse({"detail": "not found"}, status_code=404)
+    body = credential.status_list_credential(_issuer(request), service.revoked_ids(session=session))
+    headers = {"Cache-Control": "public, max-age=60"}
+    if "application/vc+jwt" in request.headers.get("accept", ""):
+        kid, key = keys.signing_key(session=session, secret=request.app.state.settings.secret_key)
+        return Response(
+            credential.sign(body, kid, key), media_type="application/vc+jwt", headers=headers
+        )
+    return JSONResponse(body, headers=headers)

@@ -1,0 +1,371 @@
+"""Certificates: issue once per completion with a gap-free yearly number, find, revoke,
+re-issue. The PDF and the signed credential are made from the stored row (pdf.py,
+credential.py), never from live data, so they always say what was true at issue time."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import bindparam, literal_column
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.i18n import N_
+from app.timeutil import as_utc, utcnow
+from modules.accounts import service as accounts_service
+from modules.agencies import service as agencies_service
+from modules.audit import service as audit
+from modules.certificates.models import Certificate, CertificateCounter
+from modules.courses import service as courses_service
+from modules.progress.models import CourseCompletion
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
+CODE_LENGTH = 12
+MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class IssuePolicy:
+    """What the settings say about new certificates."""
+
+    number_pattern: str
+    validity_days: int
+    signer_name: str
+    signer_title: str
+    zone: tzinfo
+
+
+def policy_from(settings: Any) -> IssuePolicy:
+    return IssuePolicy(
+        number_pattern=settings.certificate_number_pattern,
+        validity_days=settings.certificate_validity_days,
+        signer_name=settings.certificate_signer_name,
+        signer_title=settings.certificate_signer_title,
+        zone=settings.tz,
+    )
+
+
+def new_code() -> str:
+    """An unguessable verification code (60 bits), easy to type from paper."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def _next_serial_statement(insert: Any) -> Any:
+    stmt = insert(CertificateCounter.__table__).values(  # type: ignore[attr-defined]
+        year=bindparam("year"), last=1
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["year"], set_={"last": literal_column("certificate_counter.last") + 1}
+    ).returning(literal_column("last"))
+
+
+# Indexed by "is PostgreSQL". Takes the year's counter row lock until the transaction ends.
+_NEXT_SERIAL = (_next_serial_statement(sqlite_insert), _next_serial_statement(pg_insert))
+
+
+def current(*, session: Session, user_id: int, course_id: str) -> Certificate | None:
+    """The learner's latest certificate for a course (a re-issue replaces the earlier)."""
+    return session.exec(
+        select(Certificate)
+        .where(col(Certificate.user_id) == user_id, col(Certificate.course_id) == course_id)
+        .order_by(col(Certificate.revision).desc())
+    ).first()
+
+
+def issue(
+    *,
+    session: Session,
+    completion: CourseCompletion,
+    course_title: str,
+    content_version: str,
+    policy: IssuePolicy,
+    revision: int = 1,
+    replaces: Certificate | None = None,
+) -> Certificate:
+    """Issue the certificate for a completion, once: a repeat (or a concurrent twin) gets the
+    certificate already issued. The number is taken in the same transaction as the insert, so
+    a failed issue gives it back and numbers have no gaps. The caller must have committed its
+    own work (this commits, or rolls back on a lost race)."""
+    if revision == 1:
+        existing = current(
+            session=session, user_id=completion.user_id, course_id=completion.course_id
+        )
+        if existing is not None:
+            return existing
+    user = accounts_service.get(session=session, user_id=completion.user_id)
+    agency = agencies_service.get(session=session, agency_id=user.agency_id)
+    now = utcnow()
+    year = now.astimezone(policy.zone).year
+    completed = as_utc(completion.completed_at)
+    valid_until = completed + timedelta(days=policy.validity_days) if policy.validity_days else None
+    conn = session.connection()
+    serial = conn.execute(
+        _NEXT_SERIAL[conn.dialect.name == "postgresql"], {"year": year}
+    ).scalar_one()
+    certificate = Certificate(
+        number=policy.number_pattern.format(year=year, serial=serial),
+        code=new_code(),
+        year=year,
+        serial=serial,
+        user_id=user.id,
+        course_id=completion.course_id,
+        revision=revision,
+        replaces_id=replaces.id if replaces else None,
+        holder_name=user.name,
+        holder_nip=user.nip,
+        holder_employment_type=user.employment_type,
+        holder_agency=agency.name if agency else "",
+        holder_work_unit=user.work_unit,
+        holder_position=user.position,
+        holder_grade=user.grade,
+        course_title=course_title,
+        jp=completion.jp,
+        content_version_id=completion.content_version_id,
+        content_version=content_version,
+        completed_at=completed,
+        issued_at=now,
+        valid_until=valid_until,
+        signer_name=policy.signer_name,
+        signer_title=policy.signer_title,
+    )
+    session.add(certificate)
+    try:
+        session.flush()
+        if replaces is not None:
+            replaces.revoked_at = now
+            replaces.revoked_reason = REISSUED
+            session.add(replaces)
+        session.commit()
+    except IntegrityError:  # a concurrent request issued it first: its number stands alone
+        session.rollback()
+        existing = current(
+            session=session, user_id=completion.user_id, course_id=completion.course_id
+        )
+        if existing is None or existing.revision < revision:
+            raise
+        return existing
+    return certificate
+
+
+REISSUED = "reissued"  # the reason stored on a certificate replaced by a re-issue
+
+
+def issue_for_completion(
+    *, session: Session, catalogue: Any, user_id: int, course_id: str, policy: IssuePolicy
+) -> Certificate | None:
+    """Issue the certificate a recorded completion is owed (None if there is no completion)."""
+    completion = session.get(CourseCompletion, (user_id, course_id))
+    if completion is None:
+        return None
+    existing = current(session=session, user_id=user_id, course_id=course_id)
+    if existing is not None:
+        return existing
+    return issue(
+        session=session,
+        completion=completion,
+        policy=policy,
+        **_course_facts(session, catalogue, completion),
+    )
+
+
+def _course_facts(session: Session, catalogue: Any, completion: CourseCompletion) -> dict[str, str]:
+    """The course title and version label at the version the learner completed."""
+    view = catalogue.version(completion.content_version_id) or catalogue.get(completion.course_id)
+    label = courses_service.version_label(session=session, version_id=completion.content_version_id)
+    return {
+        "course_title": view.content.title if view else completion.course_id,
+        "content_version": label or "",
+    }
+
+
+def issue_missing(*, session: Session, catalogue: Any, user_id: int, policy: IssuePolicy) -> int:
+    """Issue any certificate a learner's completions are owed (completions recorded before
+    certificates existed, or an issue that failed after the completion). Returns how many."""
+    owed = session.exec(
+        select(CourseCompletion.course_id)
+        .where(col(CourseCompletion.user_id) == user_id)
+        .where(
+            ~select(Certificate.id)
+            .where(
+                col(Certificate.user_id) == user_id,
+                col(Certificate.course_id) == col(CourseCompletion.course_id),
+            )
+            .exists()
+        )
+    ).all()
+    for course_id in owed:
+        issue_for_completion(
+            session=session,
+            catalogue=catalogue,
+            user_id=user_id,
+            course_id=course_id,
+            policy=policy,
+        )
+    return len(owed)
+
+
+def for_user(*, session: Session, user_id: int) -> list[Certificate]:
+    """A learner's certificates, newest first."""
+    return list(
+        session.exec(
+            select(Certificate)
+            .where(col(Certificate.user_id) == user_id)
+            .order_by(col(Certificate.issued_at).desc(), col(Certificate.id).desc())
+        ).all()
+    )
+
+
+_REF = re.compile(r"^[A-Za-z0-9/._-]{3,64}$")
+
+
+def find(*, session: Session, ref: str) -> Certificate | None:
+    """A certificate by its verification code or its public number (case and surrounding
+    space ignored); anything else is simply not found."""
+    ref = ref.strip()
+    if not _REF.match(ref):
+        return None
+    upper = ref.upper()
+    # both unique columns are indexed: compare as typed and in capitals, no function on them
+    return session.exec(
+        select(Certificate).where(
+            (col(Certificate.code) == upper) | col(Certificate.number).in_({ref, upper})
+        )
+    ).first()
+
+
+def by_code(*, session: Session, code: str) -> Certificate | None:
+    if len(code) != CODE_LENGTH:
+        return None
+    return session.exec(select(Certificate).where(col(Certificate.code) == code.upper())).first()
+
+
+def replacement(*, session: Session, certificate: Certificate) -> Certificate | None:
+    """The certificate that replaced this one by a re-issue, if any."""
+    return session.exec(
+        select(Certificate).where(col(Certificate.replaces_id) == certificate.id)
+    ).first()
+
+
+def status(certificate: Certificate, now: datetime | None = None) -> str:
+    """`valid`, `revoked` or `expired`."""
+    now = now or utcnow()
+    if certificate.revoked_at is not None:
+        return "revoked"
+    if certificate.valid_until is not None and as_utc(certificate.valid_until) <= now:
+        return "expired"
+    return "valid"
+
+
+STATUS_LABELS = {
+    "valid": N_("Valid"),
+    "revoked": N_("Revoked"),
+    "expired": N_("Expired"),
+}
+
+
+def mask_nip(nip: str) -> str:
+    """Show the birth year and the last three digits only: enough to tell two people of the
+    same name apart, not enough to reconstruct the number."""
+    if len(nip) < 8:
+        return "*" * len(nip)
+    return nip[:4] + "*" * (len(nip) - 7) + nip[-3:]
+
+
+class CertificateError(ValueError):
+    """A revoke or re-issue that cannot be done; the message is a translatable id."""
+
+
+def revoke(
+    *,
+    session: Session,
+    certificate: Certificate,
+    reason: str,
+    actor_id: int | None,
+    address: str,
+) -> Certificate:
+    """Revoke with a reason (kept in the audit trail and shown on the verification page)."""
+    reason = " ".join(reason.split())
+    if not 5 <= len(reason) <= MAX_REASON:
+        raise CertificateError(N_("Give a reason of 5 to 500 characters."))
+    if not reason.isprintable():
+        raise CertificateError(N_("The reason contains characters that cannot be stored."))
+    if certificate.revoked_at is not None:
+        raise CertificateError(N_("This certificate is already revoked."))
+    certificate.revoked_at = utcnow()
+    certificate.revoked_reason = reason
+    session.add(certificate)
+    audit.record(
+        session=session,
+        actor_id=actor_id,
+        action="certificate.revoke",
+        subject_type="certificate",
+        subject_id=certificate.number,
+        detail={"reason": reason},
+        address=address,
+    )
+    session.commit()
+    return certificate
+
+
+def reissue(
+    *,
+    session: Session,
+    certificate: Certificate,
+    catalogue: Any,
+    policy: IssuePolicy,
+    actor_id: int | None,
+    address: str,
+) -> Certificate:
+    """Issue a new certificate with the holder's current details (e.g. after a name
+    correction); the old one is revoked and points to the new one."""
+    if certificate.revoked_at is not None:
+        raise CertificateError(N_("A revoked certificate cannot be re-issued."))
+    latest = current(session=session, user_id=certificate.user_id, course_id=certificate.course_id)
+    if latest is None or latest.id != certificate.id:
+        raise CertificateError(N_("Only the latest certificate of a course can be re-issued."))
+    completion = session.get(CourseCompletion, (certificate.user_id, certificate.course_id))
+    if completion is None:
+        raise CertificateError(N_("The completion behind this certificate is missing."))
+    old_number, old_name = certificate.number, certificate.holder_name
+    audit.record(
+        session=session,
+        actor_id=actor_id,
+        action="certificate.reissue",
+        subject_type="certificate",
+        subject_id=old_number,
+        detail={"old_name": old_name},
+        address=address,
+    )
+    new = issue(
+        session=session,
+        completion=completion,
+        course_title=certificate.course_title,
+        content_version=certificate.content_version,
+        policy=policy,
+        revision=certificate.revision + 1,
+        replaces=certificate,
+    )
+    audit.record(
+        session=session,
+        actor_id=actor_id,
+        action="certificate.issue",
+        subject_type="certificate",
+        subject_id=new.number,
+        detail={"replaces": old_number, "name": new.holder_name},
+        address=address,
+    )
+    session.commit()
+    return new
+
+
+def revoked_ids(*, session: Session) -> list[int]:
+    """Ids (status-list indexes) of every revoked certificate."""
+    return list(
+        session.exec(select(Certificate.id).where(col(Certificate.revoked_at).is_not(None))).all()
+    )
