@@ -6,7 +6,7 @@ TEST_DATABASE_URL ?= sqlite
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup assets browser run test test-postgres lint bench clean i18n
+.PHONY: help setup assets browser pdf-libs run test test-postgres lint bench clean i18n
 
 help: ## list the recipes
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -31,10 +31,13 @@ assets: app/static/vendor/htmx.min.js ## copy npm-installed front-end assets int
 browser: ## install Debian's chromium for the browser tests, if absent
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-run: setup ## set up, then serve on http://127.0.0.1:8000 (SQLite in ./var, shipped course loaded)
+pdf-libs: ## install Pango and DejaVu fonts (for WeasyPrint's certificate PDFs) with apt, if absent
+	@(ldconfig -p | grep -q libpangoft2-1.0 && fc-list | grep -qi dejavu) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null)
+
+run: setup pdf-libs ## set up, then serve on http://127.0.0.1:8000 (SQLite in ./var, shipped course loaded)
 	$(BIN)/berakhlak serve
 
-test: setup browser ## set up, then run the whole test suite (TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL)
+test: setup browser pdf-libs ## set up, then run the whole test suite (TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL)
 	BERAKHLAK_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: ## the whole suite against the local PostgreSQL database `test`

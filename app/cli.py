@@ -22,9 +22,13 @@ cli = typer.Typer(help="BerAKHLAK learning platform.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 content_cli = typer.Typer(help="Course content.", no_args_is_help=True)
 users_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
+keys_cli = typer.Typer(help="Signing keys for certificates.", no_args_is_help=True)
+certificates_cli = typer.Typer(help="Certificates.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(content_cli, name="content")
 cli.add_typer(users_cli, name="users")
+cli.add_typer(keys_cli, name="keys")
+cli.add_typer(certificates_cli, name="certificates")
 
 
 @cli.callback()
@@ -321,6 +325,107 @@ def users_set_password(
             typer.echo(tr("error: {problem}", problem=i18n.gettext(reason)), err=True)
             raise typer.Exit(2) from None
     typer.echo(tr("password changed for {nip}; their sessions have ended", nip=nip))
+
+
+@keys_cli.command("generate")
+def keys_generate() -> None:
+    """Make a new signing key; it signs from now on (the others stay published)."""
+    from modules.certificates import keys
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        row = keys.generate(session=session, secret=settings.secret_key)
+    typer.echo(tr("new signing key {kid}", kid=row.kid))
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Retire the current signing key(s) and make a new one; retired keys stay published so
+    credentials they signed still verify."""
+    from modules.certificates import keys
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        retired, row = keys.rotate(session=session, secret=settings.secret_key)
+    for kid in retired:
+        typer.echo(tr("retired {kid} (still published)", kid=kid))
+    typer.echo(tr("new signing key {kid}", kid=row.kid))
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """Every signing key, newest first: key id, made, retired."""
+    from modules.certificates import keys
+
+    engine = make_engine(_settings().database_url)
+    with Session(engine) as session:
+        for row in keys.listing(session=session):
+            retired = row.retired_at.isoformat(timespec="seconds") if row.retired_at else "-"
+            typer.echo(f"{row.kid}\t{row.created_at.isoformat(timespec='seconds')}\t{retired}")
+
+
+def _certificate_or_exit(session: Session, ref: str):  # type: ignore[no-untyped-def]
+    from modules.certificates import service as certificates_service
+
+    found = certificates_service.find(session=session, ref=ref)
+    if found is None:
+        typer.echo(tr("error: no certificate {ref}", ref=ref), err=True)
+        raise typer.Exit(2)
+    return found
+
+
+@certificates_cli.command("revoke")
+def certificates_revoke(
+    ref: Annotated[str, typer.Argument(help="Certificate number or verification code.")],
+    reason: Annotated[str, typer.Option(help="Why (shown on the verification page).")],
+) -> None:
+    """Revoke a certificate with a reason (recorded in the audit trail)."""
+    from modules.certificates import service as certificates_service
+
+    engine = make_engine(_settings().database_url)
+    with Session(engine) as session:
+        certificate = _certificate_or_exit(session, ref)
+        try:
+            certificates_service.revoke(
+                session=session,
+                certificate=certificate,
+                reason=reason,
+                actor_id=None,
+                address="cli",
+            )
+        except certificates_service.CertificateError as exc:
+            typer.echo(tr("error: {problem}", problem=i18n.gettext(str(exc))), err=True)
+            raise typer.Exit(2) from None
+        typer.echo(tr("revoked {number}", number=certificate.number))
+
+
+@certificates_cli.command("reissue")
+def certificates_reissue(
+    ref: Annotated[str, typer.Argument(help="Certificate number or verification code.")],
+) -> None:
+    """Issue a new certificate with the holder's current details (after a name correction);
+    the old one is revoked and points to the new one."""
+    from modules.certificates import service as certificates_service
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        certificate = _certificate_or_exit(session, ref)
+        old = certificate.number
+        try:
+            new = certificates_service.reissue(
+                session=session,
+                certificate=certificate,
+                policy=certificates_service.policy_from(settings),
+                actor_id=None,
+                address="cli",
+            )
+        except certificates_service.CertificateError as exc:
+            typer.echo(tr("error: {problem}", problem=i18n.gettext(str(exc))), err=True)
+            raise typer.Exit(2) from None
+        typer.echo(tr("{old} replaced by {new}", old=old, new=new.number))
 
 
 def main() -> None:

@@ -39,6 +39,7 @@ def generate(*, session: Session, secret: str) -> SigningKey:
     )
     session.add(row)
     session.commit()
+    session.refresh(row)
     return row
 
 
@@ -50,8 +51,9 @@ def rotate(*, session: Session, secret: str) -> tuple[list[str], SigningKey]:
     for row in active:
         row.retired_at = now
         session.add(row)
+    retired = [row.kid for row in active]
     session.commit()
-    return [row.kid for row in active], generate(session=session, secret=secret)
+    return retired, generate(session=session, secret=secret)
 
 
 def signing_key(*, session: Session, secret: str) -> tuple[str, OKPKey]:

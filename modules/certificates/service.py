@@ -317,7 +317,6 @@ def reissue(
     *,
     session: Session,
     certificate: Certificate,
-    catalogue: Any,
     policy: IssuePolicy,
     actor_id: int | None,
     address: str,

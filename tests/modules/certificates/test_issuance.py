@@ -86,7 +86,6 @@ def test_reissue_after_a_name_correction_points_the_old_one_to_the_new(app) -> N
         new = service.reissue(
             session=session,
             certificate=old,
-            catalogue=app.state.catalogue,
             policy=app.state.certificate_policy,
             actor_id=None,
             address="cli",
@@ -108,7 +107,6 @@ def test_reissue_after_a_name_correction_points_the_old_one_to_the_new(app) -> N
             service.reissue(
                 session=session,
                 certificate=old,
-                catalogue=app.state.catalogue,
                 policy=app.state.certificate_policy,
                 actor_id=None,
                 address="cli",
@@ -171,7 +169,9 @@ def test_lookup_by_number_or_code_ignores_case_and_nonsense(app) -> None:
     certificate = issue(app, completed_user(app))
     with Session(app.state.engine) as session:
         assert service.find(session=session, ref=certificate.number).id == certificate.id
-        assert service.find(session=session, ref=f" {certificate.code.lower()} ").id == certificate.id
+        assert (
+            service.find(session=session, ref=f" {certificate.code.lower()} ").id == certificate.id
+        )
         for junk in ["", "x", "../../etc/passwd", "BA/2026/' OR 1=1 --", "ä" * 10, "9" * 500]:
             assert service.find(session=session, ref=junk) is None
 
