@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from starlette.datastructures import FormData as StarletteFormData
 
 from app.errors import CsrfRefused
-from app.security import CSRF_FIELD, CSRF_HEADER, csrf_valid
+from app.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_valid
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -17,6 +17,11 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 async def csrf_protect(request: Request) -> None:
     """Refuse an unsafe request whose token (form field or header) does not match the cookie."""
     if request.method in SAFE_METHODS:
+        return
+    # Machines call the JSON API without our cookies (public endpoints, API tokens later) and
+    # cannot hold a CSRF token; a request that carries no session cookie has no login for a
+    # forged request to ride on. A browser with a session still needs the token, even there.
+    if request.url.path.startswith("/api/") and SESSION_COOKIE not in request.cookies:
         return
     submitted = request.headers.get(CSRF_HEADER)
     if not submitted and request.headers.get("content-type", "").startswith(FORM_TYPES):

@@ -22,6 +22,7 @@ from joserfc import jws
 from joserfc.errors import BadSignatureError, DecodeError, SecurityWarning
 from joserfc.jwk import KeySet, OKPKey
 
+from app.i18n import N_
 from app.timeutil import as_utc, utcnow
 from modules.certificates.models import Certificate
 
@@ -202,16 +203,16 @@ def parse_upload(text: str) -> tuple[str | None, str | None]:
     `data:application/vc+jwt,...`). Returns (jwt, problem)."""
     text = text.strip().lstrip("\ufeff")
     if not text:
-        return None, "Paste a credential or choose a file."
+        return None, N_("Paste a credential or choose a file.")
     if len(text) > MAX_UPLOAD:
-        return None, "That is too large to be one of our credentials."
+        return None, N_("That is too large to be one of our credentials.")
     if text.startswith("{"):
         try:
             data = json.loads(text)
         except ValueError:
-            return None, "This is neither a JWT nor valid JSON."
+            return None, N_("This is neither a JWT nor valid JSON.")
         if not isinstance(data, dict):
-            return None, "This is neither a JWT nor valid JSON."
+            return None, N_("This is neither a JWT nor valid JSON.")
         for key in ("jwt", "credential", "proof"):
             value = data.get(key)
             if isinstance(value, str) and value.count(".") == 2:
@@ -219,12 +220,12 @@ def parse_upload(text: str) -> tuple[str | None, str | None]:
         envelope = data.get("id")
         if isinstance(envelope, str) and envelope.startswith("data:application/vc+jwt,"):
             return envelope.split(",", 1)[1].strip(), None
-        return None, (
+        return None, N_(
             "This JSON carries no signature we can check: download the credential as JWT "
             "(the .jwt file) and try again."
         )
     if text.count(".") != 2 or any(c.isspace() for c in text):
-        return None, "This is neither a JWT nor valid JSON."
+        return None, N_("This is neither a JWT nor valid JSON.")
     return text, None
 
 
@@ -244,27 +245,29 @@ def check_jwt(
         header_part = token.split(".")[0]
         header = json.loads(base64.urlsafe_b64decode(header_part + "=" * (-len(header_part) % 4)))
     except (ValueError, IndexError):
-        return Report([Check("format", False, "This JWT cannot be read.")])
+        return Report([Check("format", False, N_("This JWT cannot be read."))])
     if not isinstance(header, dict) or header.get("alg") not in ALGORITHMS:
-        return Report([Check("format", False, "This JWT is not signed with EdDSA.")])
+        return Report([Check("format", False, N_("This JWT is not signed with EdDSA."))])
     keys = [k for k in jwks if k.get("kid") == header.get("kid")]
     if not keys:
-        return Report([Check("signature", False, "It was not signed with any of our keys.")])
+        return Report([Check("signature", False, N_("It was not signed with any of our keys."))])
     try:
         verified = jws.deserialize_compact(
             token, KeySet.import_key_set({"keys": keys}), algorithms=ALGORITHMS
         )
         claims = json.loads(verified.payload)
     except (BadSignatureError, DecodeError, ValueError):
-        return Report([Check("signature", False, "The signature does not match the content.")])
+        return Report([Check("signature", False, N_("The signature does not match the content."))])
     if not isinstance(claims, dict):
-        return Report([Check("format", False, "This JWT cannot be read.")])
-    checks.append(Check("signature", True, "Signed with our key {kid}.", {"kid": header["kid"]}))
+        return Report([Check("format", False, N_("This JWT cannot be read."))])
+    checks.append(
+        Check("signature", True, N_("Signed with our key {kid}."), {"kid": header["kid"]})
+    )
     issuer_id = claims.get("iss")
     checks.append(
-        Check("issuer", issuer_id == issuer.id, "Issuer: {issuer}.", {"issuer": issuer_id})
+        Check("issuer", issuer_id == issuer.id, N_("Issuer: {issuer}."), {"issuer": issuer_id})
         if issuer_id == issuer.id
-        else Check("issuer", False, "Issued by someone else: {issuer}.", {"issuer": issuer_id})
+        else Check("issuer", False, N_("Issued by someone else: {issuer}."), {"issuer": issuer_id})
     )
     checks.append(_dates(claims, now))
     checks.append(_status(claims, issuer, revoked))
@@ -278,14 +281,14 @@ def _dates(claims: dict[str, Any], now: datetime) -> Check:
     stamp = now.timestamp()
     nbf, exp = claims.get("nbf"), claims.get("exp")
     if not isinstance(nbf, int | float) or (exp is not None and not isinstance(exp, int | float)):
-        return Check("dates", False, "The validity dates cannot be read.")
+        return Check("dates", False, N_("The validity dates cannot be read."))
     if stamp < nbf:
-        return Check("dates", False, "Not valid before {date}.", {"date": _day(nbf)})
+        return Check("dates", False, N_("Not valid before {date}."), {"date": _day(nbf)})
     if exp is not None and stamp >= exp:
-        return Check("dates", False, "Expired on {date}.", {"date": _day(exp)})
+        return Check("dates", False, N_("Expired on {date}."), {"date": _day(exp)})
     if exp is None:
-        return Check("dates", True, "Valid from {date}, with no end date.", {"date": _day(nbf)})
-    return Check("dates", True, "Valid until {date}.", {"date": _day(exp)})
+        return Check("dates", True, N_("Valid from {date}, with no end date."), {"date": _day(nbf)})
+    return Check("dates", True, N_("Valid until {date}."), {"date": _day(exp)})
 
 
 def _day(epoch: float) -> datetime:
@@ -295,16 +298,16 @@ def _day(epoch: float) -> datetime:
 def _status(claims: dict[str, Any], issuer: Issuer, revoked: Any) -> Check:
     status = claims.get("credentialStatus")
     if not isinstance(status, dict) or status.get("statusPurpose") != "revocation":
-        return Check("status", False, "It names no revocation status we can check.")
+        return Check("status", False, N_("It names no revocation status we can check."))
     if status.get("statusListCredential") != status_list_url(issuer.base_url):
-        return Check("status", False, "Its revocation list is not ours.")
+        return Check("status", False, N_("Its revocation list is not ours."))
     try:
         index = int(status.get("statusListIndex", ""))
     except ValueError:
-        return Check("status", False, "It names no revocation status we can check.")
+        return Check("status", False, N_("It names no revocation status we can check."))
     answer = revoked(index)
     if answer is None:
-        return Check("status", False, "We have no record of this credential.")
+        return Check("status", False, N_("We have no record of this credential."))
     if answer:
-        return Check("status", False, "It has been revoked.")
-    return Check("status", True, "Not revoked.")
+        return Check("status", False, N_("It has been revoked."))
+    return Check("status", True, N_("Not revoked."))

@@ -4,13 +4,20 @@ public verification by number or code; the issuer profile, its keys and the revo
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
+from app import i18n
 from app.db import SessionDep
-from app.templating import render
+from app.errors import problem
+from app.forms import RawForm
+from app.templating import render, request_locale
 from modules.accounts.dependencies import CurrentUser, OptionalUser
 from modules.certificates import credential, keys, pdf, ratelimit, service
 from modules.certificates.dependencies import OwnCertificate
@@ -111,6 +118,148 @@ def credential_json(request: Request, session: SessionDep, certificate: OwnCerti
     )
 
 
+def _check_upload(request: Request, session: SessionDep, text: str) -> credential.Report:
+    """Verify what a visitor pasted or uploaded against our keys and revocation list."""
+    token, problem = credential.parse_upload(text)
+    if token is None:
+        return credential.Report([credential.Check("format", False, problem or "")])
+    return credential.check_jwt(
+        token,
+        jwks=keys.published(session=session),
+        issuer=_issuer(request),
+        revoked=lambda index: service.revoked_state(session=session, index=index),
+    )
+
+
+def _allowed(request: Request, session: SessionDep) -> bool:
+    """Count one look-up for the visitor's address; False when over the limit."""
+    address = request.client.host if request.client else "unknown"
+    allowed = ratelimit.allow(
+        conn=session.connection(),
+        address=address,
+        per_minute=request.app.state.settings.verify_per_minute,
+    )
+    session.commit()
+    return allowed
+
+
+def _report_view(report: credential.Report) -> dict[str, Any]:
+    """The report for the page: each check's message translated and its dates formatted."""
+    checks = []
+    for check in report.checks:
+        values = {
+            k: i18n.format_day(v) if isinstance(v, datetime) else v for k, v in check.values.items()
+        }
+        checks.append(
+            {"name": check.name, "ok": check.ok, "text": i18n.tr(check.message, **values)}
+        )
+    claims = report.claims or {}
+    subject = claims.get("credentialSubject") if isinstance(claims, dict) else None
+    achievement = subject.get("achievement", {}) if isinstance(subject, dict) else {}
+    return {
+        "valid": report.valid,
+        "checks": checks,
+        "title": achievement.get("name") if isinstance(achievement, dict) else None,
+        "code": report.code,
+    }
+
+
+@router.get("/credentials/verify")
+def verify_credential_form(request: Request, _user: OptionalUser) -> Response:
+    """Check a signed credential (JWT or JSON) by pasting or uploading it."""
+    return render(request, "certificates/verify_credential.html", {"text": "", "report": None})
+
+
+@router.post("/credentials/verify")
+async def verify_credential_page(
+    request: Request, session: SessionDep, _user: OptionalUser, form: RawForm
+) -> Response:
+    """The verdict on an uploaded or pasted credential, check by check."""
+    text = form.get("credential")
+    text = text if isinstance(text, str) else ""
+    upload = form.get("file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        raw = await upload.read(credential.MAX_UPLOAD + 1)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = "\x00"  # reported as unreadable below
+    if not await run_in_threadpool(_allowed, request, session):
+        response = render(
+            request,
+            "certificates/verify_credential.html",
+            {"text": "", "report": None, "limited": True},
+            status_code=429,
+        )
+        response.headers["Retry-After"] = "60"
+        return response
+    report = await run_in_threadpool(_check_upload, request, session, text)
+    i18n.set_locale(request_locale(request))  # the messages are translated before rendering
+    view = _report_view(report)
+    shown = text if len(text) <= credential.MAX_UPLOAD and text.isprintable() else ""
+    return render(
+        request,
+        "certificates/verify_credential.html",
+        {"text": shown, "report": view},
+        status_code=200 if report.claims is not None or report.valid else 422,
+    )
+
+
+class CredentialIn(BaseModel):
+    """A credential to check: the VC-JWT, or the JSON we issue (as a string or an object)."""
+
+    credential: str | dict[str, Any] = Field(
+        description="The compact VC-JWT, or the enveloped JSON credential."
+    )
+
+
+class CheckOut(BaseModel):
+    name: str = Field(description="signature, issuer, dates, status or format")
+    ok: bool
+    message: str = Field(description="Why, in English.")
+
+
+class VerificationOut(BaseModel):
+    valid: bool = Field(description="True when every check holds.")
+    checks: list[CheckOut]
+    verification_url: str | None = Field(
+        None, description="Our public page for the certificate, when the credential is ours."
+    )
+
+
+@router.post(
+    "/api/v1/credentials/verify",
+    tags=["certificates"],
+    response_model=VerificationOut,
+    responses={429: {"description": "Too many look-ups from this address (problem+json)."}},
+)
+def verify_credential_api(request: Request, session: SessionDep, body: CredentialIn) -> Any:
+    """Check a credential's signature (against our JWKS), issuer, validity dates and
+    revocation status. Public; rate limited per address like the verification page."""
+    if not _allowed(request, session):
+        return problem(429, "Too many look-ups from this address; wait a minute.")
+    text = body.credential if isinstance(body.credential, str) else json.dumps(body.credential)
+    report = _check_upload(request, session, text)
+    base = _issuer(request).base_url
+    return VerificationOut(
+        valid=report.valid,
+        checks=[
+            CheckOut(
+                name=c.name,
+                ok=c.ok,
+                message=c.message.format(
+                    **{
+                        k: v.date().isoformat() if isinstance(v, datetime) else v
+                        for k, v in c.values.items()
+                    }
+                ),
+            )
+            for c in report.checks
+        ],
+        verification_url=f"{base}/verify/{report.code}" if report.code else None,
+    )
+
+
 @router.get("/verify")
 def verify_form(request: Request, _user: OptionalUser, ref: str = "") -> Response:
     """Look a certificate up by its number or code (the form sends `?ref=`)."""
@@ -124,17 +273,12 @@ def verify_form(request: Request, _user: OptionalUser, ref: str = "") -> Respons
 def verify(request: Request, session: SessionDep, _user: OptionalUser, ref: str) -> Response:
     """Public: is this certificate valid? Shows only what verification needs."""
     settings = request.app.state.settings
-    address = request.client.host if request.client else "unknown"
-    if not ratelimit.allow(
-        conn=session.connection(), address=address, per_minute=settings.verify_per_minute
-    ):
-        session.commit()
+    if not _allowed(request, session):
         response = render(
             request, "certificates/verify_form.html", {"ref": ref, "limited": True}, status_code=429
         )
         response.headers["Retry-After"] = "60"
         return response
-    session.commit()
     certificate = service.find(session=session, ref=ref)
     if certificate is None:
         return render(

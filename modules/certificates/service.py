@@ -368,3 +368,12 @@ def revoked_ids(*, session: Session) -> list[int]:
     return list(
         session.exec(select(Certificate.id).where(col(Certificate.revoked_at).is_not(None))).all()
     )
+
+
+def revoked_state(*, session: Session, index: int) -> bool | None:
+    """For a status-list index: True if that certificate is revoked, False if not, None if
+    there is no such certificate."""
+    if not 0 < index < 2**31:
+        return None
+    certificate = session.get(Certificate, index)
+    return None if certificate is None else certificate.revoked_at is not None

@@ -66,6 +66,9 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ),
     ("GET", "/verify"): ("/verify", 200, 200),
     ("GET", "/verify/{ref:path}"): ("/verify/BA/2026/999999", 404, 404),
+    ("GET", "/credentials/verify"): ("/credentials/verify", 200, 200),
+    ("POST", "/credentials/verify"): ("/credentials/verify", 422, 422),  # an empty form
+    ("POST", "/api/v1/credentials/verify"): ("/api/v1/credentials/verify", 422, 422),
     ("GET", "/issuer"): ("/issuer", 200, 200),
     ("GET", "/.well-known/jwks.json"): ("/.well-known/jwks.json", 200, 200),
     ("GET", "/credentials/status/{list_id}"): ("/credentials/status/1", 200, 200),
