@@ -291,7 +291,9 @@ def users_create(
             data = parse_registration(form, {found.id} if found.id else set())
             user = accounts_service.register(session=session, data=data)
             if role:
-                accounts_service.grant_role(session=session, user=user, role=role)
+                # HR sees the people of an agency: their own, until grants can be edited
+                scope = found.id if role == "hr" else None
+                accounts_service.grant_role(session=session, user=user, role=role, agency_id=scope)
         except (FormError, ValueError) as exc:
             detail = exc.errors if isinstance(exc, FormError) else {"role": str(exc)}
             for field, message in detail.items():

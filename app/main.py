@@ -22,6 +22,7 @@ from app.templating import STATIC_DIR, ShellCache, make_environment
 from modules.accounts.router import router as accounts_router
 from modules.certificates import service as certificates_service
 from modules.certificates.router import router as certificates_router
+from modules.certificates.router_manage import router as certificates_manage_router
 from modules.courses import service as courses_service
 from modules.courses.router import router as courses_router
 from modules.progress.router import router as progress_router
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(progress_router)
     app.include_router(quizzes_router)
     app.include_router(certificates_router)
+    app.include_router(certificates_manage_router)
     app.mount("/static", CachedStatic(directory=STATIC_DIR, check_dir=False), name="static")
 
     @app.get("/healthz", tags=["operations"])

@@ -335,6 +335,17 @@ def grant_role(*, session: Session, user: User, role: str, agency_id: int | None
         session.commit()
 
 
+def agency_scope(*, session: Session, user_id: int) -> set[int] | None:
+    """The agencies whose people this user may see as HR; None means every agency (an
+    admin). An HR grant without an agency gives nothing: scope is never assumed."""
+    grants = session.exec(
+        select(RoleGrant.role, RoleGrant.agency_id).where(RoleGrant.user_id == user_id)
+    ).all()
+    if any(role == "admin" for role, _agency in grants):
+        return None
+    return {agency for role, agency in grants if role == "hr" and agency is not None}
+
+
 def get_by_nip(*, session: Session, nip: str) -> User | None:
     """A user by NIP, or None."""
     return session.exec(select(User).where(User.nip == normalise(nip))).first()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException
 
 from app.db import SessionDep
-from modules.accounts.dependencies import CurrentUser
+from modules.accounts import service as accounts_service
+from modules.accounts.dependencies import CurrentUser, require_roles
+from modules.accounts.schemas import Principal
 from modules.certificates import service
 from modules.certificates.models import Certificate
 
@@ -21,3 +24,36 @@ def own_certificate(session: SessionDep, user: CurrentUser, code: str) -> Certif
 
 
 OwnCertificate = Annotated[Certificate, Depends(own_certificate)]
+
+
+@dataclass(frozen=True)
+class ManagerScope:
+    """HR or an admin, with the agencies whose certificates they may see (None: all)."""
+
+    user: Principal
+    agencies: set[int] | None
+
+
+def certificate_manager(
+    session: SessionDep, user: Annotated[Principal, Depends(require_roles("hr", "admin"))]
+) -> ManagerScope:
+    """HR (limited to their agencies) or an admin; an HR grant without an agency is refused."""
+    agencies = accounts_service.agency_scope(session=session, user_id=user.id)
+    if agencies is not None and not agencies:
+        raise HTTPException(403)
+    return ManagerScope(user, agencies)
+
+
+Manager = Annotated[ManagerScope, Depends(certificate_manager)]
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+
+
+def managed_certificate(session: SessionDep, _admin: Admin, code: str) -> Certificate:
+    """A certificate by code, for an admin; unknown codes are not found."""
+    certificate = service.by_code(session=session, code=code)
+    if certificate is None:
+        raise HTTPException(404)
+    return certificate
+
+
+ManagedCertificate = Annotated[Certificate, Depends(managed_certificate)]

@@ -18,6 +18,7 @@ from app.db import SessionDep
 from app.errors import problem
 from app.forms import RawForm
 from app.templating import render, request_locale
+from modules.accounts import service as accounts_service
 from modules.accounts.dependencies import CurrentUser, OptionalUser
 from modules.certificates import credential, keys, pdf, ratelimit, service
 from modules.certificates.dependencies import OwnCertificate
@@ -50,7 +51,8 @@ def my_certificates(request: Request, session: SessionDep, user: CurrentUser) ->
         {"c": c, "status": service.status(c), "verify_url": _verify_url(request, c)}
         for c in service.for_user(session=session, user_id=user.id)
     ]
-    return render(request, "certificates/mine.html", {"items": items})
+    manages = bool(accounts_service.roles_of(session=session, user_id=user.id) & {"hr", "admin"})
+    return render(request, "certificates/mine.html", {"items": items, "manages": manages})
 
 
 @router.get("/certificates/{code}.pdf")

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, literal_column
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from app.i18n import N_
 from app.timeutil import as_utc, utcnow
@@ -377,3 +377,131 @@ def revoked_state(*, session: Session, index: int) -> bool | None:
         return None
     certificate = session.get(Certificate, index)
     return None if certificate is None else certificate.revoked_at is not None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What HR or an admin narrowed a list of certificates to."""
+
+    course_id: str | None = None
+    year: int | None = None
+    status: str = "valid"  # valid, revoked, expired or all
+    agency_id: int | None = None
+    query: str = ""  # number, code, NIP or the start of a name
+
+    def as_params(self) -> dict[str, str]:
+        values = {
+            "course": self.course_id or "",
+            "year": str(self.year or ""),
+            "status": self.status,
+            "agency": str(self.agency_id or ""),
+            "q": self.query,
+        }
+        return {k: v for k, v in values.items() if v}
+
+
+STATUSES = ("valid", "revoked", "expired", "all")
+
+
+def parse_filters(params: dict[str, str]) -> tuple[Filters, dict[str, str]]:
+    """Filters from query parameters, and a message per parameter that made no sense."""
+    errors: dict[str, str] = {}
+    year: int | None = None
+    if params.get("year"):
+        try:
+            year = int(params["year"])
+        except ValueError:
+            year = None
+        if year is None or not 2000 <= year <= 2100:
+            errors["year"] = N_("Give a year such as 2026.")
+            year = None
+    agency: int | None = None
+    if params.get("agency"):
+        try:
+            agency = int(params["agency"])
+        except ValueError:
+            errors["agency"] = N_("Choose an agency from the list.")
+    status = params.get("status") or "valid"
+    if status not in STATUSES:
+        errors["status"] = N_("Choose a status from the list.")
+        status = "valid"
+    query = " ".join((params.get("q") or "").split())[:80]
+    if query and not query.isprintable():
+        errors["q"] = N_("The search contains characters that cannot be searched for.")
+        query = ""
+    course = (params.get("course") or "").strip()[:64] or None
+    return Filters(course, year, status, agency, query), errors
+
+
+def _managed(scope: set[int] | None, filters: Filters, now: datetime) -> Any:
+    """The certificates a manager with `scope` (None: all agencies) may see, filtered."""
+    from modules.accounts.models import User
+
+    stmt = select(Certificate).join(User, col(User.id) == Certificate.user_id)
+    if scope is not None:
+        stmt = stmt.where(col(User.agency_id).in_(sorted(scope)))
+    if filters.agency_id is not None:
+        stmt = stmt.where(col(User.agency_id) == filters.agency_id)
+    if filters.course_id:
+        stmt = stmt.where(col(Certificate.course_id) == filters.course_id)
+    if filters.year:
+        stmt = stmt.where(col(Certificate.year) == filters.year)
+    if filters.status == "valid":
+        stmt = stmt.where(
+            col(Certificate.revoked_at).is_(None),
+            col(Certificate.valid_until).is_(None) | (col(Certificate.valid_until) > now),
+        )
+    elif filters.status == "revoked":
+        stmt = stmt.where(col(Certificate.revoked_at).is_not(None))
+    elif filters.status == "expired":
+        stmt = stmt.where(
+            col(Certificate.revoked_at).is_(None), col(Certificate.valid_until) <= now
+        )
+    if filters.query:
+        text = filters.query
+        stmt = stmt.where(
+            (col(Certificate.number) == text.upper())
+            | (col(Certificate.number) == text)
+            | (col(Certificate.code) == text.upper())
+            | (col(Certificate.holder_nip) == text.replace(" ", ""))
+            | col(Certificate.holder_name).ilike(text.replace("%", "").replace("_", "") + "%")
+        )
+    return stmt
+
+
+def managed_page(
+    *,
+    session: Session,
+    scope: set[int] | None,
+    filters: Filters,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> tuple[list[Certificate], int]:
+    """One page of the list, newest first (keyset: ids below `before_id`), and the total."""
+    now = utcnow()
+    stmt = _managed(scope, filters, now)
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    if before_id is not None:
+        stmt = stmt.where(col(Certificate.id) < before_id)
+    rows = session.exec(stmt.order_by(col(Certificate.id).desc()).limit(limit)).all()
+    return list(rows), int(total)
+
+
+def managed_stream(
+    *, session: Session, scope: set[int] | None, filters: Filters, batch: int = 200
+) -> Any:
+    """Every matching certificate, oldest first, fetched in batches (never all at once)."""
+    last = 0
+    now = utcnow()
+    while True:
+        rows = session.exec(
+            _managed(scope, filters, now)
+            .where(col(Certificate.id) > last)
+            .order_by(col(Certificate.id))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].id or last
+        session.expunge_all()

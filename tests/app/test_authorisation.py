@@ -70,6 +70,30 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("POST", "/credentials/verify"): ("/credentials/verify", 422, 422),  # an empty form
     ("POST", "/api/v1/credentials/verify"): ("/api/v1/credentials/verify", 422, 422),
     ("GET", "/issuer"): ("/issuer", 200, 200),
+    # HR (scoped to agencies, tested in tests/modules/certificates) and admins only
+    ("GET", "/manage/certificates"): ("/manage/certificates", 303, 403, 403, 200),
+    ("GET", "/manage/certificates.zip"): ("/manage/certificates.zip", 303, 403, 403, 200),
+    ("GET", "/manage/certificates/{code}"): (
+        "/manage/certificates/ABCDEFGHJKLM",
+        303,
+        403,
+        403,
+        404,
+    ),
+    ("POST", "/manage/certificates/{code}/revoke"): (
+        "/manage/certificates/ABCDEFGHJKLM/revoke",
+        303,
+        403,
+        403,
+        404,
+    ),
+    ("POST", "/manage/certificates/{code}/reissue"): (
+        "/manage/certificates/ABCDEFGHJKLM/reissue",
+        303,
+        403,
+        403,
+        404,
+    ),
     ("GET", "/.well-known/jwks.json"): ("/.well-known/jwks.json", 200, 200),
     ("GET", "/credentials/status/{list_id}"): ("/credentials/status/1", 200, 200),
     ("GET", "/assets/{sha256}/{filename}"): ("/assets/" + "0" * 64 + "/x.png", 404, 404),

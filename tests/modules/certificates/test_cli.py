@@ -58,3 +58,36 @@ def test_revoke_and_reissue_from_the_command_line(env) -> None:
         assert session.get(Certificate, new.id).revoked_reason == "Kelulusan dibatalkan"
     again = run("certificates", "revoke", new.number, "--reason", "Kelulusan dibatalkan")
     assert again.exit_code == 2 and "already revoked" in again.output
+
+
+def test_an_hr_officer_made_on_the_command_line_is_scoped_to_their_agency(env) -> None:
+    app, run = env
+    from modules.accounts import service as accounts_service
+    from modules.accounts.models import User
+    from modules.agencies import service as agencies_service
+
+    result = CliRunner().invoke(
+        cli,
+        [
+            "users",
+            "create",
+            "--nip",
+            "198001012005011904",
+            "--name",
+            "Petugas SDM",
+            "--email",
+            "sdm@bkn.go.id",
+            "--agency",
+            "LB-BKN",
+            "--role",
+            "hr",
+            "--password-stdin",
+        ],
+        input="kata-sandi-panjang-sekali-9\n",
+    )
+    assert result.exit_code == 0, result.output
+    with Session(app.state.engine) as session:
+        user = accounts_service.get_by_nip(session=session, nip="198001012005011904")
+        bkn = agencies_service.get_by_code(session=session, code="LB-BKN")
+        assert isinstance(user, User)
+        assert accounts_service.agency_scope(session=session, user_id=user.id) == {bkn.id}
