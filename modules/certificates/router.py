@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from app import i18n
-from app.db import SessionDep
+from app.db import SessionDep, write_lock
 from app.errors import problem
 from app.forms import RawForm
 from app.templating import render, request_locale
@@ -136,12 +136,13 @@ def _check_upload(request: Request, session: SessionDep, text: str) -> credentia
 def _allowed(request: Request, session: SessionDep) -> bool:
     """Count one look-up for the visitor's address; False when over the limit."""
     address = request.client.host if request.client else "unknown"
-    allowed = ratelimit.allow(
-        conn=session.connection(),
-        address=address,
-        per_minute=request.app.state.settings.verify_per_minute,
-    )
-    session.commit()
+    with write_lock(request.app.state.engine):  # SQLite: queue here, not in its busy handler
+        allowed = ratelimit.allow(
+            conn=session.connection(),
+            address=address,
+            per_minute=request.app.state.settings.verify_per_minute,
+        )
+        session.commit()
     return allowed
 
 
@@ -272,16 +273,33 @@ def verify_form(request: Request, _user: OptionalUser, ref: str = "") -> Respons
 
 
 @router.get("/verify/{ref:path}")
-def verify(request: Request, session: SessionDep, _user: OptionalUser, ref: str) -> Response:
-    """Public: is this certificate valid? Shows only what verification needs."""
+async def verify(request: Request, _user: OptionalUser, ref: str) -> Response:
+    """Public: is this certificate valid? Shows only what verification needs. One thread-pool
+    hop (count the look-up, find the certificate); the page is rendered once per certificate
+    state and language (`ShellCache`)."""
+    engine = request.app.state.engine
     settings = request.app.state.settings
-    if not _allowed(request, session):
+    address = request.client.host if request.client else "unknown"
+
+    def work() -> tuple[bool, Certificate | None, Certificate | None]:
+        with engine.connect() as conn:
+            # each statement is its own transaction: the count is one upsert, the rest reads
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            with write_lock(engine):
+                allowed = ratelimit.allow(
+                    conn=conn, address=address, per_minute=settings.verify_per_minute
+                )
+            if not allowed:
+                return False, None, None
+            return True, *service.find_for_verification(conn=conn, ref=ref)
+
+    allowed, certificate, replacement = await run_in_threadpool(work)
+    if not allowed:
         response = render(
             request, "certificates/verify_form.html", {"ref": ref, "limited": True}, status_code=429
         )
         response.headers["Retry-After"] = "60"
         return response
-    certificate = service.find(session=session, ref=ref)
     if certificate is None:
         return render(
             request,
@@ -289,15 +307,25 @@ def verify(request: Request, session: SessionDep, _user: OptionalUser, ref: str)
             {"ref": ref[:80], "not_found": True},
             status_code=404,
         )
+    status = service.status(certificate)
     context: dict[str, Any] = {
         "c": certificate,
-        "status": service.status(certificate),
+        "status": status,
         "nip": service.mask_nip(certificate.holder_nip),
-        "replacement": service.replacement(session=session, certificate=certificate),
+        "replacement": replacement,
         "reissued": certificate.revoked_reason == service.REISSUED,
         "settings_issuer": settings.issuer_name,
     }
-    response = render(request, "certificates/verify.html", context)
+    key = (
+        certificate.id,
+        status,
+        certificate.revoked_reason,
+        replacement.code if replacement else None,
+        request.state.user is not None,
+    )
+    response = request.app.state.shells.render(
+        request, "certificates/verify.html", context, key=key, slots={}
+    )
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, literal_column
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -237,6 +238,32 @@ def find(*, session: Session, ref: str) -> Certificate | None:
             (col(Certificate.code) == upper) | col(Certificate.number).in_({ref, upper})
         )
     ).first()
+
+
+_COLUMNS = list(Certificate.__table__.columns)  # type: ignore[attr-defined]
+# Built once, read on a Core connection: the public verification page is a hot path.
+_BY_REF = select(*_COLUMNS).where(
+    (col(Certificate.code) == bindparam("upper"))
+    | col(Certificate.number).in_([bindparam("ref"), bindparam("upper")])
+)
+_REPLACED_BY = select(*_COLUMNS).where(col(Certificate.replaces_id) == bindparam("id"))
+
+
+def _from_row(row: Any) -> Certificate | None:
+    return None if row is None else Certificate(**dict(row._mapping))
+
+
+def find_for_verification(
+    *, conn: Connection, ref: str
+) -> tuple[Certificate | None, Certificate | None]:
+    """`find` on a Core connection, with the certificate that replaced it (if revoked)."""
+    ref = ref.strip()
+    if not _REF.match(ref):
+        return None, None
+    certificate = _from_row(conn.execute(_BY_REF, {"ref": ref, "upper": ref.upper()}).first())
+    if certificate is None or certificate.revoked_at is None:
+        return certificate, None
+    return certificate, _from_row(conn.execute(_REPLACED_BY, {"id": certificate.id}).first())
 
 
 def by_code(*, session: Session, code: str) -> Certificate | None:

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import uvicorn
@@ -32,10 +33,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def live_server(db_url: str) -> Iterator[str]:
-    app = create_app(make_settings(db_url))
-    port = _free_port()
+@contextmanager
+def serve(app, port: int) -> Iterator[str]:
+    """Run `app` with uvicorn in a thread on `port` until the block ends."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -44,10 +44,18 @@ def live_server(db_url: str) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("live server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    app.state.engine.dispose()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.engine.dispose()
+
+
+@pytest.fixture
+def live_server(db_url: str) -> Iterator[str]:
+    with serve(create_app(make_settings(db_url)), _free_port()) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

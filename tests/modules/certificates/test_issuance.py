@@ -189,3 +189,30 @@ def test_a_custom_number_pattern_and_no_expiry(db_url, tmp_path) -> None:
         assert certificate.valid_until is None
     finally:
         app.state.engine.dispose()
+
+
+def test_two_tabs_completing_the_last_lesson_at_once_get_one_certificate(app) -> None:
+    from modules.progress import flows
+    from tests.conftest import make_user
+
+    course = app.state.catalogue.get("demo")
+    with Session(app.state.engine) as session:
+        user_id = make_user(session).id
+
+    def done(lesson_id: str) -> bool:
+        with Session(app.state.engine, expire_on_commit=False) as session:
+            return flows.complete_lesson(
+                session=session,
+                user_id=user_id,
+                course=course,
+                lesson_id=lesson_id,
+                policy=app.state.certificate_policy,
+            )
+
+    assert done("satu-a") is False
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        completed = list(pool.map(done, ["satu-b"] * 12))
+    assert completed.count(True) == 1
+    with Session(app.state.engine) as session:
+        rows = session.exec(select(Certificate)).all()
+        assert len(rows) == 1 and rows[0].serial == 1
