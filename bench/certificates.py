@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -34,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from lesson_page import _free_port, _scratch_database, _server  # noqa: E402
+from lesson_page import _free_port, _scratch_database, _server, parse_wrk  # noqa: E402
 
 from app.cli import prepare  # noqa: E402
 from app.db import make_engine  # noqa: E402
@@ -95,30 +94,24 @@ def _render(settings: Settings, rows: list, cache: Path) -> dict[str, float]:
     engine = make_engine(settings.database_url)
     course = Catalogue(engine).get("berakhlak")
     modules = [m.title for m in course.content.modules] if course else []
-    times = []
-    for row in rows:
-        start = time.perf_counter()
-        pdf.render(
-            env,
-            row,
-            verify_url=credential.verify_url(settings.base_url, row),
-            issuer_name=settings.issuer_name,
-            modules=modules,
-            cache_dir=cache,
-        )
-        times.append(time.perf_counter() - start)
-    cached = []
-    for row in rows:
-        start = time.perf_counter()
-        pdf.render(
-            env,
-            row,
-            verify_url=credential.verify_url(settings.base_url, row),
-            issuer_name=settings.issuer_name,
-            modules=modules,
-            cache_dir=cache,
-        )
-        cached.append(time.perf_counter() - start)
+
+    def timed() -> list[float]:
+        seconds = []
+        for row in rows:
+            start = time.perf_counter()
+            pdf.render(
+                env,
+                row,
+                verify_url=credential.verify_url(settings.base_url, row),
+                issuer_name=settings.issuer_name,
+                modules=modules,
+                cache_dir=cache,
+            )
+            seconds.append(time.perf_counter() - start)
+        return seconds
+
+    times = timed()  # rendered
+    cached = timed()  # the same, from the cache
     engine.dispose()
     steady = times[1:]
     return {
@@ -153,22 +146,7 @@ def _wrk(port: int, paths: list[str], work: Path, seconds: int = 10) -> dict[str
         text=True,
         check=True,
     ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-
-    def ms(label: str) -> float:
-        match = re.search(label + r"\s+([\d.]+)(us|ms|s)", out)
-        if not match:
-            return float("nan")
-        value, unit = float(match.group(1)), match.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    return {
-        "rps": rps,
-        "p50": ms("50%"),
-        "p99": ms("99%"),
-        "bad": float(bad.group(1)) if bad else 0,
-    }
+    return parse_wrk(out)
 
 
 def main() -> None:

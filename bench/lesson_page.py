@@ -103,6 +103,11 @@ def _wrk(url: str, token: str, seconds: int, connections: int) -> dict[str, floa
         text=True,
         check=True,
     ).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    """Requests per second, p50/p99 in ms and non-2xx/3xx count from `wrk --latency` output."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
