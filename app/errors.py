@@ -28,10 +28,12 @@ TITLES = {
     403: N_("You are not allowed to do this."),
     404: N_("We could not find that page."),
     405: N_("That action is not available here."),
+    410: N_("This is no longer available."),
     413: N_("What you sent is too large."),
     422: N_("Some of what you sent is not valid."),
     429: N_("Too many attempts. Please wait a moment and try again."),
     500: N_("Something went wrong on our side. Your work is saved; please try again."),
+    503: N_("This is not available right now. Please try again later."),
 }
 
 

@@ -107,9 +107,11 @@ class Settings(BaseSettings):
                 f"certificate number pattern {value!r} is not usable ({exc}); use {{year}} "
                 "and {serial}, e.g. BA/{year}/{serial:06d}"
             ) from None
-        if "{serial" not in value or not 3 <= len(sample) <= 40:
+        # serials restart every year, so a number without the year would repeat
+        if "{serial" not in value or "{year" not in value or not 3 <= len(sample) <= 40:
             raise ValueError(
-                "certificate number pattern must contain {serial} and give 3-40 characters"
+                "certificate number pattern must contain {year} and {serial} and give 3-40 "
+                "characters"
             )
         if any(c.isspace() or c in "?#%" for c in sample):
             raise ValueError("certificate number pattern must not give spaces, ?, # or %")

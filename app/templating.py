@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app import i18n
 from app.security import CSRF_FIELD, LANG_COOKIE, csrf_token
@@ -109,6 +109,7 @@ def render(
 
 
 CSRF_SLOT = "bk-slot-csrf-5f1c"
+NEXT_SLOT = "bk-slot-next-5f1c"
 
 
 class ShellCache:
@@ -136,6 +137,9 @@ class ShellCache:
         if shell is None:
             # Slot names come from our code, never from input, so the markers are safe HTML.
             markers = {slot: Markup(f"bk-slot-{slot}-5f1c") for slot in slots}  # noqa: S704
+            # The address the language switch returns to is this request's, never the one
+            # that happened to render the shell first.
+            markers["next_url"] = Markup(NEXT_SLOT)  # noqa: S704
             shell = request.app.state.templates.get_template(name).render(
                 _context(request, {**context, **markers}, csrf=CSRF_SLOT)
             )
@@ -148,6 +152,8 @@ class ShellCache:
             shell = shell.replace(f"bk-slot-{slot}-5f1c", fragment)
         settings = request.app.state.settings
         html = shell.replace(CSRF_SLOT, csrf_token(settings.secret_key, request.state.csrf_cookie))
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        html = html.replace(NEXT_SLOT, str(escape(here)))
         return _response(html, 200, None)
 
     def fragment(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import hashlib
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from joserfc import jws
-from joserfc.errors import BadSignatureError, DecodeError, SecurityWarning
+from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import KeySet, OKPKey
 
 from app.i18n import N_
@@ -72,10 +71,6 @@ def status_list_url(base_url: str) -> str:
     return f"{base_url}/credentials/status/{STATUS_LIST}"
 
 
-def identity_hash(nip: str, salt: str) -> str:
-    return "sha256$" + hashlib.sha256((nip + salt).encode()).hexdigest()
-
-
 def build(certificate: Certificate, issuer: Issuer) -> dict[str, Any]:
     """The unsigned OpenBadgeCredential for a certificate, from the stored row only."""
     base = issuer.base_url
@@ -84,17 +79,21 @@ def build(certificate: Certificate, issuer: Issuer) -> dict[str, Any]:
         "id": verify_url(base, certificate),
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "issuer": {"id": issuer.id, "type": ["Profile"], "name": issuer.name, "url": base},
-        "validFrom": _iso(certificate.issued_at),
+        # valid from the completion (validUntil counts from it too); awarded when issued
+        "validFrom": _iso(certificate.completed_at),
+        "awardedDate": _iso(certificate.issued_at),
         "name": f"Sertifikat {certificate.course_title}",
         "credentialSubject": {
+            # An opaque, stable id for the holder (a keyed hash of the NIP, see
+            # service.holder_ref): no NIP can be guessed from it, and the issuer can confirm it.
+            "id": certificate.holder_ref,
             "type": ["AchievementSubject"],
             "identifier": [
                 {
                     "type": "IdentityObject",
-                    "identityHash": identity_hash(certificate.holder_nip, certificate.code),
-                    "identityType": "identifier",
-                    "hashed": True,
-                    "salt": certificate.code,
+                    "identityHash": certificate.holder_name,
+                    "identityType": "name",
+                    "hashed": False,
                 }
             ],
             "achievement": {
@@ -136,6 +135,9 @@ def sign(credential: dict[str, Any], kid: str, key: OKPKey) -> str:
     issuer = credential["issuer"]
     iss = issuer["id"] if isinstance(issuer, dict) else issuer
     claims = {**credential, "iss": iss, "jti": credential["id"]}
+    subject = credential.get("credentialSubject")
+    if isinstance(subject, dict) and subject.get("id"):
+        claims["sub"] = subject["id"]
     claims["nbf"] = _epoch(credential["validFrom"])
     if "validUntil" in credential:
         claims["exp"] = _epoch(credential["validUntil"])
@@ -256,7 +258,7 @@ def check_jwt(
             token, KeySet.import_key_set({"keys": keys}), algorithms=ALGORITHMS
         )
         claims = json.loads(verified.payload)
-    except (BadSignatureError, DecodeError, ValueError):
+    except (JoseError, ValueError, TypeError):  # any malformed or forged token
         return Report([Check("signature", False, N_("The signature does not match the content."))])
     if not isinstance(claims, dict):
         return Report([Check("format", False, N_("This JWT cannot be read."))])
@@ -280,7 +282,8 @@ def check_jwt(
 def _dates(claims: dict[str, Any], now: datetime) -> Check:
     stamp = now.timestamp()
     nbf, exp = claims.get("nbf"), claims.get("exp")
-    if not isinstance(nbf, int | float) or (exp is not None and not isinstance(exp, int | float)):
+    readable = isinstance(nbf, int) and (exp is None or isinstance(exp, int))
+    if not readable or not 0 <= nbf < 2**35 or (exp is not None and not 0 <= exp < 2**35):
         return Check("dates", False, N_("The validity dates cannot be read."))
     if stamp < nbf:
         return Check("dates", False, N_("Not valid before {date}."), {"date": _day(nbf)})
@@ -303,7 +306,7 @@ def _status(claims: dict[str, Any], issuer: Issuer, revoked: Any) -> Check:
         return Check("status", False, N_("Its revocation list is not ours."))
     try:
         index = int(status.get("statusListIndex", ""))
-    except ValueError:
+    except (TypeError, ValueError):
         return Check("status", False, N_("It names no revocation status we can check."))
     answer = revoked(index)
     if answer is None:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException
 
 from app.db import SessionDep
+from app.i18n import N_
 from modules.accounts import service as accounts_service
 from modules.accounts.dependencies import CurrentUser, require_roles
 from modules.accounts.schemas import Principal
@@ -20,6 +21,11 @@ def own_certificate(session: SessionDep, user: CurrentUser, code: str) -> Certif
     certificate = service.by_code(session=session, code=code)
     if certificate is None or certificate.user_id != user.id:
         raise HTTPException(404)
+    if certificate.revoked_at is not None:
+        # a revoked certificate is no longer handed out; its verification page says why
+        raise HTTPException(
+            410, N_("This certificate was revoked; its verification page says why.")
+        )
     return certificate
 
 

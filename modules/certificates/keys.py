@@ -2,8 +2,9 @@
 
 The newest key that is not retired signs new credentials. Retired keys stay published, so a
 credential keeps verifying for as long as it is valid. Private keys are kept in the database
-as encrypted PKCS#8, with a password derived from BERAKHLAK_SECRET_KEY: changing the secret
-means running `berakhlak keys rotate` with the old secret first (see docs/operations.md)."""
+as encrypted PKCS#8, with a password derived from BERAKHLAK_SECRET_KEY: after changing the
+secret, run `berakhlak keys rotate` (with the new secret; rotating never opens the old keys, which
+stay published) so that a key the server can open signs again (see docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ class Certificate(SQLModel, table=True):
     # the holder and course as they were at issue time
     holder_name: str = Field(max_length=120)
     holder_nip: str = Field(max_length=18)
+    holder_ref: str = Field(max_length=45)  # urn:uuid:… in credentials (see service.holder_ref)
     holder_employment_type: str = Field(max_length=4)
     holder_agency: str = Field(max_length=200)
     holder_work_unit: str = Field(max_length=200)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import random
 import time
 from typing import Any
@@ -33,10 +34,22 @@ def allow(*, conn: Connection, address: str, per_minute: int, now: float | None 
     """Count one look-up from `address`; False once it made more than `per_minute` this
     minute. One statement (an upsert); the caller commits."""
     window = int((now or time.time()) // 60)
-    key = hashlib.sha256(f"verify:{address}".encode()).hexdigest()
+    key = hashlib.sha256(f"verify:{_bucket(address)}".encode()).hexdigest()
     hits = conn.execute(
         _COUNT[conn.dialect.name == "postgresql"], {"key": key, "window": window}
     ).scalar_one()
     if random.random() < 0.01:  # noqa: S311 - housekeeping, not security
         conn.execute(_FORGET, {"before": window - 5})
     return int(hits) <= per_minute
+
+
+def _bucket(address: str) -> str:
+    """IPv4 addresses count one by one; IPv6 ones by their /64, which one subscriber usually
+    holds whole (so rotating addresses inside it does not reset the count)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)

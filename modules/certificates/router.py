@@ -4,10 +4,11 @@ public verification by number or code; the issuer profile, its keys and the revo
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +18,7 @@ from app import i18n
 from app.db import SessionDep, write_lock
 from app.errors import problem
 from app.forms import RawForm
+from app.i18n import N_
 from app.templating import render, request_locale
 from modules.accounts import service as accounts_service
 from modules.accounts.dependencies import CurrentUser, OptionalUser
@@ -25,6 +27,7 @@ from modules.certificates.dependencies import OwnCertificate
 from modules.certificates.models import Certificate
 
 router = APIRouter()
+log = logging.getLogger("berakhlak.certificates")
 
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
 
@@ -80,8 +83,20 @@ def certificate_pdf(request: Request, certificate: OwnCertificate) -> Response:
     )
 
 
+def _key(request: Request, session: SessionDep) -> tuple[str, Any]:
+    """The signing key, or 503: after a change of the platform secret the stored key cannot
+    be opened until an operator runs `berakhlak keys rotate`."""
+    try:
+        return keys.signing_key(session=session, secret=request.app.state.settings.secret_key)
+    except keys.KeyUnavailable:
+        log.error("signing key cannot be opened: run `berakhlak keys rotate` (docs/operations.md)")
+        raise HTTPException(
+            503, N_("Credentials cannot be signed right now; the administrators have been told.")
+        ) from None
+
+
 def _signed(request: Request, session: SessionDep, certificate: Certificate) -> str:
-    kid, key = keys.signing_key(session=session, secret=request.app.state.settings.secret_key)
+    kid, key = _key(request, session)
     return credential.sign(credential.build(certificate, _issuer(request)), kid, key)
 
 
@@ -352,7 +367,7 @@ def status_list(request: Request, session: SessionDep, list_id: str) -> Response
     body = credential.status_list_credential(_issuer(request), service.revoked_ids(session=session))
     headers = {"Cache-Control": "public, max-age=60"}
     if "application/vc+jwt" in request.headers.get("accept", ""):
-        kid, key = keys.signing_key(session=session, secret=request.app.state.settings.secret_key)
+        kid, key = _key(request, session)
         return Response(
             credential.sign(body, kid, key), media_type="application/vc+jwt", headers=headers
         )

@@ -40,8 +40,7 @@ def _address(request: Request) -> str:
 def manage_list(request: Request, session: SessionDep, scope: Manager) -> Response:
     """Certificates of the manager's agencies, newest first, 50 a page."""
     filters, errors = _filters(request, scope)
-    before = request.query_params.get("before")
-    before_id = int(before) if before and before.isdigit() else None
+    before_id = service.small_id(request.query_params.get("before") or "")
     rows, total = service.managed_page(
         session=session, scope=scope.agencies, filters=filters, before_id=before_id
     )

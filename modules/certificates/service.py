@@ -4,13 +4,16 @@ credential.py), never from live data, so they always say what was true at issue 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import bindparam, literal_column
+from sqlalchemy import bindparam, literal_column, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -40,6 +43,7 @@ class IssuePolicy:
     signer_name: str
     signer_title: str
     zone: tzinfo
+    holder_key: str  # keys the holder reference (the platform secret)
 
 
 def policy_from(settings: Any) -> IssuePolicy:
@@ -49,7 +53,18 @@ def policy_from(settings: Any) -> IssuePolicy:
         signer_name=settings.certificate_signer_name,
         signer_title=settings.certificate_signer_title,
         zone=settings.tz,
+        holder_key=settings.secret_key,
     )
+
+
+def holder_ref(nip: str, key: str) -> str:
+    """The holder's id in credentials: a UUID (version 8) from an HMAC of the NIP under the
+    platform secret. Stable for a person, meaningless without the secret: unlike a plain or
+    salted hash of an 18-digit NIP, it cannot be reversed by trying the few likely numbers."""
+    digest = bytearray(hmac.new(key.encode(), f"holder:{nip}".encode(), hashlib.sha256).digest())
+    digest[6] = (digest[6] & 0x0F) | 0x80  # version 8: custom
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 9562 variant
+    return f"urn:uuid:{uuid.UUID(bytes=bytes(digest[:16]))}"
 
 
 def new_code() -> str:
@@ -120,6 +135,7 @@ def issue(
         replaces_id=replaces.id if replaces else None,
         holder_name=user.name,
         holder_nip=user.nip,
+        holder_ref=holder_ref(user.nip, policy.holder_key),
         holder_employment_type=user.employment_type,
         holder_agency=agency.name if agency else "",
         holder_work_unit=user.work_unit,
@@ -138,10 +154,9 @@ def issue(
     session.add(certificate)
     try:
         session.flush()
-        if replaces is not None:
-            replaces.revoked_at = now
-            replaces.revoked_reason = REISSUED
-            session.add(replaces)
+        if replaces is not None and not _close(session, replaces, REISSUED, now):
+            session.rollback()  # revoked meanwhile: a revocation is never undone by a re-issue
+            raise CertificateError(N_("This certificate is already revoked."))
         session.commit()
     except IntegrityError:  # a concurrent request issued it first: its number stands alone
         session.rollback()
@@ -322,11 +337,9 @@ def revoke(
         raise CertificateError(N_("Give a reason of 5 to 500 characters."))
     if not reason.isprintable():
         raise CertificateError(N_("The reason contains characters that cannot be stored."))
-    if certificate.revoked_at is not None:
+    if certificate.revoked_at is not None or not _close(session, certificate, reason, utcnow()):
+        session.rollback()
         raise CertificateError(N_("This certificate is already revoked."))
-    certificate.revoked_at = utcnow()
-    certificate.revoked_reason = reason
-    session.add(certificate)
     audit.record(
         session=session,
         actor_id=actor_id,
@@ -338,6 +351,26 @@ def revoke(
     )
     session.commit()
     return certificate
+
+
+_CLOSE = (
+    update(Certificate)
+    .where(col(Certificate.id) == bindparam("cid"), col(Certificate.revoked_at).is_(None))
+    .values(revoked_at=bindparam("at"), revoked_reason=bindparam("reason"))
+)
+
+
+def _close(session: Session, certificate: Certificate, reason: str, now: datetime) -> bool:
+    """Revoke if still unrevoked, decided by one conditional UPDATE (two admins at once: one
+    wins); True if this call revoked it."""
+    won = (
+        session.connection()
+        .execute(_CLOSE, {"cid": certificate.id, "at": now, "reason": reason})
+        .rowcount
+    )
+    if won:
+        certificate.revoked_at, certificate.revoked_reason = now, reason
+    return bool(won)
 
 
 def reissue(
@@ -428,6 +461,13 @@ class Filters:
 
 
 STATUSES = ("valid", "revoked", "expired", "all")
+_ID = re.compile(r"^[0-9]{1,9}$")
+
+
+def small_id(text: str) -> int | None:
+    """A row id from a query parameter (ASCII digits, within any database's integer), or
+    None."""
+    return int(text) if _ID.match(text) else None
 
 
 def parse_filters(params: dict[str, str]) -> tuple[Filters, dict[str, str]]:
@@ -444,9 +484,8 @@ def parse_filters(params: dict[str, str]) -> tuple[Filters, dict[str, str]]:
             year = None
     agency: int | None = None
     if params.get("agency"):
-        try:
-            agency = int(params["agency"])
-        except ValueError:
+        agency = small_id(params["agency"])
+        if agency is None:
             errors["agency"] = N_("Choose an agency from the list.")
     status = params.get("status") or "valid"
     if status not in STATUSES:

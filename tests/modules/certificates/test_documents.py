@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from app.timeutil import utcnow
 from modules.certificates import credential, keys, service
 from modules.certificates.models import Certificate
-from tests.conftest import register
+from tests.conftest import SECRET, register
 from tests.modules.certificates.helpers import complete_in_browserless_client, make_app
 
 
@@ -95,13 +95,21 @@ def test_the_signed_credential_verifies_with_an_independent_jose_library(holder)
     assert claims["iss"] == "http://testserver/issuer" == claims["issuer"]["id"]
     assert claims["jti"] == claims["id"] == f"http://testserver/verify/{certificate.code}"
     assert claims["validUntil"] and claims["exp"] > claims["nbf"]
+    assert claims["validFrom"] <= claims["awardedDate"] < claims["validUntil"]
     subject = claims["credentialSubject"]
     assert subject["achievement"]["name"] == "Kursus Contoh"
-    identity = subject["identifier"][0]
-    assert identity["hashed"] and certificate.holder_nip not in json.dumps(claims)
-    assert identity["identityHash"] == credential.identity_hash(
-        certificate.holder_nip, identity["salt"]
-    )
+    # the holder: by name (as on the public page) and an opaque id, never the NIP
+    assert subject["identifier"][0] == {
+        "type": "IdentityObject",
+        "identityHash": "Dewi Kartika Sari",
+        "identityType": "name",
+        "hashed": False,
+    }
+    assert subject["id"].startswith("urn:uuid:") and claims["sub"] == subject["id"]
+    assert subject["id"] == service.holder_ref(certificate.holder_nip, SECRET)
+    payload = json.dumps(claims)
+    for part in (certificate.holder_nip, certificate.holder_nip[-6:], certificate.holder_nip[:8]):
+        assert part not in payload
     assert claims["credentialStatus"]["statusListIndex"] == str(certificate.id)
     issuer = client.get("/issuer").json()
     assert issuer["id"] == claims["iss"] and "Profile" in issuer["type"]
@@ -163,7 +171,8 @@ def test_after_revocation_the_status_list_and_our_checker_say_revoked(app, holde
     assert (
         page.status_code == 200 and "Dicabut" in page.text and "Data kelulusan keliru" in page.text
     )
-    assert client.get(f"/certificates/{certificate.code}/credential.jwt").status_code == 200
+    for suffix in (".pdf", "/credential.jwt", "/credential.json"):  # no longer handed out
+        assert client.get(f"/certificates/{certificate.code}{suffix}").status_code == 410
 
 
 def test_a_credential_past_its_valid_until_is_refused(app, holder) -> None:
@@ -243,3 +252,24 @@ def test_someone_elses_certificate_documents_are_not_found(app, holder) -> None:
         assert register(other, nip="199202022016042002", email="lain@bkn.go.id").status_code == 303
         for suffix in (".pdf", "/credential.jwt", "/credential.json"):
             assert other.get(f"/certificates/{certificate.code}{suffix}").status_code == 404
+
+
+def test_the_language_switch_on_a_cached_page_returns_to_this_visitors_address(holder) -> None:
+    client, certificate = holder
+    first = TestClient(client.app, base_url="http://testserver")
+    first.get(f"/verify/{certificate.code}?utm_source=someone-else")
+    second = TestClient(client.app, base_url="http://testserver")
+    page = second.get(f"/verify/{certificate.number}").text
+    assert f'name="next" value="/verify/{certificate.number}"' in page
+    assert "someone-else" not in page
+
+
+def test_a_changed_platform_secret_gives_a_clear_503_until_keys_are_rotated(app, holder) -> None:
+    client, certificate = holder
+    assert client.get(f"/certificates/{certificate.code}/credential.jwt").status_code == 200
+    app.state.settings = app.state.settings.model_copy(update={"secret_key": "z" * 40})
+    response = client.get(f"/certificates/{certificate.code}/credential.jwt")
+    assert response.status_code == 503 and "tidak dapat ditandatangani" in response.text
+    with Session(app.state.engine) as session:
+        keys.rotate(session=session, secret="z" * 40)
+    assert client.get(f"/certificates/{certificate.code}/credential.jwt").status_code == 200

@@ -216,3 +216,87 @@ def test_two_tabs_completing_the_last_lesson_at_once_get_one_certificate(app) ->
     with Session(app.state.engine) as session:
         rows = session.exec(select(Certificate)).all()
         assert len(rows) == 1 and rows[0].serial == 1
+
+
+def test_a_reissue_never_undoes_a_revocation_made_meanwhile(app) -> None:
+    certificate = issue(app, completed_user(app))
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        stale = session.get(Certificate, certificate.id)  # admin B opened the page
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        service.revoke(  # admin A revokes first
+            session=session,
+            certificate=session.get(Certificate, certificate.id),
+            reason="Kecurangan saat kuis",
+            actor_id=None,
+            address="",
+        )
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        with pytest.raises(service.CertificateError):
+            service.reissue(
+                session=session,
+                certificate=stale,
+                policy=app.state.certificate_policy,
+                actor_id=None,
+                address="",
+            )
+        rows = session.exec(select(Certificate)).all()
+        assert len(rows) == 1 and rows[0].revoked_reason == "Kecurangan saat kuis"
+        assert session.get(CertificateCounter, utcnow().year).last == 1
+
+
+def test_two_admins_revoking_at_once_record_one_revocation(app) -> None:
+    certificate = issue(app, completed_user(app))
+
+    def revoke(reason: str) -> str:
+        with Session(app.state.engine, expire_on_commit=False) as session:
+            row = session.get(Certificate, certificate.id)
+            row.revoked_at = None  # both saw it unrevoked
+            try:
+                service.revoke(
+                    session=session, certificate=row, reason=reason, actor_id=None, address=""
+                )
+                return "won"
+            except service.CertificateError:
+                return "refused"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(revoke, [f"alasan nomor {i}" for i in range(8)]))
+    assert results.count("won") == 1
+
+
+@pytest.mark.parametrize("pattern", ["BA/{serial:06d}", "{year}", "BA {year}/{serial}", "{x}"])
+def test_unusable_number_patterns_are_refused_at_start(db_url, pattern) -> None:
+    from pydantic import ValidationError
+
+    from tests.conftest import make_settings
+
+    with pytest.raises(ValidationError):
+        make_settings(db_url, certificate_number_pattern=pattern)
+
+
+def test_a_late_issue_is_valid_from_the_completion(app) -> None:
+    from modules.certificates import credential
+    from modules.progress.models import CourseCompletion
+
+    user_id = completed_user(app)
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        completion = session.get(CourseCompletion, (user_id, "demo"))
+        completion.completed_at = utcnow() - timedelta(days=400)
+        session.add(completion)
+        session.commit()
+    certificate = issue(app, user_id)
+    assert service.status(certificate) == "expired"
+    built = credential.build(certificate, credential.Issuer("http://x", "x"))
+    assert built["validFrom"] < built["validUntil"] < built["awardedDate"]
+
+
+def test_look_ups_from_one_ipv6_subscriber_share_a_count(app) -> None:
+    from modules.certificates import ratelimit
+
+    with app.state.engine.begin() as conn:
+        answers = [
+            ratelimit.allow(conn=conn, address=f"2001:db8:1:2::{i:x}", per_minute=3, now=600.0)
+            for i in range(1, 6)
+        ]
+        other = ratelimit.allow(conn=conn, address="2001:db8:1:3::1", per_minute=3, now=600.0)
+    assert answers == [True, True, True, False, False] and other

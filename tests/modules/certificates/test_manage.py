@@ -158,3 +158,21 @@ def test_the_admin_reissues_after_a_name_correction(env) -> None:
     assert new.holder_name == "Nama Yang Sudah Dibetulkan"
     public = TestClient(app, base_url="http://testserver").get(f"/verify/{mine[1].number}")
     assert f"/verify/{new.code}" in public.text  # the old one points to the new
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"before": "²"}, {"before": "99999999999999999999"}, {"before": "-1"}],
+)
+def test_odd_paging_values_are_ignored(env, params) -> None:
+    app, *_rest = env
+    admin = _staff(app, "admin", None, "198001012005011903")
+    assert admin.get("/manage/certificates", params=params).status_code == 200
+
+
+def test_an_out_of_range_agency_is_a_clear_error(env) -> None:
+    app, *_rest = env
+    admin = _staff(app, "admin", None, "198001012005011903")
+    for path in ("/manage/certificates", "/manage/certificates.zip"):
+        response = admin.get(path, params={"agency": "99999999999999999999"})
+        assert response.status_code == 422

@@ -165,3 +165,24 @@ def test_the_page_refuses_a_non_utf8_upload_clearly(env) -> None:
     )
     assert response.status_code == 422
     assert "bukan JWT" in response.text or "JWT" in response.text
+
+
+def _unsigned_with_our_kid(client, header_extra: dict, payload: dict | None = None) -> str:
+    kid = _machine(client).get("/.well-known/jwks.json").json()["keys"][0]["kid"]
+
+    def part(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    header = {"alg": "EdDSA", "kid": kid, **header_extra}
+    return f"{part(header)}.{part(payload or {'a': 1})}.{'A' * 86}"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [{"crit": ["zzz"], "zzz": 1}, {"crit": "x"}, {"jku": 5}, {"x5u": []}, {"typ": 7}, {"jwk": "x"}],
+)
+def test_crafted_headers_are_refused_not_crashed_on(env, header) -> None:
+    _app, client, *_rest = env
+    answer = _api(client, _unsigned_with_our_kid(client, header))
+    assert not answer["valid"]
+    assert answer["checks"][0]["name"] in ("signature", "format")

@@ -1,8 +1,8 @@
 """certificates signing keys audit and lookup counters
 
-Revision ID: fb475c386050
+Revision ID: 26ce57c8cf64
 Revises: b5945cdb56b0
-Create Date: 2026-11-23 06:32:34.919354
+Create Date: 2026-11-23 07:12:58.639540
 """
 from collections.abc import Sequence
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = 'fb475c386050'
+revision: str = '26ce57c8cf64'
 down_revision: str | None = 'b5945cdb56b0'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -66,6 +66,7 @@ def upgrade() -> None:
     sa.Column('replaces_id', sa.Integer(), nullable=True),
     sa.Column('holder_name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('holder_nip', sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
+    sa.Column('holder_ref', sqlmodel.sql.sqltypes.AutoString(length=45), nullable=False),
     sa.Column('holder_employment_type', sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
     sa.Column('holder_agency', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('holder_work_unit', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
