@@ -34,15 +34,20 @@ def record(
     )
 
 
-def for_subject(*, session: Session, subject_type: str, subject_id: str | int) -> list[AuditEvent]:
-    """The events about one record, oldest first."""
-    return list(
-        session.exec(
-            select(AuditEvent)
-            .where(
-                col(AuditEvent.subject_type) == subject_type,
-                col(AuditEvent.subject_id) == str(subject_id),
-            )
-            .order_by(col(AuditEvent.id))
-        ).all()
-    )
+def for_subject(
+    *, session: Session, subject_type: str, subject_id: str | int
+) -> list[tuple[AuditEvent, str | None]]:
+    """The events about one record, oldest first, each with the name of who acted (None: the
+    command line)."""
+    from modules.accounts.models import User  # the actor's name, for people reading the trail
+
+    rows = session.exec(
+        select(AuditEvent, User.name)
+        .join(User, col(User.id) == AuditEvent.actor_id, isouter=True)
+        .where(
+            col(AuditEvent.subject_type) == subject_type,
+            col(AuditEvent.subject_id) == str(subject_id),
+        )
+        .order_by(col(AuditEvent.id))
+    ).all()
+    return [(event, name) for event, name in rows]

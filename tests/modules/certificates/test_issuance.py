@@ -98,7 +98,7 @@ def test_reissue_after_a_name_correction_points_the_old_one_to_the_new(app) -> N
         assert service.current(session=session, user_id=user_id, course_id="demo").id == new.id
         actions = [
             e.action
-            for e in audit_service.for_subject(
+            for e, _actor in audit_service.for_subject(
                 session=session, subject_type="certificate", subject_id=old.number
             )
         ]
@@ -140,8 +140,10 @@ def test_revocation_is_recorded_with_its_reason_in_the_audit_trail(app) -> None:
         events = audit_service.for_subject(
             session=session, subject_type="certificate", subject_id=certificate.number
         )
-        assert [(e.action, e.address) for e in events] == [("certificate.revoke", "10.0.0.9")]
-        assert "Data kelulusan keliru" in events[0].detail
+        assert [(e.action, e.address, who) for e, who in events] == [
+            ("certificate.revoke", "10.0.0.9", None)
+        ]
+        assert "Data kelulusan keliru" in events[0][0].detail
         with pytest.raises(service.CertificateError):
             service.revoke(
                 session=session,

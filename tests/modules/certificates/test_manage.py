@@ -138,6 +138,8 @@ def test_the_admin_revokes_in_the_browser_with_a_reason(env) -> None:
             ).all()
         ]
         assert "certificate.revoke" in actions and "certificate.view" in actions
+    trail = admin.get(url).text
+    assert "oleh Siti" in trail  # who acted, by name
 
 
 def test_the_admin_reissues_after_a_name_correction(env) -> None:
