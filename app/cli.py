@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app import i18n, migrate
@@ -327,6 +328,92 @@ def users_set_password(
             typer.echo(tr("error: {problem}", problem=i18n.gettext(reason)), err=True)
             raise typer.Exit(2) from None
     typer.echo(tr("password changed for {nip}; their sessions have ended", nip=nip))
+
+
+@users_cli.command("grant")
+def users_grant(
+    nip: Annotated[str, typer.Option(help="NIP or NI PPPK of the account.")],
+    role: Annotated[str, typer.Option(help="trainer, hr or admin.")],
+    agency: Annotated[
+        str | None, typer.Option(help="HR: code of the agency whose people it covers.")
+    ] = None,
+    unit: Annotated[str | None, typer.Option(help="HR: only this work unit of the agency.")] = None,
+    course: Annotated[
+        str | None, typer.Option(help="Trainer: the course id (default: every course).")
+    ] = None,
+) -> None:
+    """Grant a role with its scope (recorded in the audit trail)."""
+    from modules.accounts import grants
+    from modules.accounts import service as accounts_service
+    from modules.agencies import service as agencies_service
+
+    engine = make_engine(_settings().database_url)
+    with Session(engine) as session:
+        user = accounts_service.get_by_nip(session=session, nip=nip)
+        if user is None:
+            typer.echo(tr("error: no account with NIP {nip}", nip=nip), err=True)
+            raise typer.Exit(2)
+        agency_id = None
+        if agency is not None:
+            found = agencies_service.get_by_code(session=session, code=agency)
+            if found is None:
+                typer.echo(tr("error: unknown agency code {code}", code=agency), err=True)
+                raise typer.Exit(2)
+            agency_id = found.id
+        try:
+            grants.grant(
+                session=session,
+                user=user,
+                role=role,
+                agency_id=agency_id,
+                work_unit=unit,
+                course_id=course,
+                address="cli",
+            )
+        except grants.GrantError as exc:
+            typer.echo(tr("error: {problem}", problem=i18n.gettext(str(exc))), err=True)
+            raise typer.Exit(2) from None
+        except IntegrityError:
+            typer.echo(tr("error: unknown course {course}", course=course), err=True)
+            raise typer.Exit(2) from None
+    typer.echo(tr("{nip} is now {role}", nip=nip, role=role))
+
+
+@users_cli.command("grants")
+def users_grants(nip: Annotated[str, typer.Option(help="NIP or NI PPPK of the account.")]) -> None:
+    """List a user's grants: id, role, agency, unit, course."""
+    from modules.accounts import grants
+    from modules.accounts import service as accounts_service
+
+    engine = make_engine(_settings().database_url)
+    with Session(engine) as session:
+        user = accounts_service.get_by_nip(session=session, nip=nip)
+        if user is None:
+            typer.echo(tr("error: no account with NIP {nip}", nip=nip), err=True)
+            raise typer.Exit(2)
+        for row in grants.grants_of(session=session, user_id=user.id):  # type: ignore[arg-type]
+            fields = (row.id, row.role, row.agency_id, row.work_unit, row.course_id)
+            typer.echo("\t".join("-" if v is None else str(v) for v in fields))
+
+
+@users_cli.command("withdraw")
+def users_withdraw(
+    nip: Annotated[str, typer.Option(help="NIP or NI PPPK of the account.")],
+    grant_id: Annotated[int, typer.Option("--grant", help="Grant id (see `users grants`).")],
+) -> None:
+    """Withdraw one grant (recorded in the audit trail)."""
+    from modules.accounts import grants
+    from modules.accounts import service as accounts_service
+
+    engine = make_engine(_settings().database_url)
+    with Session(engine) as session:
+        user = accounts_service.get_by_nip(session=session, nip=nip)
+        if user is None or not grants.withdraw(
+            session=session, user=user, grant_id=grant_id, actor_id=None, address="cli"
+        ):
+            typer.echo(tr("error: no such grant"), err=True)
+            raise typer.Exit(2)
+    typer.echo(tr("grant {id} withdrawn", id=grant_id))
 
 
 @keys_cli.command("generate")

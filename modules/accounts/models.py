@@ -31,13 +31,18 @@ class User(SQLModel, table=True):
 
 
 class RoleGrant(SQLModel, table=True):
-    """A role beyond learner; HR grants may be scoped to an agency (issue 5 widens this)."""
+    """A role beyond learner, with its scope: an HR grant names an agency (and optionally one
+    work unit of it); a trainer grant names a course (none: every course, as granted before
+    scopes existed); an admin grant has no scope."""
 
     __tablename__ = "role_grant"
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     role: str = Field(max_length=20)  # trainer, hr, admin
     agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    work_unit: str | None = Field(default=None, max_length=200)
+    course_id: str | None = Field(default=None, foreign_key="course.id", max_length=64)
+    granted_by: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 

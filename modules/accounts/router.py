@@ -183,7 +183,16 @@ def profile_page(request: Request, session: SessionDep, user: CurrentUser) -> Re
         for k in ("name", "email", "agency_id", "work_unit", "position", "grade")
     }
     saved = request.query_params.get("saved")
-    return _form_page(request, session, "accounts/profile.html", values, saved=saved, pw_errors={})
+    roles = service.roles_of(session=session, user_id=user.id)
+    return _form_page(
+        request,
+        session,
+        "accounts/profile.html",
+        values,
+        saved=saved,
+        pw_errors={},
+        roles=roles,
+    )
 
 
 @router.post("/me/profile")

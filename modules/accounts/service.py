@@ -321,29 +321,29 @@ def roles_of(*, session: Session, user_id: int) -> set[str]:
     return set(session.exec(select(RoleGrant.role).where(RoleGrant.user_id == user_id)).all())
 
 
-def grant_role(*, session: Session, user: User, role: str, agency_id: int | None = None) -> None:
-    """Grant a role (idempotent)."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
-    exists = session.exec(
-        select(RoleGrant.id).where(
-            RoleGrant.user_id == user.id, RoleGrant.role == role, RoleGrant.agency_id == agency_id
+def grant_role(
+    *,
+    session: Session,
+    user: User,
+    role: str,
+    agency_id: int | None = None,
+    work_unit: str | None = None,
+    course_id: str | None = None,
+) -> None:
+    """Grant a role (idempotent); see grants.grant for scopes and the audit trail."""
+    from modules.accounts import grants  # grants records audit events; keep imports one-way
+
+    try:
+        grants.grant(
+            session=session,
+            user=user,
+            role=role,
+            agency_id=agency_id,
+            work_unit=work_unit,
+            course_id=course_id,
         )
-    ).first()
-    if not exists:
-        session.add(RoleGrant(user_id=user.id, role=role, agency_id=agency_id))
-        session.commit()
-
-
-def agency_scope(*, session: Session, user_id: int) -> set[int] | None:
-    """The agencies whose people this user may see as HR; None means every agency (an
-    admin). An HR grant without an agency gives nothing: scope is never assumed."""
-    grants = session.exec(
-        select(RoleGrant.role, RoleGrant.agency_id).where(RoleGrant.user_id == user_id)
-    ).all()
-    if any(role == "admin" for role, _agency in grants):
-        return None
-    return {agency for role, agency in grants if role == "hr" and agency is not None}
+    except grants.GrantError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def get_by_nip(*, session: Session, nip: str) -> User | None:

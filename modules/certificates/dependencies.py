@@ -9,8 +9,9 @@ from fastapi import Depends, HTTPException
 
 from app.db import SessionDep
 from app.i18n import N_
-from modules.accounts import service as accounts_service
+from modules.accounts import grants
 from modules.accounts.dependencies import CurrentUser, require_roles
+from modules.accounts.grants import Scope
 from modules.accounts.schemas import Principal
 from modules.certificates import service
 from modules.certificates.models import Certificate
@@ -34,20 +35,21 @@ OwnCertificate = Annotated[Certificate, Depends(own_certificate)]
 
 @dataclass(frozen=True)
 class ManagerScope:
-    """HR or an admin, with the agencies whose certificates they may see (None: all)."""
+    """HR or an admin, with whose certificates they may see."""
 
     user: Principal
-    agencies: set[int] | None
+    scope: Scope
 
 
 def certificate_manager(
     session: SessionDep, user: Annotated[Principal, Depends(require_roles("hr", "admin"))]
 ) -> ManagerScope:
-    """HR (limited to their agencies) or an admin; an HR grant without an agency is refused."""
-    agencies = accounts_service.agency_scope(session=session, user_id=user.id)
-    if agencies is not None and not agencies:
+    """HR (limited to their agencies or units) or an admin; an HR grant without an agency is
+    refused."""
+    scope = grants.hr_scope(session=session, user_id=user.id)
+    if scope.empty:
         raise HTTPException(403)
-    return ManagerScope(user, agencies)
+    return ManagerScope(user, scope)
 
 
 Manager = Annotated[ManagerScope, Depends(certificate_manager)]

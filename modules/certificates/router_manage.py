@@ -23,11 +23,7 @@ router = APIRouter()
 
 def _filters(request: Request, scope: ManagerScope) -> tuple[service.Filters, dict[str, str]]:
     filters, errors = service.parse_filters(dict(request.query_params))
-    if (
-        filters.agency_id is not None
-        and scope.agencies is not None
-        and filters.agency_id not in scope.agencies
-    ):
+    if filters.agency_id is not None and not scope.scope.allows_agency(filters.agency_id):
         raise HTTPException(403)  # another agency's people
     return filters, errors
 
@@ -42,12 +38,10 @@ def manage_list(request: Request, session: SessionDep, scope: Manager) -> Respon
     filters, errors = _filters(request, scope)
     before_id = service.small_id(request.query_params.get("before") or "")
     rows, total = service.managed_page(
-        session=session, scope=scope.agencies, filters=filters, before_id=before_id
+        session=session, scope=scope.scope, filters=filters, before_id=before_id
     )
     agencies = [
-        a
-        for a in agencies_service.list_active(session=session)
-        if scope.agencies is None or a.id in scope.agencies
+        a for a in agencies_service.list_active(session=session) if scope.scope.allows_agency(a.id)
     ]
     courses = request.app.state.catalogue.courses()
     context = {
@@ -59,7 +53,7 @@ def manage_list(request: Request, session: SessionDep, scope: Manager) -> Respon
         "courses": courses,
         "params": filters.as_params(),
         "next_before": rows[-1].id if len(rows) == 50 else None,
-        "is_admin": scope.agencies is None,
+        "is_admin": scope.scope.everything,
     }
     return render(
         request, "certificates/manage_list.html", context, status_code=422 if errors else 200
@@ -74,7 +68,7 @@ def manage_zip(request: Request, session: SessionDep, scope: Manager) -> Respons
         return manage_list(request, session, scope)
     settings = request.app.state.settings
     _rows, total = service.managed_page(
-        session=session, scope=scope.agencies, filters=filters, limit=1
+        session=session, scope=scope.scope, filters=filters, limit=1
     )
     audit_service.record(
         session=session,
@@ -105,7 +99,7 @@ def manage_zip(request: Request, session: SessionDep, scope: Manager) -> Respons
     def chunks():  # type: ignore[no-untyped-def]
         # its own session: the response outlives the request's
         with Session(engine, expire_on_commit=False) as own:
-            rows = service.managed_stream(session=own, scope=scope.agencies, filters=filters)
+            rows = service.managed_stream(session=own, scope=scope.scope, filters=filters)
             yield from bulk.zip_stream(rows, render_one)
 
     name = f"sertifikat-{datetime.now(settings.tz):%Y%m%d-%H%M}.zip"

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, func, select
 from app.i18n import N_
 from app.timeutil import as_utc, utcnow
 from modules.accounts import service as accounts_service
+from modules.accounts.grants import Scope
 from modules.agencies import service as agencies_service
 from modules.audit import service as audit
 from modules.certificates.models import Certificate, CertificateCounter
@@ -499,13 +500,15 @@ def parse_filters(params: dict[str, str]) -> tuple[Filters, dict[str, str]]:
     return Filters(course, year, status, agency, query), errors
 
 
-def _managed(scope: set[int] | None, filters: Filters, now: datetime) -> Any:
-    """The certificates a manager with `scope` (None: all agencies) may see, filtered."""
+def _managed(scope: Scope, filters: Filters, now: datetime) -> Any:
+    """The certificates of the people in `scope` (by their current agency and unit),
+    filtered."""
     from modules.accounts.models import User
 
     stmt = select(Certificate).join(User, col(User.id) == Certificate.user_id)
-    if scope is not None:
-        stmt = stmt.where(col(User.agency_id).in_(sorted(scope)))
+    limit = scope.where(col(User.agency_id), col(User.work_unit))
+    if limit is not None:
+        stmt = stmt.where(limit)
     if filters.agency_id is not None:
         stmt = stmt.where(col(User.agency_id) == filters.agency_id)
     if filters.course_id:
@@ -538,7 +541,7 @@ def _managed(scope: set[int] | None, filters: Filters, now: datetime) -> Any:
 def managed_page(
     *,
     session: Session,
-    scope: set[int] | None,
+    scope: Scope,
     filters: Filters,
     before_id: int | None = None,
     limit: int = 50,
@@ -553,9 +556,7 @@ def managed_page(
     return list(rows), int(total)
 
 
-def managed_stream(
-    *, session: Session, scope: set[int] | None, filters: Filters, batch: int = 200
-) -> Any:
+def managed_stream(*, session: Session, scope: Scope, filters: Filters, batch: int = 200) -> Any:
     """Every matching certificate, oldest first, fetched in batches (never all at once)."""
     last = 0
     now = utcnow()

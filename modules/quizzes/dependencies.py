@@ -11,8 +11,9 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
 from app.db import SessionDep
+from modules.accounts import grants
 from modules.accounts import service as accounts_service
-from modules.accounts.dependencies import CurrentUser, DeferredUser
+from modules.accounts.dependencies import CurrentUser, DeferredUser, TrainerOrAdmin
 from modules.accounts.models import User
 from modules.accounts.schemas import Principal
 from modules.courses.schemas import ModuleContent
@@ -98,3 +99,14 @@ def own_attempt(
 
 
 OwnAttempt = Annotated[AttemptRef, Depends(own_attempt)]
+
+
+def quiz_trainer(session: SessionDep, user: TrainerOrAdmin, ref: LiveQuiz) -> QuizRef:
+    """The quiz in the URL, for an admin or a trainer of its course (403 for other trainers)."""
+    courses = grants.trainer_courses(session=session, user_id=user.id)
+    if courses is not None and ref.course.id not in courses:
+        raise HTTPException(403)
+    return ref
+
+
+TrainedQuiz = Annotated[QuizRef, Depends(quiz_trainer)]

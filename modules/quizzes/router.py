@@ -15,10 +15,17 @@ from app.forms import RawForm
 from app.i18n import N_
 from app.templating import is_htmx, render
 from app.timeutil import as_utc, utcnow
-from modules.accounts.dependencies import CurrentUser, LoggedInLater, TrainerOrAdmin
+from modules.accounts import grants
+from modules.accounts.dependencies import CurrentUser, LoggedInLater
 from modules.progress import flows as progress_flows
 from modules.quizzes import forms, grading, service, statistics
-from modules.quizzes.dependencies import AttemptRef, LiveQuiz, OwnAttempt, resolve_own_attempt
+from modules.quizzes.dependencies import (
+    AttemptRef,
+    LiveQuiz,
+    OwnAttempt,
+    TrainedQuiz,
+    resolve_own_attempt,
+)
 
 router = APIRouter()
 
@@ -38,10 +45,19 @@ def quiz_page(request: Request, session: SessionDep, user: CurrentUser, ref: Liv
     standing = service.standing(
         session=session, user_id=user.id, course_id=ref.course.id, quiz=ref.quiz
     )
+    courses = grants.trainer_courses(session=session, user_id=user.id)  # None: every course
+    trains = courses is None or ref.course.id in courses
     return render(
         request,
         "quizzes/quiz.html",
-        {"ref": ref, "history": done, "current": current, "left": left, "standing": standing},
+        {
+            "ref": ref,
+            "history": done,
+            "current": current,
+            "left": left,
+            "standing": standing,
+            "trains": trains,
+        },
     )
 
 
@@ -245,9 +261,7 @@ async def submit_attempt(
 
 
 @router.get("/courses/{course_id}/quizzes/{quiz_id}/statistics")
-def quiz_statistics(
-    request: Request, session: SessionDep, _user: TrainerOrAdmin, ref: LiveQuiz
-) -> Response:
+def quiz_statistics(request: Request, session: SessionDep, ref: TrainedQuiz) -> Response:
     """For trainers and admins: how each question of the bank performs."""
     count, items = statistics.item_statistics(
         session=session, course_id=ref.course.id, quiz=ref.quiz

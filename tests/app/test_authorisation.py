@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import all_routes, csrf_from, register
+from tests.conftest import agency_id, all_routes, csrf_from, register
 
 LESSON = "/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar"
 QUIZ = "/courses/berakhlak/quizzes/akuntabel-kuis"
@@ -71,8 +71,15 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("POST", "/api/v1/credentials/verify"): ("/api/v1/credentials/verify", 422, 422),
     ("GET", "/issuer"): ("/issuer", 200, 200),
     # HR (scoped to agencies, tested in tests/modules/certificates) and admins only
-    ("GET", "/manage/certificates"): ("/manage/certificates", 303, 403, 403, 200),
-    ("GET", "/manage/certificates.zip"): ("/manage/certificates.zip", 303, 403, 403, 200),
+    # {bkn}: the agency the visitor registered with; HR of another agency is refused
+    ("GET", "/manage/certificates"): ("/manage/certificates?agency={bkn}", 303, 403, 403, 200),
+    ("GET", "/manage/certificates.zip"): (
+        "/manage/certificates.zip?agency={bkn}",
+        303,
+        403,
+        403,
+        200,
+    ),
     ("GET", "/manage/certificates/{code}"): (
         "/manage/certificates/ABCDEFGHJKLM",
         303,
@@ -96,6 +103,22 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ),
     ("GET", "/.well-known/jwks.json"): ("/.well-known/jwks.json", 200, 200),
     ("GET", "/credentials/status/{list_id}"): ("/credentials/status/1", 200, 200),
+    ("GET", "/admin/users"): ("/admin/users?q=Siti", 303, 403, 403, 200),
+    ("GET", "/admin/users/{user_id}"): ("/admin/users/999999", 303, 403, 403, 404),
+    ("POST", "/admin/users/{user_id}/grants"): (
+        "/admin/users/999999/grants",
+        303,
+        403,
+        403,
+        404,
+    ),
+    ("POST", "/admin/users/{user_id}/grants/{grant_id}/withdraw"): (
+        "/admin/users/999999/grants/1/withdraw",
+        303,
+        403,
+        403,
+        404,
+    ),
     ("GET", "/assets/{sha256}/{filename}"): ("/assets/" + "0" * 64 + "/x.png", 404, 404),
     ("GET", "/static"): ("/static/app.css", 200, 200),
     ("GET", "/api/openapi.json"): ("/api/openapi.json", 200, 200),
@@ -108,7 +131,21 @@ def test_every_route_is_in_the_matrix(app) -> None:
     assert routes == set(EXPECTED), f"decide authorisation for: {routes ^ set(EXPECTED)}"
 
 
-ROLES = ["anonymous", "learner", "trainer", "admin"]
+ROLES = ["anonymous", "learner", "trainer", "admin", "hr", "hr_other"]
+# HR officers are learners too: unless listed here, they get the learner's answer.
+# (hr: HR of the visitor's own agency, hr_other: HR of another agency)
+HR_ANSWERS: dict[tuple[str, str], tuple[int, int]] = {
+    ("GET", "/manage/certificates"): (200, 403),
+    ("GET", "/manage/certificates.zip"): (200, 403),
+}
+
+
+def _answers(route: tuple[str, str]) -> tuple[str, dict[str, int]]:
+    url, anonymous, learner, *staff = EXPECTED[route]
+    trainer, admin = staff if staff else (learner, learner)
+    hr, hr_other = HR_ANSWERS.get(route, (learner, learner))
+    answers = [anonymous, learner, trainer, admin, hr, hr_other]
+    return url, dict(zip(ROLES, answers, strict=True))
 
 
 def _as(client: TestClient, role: str) -> None:
@@ -116,23 +153,34 @@ def _as(client: TestClient, role: str) -> None:
     if role == "anonymous":
         return
     register(client)
-    if role in ("trainer", "admin"):
-        from sqlmodel import Session, select
+    if role == "learner":
+        return
+    from sqlmodel import Session, select
 
-        from modules.accounts import service
-        from modules.accounts.models import User
+    from modules.accounts import service
+    from modules.accounts.models import User
 
-        with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
-            user = session.exec(select(User)).one()
+    with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        user = session.exec(select(User)).one()
+        if role in ("trainer", "admin"):
             service.grant_role(session=session, user=user, role=role)
+        else:
+            code = "LB-BKN" if role == "hr" else "LB-LAN"
+            service.grant_role(
+                session=session, user=user, role="hr", agency_id=agency_id(client, code)
+            )
+
+
+def test_hr_answers_name_routes_in_the_matrix() -> None:
+    assert set(HR_ANSWERS) <= set(EXPECTED)
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("route", sorted(EXPECTED), ids=lambda r: f"{r[0]} {r[1]}")
 def test_route_answers_each_role(client: TestClient, role: str, route: tuple[str, str]) -> None:
-    url, *answers = EXPECTED[route]
-    by_role = dict(zip(ROLES, answers + [answers[-1]] * (len(ROLES) - len(answers)), strict=True))
+    url, by_role = _answers(route)
     _as(client, role)
+    url = url.replace("{bkn}", str(agency_id(client, "LB-BKN")))
     expected = by_role[role]
     if route[0] == "POST":
         data = {"csrf_token": csrf_from(client, "/")}

@@ -62,6 +62,7 @@ def test_revoke_and_reissue_from_the_command_line(env) -> None:
 
 def test_an_hr_officer_made_on_the_command_line_is_scoped_to_their_agency(env) -> None:
     app, run = env
+    from modules.accounts import grants
     from modules.accounts import service as accounts_service
     from modules.accounts.models import User
     from modules.agencies import service as agencies_service
@@ -90,4 +91,5 @@ def test_an_hr_officer_made_on_the_command_line_is_scoped_to_their_agency(env) -
         user = accounts_service.get_by_nip(session=session, nip="198001012005011904")
         bkn = agencies_service.get_by_code(session=session, code="LB-BKN")
         assert isinstance(user, User)
-        assert accounts_service.agency_scope(session=session, user_id=user.id) == {bkn.id}
+        scope = grants.hr_scope(session=session, user_id=user.id)
+        assert scope.agencies == {bkn.id} and not scope.everything and not scope.units

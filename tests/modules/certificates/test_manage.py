@@ -84,8 +84,16 @@ def test_hr_downloads_the_selected_pdfs_as_one_zip(env) -> None:
 
 
 def test_an_hr_grant_without_an_agency_sees_nothing(env) -> None:
-    app, *_rest = env
-    hr = _staff(app, "hr", None, "198001012005011902")
+    """Such grants cannot be made any more; one left from before scopes gives nothing."""
+    from modules.accounts.models import RoleGrant
+
+    app, a, *_rest = env
+    hr = _staff(app, "hr", a, "198001012005011902")
+    with Session(app.state.engine) as session:
+        grant = session.exec(select(RoleGrant).where(RoleGrant.role == "hr")).one()
+        grant.agency_id = None
+        session.add(grant)
+        session.commit()
     assert hr.get("/manage/certificates").status_code == 403
     assert hr.get("/manage/certificates.zip").status_code == 403
 
