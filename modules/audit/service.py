@@ -51,3 +51,29 @@ def for_subject(
         .order_by(col(AuditEvent.id))
     ).all()
     return [(event, name) for event, name in rows]
+
+
+def recent(
+    *,
+    session: Session,
+    action: str = "",
+    subject: str = "",
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[tuple[AuditEvent, str | None]]:
+    """The newest events first (keyset paging below `before_id`), optionally only actions
+    starting with `action` and one subject (a NIP, a certificate number…), with the actor's
+    name."""
+    from modules.accounts.models import User
+
+    stmt = select(AuditEvent, User.name).join(
+        User, col(User.id) == AuditEvent.actor_id, isouter=True
+    )
+    if action:
+        stmt = stmt.where(col(AuditEvent.action).startswith(action, autoescape=True))
+    if subject:
+        stmt = stmt.where(col(AuditEvent.subject_id) == subject)
+    if before_id is not None:
+        stmt = stmt.where(col(AuditEvent.id) < before_id)
+    rows = session.exec(stmt.order_by(col(AuditEvent.id).desc()).limit(limit)).all()
+    return [(event, name) for event, name in rows]

@@ -104,6 +104,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("GET", "/.well-known/jwks.json"): ("/.well-known/jwks.json", 200, 200),
     ("GET", "/credentials/status/{list_id}"): ("/credentials/status/1", 200, 200),
     ("GET", "/admin/users"): ("/admin/users?q=Siti", 303, 403, 403, 200),
+    ("GET", "/admin/audit"): ("/admin/audit", 303, 403, 403, 200),
     ("GET", "/admin/users/{user_id}"): ("/admin/users/999999", 303, 403, 403, 404),
     ("POST", "/admin/users/{user_id}/grants"): (
         "/admin/users/999999/grants",

@@ -234,3 +234,22 @@ def test_grant_list_and_withdraw_on_the_command_line(app, db_url, monkeypatch) -
     assert cmd("withdraw", "--nip", nip, "--grant", grant_id).exit_code == 0
     assert cmd("withdraw", "--nip", nip, "--grant", grant_id).exit_code == 2
     assert cmd("grants", "--nip", nip).output.strip() == ""
+
+
+def test_admins_read_the_audit_trail_filtered(app) -> None:
+    client, admin_id = _admin_client(app)
+    with Session(app.state.engine) as session:
+        person = _person(session, "199001012015031114", name="Larasati")
+        grants.grant(
+            session=session, user=person, role="trainer", actor_id=admin_id, address="10.1.2.3"
+        )
+        nip = person.nip
+    everything = client.get("/admin/audit")
+    assert everything.status_code == 200
+    assert "role.grant" in everything.text and "10.1.2.3" in everything.text
+    only = client.get("/admin/audit", params={"action": "certificate.", "subject": nip})
+    assert "role.grant" not in only.text
+    mine = client.get("/admin/audit", params={"action": "role.", "subject": nip})
+    assert "role.grant" in mine.text and "Siti" in mine.text  # who acted, by name
+    for odd in ({"before": "²"}, {"action": "x\x00"}, {"subject": "%"}, {"action": "%_"}):
+        assert client.get("/admin/audit", params=odd).status_code == 200
