@@ -24,11 +24,13 @@ db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 content_cli = typer.Typer(help="Course content.", no_args_is_help=True)
 users_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
 keys_cli = typer.Typer(help="Signing keys for certificates.", no_args_is_help=True)
+agencies_cli = typer.Typer(help="The agency list.", no_args_is_help=True)
 certificates_cli = typer.Typer(help="Certificates.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(content_cli, name="content")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(keys_cli, name="keys")
+cli.add_typer(agencies_cli, name="agencies")
 cli.add_typer(certificates_cli, name="certificates")
 
 
@@ -414,6 +416,39 @@ def users_withdraw(
             typer.echo(tr("error: no such grant"), err=True)
             raise typer.Exit(2)
     typer.echo(tr("grant {id} withdrawn", id=grant_id))
+
+
+@agencies_cli.command("import")
+def agencies_import(
+    file: Annotated[Path, typer.Argument(help="CSV: code,name,kind,parent_code[,active].")],
+    apply: Annotated[bool, typer.Option(help="Apply the valid rows (default: dry run).")] = False,
+) -> None:
+    """Add and update agencies from a CSV; prints each row's outcome. A dry run unless
+    --apply; exit 1 when a row or the file is refused."""
+    from modules.agencies import editing
+
+    engine = make_engine(_settings().database_url)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        typer.echo(f"error: {file}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    with Session(engine) as session:
+        report = editing.import_csv(
+            session=session, raw=raw, apply=apply, actor_id=None, address="cli"
+        )
+    if report.problem:
+        typer.echo(f"{file}: {i18n.gettext(report.problem)}", err=True)
+        raise typer.Exit(1)
+    for row in report.rows:
+        if row.outcome == "rejected":
+            for column, message in row.reasons.items():
+                typer.echo(f"{file}:{row.line}: {column}: {i18n.gettext(message)}")
+    counts = {o: report.count(o) for o in ("created", "updated", "unchanged", "rejected")}
+    summary = ", ".join(f"{k} {v}" for k, v in counts.items())
+    typer.echo(("applied: " if apply else "dry run: ") + summary)
+    if counts["rejected"]:
+        raise typer.Exit(1)
 
 
 @keys_cli.command("generate")

@@ -21,6 +21,7 @@ from app.settings import Settings
 from app.templating import STATIC_DIR, ShellCache, make_environment
 from modules.accounts.router import router as accounts_router
 from modules.accounts.router_admin import router as accounts_admin_router
+from modules.agencies.router import router as agencies_router
 from modules.audit.router import router as audit_router
 from modules.certificates import service as certificates_service
 from modules.certificates.router import router as certificates_router
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(accounts_admin_router)
     app.include_router(audit_router)
+    app.include_router(agencies_router)
     app.include_router(courses_router)
     app.include_router(progress_router)
     app.include_router(quizzes_router)

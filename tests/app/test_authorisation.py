@@ -105,6 +105,13 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("GET", "/credentials/status/{list_id}"): ("/credentials/status/1", 200, 200),
     ("GET", "/admin/users"): ("/admin/users?q=Siti", 303, 403, 403, 200),
     ("GET", "/admin/audit"): ("/admin/audit", 303, 403, 403, 200),
+    ("GET", "/admin/agencies"): ("/admin/agencies?q=Bandung", 303, 403, 403, 200),
+    ("GET", "/admin/agencies/new"): ("/admin/agencies/new", 303, 403, 403, 200),
+    ("POST", "/admin/agencies/new"): ("/admin/agencies/new", 303, 403, 403, 422),
+    ("GET", "/admin/agencies/import"): ("/admin/agencies/import", 303, 403, 403, 200),
+    ("POST", "/admin/agencies/import"): ("/admin/agencies/import", 303, 403, 403, 422),
+    ("GET", "/admin/agencies/{agency_id}"): ("/admin/agencies/{bkn}", 303, 403, 403, 200),
+    ("POST", "/admin/agencies/{agency_id}"): ("/admin/agencies/999999", 303, 403, 403, 404),
     ("GET", "/admin/users/{user_id}"): ("/admin/users/999999", 303, 403, 403, 404),
     ("POST", "/admin/users/{user_id}/grants"): (
         "/admin/users/999999/grants",
