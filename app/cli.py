@@ -319,10 +319,7 @@ def users_set_password(
     engine = make_engine(_settings().database_url)
     password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass()
     with Session(engine) as session:
-        user = accounts_service.get_by_nip(session=session, nip=nip)
-        if user is None:
-            typer.echo(tr("error: no account with NIP {nip}", nip=nip), err=True)
-            raise typer.Exit(2)
+        user = _user_or_exit(session, nip)
         try:
             accounts_service.reset_password(session=session, user=user, new=password)
         except FormError as exc:
@@ -330,6 +327,16 @@ def users_set_password(
             typer.echo(tr("error: {problem}", problem=i18n.gettext(reason)), err=True)
             raise typer.Exit(2) from None
     typer.echo(tr("password changed for {nip}; their sessions have ended", nip=nip))
+
+
+def _user_or_exit(session: Session, nip: str):  # type: ignore[no-untyped-def]
+    from modules.accounts import service as accounts_service
+
+    user = accounts_service.get_by_nip(session=session, nip=nip)
+    if user is None:
+        typer.echo(tr("error: no account with NIP {nip}", nip=nip), err=True)
+        raise typer.Exit(2)
+    return user
 
 
 @users_cli.command("grant")
@@ -346,15 +353,11 @@ def users_grant(
 ) -> None:
     """Grant a role with its scope (recorded in the audit trail)."""
     from modules.accounts import grants
-    from modules.accounts import service as accounts_service
     from modules.agencies import service as agencies_service
 
     engine = make_engine(_settings().database_url)
     with Session(engine) as session:
-        user = accounts_service.get_by_nip(session=session, nip=nip)
-        if user is None:
-            typer.echo(tr("error: no account with NIP {nip}", nip=nip), err=True)
-            raise typer.Exit(2)
+        user = _user_or_exit(session, nip)
         agency_id = None
         if agency is not None:
             found = agencies_service.get_by_code(session=session, code=agency)
@@ -385,14 +388,10 @@ def users_grant(
 def users_grants(nip: Annotated[str, typer.Option(help="NIP or NI PPPK of the account.")]) -> None:
     """List a user's grants: id, role, agency, unit, course."""
     from modules.accounts import grants
-    from modules.accounts import service as accounts_service
 
     engine = make_engine(_settings().database_url)
     with Session(engine) as session:
-        user = accounts_service.get_by_nip(session=session, nip=nip)
-        if user is None:
-            typer.echo(tr("error: no account with NIP {nip}", nip=nip), err=True)
-            raise typer.Exit(2)
+        user = _user_or_exit(session, nip)
         for row in grants.grants_of(session=session, user_id=user.id):  # type: ignore[arg-type]
             fields = (row.id, row.role, row.agency_id, row.work_unit, row.course_id)
             typer.echo("\t".join("-" if v is None else str(v) for v in fields))

@@ -65,3 +65,9 @@ def safe_next(target: str | None, default: str = "/") -> str:
     ):
         return target
     return default
+
+
+def client_address(request: Request) -> str:
+    """The client's address (the proxy's X-Forwarded-For when uvicorn trusts it), for
+    throttling and the audit trail."""
+    return request.client.host if request.client else "unknown"

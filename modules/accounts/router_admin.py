@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, or_, select
 
 from app.db import SessionDep
-from app.forms import FormData
+from app.forms import FormData, client_address
 from app.templating import render
 from modules.accounts import grants
 from modules.accounts.dependencies import require_roles
@@ -27,10 +27,6 @@ def _person(session: Session, user_id: int) -> User:
     if user is None:
         raise HTTPException(404)
     return user
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @router.get("/admin/users")
@@ -110,7 +106,7 @@ def admin_grant(
             work_unit=form.get("work_unit") or None,
             course_id=form.get("course_id") or None,
             actor_id=admin.id,
-            address=_address(request),
+            address=client_address(request),
             known_agencies={
                 a.id for a in agencies_service.list_active(session=session) if a.id is not None
             },
@@ -134,7 +130,7 @@ def admin_withdraw(
             user=person,
             grant_id=grant_id,
             actor_id=admin.id,
-            address=_address(request),
+            address=client_address(request),
         )
     except grants.GrantError as exc:
         session.rollback()

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from starlette.datastructures import UploadFile
 
 from app.db import SessionDep
-from app.forms import FormData, RawForm
+from app.forms import FormData, RawForm, client_address
 from app.templating import render
 from modules.accounts.dependencies import require_roles
 from modules.accounts.schemas import Principal
@@ -20,10 +20,6 @@ from modules.agencies.service import KIND_LABELS, KINDS
 
 router = APIRouter()
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @router.get("/admin/agencies")
@@ -71,7 +67,11 @@ def agency_create(request: Request, session: SessionDep, admin: Admin, form: For
         return _form(request, None, form, errors, 422)
     try:
         agency = editing.save(
-            session=session, agency=None, data=data, actor_id=admin.id, address=_address(request)
+            session=session,
+            agency=None,
+            data=data,
+            actor_id=admin.id,
+            address=client_address(request),
         )
     except ValueError as exc:
         return _form(request, None, form, {"code": str(exc)}, 422)
@@ -104,7 +104,7 @@ async def agency_import(
         raw = carried.encode() if isinstance(carried, str) else b""
     apply = form.get("apply") == "1"
     report = editing.import_csv(
-        session=session, raw=raw, apply=apply, actor_id=admin.id, address=_address(request)
+        session=session, raw=raw, apply=apply, actor_id=admin.id, address=client_address(request)
     )
     status = 422 if report.problem or not raw else 200
     try:
@@ -142,6 +142,10 @@ def agency_save(
     if data is None:
         return _form(request, agency, values, errors, 422)
     editing.save(
-        session=session, agency=agency, data=data, actor_id=admin.id, address=_address(request)
+        session=session,
+        agency=agency,
+        data=data,
+        actor_id=admin.id,
+        address=client_address(request),
     )
     return RedirectResponse(f"/admin/agencies/{agency.id}?saved=1", status_code=303)

@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 from app import i18n
 from app.db import SessionDep, write_lock
 from app.errors import problem
-from app.forms import RawForm
+from app.forms import RawForm, client_address
 from app.i18n import N_
 from app.templating import render, request_locale
 from modules.accounts import service as accounts_service
@@ -150,7 +150,7 @@ def _check_upload(request: Request, session: SessionDep, text: str) -> credentia
 
 def _allowed(request: Request, session: SessionDep) -> bool:
     """Count one look-up for the visitor's address; False when over the limit."""
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     with write_lock(request.app.state.engine):  # SQLite: queue here, not in its busy handler
         allowed = ratelimit.allow(
             conn=session.connection(),
@@ -294,7 +294,7 @@ async def verify(request: Request, _user: OptionalUser, ref: str) -> Response:
     state and language (`ShellCache`)."""
     engine = request.app.state.engine
     settings = request.app.state.settings
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
 
     def work() -> tuple[bool, Certificate | None, Certificate | None]:
         with engine.connect() as conn:

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlmodel import Session
 
 from app.db import SessionDep
-from app.forms import FormData
+from app.forms import FormData, client_address
 from app.templating import render
 from modules.agencies import service as agencies_service
 from modules.audit import service as audit_service
@@ -26,10 +26,6 @@ def _filters(request: Request, scope: ManagerScope) -> tuple[service.Filters, di
     if filters.agency_id is not None and not scope.scope.allows_agency(filters.agency_id):
         raise HTTPException(403)  # another agency's people
     return filters, errors
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @router.get("/manage/certificates")
@@ -77,7 +73,7 @@ def manage_zip(request: Request, session: SessionDep, scope: Manager) -> Respons
         subject_type="certificate",
         subject_id="*",
         detail={"filters": filters.as_params(), "count": total},
-        address=_address(request),
+        address=client_address(request),
     )
     session.commit()
     engine = request.app.state.engine
@@ -125,7 +121,7 @@ def manage_detail(
         action="certificate.view",
         subject_type="certificate",
         subject_id=certificate.number,
-        address=_address(request),
+        address=client_address(request),
     )
     session.commit()
     return _detail(request, session, certificate)
@@ -173,7 +169,7 @@ def manage_revoke(
             certificate=certificate,
             reason=reason,
             actor_id=admin.id,
-            address=_address(request),
+            address=client_address(request),
         )
     except service.CertificateError as exc:
         session.rollback()
@@ -196,7 +192,7 @@ def manage_reissue(
             certificate=certificate,
             policy=request.app.state.certificate_policy,
             actor_id=admin.id,
-            address=_address(request),
+            address=client_address(request),
         )
     except service.CertificateError as exc:
         session.rollback()
