@@ -14,7 +14,11 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from app import i18n, migrate
+from app import (
+    i18n,
+    migrate,
+    models_registry,  # noqa: F401 - every table known: foreign keys cross modules
+)
 from app.db import make_engine
 from app.i18n import tr
 from app.settings import Settings

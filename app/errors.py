@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
@@ -35,6 +36,9 @@ TITLES = {
     500: N_("Something went wrong on our side. Your work is saved; please try again."),
     503: N_("This is not available right now. Please try again later."),
 }
+
+
+_KNOWN = {status.value for status in HTTPStatus}
 
 
 def wants_json(request: Request) -> bool:
@@ -112,11 +116,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        detail = (
-            exc.detail
-            if isinstance(exc.detail, str) and exc.detail not in ("Not Found", "Method Not Allowed")
-            else None
-        )
+        phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in _KNOWN else None
+        # Starlette's default detail is the English status phrase; our own details are
+        # message ids translated on the page.
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
         response = error_page(request, exc.status_code, detail)
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value

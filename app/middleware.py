@@ -46,7 +46,7 @@ class PlatformMiddleware:
 
         length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-            await self._too_large(send)
+            await self._too_large(send, scope)
             return
 
         received = 0
@@ -85,9 +85,13 @@ class PlatformMiddleware:
             await self.app(scope, limited_receive, send_with_headers)
         except _BodyTooLarge:
             if not started:
-                await self._too_large(send)
+                await self._too_large(send, scope)
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, send: Send, scope: Scope) -> None:
+        accept = dict(scope.get("headers") or []).get(b"accept", b"")
+        if not scope["path"].startswith("/api/") and b"text/html" in accept:
+            await self._too_large_page(send)
+            return
         body = json.dumps(
             {
                 "type": "about:blank",
@@ -104,6 +108,31 @@ class PlatformMiddleware:
                 "status": 413,
                 "headers": [
                     (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                    *SECURITY_HEADERS,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _too_large_page(self, send: Send) -> None:
+        """Browsers get a short page (in both languages: the request was never read, so the
+        visitor's language is not known here)."""
+        limit = f"{self.max_body_bytes / 1_000_000:.1f}".rstrip("0").rstrip(".")
+        body = (
+            '<!doctype html><html lang="id"><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width,initial-scale=1">'
+            "<title>413</title><h1>Berkas atau isian terlalu besar</h1>"
+            f"<p>Batasnya {limit} MB. Perkecil isinya, lalu kembali dan coba lagi.</p>"
+            f'<p lang="en">What you sent is larger than the {limit} MB limit. Go back, make it '
+            "smaller and try again.</p>"
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"text/html; charset=utf-8"),
                     (b"content-length", str(len(body)).encode()),
                     *SECURITY_HEADERS,
                 ],

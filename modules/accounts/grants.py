@@ -97,7 +97,10 @@ def grant(
 ) -> RoleGrant:
     """Grant a role with its scope (a repeat returns the existing grant). Commits, with an
     audit event. `known_*` are the valid choices, when the caller has them at hand."""
+    given_unit = work_unit
     work_unit = " ".join((work_unit or "").split()) or None
+    if given_unit is not None and work_unit is None:  # only spaces: never "the whole agency"
+        raise GrantError(N_("Give the work unit as it appears in the people's profiles."))
     if role not in ROLES:
         raise GrantError(N_("Choose a role from the list."))
     if role == "hr" and agency_id is None:

@@ -135,6 +135,5 @@ def admin_withdraw(
     except grants.GrantError as exc:
         session.rollback()
         return _page(request, session, person, error=str(exc), status_code=422)
-    if not found:
-        raise HTTPException(404)
-    return RedirectResponse(f"/admin/users/{person.id}?done=withdrawn", status_code=303)
+    done = "withdrawn" if found else "gone"  # gone: another tab, or Back, got there first
+    return RedirectResponse(f"/admin/users/{person.id}?done={done}", status_code=303)

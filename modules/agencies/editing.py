@@ -27,7 +27,7 @@ class AgencyInput:
     name: str
     kind: str
     parent_code: str | None = None
-    active: bool = True
+    active: bool | None = True  # None: leave as it is (a new agency is active)
 
 
 def check(
@@ -47,9 +47,13 @@ def check(
         errors["kind"] = N_("Choose the kind from the list.")
     if parent is not None and (parent == code or parent not in known_codes):
         errors["parent_code"] = N_("The parent must be another agency's code.")
+    active_text = (values.get("active") or "").strip()
+    if active_text not in ("", "0", "1"):
+        errors["active"] = N_("Write 1 (active) or 0 (inactive), or leave it empty.")
     if errors:
         return None, errors
-    active = values.get("active", "1") not in ("0", "", "false")
+    # empty: unchanged for a known agency, active for a new one (decided by the caller)
+    active = None if active_text == "" else active_text == "1"
     return AgencyInput(code, name, kind, parent, active), {}
 
 
@@ -72,7 +76,9 @@ def save(
         action = "agency.update"
     before = {"name": agency.name, "kind": agency.kind, "active": agency.active}
     agency.name, agency.kind = data.name, data.kind
-    agency.parent_code, agency.active = data.parent_code, data.active
+    agency.parent_code = data.parent_code
+    if data.active is not None:
+        agency.active = data.active
     session.add(agency)
     audit.record(
         session=session,
@@ -156,7 +162,7 @@ def import_csv(
             data.name,
             data.kind,
             data.parent_code,
-            data.active,
+            current.active if data.active is None else data.active,
         ):
             report.append(ImportRow(line, data.code, "unchanged"))
         else:
@@ -166,7 +172,9 @@ def import_csv(
         for agency, data in changes:
             target = agency or Agency(code=data.code, name=data.name, kind=data.kind)
             target.name, target.kind = data.name, data.kind
-            target.parent_code, target.active = data.parent_code, data.active
+            target.parent_code = data.parent_code
+            if data.active is not None:
+                target.active = data.active
             session.add(target)
         audit.record(
             session=session,

@@ -253,3 +253,92 @@ def test_admins_read_the_audit_trail_filtered(app) -> None:
     assert "role.grant" in mine.text and "Siti" in mine.text  # who acted, by name
     for odd in ({"before": "²"}, {"action": "x\x00"}, {"subject": "%"}, {"action": "%_"}):
         assert client.get("/admin/audit", params=odd).status_code == 200
+
+
+def test_the_command_line_grants_in_a_fresh_interpreter(app, db_url) -> None:
+    """As an operator runs it: a new process, where only the CLI's own imports happened (a
+    foreign key from role grants to courses must still resolve)."""
+    import os
+    import subprocess
+    import sys
+
+    with Session(app.state.engine) as session:
+        _person(session, "199001012015031115")
+    env = {**os.environ, "BERAKHLAK_DATABASE_URL": db_url, "BERAKHLAK_SECRET_KEY": SECRET}
+    command = [sys.executable, "-c", "from app.cli import main; main()", "--lang", "en"]
+    for args in (
+        ["users", "grant", "--nip", "199001012015031115", "--role", "admin"],
+        ["users", "grant", "--nip", "199001012015031115", "--role", "trainer"],
+    ):
+        done = subprocess.run(
+            command + args, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+    made = subprocess.run(
+        command
+        + [
+            "users",
+            "create",
+            "--nip",
+            "198503142010011009",
+            "--name",
+            "Admin Dua",
+            "--email",
+            "admin2@bkn.go.id",
+            "--agency",
+            "LB-BKN",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        input="Merah-Putih-Garuda-2045\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr[-2000:]
+    with Session(app.state.engine) as session:
+        roles = session.exec(select(RoleGrant.role)).all()
+        assert sorted(roles) == ["admin", "admin", "trainer"]
+
+
+def test_a_work_unit_of_only_spaces_never_widens_to_the_whole_agency(app) -> None:
+    with Session(app.state.engine) as session:
+        person = _person(session, "199001012015031116")
+        with pytest.raises(grants.GrantError):
+            grants.grant(
+                session=session,
+                user=person,
+                role="hr",
+                agency_id=_agency(session, "LB-BKN"),
+                work_unit="   ",
+            )
+        assert grants.hr_scope(session=session, user_id=person.id).empty
+
+
+def test_a_stale_withdraw_button_says_it_was_already_done(app) -> None:
+    client, admin_id = _admin_client(app)
+    with Session(app.state.engine) as session:
+        person = _person(session, "199001012015031117")
+        grant = grants.grant(session=session, user=person, role="trainer")
+        person_id, grant_id = person.id, grant.id
+    page = f"/admin/users/{person_id}"
+    token = csrf_from(client, page)
+    url = f"{page}/grants/{grant_id}/withdraw"
+    assert client.post(url, data={"csrf_token": token}).status_code == 200
+    again = client.post(url, data={"csrf_token": token})
+    assert again.status_code == 200 and "sudah dicabut sebelumnya" in again.text
+
+
+def test_refusals_speak_indonesian_not_http_phrases(app) -> None:
+    with Session(app.state.engine) as session:
+        _person(session, "199001012015031118", password_hash=hash_password(PASSWORD))
+    with TestClient(app, base_url="http://testserver") as client:
+        login(client, "199001012015031118", PASSWORD)
+        page = client.get("/admin/users")
+        assert page.status_code == 403
+        main = page.text.split("<main", 1)[1].split("</main>", 1)[0]
+        assert "Forbidden" not in main, main
+        assert "tidak memiliki izin" in main

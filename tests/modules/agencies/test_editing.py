@@ -185,3 +185,32 @@ def test_import_from_the_command_line(app, db_url, tmp_path, monkeypatch) -> Non
     assert result.exit_code == 1 and f"{broken}:2: name:" in result.output
     missing = run.invoke(cli, ["--lang", "en", "agencies", "import", str(tmp_path / "none.csv")])
     assert missing.exit_code == 2
+
+
+def test_an_empty_active_cell_keeps_the_agency_as_it_is(app) -> None:
+    with Session(app.state.engine) as session:
+        bkn = agencies_service.get_by_code(session=session, code="LB-BKN")
+        assert bkn.active
+    text = "code,name,kind,parent_code,active\nLB-BKN,Badan Kepegawaian Negara,lembaga,,\n"
+    report = _import(app, text, apply=True)
+    assert [r.outcome for r in report.rows] == ["unchanged"]
+    odd = _import(app, text.replace(",,\n", ",,ya\n"), apply=True)
+    assert odd.rows[0].outcome == "rejected" and "active" in odd.rows[0].reasons
+    off = _import(app, text.replace(",,\n", ",,0\n"), apply=True)
+    assert off.rows[0].outcome == "updated"
+    with Session(app.state.engine) as session:
+        assert not agencies_service.get_by_code(session=session, code="LB-BKN").active
+
+
+def test_an_oversized_upload_gets_a_page_for_browsers(app) -> None:
+    with TestClient(app, base_url="http://testserver") as client:
+        response = client.post(
+            "/admin/agencies/import",
+            files={"file": ("besar.csv", b"x" * 1_200_000, "text/csv")},
+            headers={"Accept": "text/html"},
+        )
+        assert response.status_code == 413
+        assert response.headers["content-type"].startswith("text/html")
+        assert "terlalu besar" in response.text and "1 MB" in response.text
+        api = client.post("/api/v1/credentials/verify", content=b"x" * 1_200_000)
+        assert api.status_code == 413 and api.headers["content-type"] == "application/problem+json"
