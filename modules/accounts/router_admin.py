@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import false
 from sqlmodel import Session, col, or_, select
 
 from app.db import SessionDep
@@ -22,6 +23,11 @@ router = APIRouter()
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
 
 
+def _literal(text: str) -> str:
+    """`text` for a LIKE pattern, with the wildcards it contained removed."""
+    return text.replace("\\", "").replace("%", "").replace("_", "")
+
+
 def _person(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
@@ -34,22 +40,26 @@ def admin_users(request: Request, session: SessionDep, _admin: Admin, q: str = "
     """Search people by NIP, email or the start of their name (at most 50 shown)."""
     text = " ".join(q.split())[:80]
     people: list[User] = []
+    name = _literal(text)
     if text and text.isprintable():
         people = list(
             session.exec(
                 select(User)
                 .where(
                     or_(
-                        col(User.nip) == text.replace(" ", ""),
-                        col(User.email) == text.lower(),
-                        col(User.name).ilike(text.replace("%", "").replace("_", "") + "%"),
+                        col(User.nip).startswith(text.replace(" ", ""), autoescape=True),
+                        col(User.email).startswith(text.lower(), autoescape=True),
+                        col(User.name).ilike(f"%{name}%") if name else false(),
                     )
                 )
                 .order_by(col(User.name))
                 .limit(50)
             ).all()
         )
-    return render(request, "accounts/admin_users.html", {"q": text, "people": people})
+    agencies = {a.id: a.name for a in agencies_service.list_active(session=session)}
+    return render(
+        request, "accounts/admin_users.html", {"q": text, "people": people, "agencies": agencies}
+    )
 
 
 def _page(

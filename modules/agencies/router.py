@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import case
 from sqlmodel import Session, col, select
 from starlette.datastructures import UploadFile
 
@@ -26,7 +27,9 @@ Admin = Annotated[Principal, Depends(require_roles("admin"))]
 def agency_list(request: Request, session: SessionDep, _admin: Admin, q: str = "") -> Response:
     """Every agency (active or not), searchable by code or name."""
     text = " ".join(q.split())[:80] if q.isprintable() else ""
-    stmt = select(Agency).order_by(col(Agency.kind), col(Agency.name))
+    # ministries and institutions first, as in the pickers
+    kind_order = case({k: i for i, k in enumerate(KINDS)}, value=col(Agency.kind), else_=99)
+    stmt = select(Agency).order_by(kind_order, col(Agency.name))
     if text:
         pattern = "%" + text.replace("%", "").replace("_", "") + "%"
         stmt = stmt.where(col(Agency.name).ilike(pattern) | col(Agency.code).ilike(pattern))

@@ -159,8 +159,13 @@ def test_an_admin_grants_and_withdraws_in_the_browser(app) -> None:
     with Session(app.state.engine) as session:
         person = _person(session, "199001012015031111", name="Wahyu Pratama")
         bkn = _agency(session, "LB-BKN")
-    found = client.get("/admin/users", params={"q": "Wahyu"})
-    assert f"/admin/users/{person.id}" in found.text
+    for query in ("Wahyu", "pratama", "1990010120150311", "p19900101"):
+        found = client.get("/admin/users", params={"q": query})
+        assert f"/admin/users/{person.id}" in found.text, query
+    for query in ("%", "_", "Budi"):
+        assert (
+            f"/admin/users/{person.id}" not in client.get("/admin/users", params={"q": query}).text
+        )
     page = f"/admin/users/{person.id}"
     token = csrf_from(client, page)
     refused = client.post(f"{page}/grants", data={"csrf_token": token, "role": "hr"})

@@ -214,3 +214,10 @@ def test_an_oversized_upload_gets_a_page_for_browsers(app) -> None:
         assert "terlalu besar" in response.text and "1 MB" in response.text
         api = client.post("/api/v1/credentials/verify", content=b"x" * 1_200_000)
         assert api.status_code == 413 and api.headers["content-type"] == "application/problem+json"
+
+
+def test_the_agency_list_starts_with_ministries_like_the_pickers(app) -> None:
+    client = _admin(app)
+    page = client.get("/admin/agencies").text
+    first = page.index("<tbody>")
+    assert page.index("Kementerian", first) < page.index("Pemerintah Kabupaten", first)
