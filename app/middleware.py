@@ -90,7 +90,7 @@ class PlatformMiddleware:
     async def _too_large(self, send: Send, scope: Scope) -> None:
         accept = dict(scope.get("headers") or []).get(b"accept", b"")
         if not scope["path"].startswith("/api/") and b"text/html" in accept:
-            await self._too_large_page(send)
+            await self._send_413(send, b"text/html; charset=utf-8", self._page())
             return
         body = json.dumps(
             {
@@ -102,24 +102,13 @@ class PlatformMiddleware:
                 ),
             }
         ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                    *SECURITY_HEADERS,
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await self._send_413(send, b"application/problem+json", body)
 
-    async def _too_large_page(self, send: Send) -> None:
+    def _page(self) -> bytes:
         """Browsers get a short page (in both languages: the request was never read, so the
         visitor's language is not known here)."""
         limit = f"{self.max_body_bytes / 1_000_000:.1f}".rstrip("0").rstrip(".")
-        body = (
+        return (
             '<!doctype html><html lang="id"><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width,initial-scale=1">'
             "<title>413</title><h1>Berkas atau isian terlalu besar</h1>"
@@ -127,12 +116,15 @@ class PlatformMiddleware:
             f'<p lang="en">What you sent is larger than the {limit} MB limit. Go back, make it '
             "smaller and try again.</p>"
         ).encode()
+
+    @staticmethod
+    async def _send_413(send: Send, content_type: bytes, body: bytes) -> None:
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"text/html; charset=utf-8"),
+                    (b"content-type", content_type),
                     (b"content-length", str(len(body)).encode()),
                     *SECURITY_HEADERS,
                 ],

@@ -239,6 +239,10 @@ def for_user(*, session: Session, user_id: int) -> list[Certificate]:
 
 
 _REF = re.compile(r"^[A-Za-z0-9/._-]{3,64}$")
+# Both unique columns are indexed: compare as typed and in capitals, no function on them.
+_REF_MATCH = (col(Certificate.code) == bindparam("upper")) | col(Certificate.number).in_(
+    [bindparam("ref"), bindparam("upper")]
+)
 
 
 def find(*, session: Session, ref: str) -> Certificate | None:
@@ -247,21 +251,13 @@ def find(*, session: Session, ref: str) -> Certificate | None:
     ref = ref.strip()
     if not _REF.match(ref):
         return None
-    upper = ref.upper()
-    # both unique columns are indexed: compare as typed and in capitals, no function on them
-    return session.exec(
-        select(Certificate).where(
-            (col(Certificate.code) == upper) | col(Certificate.number).in_({ref, upper})
-        )
-    ).first()
+    params = {"ref": ref, "upper": ref.upper()}
+    return session.exec(select(Certificate).where(_REF_MATCH).params(params)).first()
 
 
 _COLUMNS = list(Certificate.__table__.columns)  # type: ignore[attr-defined]
 # Built once, read on a Core connection: the public verification page is a hot path.
-_BY_REF = select(*_COLUMNS).where(
-    (col(Certificate.code) == bindparam("upper"))
-    | col(Certificate.number).in_([bindparam("ref"), bindparam("upper")])
-)
+_BY_REF = select(*_COLUMNS).where(_REF_MATCH)
 _REPLACED_BY = select(*_COLUMNS).where(col(Certificate.replaces_id) == bindparam("id"))
 
 
