@@ -12,5 +12,6 @@ from modules.certificates import models as _certificates  # noqa: F401
 from modules.courses import models as _courses  # noqa: F401
 from modules.progress import models as _progress  # noqa: F401
 from modules.quizzes import models as _quizzes  # noqa: F401
+from modules.reports import models as _reports  # noqa: F401
 
 metadata = SQLModel.metadata

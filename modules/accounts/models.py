@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index
+from sqlalchemy import Column, DateTime, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from app.timeutil import utcnow
@@ -69,3 +69,34 @@ class LoginFailure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=300)
     failed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class RosterUpload(SQLModel, table=True):
+    """An uploaded roster file, kept between its dry run and the confirmation that applies it
+    (any server process may serve the confirmation). Removed a day after upload."""
+
+    __tablename__ = "roster_upload"
+    id: str = Field(primary_key=True, max_length=32)  # unguessable: it appears in forms
+    user_id: int = Field(foreign_key="user.id", index=True)
+    filename: str = Field(max_length=200)
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    rows: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    applied_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for an HR system. It acts with its owner's current HR scope; only the
+    SHA-256 of the secret is stored, and the first characters identify it in lists."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, ForeignKeyConstraint, UniqueConstraint
+from sqlalchemy import Column, Date, DateTime, ForeignKeyConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.timeutil import utcnow
@@ -15,11 +15,37 @@ def _ts() -> Column:  # type: ignore[type-arg]
 
 
 class Enrollment(SQLModel, table=True):
+    """A learner on a course: joined by opening it, or assigned by HR with a due date. The
+    learner has started once they opened a lesson (`last_lesson_id`)."""
+
     user_id: int = Field(foreign_key="user.id", primary_key=True)
     course_id: str = Field(foreign_key="course.id", primary_key=True, max_length=64, index=True)
-    started_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    started_at: datetime = Field(default_factory=utcnow, sa_column=_ts())  # enrolled at
     last_lesson_id: str | None = Field(default=None, max_length=80)
     last_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    assigned_by: int | None = Field(default=None, foreign_key="user.id")
+    assigned_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    due_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+
+
+class CourseAssignment(SQLModel, table=True):
+    """HR assigned a course to a group (an agency, one of its units, or the people of an
+    uploaded roster) with a due date; the group's enrollments carry the due date."""
+
+    __tablename__ = "course_assignment"
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: str = Field(foreign_key="course.id", max_length=64)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    work_unit: str | None = Field(default=None, max_length=200)
+    roster_upload_id: str | None = Field(
+        default=None, foreign_key="roster_upload.id", max_length=32
+    )
+    due_on: date = Field(sa_column=Column(Date, nullable=False))
+    people: int = 0  # enrollments made or updated when it was given
+    assigned_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 
 class LessonProgress(SQLModel, table=True):
