@@ -273,7 +273,7 @@ def self_assessment_change(
 
 def jp_targets(settings: Any) -> dict[str, int]:
     """Yearly JP targets by employment type, from the settings."""
-    return {"PNS": settings.jp_target_pns, "PPPK": settings.jp_target_pppk}
+    return {"PNS": settings.jp_target, "PPPK": settings.jp_target_pppk}
 
 
 def person_dict(row: PersonRow) -> dict[str, Any]:

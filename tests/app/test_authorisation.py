@@ -151,6 +151,9 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
         403,
         404,
     ),
+    ("GET", "/manage/assignments"): ("/manage/assignments", 303, 403, 403, 200),
+    # an empty form: 422, unless the agency is out of scope (tested in tests/modules/progress)
+    ("POST", "/manage/assignments"): ("/manage/assignments", 303, 403, 403, 422),
     ("GET", "/assets/{sha256}/{filename}"): ("/assets/" + "0" * 64 + "/x.png", 404, 404),
     ("GET", "/static"): ("/static/app.css", 200, 200),
     ("GET", "/api/openapi.json"): ("/api/openapi.json", 200, 200),
@@ -177,6 +180,8 @@ HR_ANSWERS: dict[tuple[str, str], tuple[int, int]] = {
     ("GET", "/manage/reports/exports"): (200, 200),
     ("GET", "/manage/reports/exports/{job_id}"): (404, 404),
     ("GET", "/manage/reports/exports/{job_id}/download"): (404, 404),
+    ("GET", "/manage/assignments"): (200, 200),
+    ("POST", "/manage/assignments"): (422, 422),
 }
 
 
