@@ -29,7 +29,9 @@ from modules.certificates.router_manage import router as certificates_manage_rou
 from modules.courses import service as courses_service
 from modules.courses.router import router as courses_router
 from modules.progress.router import router as progress_router
+from modules.progress.router_assign import router as assign_router
 from modules.quizzes.router import router as quizzes_router
+from modules.reports.router import router as reports_router
 
 log = logging.getLogger("berakhlak")
 
@@ -76,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(quizzes_router)
     app.include_router(certificates_router)
     app.include_router(certificates_manage_router)
+    app.include_router(reports_router)
+    app.include_router(assign_router)
     app.mount("/static", CachedStatic(directory=STATIC_DIR, check_dir=False), name="static")
 
     @app.get("/healthz", tags=["operations"])
