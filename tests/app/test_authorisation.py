@@ -11,6 +11,7 @@ from tests.conftest import agency_id, all_routes, csrf_from, register
 LESSON = "/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar"
 QUIZ = "/courses/berakhlak/quizzes/akuntabel-kuis"
 ATTEMPT = "/attempts/not-an-attempt-of-this-visitor"
+ROSTER = "/manage/roster/" + "0" * 32
 # (method, route path) -> (concrete URL, status for anonymous, status for a learner)
 # 303 to /login for anonymous visitors of personal pages; POSTs carry a valid CSRF token.
 EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
@@ -101,6 +102,13 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
         403,
         404,
     ),
+    # roster import: HR (any agency: the rows are checked against their scope) and admins;
+    # an upload that is not the visitor's (here: none) is not found
+    ("GET", "/manage/roster"): ("/manage/roster", 303, 403, 403, 200),
+    ("POST", "/manage/roster"): ("/manage/roster", 303, 403, 403, 422),  # no file
+    ("GET", "/manage/roster/{upload_id}"): (ROSTER, 303, 403, 403, 404),
+    ("GET", "/manage/roster/{upload_id}/report.csv"): (f"{ROSTER}/report.csv", 303, 403, 403, 404),
+    ("POST", "/manage/roster/{upload_id}/apply"): (f"{ROSTER}/apply", 303, 403, 403, 404),
     ("GET", "/.well-known/jwks.json"): ("/.well-known/jwks.json", 200, 200),
     ("GET", "/credentials/status/{list_id}"): ("/credentials/status/1", 200, 200),
     ("GET", "/admin/users"): ("/admin/users?q=Siti", 303, 403, 403, 200),
@@ -145,6 +153,11 @@ ROLES = ["anonymous", "learner", "trainer", "admin", "hr", "hr_other"]
 HR_ANSWERS: dict[tuple[str, str], tuple[int, int]] = {
     ("GET", "/manage/certificates"): (200, 403),
     ("GET", "/manage/certificates.zip"): (200, 403),
+    ("GET", "/manage/roster"): (200, 200),
+    ("POST", "/manage/roster"): (422, 422),
+    ("GET", "/manage/roster/{upload_id}"): (404, 404),
+    ("GET", "/manage/roster/{upload_id}/report.csv"): (404, 404),
+    ("POST", "/manage/roster/{upload_id}/apply"): (404, 404),
 }
 
 
