@@ -78,7 +78,7 @@ def roster_upload(
         user_id=staff.user.id,
         filename=upload.filename,
         raw=raw,
-        rows=len(table.rows),
+        table=table,
     )
     return RedirectResponse(f"/manage/roster/{upload_id}", status_code=303)
 
@@ -86,9 +86,8 @@ def roster_upload(
 def _plan(
     request: Request, session: SessionDep, staff: StaffScope, upload: RosterUpload
 ) -> roster.Plan:
-    """The dry run of a kept file against the data as it is now (raises RosterFileError when
-    the limits were lowered since the upload)."""
-    table = roster_file.read(upload.content, max_rows=request.app.state.settings.roster_max_rows)
+    """The dry run of a kept table against the data as it is now."""
+    table = roster_uploads.table_of(upload)
     return roster.check(session=session, table=table, scope=staff.scope, today=_today(request))
 
 
@@ -100,12 +99,9 @@ def _page(
     problem: tuple[str, dict[str, object]] | None = None,
     status_code: int = 200,
 ) -> Response:
-    try:
-        plan = _plan(request, session, staff, upload)
-    except roster_file.RosterFileError as exc:
-        plan, problem, status_code = None, (exc.message, exc.values), 422
-    rejected = [r for r in plan.results if r.outcome == "rejected"] if plan else []
-    changes = [r for r in plan.results if r.outcome in ("created", "updated")] if plan else []
+    plan = _plan(request, session, staff, upload)
+    rejected = [r for r in plan.results if r.outcome == "rejected"]
+    changes = [r for r in plan.results if r.outcome in ("created", "updated")]
     context = {
         "upload": upload,
         "plan": plan,
@@ -136,12 +132,10 @@ def roster_apply(
     request: Request, session: SessionDep, staff: HrOrAdmin, upload: OwnRosterUpload
 ) -> Response:
     """Apply every valid row in one transaction, then show the upload again (303)."""
-    settings = request.app.state.settings
     try:
-        table = roster_file.read(upload.content, max_rows=settings.roster_max_rows)
         roster.apply(
             session=session,
-            table=table,
+            table=roster_uploads.table_of(upload),
             scope=staff.scope,
             today=_today(request),
             actor_id=staff.user.id,
@@ -150,8 +144,6 @@ def roster_apply(
             sha256=upload.sha256,
             upload_id=upload.id,
         )
-    except roster_file.RosterFileError as exc:
-        return _page(request, session, staff, upload, (exc.message, exc.values), 422)
     except roster.RosterError as exc:
         session.refresh(upload)
         return _page(request, session, staff, upload, (str(exc), {}), 409)
@@ -163,10 +155,7 @@ def roster_report(
     request: Request, session: SessionDep, staff: HrOrAdmin, upload: OwnRosterUpload
 ) -> Response:
     """Every row's outcome as CSV (UTF-8 with BOM, so Excel reads it), streamed."""
-    try:
-        plan = _plan(request, session, staff, upload)
-    except roster_file.RosterFileError as exc:
-        return _page(request, session, staff, upload, (exc.message, exc.values), 422)
+    plan = _plan(request, session, staff, upload)
     # Translate now, while this request's language is set: the body is produced later, in
     # worker threads that do not share it.
     i18n.set_locale(request_locale(request))
