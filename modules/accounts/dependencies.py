@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -12,7 +13,9 @@ from sqlalchemy.engine import Connection
 from app.db import SessionDep, run_read, run_write
 from app.errors import LoginRequired
 from app.security import SESSION_COOKIE, session_cookie
-from modules.accounts import service
+from modules.accounts import grants, roster_uploads, service
+from modules.accounts.grants import Scope
+from modules.accounts.models import RosterUpload
 from modules.accounts.schemas import Principal
 
 
@@ -114,3 +117,39 @@ OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 CurrentUser = Annotated[Principal, Depends(require_user)]
 LoggedInLater = Annotated[DeferredUser, Depends(deferred_user)]
 TrainerOrAdmin = Annotated[Principal, Depends(require_roles("trainer", "admin"))]
+
+
+@dataclass(frozen=True)
+class StaffScope:
+    """HR or an admin, with whose people they manage."""
+
+    user: Principal
+    scope: Scope
+
+
+def hr_or_admin(
+    session: SessionDep, user: Annotated[Principal, Depends(require_roles("hr", "admin"))]
+) -> StaffScope:
+    """HR (limited to the agencies or units of their grants) or an admin; an HR grant without
+    an agency manages nobody and is refused."""
+    scope = grants.hr_scope(session=session, user_id=user.id)
+    if scope.empty:
+        raise HTTPException(403)
+    return StaffScope(user, scope)
+
+
+HrOrAdmin = Annotated[StaffScope, Depends(hr_or_admin)]
+
+
+def own_roster_upload(session: SessionDep, staff: HrOrAdmin, upload_id: str) -> RosterUpload:
+    """A roster upload of the HR officer who made it (an admin may open any); anyone else's,
+    and one more than a day old, is simply not found."""
+    upload = roster_uploads.get(
+        session=session, upload_id=upload_id, user_id=staff.user.id, admin=staff.scope.everything
+    )
+    if upload is None:
+        raise HTTPException(404)
+    return upload
+
+
+OwnRosterUpload = Annotated[RosterUpload, Depends(own_roster_upload)]

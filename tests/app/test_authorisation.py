@@ -12,6 +12,7 @@ LESSON = "/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar"
 QUIZ = "/courses/berakhlak/quizzes/akuntabel-kuis"
 ATTEMPT = "/attempts/not-an-attempt-of-this-visitor"
 JOB = "0123456789abcdef0123456789abcdef"
+ROSTER = "/manage/roster/" + "0" * 32
 # (method, route path) -> (concrete URL, status for anonymous, status for a learner)
 # 303 to /login for anonymous visitors of personal pages; POSTs carry a valid CSRF token.
 EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
@@ -102,6 +103,13 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
         403,
         404,
     ),
+    # roster import: HR (any agency: the rows are checked against their scope) and admins;
+    # an upload that is not the visitor's (here: none) is not found
+    ("GET", "/manage/roster"): ("/manage/roster", 303, 403, 403, 200),
+    ("POST", "/manage/roster"): ("/manage/roster", 303, 403, 403, 422),  # no file
+    ("GET", "/manage/roster/{upload_id}"): (ROSTER, 303, 403, 403, 404),
+    ("GET", "/manage/roster/{upload_id}/report.csv"): (f"{ROSTER}/report.csv", 303, 403, 403, 404),
+    ("POST", "/manage/roster/{upload_id}/apply"): (f"{ROSTER}/apply", 303, 403, 403, 404),
     ("GET", "/.well-known/jwks.json"): ("/.well-known/jwks.json", 200, 200),
     ("GET", "/credentials/status/{list_id}"): ("/credentials/status/1", 200, 200),
     ("GET", "/admin/users"): ("/admin/users?q=Siti", 303, 403, 403, 200),
@@ -182,6 +190,11 @@ HR_ANSWERS: dict[tuple[str, str], tuple[int, int]] = {
     ("GET", "/manage/reports/exports/{job_id}/download"): (404, 404),
     ("GET", "/manage/assignments"): (200, 200),
     ("POST", "/manage/assignments"): (422, 422),
+    ("GET", "/manage/roster"): (200, 200),
+    ("POST", "/manage/roster"): (422, 422),
+    ("GET", "/manage/roster/{upload_id}"): (404, 404),
+    ("GET", "/manage/roster/{upload_id}/report.csv"): (404, 404),
+    ("POST", "/manage/roster/{upload_id}/apply"): (404, 404),
 }
 
 
