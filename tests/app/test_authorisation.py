@@ -151,6 +151,37 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
         403,
         404,
     ),
+    # API tokens: HR officers and admins manage their own; someone else's token is not found
+    ("GET", "/manage/api-tokens"): ("/manage/api-tokens", 303, 403, 403, 200),
+    ("POST", "/manage/api-tokens"): ("/manage/api-tokens", 303, 403, 403, 422),  # no name
+    ("POST", "/manage/api-tokens/{token_id}/revoke"): (
+        "/manage/api-tokens/999999/revoke",
+        303,
+        403,
+        403,
+        404,
+    ),
+    # the report API takes API tokens only: a login session is no key, so every visitor here
+    # (none sends a token) gets 401. What a token opens, including the refusal of another
+    # agency (403 for agency={bkn}, and never BKN's people without it), and expired, revoked
+    # and withdrawn tokens: tests/modules/reports/test_api.py and
+    # tests/modules/accounts/test_tokens.py.
+    ("GET", "/api/v1/reports/completion"): (
+        "/api/v1/reports/completion?agency={bkn}",
+        401,
+        401,
+        401,
+        401,
+    ),
+    ("GET", "/api/v1/reports/people"): ("/api/v1/reports/people?agency={bkn}", 401, 401, 401, 401),
+    ("GET", "/api/v1/reports/jp"): ("/api/v1/reports/jp?agency={bkn}", 401, 401, 401, 401),
+    ("GET", "/api/v1/reports/self-assessment"): (
+        "/api/v1/reports/self-assessment?agency={bkn}",
+        401,
+        401,
+        401,
+        401,
+    ),
     ("GET", "/assets/{sha256}/{filename}"): ("/assets/" + "0" * 64 + "/x.png", 404, 404),
     ("GET", "/static"): ("/static/app.css", 200, 200),
     ("GET", "/api/openapi.json"): ("/api/openapi.json", 200, 200),
@@ -177,6 +208,14 @@ HR_ANSWERS: dict[tuple[str, str], tuple[int, int]] = {
     ("GET", "/manage/reports/exports"): (200, 200),
     ("GET", "/manage/reports/exports/{job_id}"): (404, 404),
     ("GET", "/manage/reports/exports/{job_id}/download"): (404, 404),
+    # any HR officer keeps their own tokens, whatever their agency
+    ("GET", "/manage/api-tokens"): (200, 200),
+    ("POST", "/manage/api-tokens"): (422, 422),
+    ("POST", "/manage/api-tokens/{token_id}/revoke"): (404, 404),
+    ("GET", "/api/v1/reports/completion"): (401, 401),
+    ("GET", "/api/v1/reports/people"): (401, 401),
+    ("GET", "/api/v1/reports/jp"): (401, 401),
+    ("GET", "/api/v1/reports/self-assessment"): (401, 401),
 }
 
 
