@@ -160,17 +160,17 @@ def jp_page(request: Request, session: SessionDep, manager: HrOrAdmin) -> Respon
         year = _today(request).year
     targets = service.jp_targets(settings)
     cursor = service.decode_cursor(request.query_params.get("after", ""), (str, int))
-    query = queries.jp_query(
-        scope=manager.scope, filters=filters, year=year, tz=settings.tz, targets=targets
-    )
-    if cursor:
-        user = queries.user_t
-        query = query.where(
-            (user.c.name > cursor[0]) | ((user.c.name == cursor[0]) & (user.c.id > cursor[1]))
-        )
     conn = session.connection()
-    order = (queries.user_t.c.name, queries.user_t.c.id)
-    rows = conn.execute(query.order_by(*order).limit(PAGE + 1)).all()
+    rows = service.jp_page(
+        conn=conn,
+        scope=manager.scope,
+        filters=filters,
+        year=year,
+        tz=settings.tz,
+        targets=targets,
+        after=(cursor[0], cursor[1]) if cursor else None,
+        limit=PAGE + 1,  # one more tells whether there is a next page
+    )
     more, rows = len(rows) > PAGE, rows[:PAGE]
     summary = queries.jp_summary(
         conn=conn,

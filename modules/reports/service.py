@@ -28,6 +28,7 @@ __all__ = [
     "completion_report",
     "decode_cursor",
     "encode_cursor",
+    "jp_page",
     "parse_filters",
     "self_assessment_change",
 ]
@@ -274,6 +275,26 @@ def self_assessment_change(
 def jp_targets(settings: Any) -> dict[str, int]:
     """Yearly JP targets by employment type, from the settings."""
     return {"PNS": settings.jp_target, "PPPK": settings.jp_target_pppk}
+
+
+def jp_page(
+    *,
+    conn: Any,
+    scope: Scope,
+    filters: Filters,
+    year: int,
+    tz: ZoneInfo,
+    targets: dict[str, int],
+    after: tuple[str, int] | None,
+    limit: int,
+) -> list[Any]:
+    """One page of the JP recap ordered by name, after the (name, id) cursor."""
+    query = queries.jp_query(scope=scope, filters=filters, year=year, tz=tz, targets=targets)
+    user = queries.user_t
+    if after is not None:
+        name, last_id = after
+        query = query.where((user.c.name > name) | ((user.c.name == name) & (user.c.id > last_id)))
+    return list(conn.execute(query.order_by(user.c.name, user.c.id).limit(limit)).all())
 
 
 def person_dict(row: PersonRow) -> dict[str, Any]:

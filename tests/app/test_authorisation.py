@@ -162,6 +162,37 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("GET", "/manage/assignments"): ("/manage/assignments", 303, 403, 403, 200),
     # an empty form: 422, unless the agency is out of scope (tested in tests/modules/progress)
     ("POST", "/manage/assignments"): ("/manage/assignments", 303, 403, 403, 422),
+    # API tokens: HR officers and admins manage their own; someone else's token is not found
+    ("GET", "/manage/api-tokens"): ("/manage/api-tokens", 303, 403, 403, 200),
+    ("POST", "/manage/api-tokens"): ("/manage/api-tokens", 303, 403, 403, 422),  # no name
+    ("POST", "/manage/api-tokens/{token_id}/revoke"): (
+        "/manage/api-tokens/999999/revoke",
+        303,
+        403,
+        403,
+        404,
+    ),
+    # the report API takes API tokens only: a login session is no key, so every visitor here
+    # (none sends a token) gets 401. What a token opens, including the refusal of another
+    # agency (403 for agency={bkn}, and never BKN's people without it), and expired, revoked
+    # and withdrawn tokens: tests/modules/reports/test_api.py and
+    # tests/modules/accounts/test_tokens.py.
+    ("GET", "/api/v1/reports/completion"): (
+        "/api/v1/reports/completion?agency={bkn}",
+        401,
+        401,
+        401,
+        401,
+    ),
+    ("GET", "/api/v1/reports/people"): ("/api/v1/reports/people?agency={bkn}", 401, 401, 401, 401),
+    ("GET", "/api/v1/reports/jp"): ("/api/v1/reports/jp?agency={bkn}", 401, 401, 401, 401),
+    ("GET", "/api/v1/reports/self-assessment"): (
+        "/api/v1/reports/self-assessment?agency={bkn}",
+        401,
+        401,
+        401,
+        401,
+    ),
     ("GET", "/assets/{sha256}/{filename}"): ("/assets/" + "0" * 64 + "/x.png", 404, 404),
     ("GET", "/static"): ("/static/app.css", 200, 200),
     ("GET", "/api/openapi.json"): ("/api/openapi.json", 200, 200),
@@ -195,6 +226,14 @@ HR_ANSWERS: dict[tuple[str, str], tuple[int, int]] = {
     ("GET", "/manage/roster/{upload_id}"): (404, 404),
     ("GET", "/manage/roster/{upload_id}/report.csv"): (404, 404),
     ("POST", "/manage/roster/{upload_id}/apply"): (404, 404),
+    # any HR officer keeps their own tokens, whatever their agency
+    ("GET", "/manage/api-tokens"): (200, 200),
+    ("POST", "/manage/api-tokens"): (422, 422),
+    ("POST", "/manage/api-tokens/{token_id}/revoke"): (404, 404),
+    ("GET", "/api/v1/reports/completion"): (401, 401),
+    ("GET", "/api/v1/reports/people"): (401, 401),
+    ("GET", "/api/v1/reports/jp"): (401, 401),
+    ("GET", "/api/v1/reports/self-assessment"): (401, 401),
 }
 
 
