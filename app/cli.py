@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import hashlib
 import logging
 import os
 import sys
@@ -419,6 +420,81 @@ def users_withdraw(
             typer.echo(tr("error: no such grant"), err=True)
             raise typer.Exit(2)
     typer.echo(tr("grant {id} withdrawn", id=grant_id))
+
+
+@users_cli.command("import")
+def users_import(
+    file: Annotated[Path, typer.Argument(help="Roster: CSV (UTF-8, , or ;) or XLSX.")],
+    as_nip: Annotated[
+        str, typer.Option("--as", help="NIP of the HR officer or admin whose scope applies.")
+    ],
+    apply: Annotated[bool, typer.Option(help="Apply the valid rows (default: dry run).")] = False,
+) -> None:
+    """Add and update people from a roster, within the scope of the HR officer given with
+    --as; prints each row that is created, updated or rejected, then the counts. A dry run
+    unless --apply; exit 1 when the file or a row is refused."""
+    from datetime import datetime
+
+    from modules.accounts import grants, roster, roster_file
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        typer.echo(f"error: {file}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    with Session(engine) as session:
+        officer = _user_or_exit(session, as_nip)
+        scope = grants.hr_scope(session=session, user_id=officer.id)
+        if scope.empty:
+            typer.echo(
+                tr("error: {nip} manages nobody (no HR or admin role)", nip=as_nip), err=True
+            )
+            raise typer.Exit(2)
+        try:
+            table = roster_file.read(raw, max_rows=settings.roster_max_rows)
+        except roster_file.RosterFileError as exc:
+            typer.echo(f"{file}: {i18n.gettext(exc.message) % exc.values}", err=True)
+            raise typer.Exit(1) from None
+        today = datetime.now(settings.tz).date()
+        try:
+            if apply:
+                plan = roster.apply(
+                    session=session,
+                    table=table,
+                    scope=scope,
+                    today=today,
+                    actor_id=officer.id,
+                    address="cli",
+                    filename=file.name,
+                    sha256=hashlib.sha256(raw).hexdigest(),
+                )
+            else:
+                plan = roster.check(session=session, table=table, scope=scope, today=today)
+        except roster.RosterError as exc:
+            typer.echo(f"{file}: {i18n.gettext(str(exc))}", err=True)
+            raise typer.Exit(1) from None
+    for result in plan.results:
+        for reason in result.reasons:
+            column = plan.headers.get(reason.column, reason.column)
+            message = i18n.gettext(reason.message) % reason.values
+            typer.echo(f"{file}:{result.row}: {column}: {message}")
+        if result.outcome in ("created", "updated"):
+            changed = ", ".join(plan.headers.get(c, c) for c in result.fields)
+            outcome = i18n.gettext(roster.OUTCOME_LABELS[result.outcome])
+            typer.echo(
+                f"{file}:{result.row}: {result.nip} {outcome}"
+                + (f" ({changed})" if changed else "")
+            )
+    counts = ", ".join(
+        f"{i18n.gettext(roster.OUTCOME_LABELS[k])} {v}" for k, v in plan.counts.items()
+    )
+    typer.echo(
+        tr("applied: {counts}", counts=counts) if apply else tr("dry run: {counts}", counts=counts)
+    )
+    if plan.count("rejected"):
+        raise typer.Exit(1)
 
 
 @agencies_cli.command("import")

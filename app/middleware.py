@@ -27,9 +27,18 @@ def _cookie(scope: Scope, name: str) -> str | None:
 class PlatformMiddleware:
     """Adds security headers, issues the CSRF cookie, and refuses oversized bodies with 413."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, secure_cookies: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        secure_cookies: bool,
+        upload_limits: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # paths that take a file upload (exact path -> its larger limit), e.g. a roster
+        self.upload_limits = upload_limits or {}
         self.secure = "; Secure" if secure_cookies else ""
         self.hsts = secure_cookies  # the site is served over HTTPS
 
@@ -44,9 +53,12 @@ class PlatformMiddleware:
             csrf_cookie = new_cookie = new_token()
         state["csrf_cookie"] = csrf_cookie
 
+        limit = self.max_body_bytes
+        if scope["method"] == "POST":
+            limit = max(limit, self.upload_limits.get(scope["path"], 0))
         length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-            await self._too_large(send, scope)
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await self._too_large(send, scope, limit)
             return
 
         received = 0
@@ -56,7 +68,7 @@ class PlatformMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     raise _BodyTooLarge
             return message
 
@@ -85,29 +97,28 @@ class PlatformMiddleware:
             await self.app(scope, limited_receive, send_with_headers)
         except _BodyTooLarge:
             if not started:
-                await self._too_large(send, scope)
+                await self._too_large(send, scope, limit)
 
-    async def _too_large(self, send: Send, scope: Scope) -> None:
+    async def _too_large(self, send: Send, scope: Scope, limit: int) -> None:
         accept = dict(scope.get("headers") or []).get(b"accept", b"")
         if not scope["path"].startswith("/api/") and b"text/html" in accept:
-            await self._send_413(send, b"text/html; charset=utf-8", self._page())
+            await self._send_413(send, b"text/html; charset=utf-8", self._page(limit))
             return
         body = json.dumps(
             {
                 "type": "about:blank",
                 "title": "Content Too Large",
                 "status": 413,
-                "detail": (
-                    f"The request body is larger than the limit of {self.max_body_bytes} bytes."
-                ),
+                "detail": (f"The request body is larger than the limit of {limit} bytes."),
             }
         ).encode()
         await self._send_413(send, b"application/problem+json", body)
 
-    def _page(self) -> bytes:
+    @staticmethod
+    def _page(limit_bytes: int) -> bytes:
         """Browsers get a short page (in both languages: the request was never read, so the
         visitor's language is not known here)."""
-        limit = f"{self.max_body_bytes / 1_000_000:.1f}".rstrip("0").rstrip(".")
+        limit = f"{limit_bytes / 1_000_000:.1f}".rstrip("0").rstrip(".")
         return (
             '<!doctype html><html lang="id"><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width,initial-scale=1">'

@@ -49,9 +49,10 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
-    """True when the password matches; spends the same time when there is no account."""
+    """True when the password matches; spends the same time when there is no account. An
+    empty hash (an account made from a roster, not yet claimed) never matches."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 

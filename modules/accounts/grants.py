@@ -41,6 +41,14 @@ class Scope:
             or any(a == agency_id for a, _u in self.units)
         )
 
+    def covers(self, agency_id: int, unit: str) -> bool:
+        """Whether a person of this agency and work unit is in scope."""
+        return (
+            self.everything
+            or agency_id in self.agencies
+            or (agency_id, " ".join(unit.split()).lower()) in self.units
+        )
+
     def where(self, agency: Any, unit: Any) -> Any:
         """A SQL condition on a person's agency and work unit columns (None: no limit)."""
         if self.everything:

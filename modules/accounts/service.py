@@ -32,9 +32,15 @@ ADDRESS_FAILURE_FACTOR = 10  # an address (an office NAT) may fail more often th
 
 
 def register(*, session: Session, data: RegistrationInput) -> User:
-    """Create a learner account; a taken NIP or email is a field error, never a 500."""
+    """Create a learner account, or claim one a roster made; a taken NIP or email is a field
+    error, never a 500."""
     errors: dict[str, str] = {}
-    if session.exec(select(User.id).where(User.nip == data.nip)).first():
+    existing = session.exec(select(User).where(User.nip == data.nip)).first()
+    if existing is not None and _claimable(existing, data):
+        claimed = _claim(session, existing, data)
+        if claimed is not None:
+            return claimed
+    if existing is not None:
         errors["nip"] = N_("An account with this NIP already exists. Log in instead.")
     if session.exec(select(User.id).where(User.email == data.email)).first():
         errors["email"] = N_("An account with this email already exists.")
@@ -59,6 +65,35 @@ def register(*, session: Session, data: RegistrationInput) -> User:
         raise FormError(
             {"nip": N_("An account with this NIP already exists. Log in instead.")}
         ) from None
+    session.refresh(user)
+    return user
+
+
+def _claimable(user: User, data: RegistrationInput) -> bool:
+    """An account a roster made (no password yet), registered for with the same NIP and the
+    same email HR gave: the person takes it over. Anything else stays "already exists"."""
+    return user.password_hash == "" and user.active and user.email == data.email
+
+
+def _claim(session: Session, user: User, data: RegistrationInput) -> User | None:
+    """Set the password and profile of a roster-made account; None when someone claimed it
+    first (the condition on the empty hash makes two claims at once succeed only once)."""
+    claimed = session.exec(
+        update(User)  # type: ignore[call-overload]
+        .where(col(User.id) == user.id, col(User.password_hash) == "")
+        .values(
+            password_hash=security.hash_password(data.password),
+            name=data.name,
+            agency_id=data.agency_id,
+            work_unit=data.work_unit,
+            position=data.position,
+            grade=data.grade,
+        )
+    )
+    if claimed.rowcount != 1:
+        session.rollback()
+        return None
+    session.commit()
     session.refresh(user)
     return user
 

@@ -67,3 +67,8 @@ def get(*, session: Session, agency_id: int) -> Agency | None:
 def get_by_code(*, session: Session, code: str) -> Agency | None:
     """One agency by its code, or None."""
     return session.exec(select(Agency).where(Agency.code == code)).first()
+
+
+def all_by_code(*, session: Session) -> dict[str, Agency]:
+    """Every agency, active or not, by code (a roster names agencies by code)."""
+    return {a.code: a for a in session.exec(select(Agency)).all()}

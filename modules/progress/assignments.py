@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select, true
+from sqlalchemy import func, literal, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
@@ -70,21 +70,31 @@ def check(*, scope: Scope, group: Group, due_on: date | None, today: date) -> No
         raise AssignmentError("due_on", N_("Choose a due date within two years."))
 
 
-def _members(group: Group) -> list[Any]:
+CHUNK = 5000  # NIPs per statement: well under any database's limit on bound values
+
+
+def _member_sets(group: Group) -> list[list[Any]]:
+    """The conditions selecting the group's people, one set per chunk of listed NIPs."""
     user = User.__table__  # type: ignore[attr-defined]
     conditions = [user.c.agency_id == group.agency_id, user.c.active == true()]
     if group.unit:
         conditions.append(func.lower(user.c.work_unit) == group.unit.lower())
-    if group.nips:
-        conditions.append(user.c.nip.in_(group.nips))
-    return conditions
+    if not group.nips:
+        return [conditions]
+    return [
+        [*conditions, user.c.nip.in_(group.nips[i : i + CHUNK])]
+        for i in range(0, len(group.nips), CHUNK)
+    ]
 
 
 def count(*, session: Session, group: Group) -> int:
     """How many people the group holds."""
     user = User.__table__  # type: ignore[attr-defined]
-    query = select(func.count()).select_from(user).where(and_(*_members(group)))
-    return int(session.connection().execute(query).scalar_one())
+    conn = session.connection()
+    return sum(
+        int(conn.execute(select(func.count()).select_from(user).where(*c)).scalar_one())
+        for c in _member_sets(group)
+    )
 
 
 def assign(
@@ -105,24 +115,25 @@ def assign(
     people = count(session=session, group=group)
     columns = ("course_id", "started_at", "last_seen_at", "assigned_by", "assigned_at", "due_on")
     values = (course_id, now, now, actor_id, now, due_on)
-    rows = select(
-        user.c.id,
-        *(
-            literal(v, enrolment.c[name].type).label(name)
-            for name, v in zip(columns, values, strict=True)
-        ),
-    ).where(and_(*_members(group)))
     insert = pg_insert if session.connection().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(enrolment).from_select(["user_id", *columns], rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=["user_id", "course_id"],
-        set_={
-            "due_on": statement.excluded.due_on,
-            "assigned_by": statement.excluded.assigned_by,
-            "assigned_at": statement.excluded.assigned_at,
-        },
-    )
-    session.connection().execute(statement)
+    for conditions in _member_sets(group):
+        rows = select(
+            user.c.id,
+            *(
+                literal(v, enrolment.c[name].type).label(name)
+                for name, v in zip(columns, values, strict=True)
+            ),
+        ).where(*conditions)
+        statement = insert(enrolment).from_select(["user_id", *columns], rows)
+        statement = statement.on_conflict_do_update(
+            index_elements=["user_id", "course_id"],
+            set_={
+                "due_on": statement.excluded.due_on,
+                "assigned_by": statement.excluded.assigned_by,
+                "assigned_at": statement.excluded.assigned_at,
+            },
+        )
+        session.connection().execute(statement)
     record = CourseAssignment(
         course_id=course_id,
         agency_id=group.agency_id,
@@ -143,6 +154,7 @@ def assign(
             "agency": group.agency_id,
             "unit": group.unit,
             "nips": len(group.nips),
+            "roster": roster_upload_id,
             "due_on": due_on.isoformat(),
             "people": people,
         },
@@ -160,3 +172,14 @@ def recent(*, session: Session, scope: Scope, limit: int = 20) -> list[CourseAss
         agencies = sorted(scope.agencies | {a for a, _u in scope.units})
         query = query.where(col(CourseAssignment.agency_id).in_(agencies))
     return list(session.exec(query).all())
+
+
+def forget_rosters(*, session: Session, upload_ids: list[str]) -> None:
+    """Roster uploads are deleted after a day; assignments made from them stay, without the
+    link (the caller commits)."""
+    if upload_ids:
+        session.connection().execute(
+            update(CourseAssignment.__table__)  # type: ignore[attr-defined]
+            .where(CourseAssignment.__table__.c.roster_upload_id.in_(upload_ids))  # type: ignore[attr-defined]
+            .values(roster_upload_id=None)
+        )

@@ -13,8 +13,10 @@ from app.db import SessionDep
 from app.forms import FormData, client_address
 from app.i18n import N_
 from app.templating import render
+from modules.accounts import roster_uploads
+from modules.accounts.dependencies import HrOrAdmin, StaffScope
+from modules.accounts.nip import normalise
 from modules.agencies import service as agencies_service
-from modules.certificates.dependencies import Manager, ManagerScope
 from modules.progress import assignments
 
 router = APIRouter()
@@ -23,7 +25,7 @@ router = APIRouter()
 def _page(
     request: Request,
     session: Session,
-    manager: ManagerScope,
+    manager: StaffScope,
     values: dict[str, str],
     errors: dict[str, str],
     status_code: int = 200,
@@ -43,14 +45,36 @@ def _page(
         "recent": assignments.recent(session=session, scope=manager.scope),
         "done": int(done) if done.isdigit() and len(done) < 10 else None,
         "units": sorted({u for _a, u in manager.scope.units}),
+        "roster": _roster(session, manager, values.get("roster", "")),
     }
     return render(request, "progress/assign.html", context, status_code=status_code)
 
 
+def _roster(session: Session, manager: StaffScope, upload_id: str) -> Any:
+    """An applied roster upload of this officer (an admin: anyone's), or None."""
+    if not upload_id:
+        return None
+    upload = roster_uploads.get(
+        session=session,
+        upload_id=upload_id,
+        user_id=manager.user.id,
+        admin=manager.scope.everything,
+    )
+    return upload if upload is not None and upload.applied_at is not None else None
+
+
+def _roster_nips(upload: Any) -> tuple[str, ...]:
+    table = roster_uploads.table_of(upload)
+    return tuple(dict.fromkeys(normalise(row.cells[0]) for row in table.rows if row.cells))
+
+
 @router.get("/manage/assignments")
-def assign_page(request: Request, session: SessionDep, manager: Manager) -> Response:
+def assign_page(request: Request, session: SessionDep, manager: HrOrAdmin) -> Response:
     """The assignment form and the latest assignments in the manager's scope."""
-    values = {"course": request.query_params.get("course", "")}
+    values = {
+        "course": request.query_params.get("course", ""),
+        "roster": request.query_params.get("roster", "")[:32],
+    }
     agencies = manager.scope.agencies | {a for a, _u in manager.scope.units}
     if len(agencies) == 1:
         values["agency"] = str(next(iter(agencies)))
@@ -58,9 +82,10 @@ def assign_page(request: Request, session: SessionDep, manager: Manager) -> Resp
 
 
 @router.post("/manage/assignments")
-def assign(request: Request, session: SessionDep, manager: Manager, form: FormData) -> Response:
+def assign(request: Request, session: SessionDep, manager: HrOrAdmin, form: FormData) -> Response:
     """Assign the course; mistakes come back next to their field."""
-    values = {k: form.get(k, "") for k in ("course", "agency", "unit", "nips", "due_on")}
+    fields = ("course", "agency", "unit", "nips", "due_on", "roster")
+    values = {k: form.get(k, "") for k in fields}
     errors: dict[str, str] = {}
     course_ids = [c.id for c in request.app.state.catalogue.courses()]
     if values["course"] not in course_ids:
@@ -81,6 +106,11 @@ def assign(request: Request, session: SessionDep, manager: Manager, form: FormDa
         nips = assignments.parse_nips(values["nips"])
     except assignments.AssignmentError as exc:
         errors[exc.field] = str(exc)
+    upload = _roster(session, manager, values["roster"])
+    if values["roster"] and upload is None:
+        errors["roster"] = N_("That roster is gone (kept for a day) or was not applied.")
+    elif upload is not None:
+        nips = _roster_nips(upload)
     if errors:
         return _page(request, session, manager, values, errors, 422)
     group = assignments.Group(int(agency_text), unit, nips)
@@ -101,5 +131,6 @@ def assign(request: Request, session: SessionDep, manager: Manager, form: FormDa
         due_on=due_on,  # type: ignore[arg-type]
         actor_id=manager.user.id,
         address=client_address(request),
+        roster_upload_id=upload.id if upload is not None else None,
     )
     return RedirectResponse(f"/manage/assignments?done={record.id}", status_code=303)

@@ -241,33 +241,30 @@ def group_counts(
     return result
 
 
-def module_counts(*, conn: Any, scope: Scope, filters: Filters, window: Window) -> dict[str, int]:
-    """People in scope who completed each module (by the end of the period)."""
-    conditions = _conditions(scope, Filters(**{**filters.__dict__, "status": None}), window)
+def module_counts_by_group(
+    *, conn: Any, scope: Scope, filters: Filters, window: Window, group_by: str
+) -> dict[tuple[str, str], int]:
+    """People in scope who completed each module, per group: {(group key, module): people}.
+    One grouped query; the totals per module are its sums."""
+    key = _group_column(group_by)
+    status_free = filters.status is None
+    source = (
+        event_t.join(user_t, user_t.c.id == event_t.c.user_id)
+        if status_free  # the status needs the enrolment and completion joined in
+        else _joined(filters.course_id).join(event_t, event_t.c.user_id == user_t.c.id)
+    )
     query = (
-        select(event_t.c.subject, func.count())
-        .select_from(event_t.join(user_t, user_t.c.id == event_t.c.user_id))
+        select(key, event_t.c.subject, func.count())
+        .select_from(source)
         .where(
             event_t.c.course_id == filters.course_id,
             event_t.c.kind == "module_completed",
             event_t.c.at < window.end,
-            *conditions,
+            *_conditions(scope, filters, window),
         )
-        .group_by(event_t.c.subject)
+        .group_by(key, event_t.c.subject)
     )
-    if filters.status:  # the status needs the enrolment and completion joined in
-        query = (
-            select(event_t.c.subject, func.count())
-            .select_from(_joined(filters.course_id).join(event_t, event_t.c.user_id == user_t.c.id))
-            .where(
-                event_t.c.course_id == filters.course_id,
-                event_t.c.kind == "module_completed",
-                event_t.c.at < window.end,
-                *_conditions(scope, filters, window),
-            )
-            .group_by(event_t.c.subject)
-        )
-    return {subject: count for subject, count in conn.execute(query)}
+    return {(str(k), subject): count for k, subject, count in conn.execute(query)}
 
 
 def month_expr(column: Any, dialect: str, tz: ZoneInfo) -> Any:

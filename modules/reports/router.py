@@ -14,10 +14,10 @@ from app.db import SessionDep
 from app.forms import FormData, client_address
 from app.i18n import N_
 from app.templating import is_htmx, render, request_locale
+from modules.accounts.dependencies import HrOrAdmin, StaffScope
 from modules.accounts.nip import PNS_GRADES, PPPK_GRADES
 from modules.agencies import service as agencies_service
 from modules.audit import service as audit_service
-from modules.certificates.dependencies import Manager, ManagerScope
 from modules.reports import exports, jobs, queries, service
 
 router = APIRouter()
@@ -37,7 +37,7 @@ JP_EXPORTS = [("jp:csv", N_("JP recap (CSV)")), ("jp:xlsx", N_("JP recap (XLSX)"
 
 
 def _base(
-    request: Request, session: Session, manager: ManagerScope, *, jp: bool = False
+    request: Request, session: Session, manager: StaffScope, *, jp: bool = False
 ) -> tuple[service.Filters, dict[str, str], dict[str, Any]]:
     """Filters from the query (403 for an agency outside the scope) and what every report
     page shows around them."""
@@ -84,7 +84,7 @@ def _today(request: Request) -> Any:
 
 
 def _audit_view(
-    request: Request, session: Session, manager: ManagerScope, what: str, filters: Any
+    request: Request, session: Session, manager: StaffScope, what: str, filters: Any
 ) -> None:
     """HR and admins looking at named people is recorded (who, what, when, from where)."""
     audit_service.record(
@@ -100,7 +100,7 @@ def _audit_view(
 
 
 @router.get("/manage/reports")
-def completion_page(request: Request, session: SessionDep, manager: Manager) -> Response:
+def completion_page(request: Request, session: SessionDep, manager: HrOrAdmin) -> Response:
     """Completion of a course by group, with module completion and charts."""
     filters, errors, context = _base(request, session, manager)
     settings = request.app.state.settings
@@ -120,7 +120,7 @@ def completion_page(request: Request, session: SessionDep, manager: Manager) -> 
 
 
 @router.get("/manage/reports/people")
-def people_page(request: Request, session: SessionDep, manager: Manager) -> Response:
+def people_page(request: Request, session: SessionDep, manager: HrOrAdmin) -> Response:
     """Status per person, 50 a page, ordered by name."""
     filters, errors, context = _base(request, session, manager)
     cursor = service.decode_cursor(request.query_params.get("after", ""), (str, int))
@@ -149,7 +149,7 @@ def people_page(request: Request, session: SessionDep, manager: Manager) -> Resp
 
 
 @router.get("/manage/reports/jp")
-def jp_page(request: Request, session: SessionDep, manager: Manager) -> Response:
+def jp_page(request: Request, session: SessionDep, manager: HrOrAdmin) -> Response:
     """JP earned on this platform per person in a year, against the yearly target."""
     filters, errors, context = _base(request, session, manager, jp=True)
     settings = request.app.state.settings
@@ -160,17 +160,17 @@ def jp_page(request: Request, session: SessionDep, manager: Manager) -> Response
         year = _today(request).year
     targets = service.jp_targets(settings)
     cursor = service.decode_cursor(request.query_params.get("after", ""), (str, int))
-    query = queries.jp_query(
-        scope=manager.scope, filters=filters, year=year, tz=settings.tz, targets=targets
-    )
-    if cursor:
-        user = queries.user_t
-        query = query.where(
-            (user.c.name > cursor[0]) | ((user.c.name == cursor[0]) & (user.c.id > cursor[1]))
-        )
     conn = session.connection()
-    order = (queries.user_t.c.name, queries.user_t.c.id)
-    rows = conn.execute(query.order_by(*order).limit(PAGE + 1)).all()
+    rows = service.jp_page(
+        conn=conn,
+        scope=manager.scope,
+        filters=filters,
+        year=year,
+        tz=settings.tz,
+        targets=targets,
+        after=(cursor[0], cursor[1]) if cursor else None,
+        limit=PAGE + 1,  # one more tells whether there is a next page
+    )
     more, rows = len(rows) > PAGE, rows[:PAGE]
     summary = queries.jp_summary(
         conn=conn,
@@ -196,7 +196,7 @@ def jp_page(request: Request, session: SessionDep, manager: Manager) -> Response
 
 
 @router.get("/manage/reports/self-assessment")
-def self_assessment_page(request: Request, session: SessionDep, manager: Manager) -> Response:
+def self_assessment_page(request: Request, session: SessionDep, manager: HrOrAdmin) -> Response:
     """Mean self-assessment per value before and after the course."""
     filters, errors, context = _base(request, session, manager)
     course = context["course"].content
@@ -212,7 +212,7 @@ def self_assessment_page(request: Request, session: SessionDep, manager: Manager
 
 @router.post("/manage/reports/exports")
 def export_start(
-    request: Request, session: SessionDep, manager: Manager, form: FormData
+    request: Request, session: SessionDep, manager: HrOrAdmin, form: FormData
 ) -> Response:
     """Queue an export of what the form's filters select, and run it in the background."""
     catalogue = request.app.state.catalogue
@@ -269,13 +269,13 @@ def export_start(
 
 
 @router.get("/manage/reports/exports")
-def exports_page(request: Request, session: SessionDep, manager: Manager) -> Response:
+def exports_page(request: Request, session: SessionDep, manager: HrOrAdmin) -> Response:
     """This user's recent exports."""
     context = {"error": None, "recent": jobs.recent(session=session, user_id=manager.user.id)}
     return render(request, "reports/exports.html", context)
 
 
-def _own_job(session: Session, manager: ManagerScope, job_id: str) -> Any:
+def _own_job(session: Session, manager: StaffScope, job_id: str) -> Any:
     job = jobs.own(session=session, job_id=job_id, user_id=manager.user.id)
     if job is None:
         raise HTTPException(404)
@@ -283,7 +283,9 @@ def _own_job(session: Session, manager: ManagerScope, job_id: str) -> Any:
 
 
 @router.get("/manage/reports/exports/{job_id}")
-def export_status(request: Request, session: SessionDep, manager: Manager, job_id: str) -> Response:
+def export_status(
+    request: Request, session: SessionDep, manager: HrOrAdmin, job_id: str
+) -> Response:
     """An export's progress; htmx polls the status fragment until it is done."""
     job = _own_job(session, manager, job_id)
     jobs.revive(
@@ -301,7 +303,7 @@ def export_status(request: Request, session: SessionDep, manager: Manager, job_i
 
 @router.get("/manage/reports/exports/{job_id}/download")
 def export_download(
-    request: Request, session: SessionDep, manager: Manager, job_id: str
+    request: Request, session: SessionDep, manager: HrOrAdmin, job_id: str
 ) -> Response:
     """The finished file of one's own export."""
     job = _own_job(session, manager, job_id)

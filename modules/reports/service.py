@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,7 @@ __all__ = [
     "completion_report",
     "decode_cursor",
     "encode_cursor",
+    "jp_page",
     "parse_filters",
     "self_assessment_change",
 ]
@@ -150,6 +151,12 @@ class CompletionReport:
     modules: list[tuple[str, str, int, float]]  # id, title, people done, percent
     months: list[tuple[str, int]]
     group_by: str
+    module_groups: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def module_share(self, group: GroupRow, module_id: str) -> float:
+        """Percent of a group's people who completed a module."""
+        done = self.module_groups.get((group.key, module_id), 0)
+        return round(100 * done / group.people, 1) if group.people else 0.0
 
 
 def _total(groups: list[GroupRow]) -> GroupRow:
@@ -192,8 +199,14 @@ def completion_report(
     total = _total(groups)
     modules: list[tuple[str, str, int, float]] = []
     months: list[tuple[str, int]] = []
+    by_group: dict[tuple[str, str], int] = {}
     if with_charts:
-        done = queries.module_counts(conn=conn, scope=scope, filters=filters, window=window)
+        by_group = queries.module_counts_by_group(
+            conn=conn, scope=scope, filters=filters, window=window, group_by=group_by
+        )
+        done: dict[str, int] = {}
+        for (_key, module_id), count in by_group.items():
+            done[module_id] = done.get(module_id, 0) + count
         for module in course.modules:
             count = done.get(module.id, 0)
             share = round(100 * count / total.people, 1) if total.people else 0.0
@@ -201,7 +214,7 @@ def completion_report(
         months = queries.completions_by_month(
             conn=conn, scope=scope, filters=filters, window=window, tz=tz
         )
-    return CompletionReport(groups, total, modules, months, group_by)
+    return CompletionReport(groups, total, modules, months, group_by, by_group)
 
 
 @dataclass
@@ -274,6 +287,26 @@ def self_assessment_change(
 def jp_targets(settings: Any) -> dict[str, int]:
     """Yearly JP targets by employment type, from the settings."""
     return {"PNS": settings.jp_target, "PPPK": settings.jp_target_pppk}
+
+
+def jp_page(
+    *,
+    conn: Any,
+    scope: Scope,
+    filters: Filters,
+    year: int,
+    tz: ZoneInfo,
+    targets: dict[str, int],
+    after: tuple[str, int] | None,
+    limit: int,
+) -> list[Any]:
+    """One page of the JP recap ordered by name, after the (name, id) cursor."""
+    query = queries.jp_query(scope=scope, filters=filters, year=year, tz=tz, targets=targets)
+    user = queries.user_t
+    if after is not None:
+        name, last_id = after
+        query = query.where((user.c.name > name) | ((user.c.name == name) & (user.c.id > last_id)))
+    return list(conn.execute(query.order_by(user.c.name, user.c.id).limit(limit)).all())
 
 
 def person_dict(row: PersonRow) -> dict[str, Any]:

@@ -12,6 +12,7 @@ LESSON = "/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar"
 QUIZ = "/courses/berakhlak/quizzes/akuntabel-kuis"
 ATTEMPT = "/attempts/not-an-attempt-of-this-visitor"
 JOB = "0123456789abcdef0123456789abcdef"
+ROSTER = "/manage/roster/" + "0" * 32
 # (method, route path) -> (concrete URL, status for anonymous, status for a learner)
 # 303 to /login for anonymous visitors of personal pages; POSTs carry a valid CSRF token.
 EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
@@ -102,6 +103,13 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
         403,
         404,
     ),
+    # roster import: HR (any agency: the rows are checked against their scope) and admins;
+    # an upload that is not the visitor's (here: none) is not found
+    ("GET", "/manage/roster"): ("/manage/roster", 303, 403, 403, 200),
+    ("POST", "/manage/roster"): ("/manage/roster", 303, 403, 403, 422),  # no file
+    ("GET", "/manage/roster/{upload_id}"): (ROSTER, 303, 403, 403, 404),
+    ("GET", "/manage/roster/{upload_id}/report.csv"): (f"{ROSTER}/report.csv", 303, 403, 403, 404),
+    ("POST", "/manage/roster/{upload_id}/apply"): (f"{ROSTER}/apply", 303, 403, 403, 404),
     ("GET", "/.well-known/jwks.json"): ("/.well-known/jwks.json", 200, 200),
     ("GET", "/credentials/status/{list_id}"): ("/credentials/status/1", 200, 200),
     ("GET", "/admin/users"): ("/admin/users?q=Siti", 303, 403, 403, 200),
@@ -154,6 +162,37 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("GET", "/manage/assignments"): ("/manage/assignments", 303, 403, 403, 200),
     # an empty form: 422, unless the agency is out of scope (tested in tests/modules/progress)
     ("POST", "/manage/assignments"): ("/manage/assignments", 303, 403, 403, 422),
+    # API tokens: HR officers and admins manage their own; someone else's token is not found
+    ("GET", "/manage/api-tokens"): ("/manage/api-tokens", 303, 403, 403, 200),
+    ("POST", "/manage/api-tokens"): ("/manage/api-tokens", 303, 403, 403, 422),  # no name
+    ("POST", "/manage/api-tokens/{token_id}/revoke"): (
+        "/manage/api-tokens/999999/revoke",
+        303,
+        403,
+        403,
+        404,
+    ),
+    # the report API takes API tokens only: a login session is no key, so every visitor here
+    # (none sends a token) gets 401. What a token opens, including the refusal of another
+    # agency (403 for agency={bkn}, and never BKN's people without it), and expired, revoked
+    # and withdrawn tokens: tests/modules/reports/test_api.py and
+    # tests/modules/accounts/test_tokens.py.
+    ("GET", "/api/v1/reports/completion"): (
+        "/api/v1/reports/completion?agency={bkn}",
+        401,
+        401,
+        401,
+        401,
+    ),
+    ("GET", "/api/v1/reports/people"): ("/api/v1/reports/people?agency={bkn}", 401, 401, 401, 401),
+    ("GET", "/api/v1/reports/jp"): ("/api/v1/reports/jp?agency={bkn}", 401, 401, 401, 401),
+    ("GET", "/api/v1/reports/self-assessment"): (
+        "/api/v1/reports/self-assessment?agency={bkn}",
+        401,
+        401,
+        401,
+        401,
+    ),
     ("GET", "/assets/{sha256}/{filename}"): ("/assets/" + "0" * 64 + "/x.png", 404, 404),
     ("GET", "/static"): ("/static/app.css", 200, 200),
     ("GET", "/api/openapi.json"): ("/api/openapi.json", 200, 200),
@@ -182,6 +221,19 @@ HR_ANSWERS: dict[tuple[str, str], tuple[int, int]] = {
     ("GET", "/manage/reports/exports/{job_id}/download"): (404, 404),
     ("GET", "/manage/assignments"): (200, 200),
     ("POST", "/manage/assignments"): (422, 422),
+    ("GET", "/manage/roster"): (200, 200),
+    ("POST", "/manage/roster"): (422, 422),
+    ("GET", "/manage/roster/{upload_id}"): (404, 404),
+    ("GET", "/manage/roster/{upload_id}/report.csv"): (404, 404),
+    ("POST", "/manage/roster/{upload_id}/apply"): (404, 404),
+    # any HR officer keeps their own tokens, whatever their agency
+    ("GET", "/manage/api-tokens"): (200, 200),
+    ("POST", "/manage/api-tokens"): (422, 422),
+    ("POST", "/manage/api-tokens/{token_id}/revoke"): (404, 404),
+    ("GET", "/api/v1/reports/completion"): (401, 401),
+    ("GET", "/api/v1/reports/people"): (401, 401),
+    ("GET", "/api/v1/reports/jp"): (401, 401),
+    ("GET", "/api/v1/reports/self-assessment"): (401, 401),
 }
 
 

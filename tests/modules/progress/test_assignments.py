@@ -130,3 +130,77 @@ def test_another_agency_or_unit_is_refused(app, pop) -> None:
     assert _due(app, pop.ids["idle"]) is not None
     with Session(app.state.engine) as s:
         assert len(s.exec(select(CourseAssignment)).all()) == 1
+
+
+def test_assigning_the_people_of_an_applied_roster(app, pop, monkeypatch) -> None:
+    from modules.progress import assignments
+
+    monkeypatch.setattr(assignments, "CHUNK", 1)  # one statement per NIP: the chunking works
+    hr = staff(app, "hr", pop.bkn, "198001012005011901")
+    roster = (
+        "nip,nama,email,instansi,unit_kerja,jabatan,golongan,jenis_pegawai\n"
+        "199203152019031002,Rina Kartika,rina@bkn.go.id,LB-BKN,Biro Baru,Analis,III/b,PNS\n"
+        "199108202020122001,Yusuf Hidayat,yusuf@bkn.go.id,LB-BKN,Biro Baru,Analis,III/a,PNS\n"
+    )
+    token = csrf_from(hr, "/manage/roster")
+    uploaded = hr.post(
+        "/manage/roster",
+        data={"csrf_token": token},
+        files={"file": ("daftar.csv", roster.encode(), "text/csv")},
+        follow_redirects=False,
+    )
+    upload_url = uploaded.headers["location"]
+    upload_id = upload_url.rsplit("/", 1)[1]
+    # not applied yet: refused
+    due = (date.today() + timedelta(days=9)).isoformat()
+    early = _assign(hr, agency=str(pop.bkn), roster=upload_id, due_on=due)
+    assert early.status_code == 422 and "alert" in early.text
+    token = csrf_from(hr, upload_url)
+    hr.post(f"{upload_url}/apply", data={"csrf_token": token}, follow_redirects=False)
+    assert f"/manage/assignments?roster={upload_id}" in hr.get(upload_url).text
+    form = hr.get(f"/manage/assignments?roster={upload_id}").text
+    assert "daftar.csv" in form and 'name="nips"' not in form
+    assert _assign(hr, agency=str(pop.bkn), roster=upload_id, due_on=due).status_code == 303
+    with Session(app.state.engine) as s:
+        assigned = s.exec(select(Enrollment).where(Enrollment.assigned_at.is_not(None))).all()
+        assert len(assigned) == 2
+        record = s.exec(select(CourseAssignment)).one()
+        assert record.people == 2 and record.roster_upload_id == upload_id
+    assert _due(app, pop.ids["idle"]) is None
+    other = staff(app, "hr", pop.bkn, "198001012005011904")
+    refused = _assign(other, agency=str(pop.bkn), roster=upload_id, due_on=due)
+    assert refused.status_code == 422  # someone else's roster is not found
+
+
+def test_an_old_roster_goes_but_its_assignment_stays(app, pop) -> None:
+    from datetime import UTC, datetime
+
+    from modules.accounts import roster_uploads
+    from modules.accounts.models import RosterUpload
+
+    with Session(app.state.engine) as s:
+        hr_id = pop.ids["done"]
+        s.add(
+            RosterUpload(
+                id="c" * 32,
+                user_id=hr_id,
+                filename="lama.csv",
+                sha256="0" * 64,
+                content=b"",
+                created_at=datetime.now(UTC) - timedelta(days=2),
+            )
+        )
+        s.add(
+            CourseAssignment(
+                course_id=COURSE,
+                agency_id=pop.bkn,
+                roster_upload_id="c" * 32,
+                due_on=date.today(),
+                people=1,
+            )
+        )
+        s.commit()
+        roster_uploads.purge(session=s)
+        s.commit()
+        assert s.get(RosterUpload, "c" * 32) is None
+        assert s.exec(select(CourseAssignment)).one().roster_upload_id is None

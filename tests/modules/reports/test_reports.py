@@ -63,8 +63,11 @@ def test_grouping_by_grade_and_type_and_the_period(app, pop) -> None:
 def test_module_completion_counts_the_people_in_scope(app, pop) -> None:
     hr = staff(app, "hr", pop.bkn, "198001012005011901")
     modules = _table(hr.get("/manage/reports").text, 1)
-    assert modules[0][1] == "3"  # done, old, and started finished the first module
-    assert all(row[1] == "2" for row in modules[1:])
+    assert modules[0][2] == "3"  # done, old, and started finished the first module
+    assert all(row[2] == "2" for row in modules[1:])
+    matrix = {r[0]: r[1:] for r in _table(hr.get("/manage/reports").text, 2)}
+    assert matrix["Biro SDM"][0] == "100.0" and set(matrix["Biro SDM"][1:]) == {"66.7"}
+    assert set(matrix["Biro Umum"]) == {"0.0"}
 
 
 def test_the_people_list_filters_by_status_and_never_shows_another_agency(app, pop) -> None:
