@@ -213,6 +213,22 @@ def bench_users(engine: Engine, plan: population.Plan, args: argparse.Namespace)
         return admin.nip, hr.nip
 
 
+def schema_matches_models(engine: Engine) -> None:
+    """The load dropped and recreated indexes: check the schema is still the migrations'
+    (the same comparison as tests/app/test_migrations.py)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from app.models_registry import metadata
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, metadata)
+    if diff:
+        raise SystemExit(f"the schema differs from the models after the load: {diff}")
+    print("  schema after the load: identical to the models (alembic compare_metadata)")
+
+
 def fix_sequence(engine: Engine) -> None:
     """Move the user id sequence past the ids the load wrote explicitly (PostgreSQL)."""
     if engine.dialect.name == "postgresql":
@@ -347,6 +363,7 @@ def generate(args: argparse.Namespace, settings: Settings) -> None:
         loader.load()
     loader_engine.dispose()
     engine = make_engine(url)
+    schema_matches_models(engine)
     fix_sequence(engine)
     admin_nip, hr_nip = bench_users(engine, plan, args)
     for line in finish(engine):
@@ -791,7 +808,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--exports",
         nargs="*",
-        default=["people:csv:national", "people:csv:agency", "siasn:csv:national"],
+        default=[
+            "people:csv:national",
+            "people:csv:agency",
+            "siasn:csv:national",
+            "people:xlsx:agency",
+        ],
         help="exports to time, as KIND:FORMAT:national|agency (none: skip)",
     )
     parser.add_argument("--export-worker", default="", help=argparse.SUPPRESS)

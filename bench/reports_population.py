@@ -650,6 +650,13 @@ def course_facts(engine: Any, course_id: str = "berakhlak") -> CourseFacts:
 # ---------------------------------------------------------------------------------------------
 
 
+# Tables the load fills (their plain indexes are dropped during the load).
+LOADED_TABLES = (
+    "user", "role_grant", "enrollment", "course_assignment", "course_completion",
+    "learning_event", "certificate", "quiz_attempt", "quiz_answer", "lesson_progress",
+)  # fmt: skip
+
+
 @dataclass
 class Options:
     assessment_fraction: float = 0.1
@@ -672,6 +679,7 @@ class Loader:
         self.sql = Sql(conn.dialect.name, plan.seed)
         self.timings: list[tuple[str, float, int]] = []
         self.notes: list[str] = []
+        self.dropped: list[tuple[str, str]] = []
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -708,6 +716,7 @@ class Loader:
     # -- the steps ---------------------------------------------------------------------------
 
     def load(self) -> None:
+        self.step("drop secondary indexes", self._drop_indexes)
         self.step("staging tables (agencies, units, words)", self._staging)
         self.step("people (numbered, shuffled, hashed)", self._people)
         self.step("user", self._users)
@@ -728,6 +737,40 @@ class Loader:
                 "read it); pass --with-lessons to add it"
             )
         self.step("drop staging tables", self._drop_staging)
+        self.step("recreate secondary indexes", self._recreate_indexes)
+
+    def _drop_indexes(self) -> int:
+        """Drop the plain (non-unique) indexes of the tables about to be filled, keeping
+        their DDL as the database reports it: building an index once from sorted data is
+        cheaper than updating it row by row in random order. Unique indexes and constraints
+        stay (they check the data). `_recreate_indexes` replays the same DDL, so the schema
+        ends exactly as the migrations made it."""
+        names = ", ".join(f"'{t}'" for t in LOADED_TABLES)
+        if self.sql.pg:
+            rows = self.conn.execute(
+                text(
+                    "SELECT indexname, indexdef FROM pg_indexes "
+                    f"WHERE schemaname = 'public' AND tablename IN ({names}) "
+                    "AND indexdef NOT LIKE 'CREATE UNIQUE%'"
+                )
+            ).all()
+        else:
+            rows = self.conn.execute(
+                text(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                    f"AND tbl_name IN ({names}) AND sql IS NOT NULL "
+                    "AND sql NOT LIKE 'CREATE UNIQUE%'"
+                )
+            ).all()
+        self.dropped = [(name, ddl) for name, ddl in rows]
+        for name, _ddl in self.dropped:
+            self.run(f'DROP INDEX "{name}"')
+        return len(self.dropped)
+
+    def _recreate_indexes(self) -> int:
+        for _name, ddl in self.dropped:
+            self.run(ddl)
+        return len(self.dropped)
 
     def _staging(self) -> int:
         plan, course = self.plan, self.course
