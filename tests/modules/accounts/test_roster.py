@@ -5,6 +5,7 @@ valid row in one transaction, idempotently."""
 from __future__ import annotations
 
 import io
+import threading
 from datetime import date
 
 import pytest
@@ -314,3 +315,46 @@ def test_the_report_has_one_line_per_reason_and_the_changed_columns(session) -> 
     assert lines[1] == ["2", SITI[0], "Siti Rahmawati", "updated", "jabatan", ""]
     assert [line[4] for line in lines[2:]] == ["nip", "golongan"]
     assert all(line[:4] == ["3", "1", "Budi Santoso", "rejected"] for line in lines[2:])
+
+
+def test_two_confirmations_at_once_apply_the_upload_once(app) -> None:
+    from modules.accounts import roster_uploads
+
+    with Session(app.state.engine) as session:
+        hr = make_user(session, nip_number="198001012005011001", email="hr@bkn.go.id")
+        raw = csv_bytes(SITI, BUDI)
+        table = roster_file.read(raw, max_rows=10)
+        upload_id = roster_uploads.store(
+            session=session, user_id=hr.id, filename="a.csv", raw=raw, table=table
+        )
+        scope, hr_id = hr_scope(session), hr.id
+    outcomes: list[str] = []
+
+    def confirm() -> None:
+        with Session(app.state.engine) as own:
+            try:
+                roster.apply(
+                    session=own,
+                    table=table,
+                    scope=scope,
+                    today=TODAY,
+                    actor_id=hr_id,
+                    address="test",
+                    filename="a.csv",
+                    sha256="0" * 64,
+                    upload_id=upload_id,
+                )
+                outcomes.append("applied")
+            except roster.RosterError as exc:
+                outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["This file was applied already.", "applied"]
+    with Session(app.state.engine) as session:
+        assert len(people(session)) == 3  # the HR officer and the two imported
+        events = session.exec(select(AuditEvent).where(AuditEvent.action == "roster.import")).all()
+        assert len(events) == 1 and events[0].subject_id == upload_id

@@ -75,7 +75,7 @@ def test_hr_uploads_reads_the_dry_run_applies_once_and_downloads_the_report(app)
     dry = _text(client.get(page_url).text)
     assert "Uji coba: belum ada yang berubah." in dry
     assert "Dibuat: 2" in dry and "Ditolak: 1" in dry
-    assert "4 199505052023212002 Budi Santoso golongan Bukan golongan PPPK" in dry
+    assert "Baris 4 · 199505052023212002 · Budi Santoso golongan : Bukan golongan PPPK" in dry
     with Session(app.state.engine) as session:
         assert session.exec(select(User).where(User.nip == SITI[0])).first() is None
     token = csrf_from(client, page_url)
@@ -104,7 +104,7 @@ def test_an_xlsx_upload_keeps_row_numbers_and_the_nip_stored_as_a_number(app) ->
     dry = _text(client.get(sent.headers["location"]).text)
     # the number came back rounded (...000 for ...001): why such a NIP is never used
     assert "Dibuat: 1" in dry
-    assert "4 199505052023212000 Budi Santoso nip NIP tersimpan sebagai angka" in dry
+    assert "Baris 4 · 199505052023212000 · Budi Santoso nip : NIP tersimpan sebagai angka" in dry
     with Session(app.state.engine) as session:
         upload = session.exec(select(RosterUpload)).one()
         assert upload.rows == 2 and upload.sha256 == hashlib.sha256(raw).hexdigest()
