@@ -9,6 +9,9 @@ import threading
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlmodel import Session, select
 
@@ -259,6 +262,8 @@ OLD_XLS = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512)
         (OLD_XLS, "This is an old Excel file (.xls)"),
         (b"PK\x03\x04" + b"rusak" * 50, "cannot be opened as an Excel workbook"),
         ("nip,nama".encode("utf-16"), "The file is UTF-16 text"),
+        (csv_bytes(), "has no rows below them"),
+        (xlsx_bytes(()), "has no rows below them"),
         (b'nip,nama,email,instansi,unit,jabatan,golongan,jenis_pegawai\n"1,2\x00', "CSV"),
     ],
 )
@@ -358,3 +363,36 @@ def test_two_confirmations_at_once_apply_the_upload_once(app) -> None:
         assert len(people(session)) == 3  # the HR officer and the two imported
         events = session.exec(select(AuditEvent).where(AuditEvent.action == "roster.import")).all()
         assert len(events) == 1 and events[0].subject_id == upload_id
+
+
+@hyp_settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=600) | st.text(max_size=300).map(str.encode))
+def test_any_bytes_give_a_table_or_a_clear_refusal(raw: bytes) -> None:
+    for candidate in (raw, ",".join(HEADER).encode() + b"\n" + raw):
+        try:
+            roster_file.read(candidate, max_rows=50)
+        except roster_file.RosterFileError as exc:
+            assert exc.message  # a message for people, never a crash
+
+
+CELL = st.text(max_size=30) | st.sampled_from(
+    ["", "PNS", "PPPK", "III/a", "VII", "LB-BKN", SITI[0]]
+)
+
+
+@hyp_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(*[CELL] * len(HEADER)), min_size=1, max_size=8))
+def test_any_rows_are_checked_without_crashing(session, rows) -> None:
+    import csv as csv_module
+
+    buffer = io.StringIO()
+    csv_module.writer(buffer).writerows([HEADER, *rows])
+    try:
+        table = roster_file.read(buffer.getvalue().encode(), max_rows=50)
+    except roster_file.RosterFileError:
+        return  # e.g. every row blank
+    plan = roster.check(session=session, table=table, scope=hr_scope(session), today=TODAY)
+    assert len(plan.results) == len(table.rows)
+    assert all(r.reasons for r in plan.results if r.outcome == "rejected")

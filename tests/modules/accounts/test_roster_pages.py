@@ -16,11 +16,12 @@ from typer.testing import CliRunner
 
 from app import security
 from app.cli import cli
+from app.main import create_app
 from app.security import hash_password
 from app.timeutil import utcnow
 from modules.accounts import grants, roster_file
 from modules.accounts.models import RosterUpload, User
-from tests.conftest import SECRET, csrf_from, login, make_user, register
+from tests.conftest import SECRET, csrf_from, login, make_settings, make_user, register
 from tests.modules.accounts.test_roster import BUDI, SITI, agency, csv_bytes, row, xlsx_bytes
 
 PASSWORD = "kata-sandi-panjang-sekali-9"
@@ -133,6 +134,15 @@ def test_an_unreadable_file_is_refused_on_the_form_and_nothing_is_kept(app) -> N
     empty = client.post("/manage/roster", data={"csrf_token": token}, files={"file": ("", b"")})
     assert empty.status_code == 422
     assert _uploads(app) == []
+
+
+def test_the_row_limit_comes_from_the_settings(db_url) -> None:
+    app = create_app(make_settings(db_url, roster_max_rows=2))
+    client = _staff(app, HR_NIP)
+    refused = _upload(client, csv_bytes(SITI, BUDI, row(nip="199001012015031002")))
+    assert refused.status_code == 422 and "lebih dari 2 baris" in refused.text
+    assert _upload(client, csv_bytes(SITI, BUDI)).status_code == 303
+    app.state.engine.dispose()
 
 
 def test_a_body_far_over_the_limit_gets_413_and_a_small_form_keeps_its_own_limit(app) -> None:
