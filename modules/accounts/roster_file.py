@@ -176,7 +176,8 @@ def _separator(first_line: str) -> str:
 
 
 def _csv(text: str, max_rows: int) -> RosterTable:
-    separator = _separator(text.split("\n", 1)[0].rstrip("\r"))
+    # a lone \r ends a line too (old Mac files; hypothesis found it)
+    separator = _separator(text.splitlines()[0] if text else "")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     try:
         header = next(reader, [])

@@ -9,7 +9,7 @@ import threading
 from datetime import date
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
@@ -367,6 +367,7 @@ def test_two_confirmations_at_once_apply_the_upload_once(app) -> None:
 
 @hyp_settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=600) | st.text(max_size=300).map(str.encode))
+@example(b"\r!")  # a lone carriage return in the header line once escaped as a csv.Error
 def test_any_bytes_give_a_table_or_a_clear_refusal(raw: bytes) -> None:
     for candidate in (raw, ",".join(HEADER).encode() + b"\n" + raw):
         try:
