@@ -4,6 +4,7 @@ reason for every problem. Rows compared with each other and with stored people: 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
@@ -13,6 +14,8 @@ from modules.accounts.grants import Scope
 from modules.accounts.nip import NipError, grades_for, normalise, parse_nip
 from modules.accounts.roster_file import RosterRow
 from modules.accounts.schemas import EMAIL_RE
+
+_SCIENTIFIC = re.compile(r"\d+(?:[.,]\d+)?[eE]\+?\d+")
 
 
 class Reason(NamedTuple):
@@ -61,7 +64,8 @@ def _identity(row: RosterRow, kind: str, today: date, reasons: list[Reason]) -> 
     """The employment type the NIP encodes (None when the NIP is refused); the type column
     must name it."""
     nip_type = None
-    if row.numeric_nip:
+    # an XLSX number cell, or the scientific notation Excel writes into a CSV for one
+    if row.numeric_nip or _SCIENTIFIC.fullmatch(row.cells[0]):
         message = N_(
             "The NIP is stored as a number, which keeps only 15 digits: format the NIP column "
             "as Text and type the numbers again."

@@ -237,6 +237,14 @@ def test_a_nip_stored_as_a_number_in_xlsx_is_refused_with_advice(session) -> Non
     assert all("format the NIP column as Text" in r[0][1] for r in reasons.values())
 
 
+@pytest.mark.parametrize("written", ["1.99001E+17", "1,99001E+17", "2E+17"])
+def test_a_nip_excel_wrote_in_scientific_notation_into_a_csv_gets_the_same_advice(
+    session, written
+) -> None:
+    plan = check(session, csv_bytes(row(nip=written), sep=";"))
+    assert "format the NIP column as Text" in _reasons(plan)[2][0][1]
+
+
 def test_numbers_and_dates_in_other_xlsx_columns_are_read_as_text(session) -> None:
     plan = check(session, xlsx_bytes(row(jabatan=12, unit_kerja=date(2026, 1, 2))))  # type: ignore[arg-type]
     assert [r.outcome for r in plan.results] == ["created"]
