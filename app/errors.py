@@ -24,8 +24,18 @@ class CsrfRefused(Exception):
     """Raised when a state-changing request lacks a valid CSRF token."""
 
 
+class ProblemError(Exception):
+    """Raised by API code to answer with a problem+json document carrying extra members
+    (e.g. `errors`), which HTTPException cannot."""
+
+    def __init__(self, status: int, detail: str, **extra: object) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.extra = status, detail, extra
+
+
 TITLES = {
     400: N_("The request could not be understood."),
+    401: N_("You need to identify yourself for this."),
     403: N_("You are not allowed to do this."),
     404: N_("We could not find that page."),
     405: N_("That action is not available here."),
@@ -114,6 +124,10 @@ def install(app: FastAPI) -> None:
             response.headers["HX-Refresh"] = "true"  # htmx reloads the page with a fresh token
         return response
 
+    @app.exception_handler(ProblemError)
+    async def _problem(_request: Request, exc: ProblemError) -> Response:
+        return problem(exc.status, exc.detail, **exc.extra)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in _KNOWN else None
@@ -129,7 +143,17 @@ def install(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         if wants_json(request):
             errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-            return problem(422, "The request body or parameters are not valid.", errors=errors)
+            # name what to change: "query parameter limit", "body field credential"
+            where = {"query": "query parameter", "body": "body field", "path": "path parameter"}
+            names = [
+                f"{where.get(str(e['loc'][0]), e['loc'][0])} "
+                + ".".join(str(p) for p in e["loc"][1:])
+                for e in exc.errors()
+                if len(e["loc"]) > 1
+            ]
+            detail = "The request body or parameters are not valid"
+            detail += f": {', '.join(dict.fromkeys(names))}." if names else "."
+            return problem(422, detail, errors=errors)
         return error_page(request, 400)
 
     @app.exception_handler(Exception)

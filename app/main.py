@@ -23,6 +23,7 @@ from modules.accounts.roster_file import MAX_BYTES as ROSTER_MAX_BYTES
 from modules.accounts.router import router as accounts_router
 from modules.accounts.router_admin import router as accounts_admin_router
 from modules.accounts.router_roster import router as accounts_roster_router
+from modules.accounts.router_tokens import router as accounts_tokens_router
 from modules.agencies.router import router as agencies_router
 from modules.audit.router import router as audit_router
 from modules.certificates import service as certificates_service
@@ -31,7 +32,10 @@ from modules.certificates.router_manage import router as certificates_manage_rou
 from modules.courses import service as courses_service
 from modules.courses.router import router as courses_router
 from modules.progress.router import router as progress_router
+from modules.progress.router_assign import router as assign_router
 from modules.quizzes.router import router as quizzes_router
+from modules.reports.router import router as reports_router
+from modules.reports.router_api import router as reports_api_router
 
 log = logging.getLogger("berakhlak")
 
@@ -72,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(accounts_admin_router)
     app.include_router(accounts_roster_router)
+    app.include_router(accounts_tokens_router)
     app.include_router(audit_router)
     app.include_router(agencies_router)
     app.include_router(courses_router)
@@ -79,6 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(quizzes_router)
     app.include_router(certificates_router)
     app.include_router(certificates_manage_router)
+    app.include_router(reports_router)
+    app.include_router(assign_router)
+    app.include_router(reports_api_router)
     app.mount("/static", CachedStatic(directory=STATIC_DIR, check_dir=False), name="static")
 
     @app.get("/healthz", tags=["operations"])

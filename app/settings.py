@@ -87,12 +87,6 @@ class Settings(BaseSettings):
     verify_per_minute: int = Field(
         30, ge=1, description="Certificate look-ups allowed per client address per minute."
     )
-    jp_target_pns: int = Field(
-        20, ge=0, le=200, description="Yearly JP (training hours) a PNS should collect."
-    )
-    jp_target_pppk: int = Field(
-        24, ge=0, le=200, description="Yearly JP (training hours) a PPPK should collect."
-    )
     export_dir: Path = Field(
         ROOT / "var" / "exports",
         description="Folder for finished report exports; shared by every server process.",

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Select
 from sqlalchemy.engine import Connection
 
 from app.db import SessionDep, run_read, run_write
 from app.errors import LoginRequired
 from app.security import SESSION_COOKIE, session_cookie
-from modules.accounts import grants, roster_uploads, service
+from modules.accounts import grants, roster_uploads, service, tokens
 from modules.accounts.grants import Scope
 from modules.accounts.models import RosterUpload
 from modules.accounts.schemas import Principal
@@ -153,3 +154,55 @@ def own_roster_upload(session: SessionDep, staff: HrOrAdmin, upload_id: str) -> 
 
 
 OwnRosterUpload = Annotated[RosterUpload, Depends(own_roster_upload)]
+
+
+# The OpenAPI security scheme "bearerAuth"; we answer missing or bad tokens ourselves (401
+# problem+json with WWW-Authenticate), so FastAPI's own refusal is off.
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearerAuth",
+    bearerFormat="bk_…",
+    description="An API token made at /manage/api-tokens: `Authorization: Bearer bk_…`.",
+)
+
+
+@dataclass(frozen=True)
+class ApiReader:
+    """An API token's owner with their current HR scope, and the token's prefix (audit)."""
+
+    user_id: int
+    token_id: int
+    prefix: str
+    scope: Scope
+
+
+def api_reader(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> ApiReader:
+    """The reader behind an `Authorization: Bearer` API token. Only the token counts: a
+    browser's session cookie alone never opens the API reports (a page that an HR officer has
+    open must not become a data source for scripts on other sites, and tokens are what HR
+    systems audit and revoke). 401 for a missing, unknown, expired or revoked token; 403 when
+    the owner no longer holds an HR grant with an agency, or admin."""
+    if credentials is None:
+        raise HTTPException(
+            401,
+            "Send an API token: Authorization: Bearer bk_…",
+            headers={"WWW-Authenticate": 'Bearer realm="berakhlak"'},
+        )
+    token = tokens.authenticate(session=session, secret=credentials.credentials)
+    if token is None:
+        raise HTTPException(
+            401,
+            "The API token is unknown, expired or revoked.",
+            headers={"WWW-Authenticate": 'Bearer realm="berakhlak", error="invalid_token"'},
+        )
+    scope = grants.hr_scope(session=session, user_id=token.user_id)
+    if scope.empty:
+        raise HTTPException(403, "The token's owner no longer holds an HR or admin role.")
+    return ApiReader(token.user_id, token.id, token.prefix, scope)  # type: ignore[arg-type]
+
+
+Reader = Annotated[ApiReader, Depends(api_reader)]
+StaffUser = Annotated[Principal, Depends(require_roles("hr", "admin"))]  # tokens: any HR grant

@@ -75,7 +75,11 @@ def store(*, session: Session, user_id: int, filename: str, raw: bytes, table: R
 
 def purge(*, session: Session) -> None:
     """Delete uploads older than a day (applied or not); the caller commits."""
+    from modules.progress import assignments  # keeps imports one-way at load time
+
     cutoff = utcnow() - KEEP
+    old = session.exec(select(RosterUpload.id).where(col(RosterUpload.created_at) < cutoff)).all()
+    assignments.forget_rosters(session=session, upload_ids=list(old))
     session.exec(delete(RosterUpload).where(col(RosterUpload.created_at) < cutoff))  # type: ignore[call-overload]
 
 

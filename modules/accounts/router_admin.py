@@ -56,6 +56,17 @@ def admin_users(request: Request, session: SessionDep, _admin: Admin, q: str = "
                 .limit(50)
             ).all()
         )
+    if people:  # names and NIPs shown to an admin: recorded like any view of personal data
+        audit_service.record(
+            session=session,
+            actor_id=_admin.id,
+            action="user.search",
+            subject_type="user",
+            subject_id="*",
+            detail={"q": text, "found": len(people)},
+            address=client_address(request),
+        )
+        session.commit()
     agencies = {a.id: a.name for a in agencies_service.list_active(session=session)}
     return render(
         request, "accounts/admin_users.html", {"q": text, "people": people, "agencies": agencies}
@@ -92,8 +103,18 @@ def _page(
 
 @router.get("/admin/users/{user_id}")
 def admin_user(request: Request, session: SessionDep, _admin: Admin, user_id: int) -> Response:
-    """A person's account and roles, with forms to grant and withdraw."""
-    return _page(request, session, _person(session, user_id))
+    """A person's account and roles, with forms to grant and withdraw (the view is audited)."""
+    person = _person(session, user_id)
+    audit_service.record(
+        session=session,
+        actor_id=_admin.id,
+        action="user.view",
+        subject_type="user",
+        subject_id=person.nip,
+        address=client_address(request),
+    )
+    session.commit()
+    return _page(request, session, person)
 
 
 @router.post("/admin/users/{user_id}/grants")

@@ -43,5 +43,7 @@ def audit_trail(
         "subject": subject,
         "params": params,
         "next_before": rows[-1][0].id if len(rows) == PAGE else None,
+        "labels": service.ACTION_LABELS,
+        "details": service.details,
     }
     return render(request, "audit/trail.html", context)

@@ -7,7 +7,53 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.i18n import N_
 from modules.audit.models import AuditEvent
+
+# What each recorded action means, for the people who read the trail (the code stays in the
+# database and in the filter).
+ACTION_LABELS = {
+    "agency.create": N_("Added an agency"),
+    "agency.update": N_("Changed an agency"),
+    "agency.import": N_("Imported agencies"),
+    "api.people": N_("API: read status per person"),
+    "api.jp": N_("API: read the JP recap"),
+    "api_token.create": N_("Made an API token"),
+    "api_token.revoke": N_("Revoked an API token"),
+    "certificate.bulk_download": N_("Downloaded certificates in bulk"),
+    "certificate.issue": N_("Issued a certificate"),
+    "certificate.reissue": N_("Re-issued a certificate"),
+    "certificate.revoke": N_("Revoked a certificate"),
+    "certificate.view": N_("Viewed a certificate's record"),
+    "course.assign": N_("Assigned a course"),
+    "report.people": N_("Viewed status per person"),
+    "report.jp": N_("Viewed the JP recap"),
+    "report.export": N_("Started an export"),
+    "report.download": N_("Downloaded an export"),
+    "role.grant": N_("Granted a role"),
+    "role.withdraw": N_("Withdrew a role"),
+    "roster.import": N_("Imported a roster"),
+    "user.search": N_("Searched people"),
+    "user.view": N_("Viewed a person's account"),
+}
+
+
+def details(event: AuditEvent) -> list[tuple[str, str]]:
+    """An event's details as (name, value) pairs for reading; nested values stay compact."""
+    try:
+        data = json.loads(event.detail) if event.detail else {}
+    except ValueError:
+        return [("", str(event.detail))]
+    if not isinstance(data, dict):
+        return [("", str(data))]
+    pairs = []
+    for key, value in data.items():
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items() if v not in (None, ""))
+        pairs.append((str(key), str(value)))
+    return pairs
 
 
 def record(

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException
 
 from app.db import SessionDep
 from app.i18n import N_
-from modules.accounts import grants
-from modules.accounts.dependencies import CurrentUser, require_roles
-from modules.accounts.grants import Scope
+from modules.accounts.dependencies import CurrentUser, HrOrAdmin, StaffScope, require_roles
 from modules.accounts.schemas import Principal
 from modules.certificates import service
 from modules.certificates.models import Certificate
@@ -33,26 +30,9 @@ def own_certificate(session: SessionDep, user: CurrentUser, code: str) -> Certif
 OwnCertificate = Annotated[Certificate, Depends(own_certificate)]
 
 
-@dataclass(frozen=True)
-class ManagerScope:
-    """HR or an admin, with whose certificates they may see."""
-
-    user: Principal
-    scope: Scope
-
-
-def certificate_manager(
-    session: SessionDep, user: Annotated[Principal, Depends(require_roles("hr", "admin"))]
-) -> ManagerScope:
-    """HR (limited to their agencies or units) or an admin; an HR grant without an agency is
-    refused."""
-    scope = grants.hr_scope(session=session, user_id=user.id)
-    if scope.empty:
-        raise HTTPException(403)
-    return ManagerScope(user, scope)
-
-
-Manager = Annotated[ManagerScope, Depends(certificate_manager)]
+# HR (limited to their agencies or units) or an admin: one dependency for every staff page
+ManagerScope = StaffScope
+Manager = HrOrAdmin
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
@@ -21,13 +24,19 @@ router = APIRouter()
 def catalogue(request: Request, session: SessionDep, user: OptionalUser) -> Response:
     courses = request.app.state.catalogue.courses()
     progress = {}
+    due: dict[str, Any] = {}
     if user:
         for course in courses:
             done = progress_service.done_lessons(
                 session=session, user_id=user.id, course_id=course.id
             )
             progress[course.id] = service.course_progress(course, done)
-    return render(request, "courses/catalogue.html", {"courses": courses, "progress": progress})
+        due = progress_service.due_dates(session=session, user_id=user.id)
+        # assigned courses first, soonest due first
+        courses = sorted(courses, key=lambda c: (c.id not in due, due.get(c.id) or date.max))
+    today = datetime.now(request.app.state.settings.tz).date()
+    context = {"courses": courses, "progress": progress, "due": due, "today": today}
+    return render(request, "courses/catalogue.html", context)
 
 
 @router.get("/courses/{course_id}")

@@ -97,6 +97,7 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
                 "progress": courses_service.course_progress(course, done),
                 "resume": course.lesson(resume) if resume else None,
                 "completed_at": summary.completed_at,
+                "due_on": summary.due_on,
             }
         )
     target = settings.jp_target_pppk if user.employment_type == "PPPK" else settings.jp_target
@@ -107,6 +108,7 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
         {
             "items": items,
             "year": year,
+            "today": datetime.now(settings.tz).date(),
             "jp_earned": earned,
             "jp_target": target,
             "jp_percent": min(100, round(100 * earned / target)),

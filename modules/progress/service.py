@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 
 from sqlalchemy import bindparam, delete, func, insert, literal, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -154,10 +154,12 @@ class EnrollmentSummary:
     last_seen_at: datetime
     done: int
     completed_at: datetime | None
+    due_on: date | None = None  # assigned by HR with this due date
 
 
 def enrollments(*, session: Session, user_id: int) -> list[EnrollmentSummary]:
-    """The learner's courses, most recently visited first, with counts of lessons done."""
+    """The learner's courses with counts of lessons done: assigned courses not yet completed
+    first (soonest due first), then the rest, most recently visited first."""
     done_count = (
         select(LessonProgress.course_id, func.count().label("done"))
         .where(LessonProgress.user_id == user_id)
@@ -175,10 +177,17 @@ def enrollments(*, session: Session, user_id: int) -> list[EnrollmentSummary]:
         .where(Enrollment.user_id == user_id)
         .order_by(col(Enrollment.last_seen_at).desc())
     )
-    return [
-        EnrollmentSummary(e.course_id, e.last_lesson_id, e.last_seen_at, done or 0, completed)
+    found = [
+        EnrollmentSummary(
+            e.course_id, e.last_lesson_id, e.last_seen_at, done or 0, completed, e.due_on
+        )
         for e, done, completed in session.exec(stmt).all()
     ]
+    due = sorted(
+        (s for s in found if s.due_on and not s.completed_at),
+        key=lambda s: s.due_on or date.max,
+    )
+    return due + [s for s in found if s not in due]
 
 
 def jp_earned(*, session: Session, user_id: int, year: int, zone: tzinfo) -> int:
@@ -278,3 +287,11 @@ def record_event(
         .on_conflict_do_nothing(index_elements=["user_id", "course_id", "kind", "subject"])
     )
     return bool(result.rowcount)
+
+
+def due_dates(*, session: Session, user_id: int) -> dict[str, date]:
+    """A learner's courses assigned by HR, with their due dates."""
+    stmt = select(Enrollment.course_id, Enrollment.due_on).where(
+        Enrollment.user_id == user_id, col(Enrollment.due_on).is_not(None)
+    )
+    return {course: due for course, due in session.exec(stmt).all() if due is not None}

@@ -11,6 +11,7 @@ from tests.conftest import agency_id, all_routes, csrf_from, register
 LESSON = "/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar"
 QUIZ = "/courses/berakhlak/quizzes/akuntabel-kuis"
 ATTEMPT = "/attempts/not-an-attempt-of-this-visitor"
+JOB = "0123456789abcdef0123456789abcdef"
 ROSTER = "/manage/roster/" + "0" * 32
 # (method, route path) -> (concrete URL, status for anonymous, status for a learner)
 # 303 to /login for anonymous visitors of personal pages; POSTs carry a valid CSRF token.
@@ -135,6 +136,63 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
         403,
         404,
     ),
+    # reports: HR of the visitor's agency and admins; HR of another agency is refused
+    ("GET", "/manage/reports"): ("/manage/reports?agency={bkn}", 303, 403, 403, 200),
+    ("GET", "/manage/reports/people"): ("/manage/reports/people?agency={bkn}", 303, 403, 403, 200),
+    ("GET", "/manage/reports/jp"): ("/manage/reports/jp?agency={bkn}", 303, 403, 403, 200),
+    ("GET", "/manage/reports/self-assessment"): (
+        "/manage/reports/self-assessment?agency={bkn}",
+        303,
+        403,
+        403,
+        200,
+    ),
+    # no export chosen: 422, unless the agency is out of scope
+    ("POST", "/manage/reports/exports"): ("/manage/reports/exports?agency={bkn}", 303, 403, 403, 422),
+    ("GET", "/manage/reports/exports"): ("/manage/reports/exports", 303, 403, 403, 200),
+    # a job that is not the visitor's
+    ("GET", "/manage/reports/exports/{job_id}"): (f"/manage/reports/exports/{JOB}", 303, 403, 403, 404),
+    ("GET", "/manage/reports/exports/{job_id}/download"): (
+        f"/manage/reports/exports/{JOB}/download",
+        303,
+        403,
+        403,
+        404,
+    ),
+    ("GET", "/manage/assignments"): ("/manage/assignments", 303, 403, 403, 200),
+    # an empty form: 422, unless the agency is out of scope (tested in tests/modules/progress)
+    ("POST", "/manage/assignments"): ("/manage/assignments", 303, 403, 403, 422),
+    # API tokens: HR officers and admins manage their own; someone else's token is not found
+    ("GET", "/manage/api-tokens"): ("/manage/api-tokens", 303, 403, 403, 200),
+    ("POST", "/manage/api-tokens"): ("/manage/api-tokens", 303, 403, 403, 422),  # no name
+    ("POST", "/manage/api-tokens/{token_id}/revoke"): (
+        "/manage/api-tokens/999999/revoke",
+        303,
+        403,
+        403,
+        404,
+    ),
+    # the report API takes API tokens only: a login session is no key, so every visitor here
+    # (none sends a token) gets 401. What a token opens, including the refusal of another
+    # agency (403 for agency={bkn}, and never BKN's people without it), and expired, revoked
+    # and withdrawn tokens: tests/modules/reports/test_api.py and
+    # tests/modules/accounts/test_tokens.py.
+    ("GET", "/api/v1/reports/completion"): (
+        "/api/v1/reports/completion?agency={bkn}",
+        401,
+        401,
+        401,
+        401,
+    ),
+    ("GET", "/api/v1/reports/people"): ("/api/v1/reports/people?agency={bkn}", 401, 401, 401, 401),
+    ("GET", "/api/v1/reports/jp"): ("/api/v1/reports/jp?agency={bkn}", 401, 401, 401, 401),
+    ("GET", "/api/v1/reports/self-assessment"): (
+        "/api/v1/reports/self-assessment?agency={bkn}",
+        401,
+        401,
+        401,
+        401,
+    ),
     ("GET", "/assets/{sha256}/{filename}"): ("/assets/" + "0" * 64 + "/x.png", 404, 404),
     ("GET", "/static"): ("/static/app.css", 200, 200),
     ("GET", "/api/openapi.json"): ("/api/openapi.json", 200, 200),
@@ -153,11 +211,29 @@ ROLES = ["anonymous", "learner", "trainer", "admin", "hr", "hr_other"]
 HR_ANSWERS: dict[tuple[str, str], tuple[int, int]] = {
     ("GET", "/manage/certificates"): (200, 403),
     ("GET", "/manage/certificates.zip"): (200, 403),
+    ("GET", "/manage/reports"): (200, 403),
+    ("GET", "/manage/reports/people"): (200, 403),
+    ("GET", "/manage/reports/jp"): (200, 403),
+    ("GET", "/manage/reports/self-assessment"): (200, 403),
+    ("POST", "/manage/reports/exports"): (422, 403),
+    ("GET", "/manage/reports/exports"): (200, 200),
+    ("GET", "/manage/reports/exports/{job_id}"): (404, 404),
+    ("GET", "/manage/reports/exports/{job_id}/download"): (404, 404),
+    ("GET", "/manage/assignments"): (200, 200),
+    ("POST", "/manage/assignments"): (422, 422),
     ("GET", "/manage/roster"): (200, 200),
     ("POST", "/manage/roster"): (422, 422),
     ("GET", "/manage/roster/{upload_id}"): (404, 404),
     ("GET", "/manage/roster/{upload_id}/report.csv"): (404, 404),
     ("POST", "/manage/roster/{upload_id}/apply"): (404, 404),
+    # any HR officer keeps their own tokens, whatever their agency
+    ("GET", "/manage/api-tokens"): (200, 200),
+    ("POST", "/manage/api-tokens"): (422, 422),
+    ("POST", "/manage/api-tokens/{token_id}/revoke"): (404, 404),
+    ("GET", "/api/v1/reports/completion"): (401, 401),
+    ("GET", "/api/v1/reports/people"): (401, 401),
+    ("GET", "/api/v1/reports/jp"): (401, 401),
+    ("GET", "/api/v1/reports/self-assessment"): (401, 401),
 }
 
 

@@ -199,7 +199,9 @@ def test_an_admin_grants_and_withdraws_in_the_browser(app) -> None:
                 AuditEvent.subject_id == person.nip
             )
         ).all()
-        assert actions == [("role.grant", admin_id), ("role.withdraw", admin_id)]
+        changes = [a for a in actions if a[0].startswith("role.")]
+        assert changes == [("role.grant", admin_id), ("role.withdraw", admin_id)]
+        assert ("user.view", admin_id) in actions  # looking at the person is recorded too
     trail = client.get(page).text
     assert "role.grant" in trail and "role.withdraw" in trail
 
@@ -347,3 +349,14 @@ def test_refusals_speak_indonesian_not_http_phrases(app) -> None:
         main = page.text.split("<main", 1)[1].split("</main>", 1)[0]
         assert "Forbidden" not in main, main
         assert "tidak memiliki izin" in main
+
+
+def test_an_admin_searching_people_is_recorded(app) -> None:
+    client, admin_id = _admin_client(app)
+    assert client.get("/admin/users?q=Siti").status_code == 200
+    assert client.get("/admin/users?q=nobody-has-this-name").status_code == 200
+    with Session(app.state.engine) as session:
+        searches = session.exec(
+            select(AuditEvent.detail).where(AuditEvent.action == "user.search")
+        ).all()
+    assert len(searches) == 1 and "Siti" in searches[0]  # nothing shown, nothing recorded

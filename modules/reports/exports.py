@@ -1,0 +1,266 @@
+"""Export files: people's status in a course, the JP recap, and SIASN-shaped course history,
+as CSV or XLSX. Rows come from a server-side cursor and go straight to the file, so memory
+stays flat whatever the size (XlsxWriter in constant-memory mode)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import xlsxwriter
+from sqlalchemy import and_, select
+
+from app.i18n import N_, gettext
+from modules.accounts.grants import Scope
+from modules.reports import queries
+from modules.reports.queries import Filters, Window
+
+KINDS = ("people", "jp", "siasn")
+FORMATS = ("csv", "xlsx")
+STATUS_LABELS = {
+    "completed": N_("Completed"),
+    "overdue": N_("Overdue"),
+    "in_progress": N_("In progress"),
+    "not_started": N_("Not started"),
+    "met": N_("Target met"),
+    "below": N_("Below target"),
+}
+PEOPLE_HEADER = (
+    N_("NIP"),
+    N_("Name"),
+    N_("Agency"),
+    N_("Work unit"),
+    N_("Position"),
+    N_("Grade"),
+    N_("Employment type"),
+    N_("Status"),
+    N_("Due date"),
+    N_("Completed on"),
+    N_("JP"),
+    N_("Certificate number"),
+)
+JP_HEADER = (
+    N_("NIP"),
+    N_("Name"),
+    N_("Agency"),
+    N_("Work unit"),
+    N_("Position"),
+    N_("Grade"),
+    N_("Employment type"),
+    N_("Year"),
+    N_("JP earned"),
+    N_("JP target"),
+    N_("Status"),
+)
+# The fields of SIASN's course history (riwayat kursus), in its own names, so HR can paste
+# or map the rows when they record the training in SIASN.
+SIASN_HEADER = (
+    "nip",
+    "nama",
+    "nama_kursus",
+    "jenis_kursus",
+    "institusi_penyelenggara",
+    "jumlah_jam",
+    "nomor_sertipikat",
+    "tanggal_kursus",
+    "tanggal_selesai_kursus",
+    "tahun_kursus",
+)
+SIASN_COURSE_TYPE = "Kursus"
+
+
+def _safe(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula is quoted (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _local_day(value: datetime | date | None, tz: ZoneInfo) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(tz).date()
+    return value
+
+
+def _people(ctx: ExportContext) -> Iterator[tuple[Any, ...]]:
+    for p in queries.people_rows(
+        conn=ctx.conn, scope=ctx.scope, filters=ctx.filters, window=ctx.window
+    ):
+        yield (
+            p.nip,
+            p.name,
+            p.agency,
+            p.unit,
+            p.position,
+            p.grade,
+            p.employment_type,
+            gettext(STATUS_LABELS[p.status]),
+            p.due_on,
+            _local_day(p.completed_at, ctx.tz),
+            p.jp,
+            p.certificate or "",
+        )
+
+
+def _jp(ctx: ExportContext) -> Iterator[tuple[Any, ...]]:
+    query = queries.jp_query(
+        scope=ctx.scope, filters=ctx.filters, year=ctx.year, tz=ctx.tz, targets=ctx.targets
+    ).order_by(queries.agency_t.c.name, queries.user_t.c.work_unit, queries.user_t.c.name)
+    rows = ctx.conn.execution_options(stream_results=True, yield_per=2000).execute(query)
+    for r in rows:
+        status = "met" if r.jp >= r.target else "below"
+        yield (
+            r.nip,
+            r.name,
+            r.agency,
+            r.work_unit,
+            r.position,
+            r.grade,
+            r.employment_type,
+            ctx.year,
+            r.jp,
+            r.target,
+            gettext(STATUS_LABELS[status]),
+        )
+
+
+def _siasn(ctx: ExportContext) -> Iterator[tuple[Any, ...]]:
+    """One row per valid certificate of the course, for the people in scope."""
+    cert = queries.certificate_t
+    user = queries.user_t
+    enrol = queries.enrol_t
+    conditions = queries._conditions(ctx.scope, ctx.filters, ctx.window)
+    query = (
+        select(
+            user.c.nip,
+            cert.c.holder_name,
+            cert.c.course_title,
+            cert.c.jp,
+            cert.c.number,
+            enrol.c.started_at,
+            cert.c.completed_at,
+        )
+        .select_from(
+            queries._joined(ctx.filters.course_id).join(
+                cert,
+                and_(
+                    cert.c.user_id == user.c.id,
+                    cert.c.course_id == ctx.filters.course_id,
+                    cert.c.revoked_at.is_(None),
+                ),
+            )
+        )
+        .where(*conditions, cert.c.completed_at < ctx.window.end)
+        .order_by(cert.c.id)
+    )
+    if ctx.window.start is not None:
+        query = query.where(cert.c.completed_at >= ctx.window.start)
+    rows = ctx.conn.execution_options(stream_results=True, yield_per=2000).execute(query)
+    for r in rows:
+        finished = _local_day(r.completed_at, ctx.tz)
+        started = _local_day(r.started_at, ctx.tz) if r.started_at else finished
+        yield (
+            r.nip,
+            r.holder_name,
+            r.course_title,
+            SIASN_COURSE_TYPE,
+            ctx.organiser,
+            r.jp,
+            r.number,
+            _siasn_day(min(started, finished) if started and finished else finished),
+            _siasn_day(finished),
+            finished.year if finished else "",
+        )
+
+
+def _siasn_day(day: date | None) -> str:
+    return day.strftime("%d-%m-%Y") if day else ""
+
+
+class ExportContext:
+    """What an export reads from and with."""
+
+    def __init__(
+        self,
+        *,
+        conn: Any,
+        scope: Scope,
+        filters: Filters,
+        window: Window,
+        tz: ZoneInfo,
+        year: int,
+        targets: dict[str, int],
+        organiser: str,
+    ) -> None:
+        self.conn, self.scope, self.filters, self.window = conn, scope, filters, window
+        self.tz, self.year, self.targets, self.organiser = tz, year, targets, organiser
+
+
+ROWS: dict[str, Callable[[ExportContext], Iterator[tuple[Any, ...]]]] = {
+    "people": _people,
+    "jp": _jp,
+    "siasn": _siasn,
+}
+
+
+def header(kind: str) -> list[str]:
+    """Column names of an export, in the requester's language (SIASN keeps its own)."""
+    if kind == "siasn":
+        return list(SIASN_HEADER)
+    return [gettext(h) for h in (PEOPLE_HEADER if kind == "people" else JP_HEADER)]
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else value
+
+
+def write(
+    *,
+    kind: str,
+    fmt: str,
+    ctx: ExportContext,
+    path: Path,
+    progress: Callable[[int], None],
+    every: int = 5000,
+) -> int:
+    """Write an export to `path`, calling `progress(rows so far)` every `every` rows;
+    returns the number of rows."""
+    rows = ROWS[kind](ctx)
+    count = 0
+    if fmt == "csv":
+        with path.open("w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(header(kind))
+            for row in rows:
+                writer.writerow([_safe(_cell(v)) for v in row])
+                count += 1
+                if count % every == 0:
+                    progress(count)
+        return count
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "in_memory": False})
+    try:
+        sheet = book.add_worksheet(kind.upper())
+        bold = book.add_format({"bold": True})
+        for col, name in enumerate(header(kind)):
+            sheet.write_string(0, col, name, bold)
+        for row in rows:
+            count += 1
+            for col, value in enumerate(row):
+                value = _cell(value)
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    sheet.write_number(count, col, value)
+                else:  # as text, never a formula
+                    sheet.write_string(count, col, str(value))
+            if count % every == 0:
+                progress(count)
+    finally:
+        book.close()
+    return count

@@ -1,0 +1,332 @@
+"""Report pages for HR (their agencies or unit) and admins (everyone): completion with charts,
+status per person, JP recap, self-assessment change; exports run as background jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from app.db import SessionDep
+from app.forms import FormData, client_address
+from app.i18n import N_
+from app.templating import is_htmx, render, request_locale
+from modules.accounts.dependencies import HrOrAdmin, StaffScope
+from modules.accounts.nip import PNS_GRADES, PPPK_GRADES
+from modules.agencies import service as agencies_service
+from modules.audit import service as audit_service
+from modules.reports import exports, jobs, queries, service
+
+router = APIRouter()
+PAGE = 50
+GROUP_LABELS = {
+    "agency": N_("Agency"),
+    "unit": N_("Work unit"),
+    "grade": N_("Grade"),
+    "employment_type": N_("Employment type"),
+}
+PEOPLE_EXPORTS = [
+    ("people:csv", N_("Status per person (CSV)")),
+    ("people:xlsx", N_("Status per person (XLSX)")),
+    ("siasn:csv", N_("SIASN course history (CSV)")),
+]
+JP_EXPORTS = [("jp:csv", N_("JP recap (CSV)")), ("jp:xlsx", N_("JP recap (XLSX)"))]
+
+
+def _base(
+    request: Request, session: Session, manager: StaffScope, *, jp: bool = False
+) -> tuple[service.Filters, dict[str, str], dict[str, Any]]:
+    """Filters from the query (403 for an agency outside the scope) and what every report
+    page shows around them."""
+    catalogue = request.app.state.catalogue
+    courses = catalogue.courses()
+    filters, errors = service.parse_filters(
+        dict(request.query_params), [c.id for c in courses], jp=jp
+    )
+    try:
+        service.check_scope(manager.scope, filters)
+    except PermissionError:
+        raise HTTPException(403) from None
+    agencies = [
+        a
+        for a in agencies_service.list_active(session=session)
+        if manager.scope.allows_agency(a.id)
+    ]
+    course = next((c for c in courses if c.id == filters.course_id), None)
+    if course is None:
+        raise HTTPException(404)
+    context = {
+        "filters": filters,
+        "errors": errors,
+        "params": filters.as_params(),
+        "courses": courses,
+        "course": course,
+        "agencies": agencies,
+        "grades": PNS_GRADES + PPPK_GRADES,
+        "is_admin": manager.scope.everything,
+        "status_labels": exports.STATUS_LABELS,
+        "group_labels": GROUP_LABELS,
+        "status_choices": [],
+        "with_year": False,
+        "with_search": False,
+        "group_by": None,
+        "year": None,
+        "export_choices": PEOPLE_EXPORTS,
+    }
+    return filters, errors, context
+
+
+def _today(request: Request) -> Any:
+    return datetime.now(request.app.state.settings.tz).date()
+
+
+def _audit_view(
+    request: Request, session: Session, manager: StaffScope, what: str, filters: Any
+) -> None:
+    """HR and admins looking at named people is recorded (who, what, when, from where)."""
+    audit_service.record(
+        session=session,
+        actor_id=manager.user.id,
+        action=f"report.{what}",
+        subject_type="report",
+        subject_id=filters.course_id,
+        detail={"filters": filters.as_params()},
+        address=client_address(request),
+    )
+    session.commit()
+
+
+@router.get("/manage/reports")
+def completion_page(request: Request, session: SessionDep, manager: HrOrAdmin) -> Response:
+    """Completion of a course by group, with module completion and charts."""
+    filters, errors, context = _base(request, session, manager)
+    settings = request.app.state.settings
+    group_by = service.default_group(manager.scope, filters, request.query_params.get("group"))
+    report = service.completion_report(
+        conn=session.connection(),
+        scope=manager.scope,
+        filters=filters,
+        course=context["course"].content,
+        group_by=group_by,
+        tz=settings.tz,
+        today=_today(request),
+    )
+    context.update(report=report, group_by=group_by, groups=service.GROUPS)
+    context["status_choices"] = [(s, exports.STATUS_LABELS[s]) for s in service.STATUSES]
+    return render(request, "reports/completion.html", context, status_code=422 if errors else 200)
+
+
+@router.get("/manage/reports/people")
+def people_page(request: Request, session: SessionDep, manager: HrOrAdmin) -> Response:
+    """Status per person, 50 a page, ordered by name."""
+    filters, errors, context = _base(request, session, manager)
+    cursor = service.decode_cursor(request.query_params.get("after", ""), (str, int))
+    window = queries.Window.of(filters, request.app.state.settings.tz, _today(request))
+    conn = session.connection()
+    rows = queries.people_page(
+        conn=conn,
+        scope=manager.scope,
+        filters=filters,
+        window=window,
+        after=(cursor[0], cursor[1]) if cursor else None,
+        limit=PAGE + 1,  # one more tells whether there is a next page
+    )
+    more, rows = len(rows) > PAGE, rows[:PAGE]
+    total = queries.count_people(conn=conn, scope=manager.scope, filters=filters, window=window)
+    _audit_view(request, session, manager, "people", filters)
+    context.update(
+        with_search=True,
+        status_choices=[(s, exports.STATUS_LABELS[s]) for s in service.STATUSES],
+        rows=rows,
+        total=total,
+        next_cursor=service.encode_cursor([rows[-1].name, rows[-1].id]) if more else None,
+        status_labels=exports.STATUS_LABELS,
+    )
+    return render(request, "reports/people.html", context, status_code=422 if errors else 200)
+
+
+@router.get("/manage/reports/jp")
+def jp_page(request: Request, session: SessionDep, manager: HrOrAdmin) -> Response:
+    """JP earned on this platform per person in a year, against the yearly target."""
+    filters, errors, context = _base(request, session, manager, jp=True)
+    settings = request.app.state.settings
+    year_text = request.query_params.get("year") or str(_today(request).year)
+    year = int(year_text) if year_text.isdigit() and 2000 <= int(year_text) <= 2100 else None
+    if year is None:
+        errors["year"] = N_("Give a year such as 2026.")
+        year = _today(request).year
+    targets = service.jp_targets(settings)
+    cursor = service.decode_cursor(request.query_params.get("after", ""), (str, int))
+    conn = session.connection()
+    rows = service.jp_page(
+        conn=conn,
+        scope=manager.scope,
+        filters=filters,
+        year=year,
+        tz=settings.tz,
+        targets=targets,
+        after=(cursor[0], cursor[1]) if cursor else None,
+        limit=PAGE + 1,  # one more tells whether there is a next page
+    )
+    more, rows = len(rows) > PAGE, rows[:PAGE]
+    summary = queries.jp_summary(
+        conn=conn,
+        scope=manager.scope,
+        filters=filters,
+        year=year,
+        tz=settings.tz,
+        targets=targets,
+    )
+    _audit_view(request, session, manager, "jp", filters)
+    context.update(
+        with_search=True,
+        with_year=True,
+        status_choices=[(s, exports.STATUS_LABELS[s]) for s in service.JP_STATUSES],
+        export_choices=JP_EXPORTS,
+        rows=rows,
+        year=year,
+        summary=summary,
+        targets=targets,
+        next_cursor=service.encode_cursor([rows[-1].name, rows[-1].id]) if more else None,
+    )
+    return render(request, "reports/jp.html", context, status_code=422 if errors else 200)
+
+
+@router.get("/manage/reports/self-assessment")
+def self_assessment_page(request: Request, session: SessionDep, manager: HrOrAdmin) -> Response:
+    """Mean self-assessment per value before and after the course."""
+    filters, errors, context = _base(request, session, manager)
+    course = context["course"].content
+    changes = service.self_assessment_change(
+        conn=session.connection(), scope=manager.scope, filters=filters, course=course
+    )
+    pair = service.self_assessments(course)
+    context.update(changes=changes, pair=pair)
+    return render(
+        request, "reports/self_assessment.html", context, status_code=422 if errors else 200
+    )
+
+
+@router.post("/manage/reports/exports")
+def export_start(
+    request: Request, session: SessionDep, manager: HrOrAdmin, form: FormData
+) -> Response:
+    """Queue an export of what the form's filters select, and run it in the background."""
+    catalogue = request.app.state.catalogue
+    settings = request.app.state.settings
+    kind, _sep, fmt = form.get("export", "").partition(":")
+    asked = {**dict(request.query_params), **dict(form)}
+    filters, errors = service.parse_filters(
+        asked, [c.id for c in catalogue.courses()], jp=kind == "jp"
+    )
+    try:
+        service.check_scope(manager.scope, filters)
+    except PermissionError:
+        raise HTTPException(403) from None
+    year = form.get("year", "")
+    year_value = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else _today(request).year
+    window = queries.Window.of(filters, settings.tz, _today(request))
+    rows = queries.count_people(
+        conn=session.connection(), scope=manager.scope, filters=filters, window=window
+    )
+    try:
+        if errors:
+            raise jobs.JobError(next(iter(errors.values())))
+        job = jobs.create(
+            session=session,
+            user_id=manager.user.id,
+            kind=kind,
+            fmt=fmt,
+            filters=filters,
+            year=year_value,
+            locale=request_locale(request),
+            rows=rows,
+        )
+    except jobs.JobError as exc:
+        context = {
+            "error": exc.args[0],
+            "recent": jobs.recent(session=session, user_id=manager.user.id),
+        }
+        return render(request, "reports/exports.html", context, status_code=422)
+    audit_service.record(
+        session=session,
+        actor_id=manager.user.id,
+        action="report.export",
+        subject_type="report",
+        subject_id=job.id,
+        detail={"kind": kind, "format": fmt, "filters": filters.as_params(), "rows": rows},
+        address=client_address(request),
+    )
+    session.commit()
+    jobs.clean_up(engine=request.app.state.engine, settings=settings)
+    jobs.start(
+        engine=request.app.state.engine, settings=settings, catalogue=catalogue, job_id=job.id
+    )
+    return RedirectResponse(f"/manage/reports/exports/{job.id}", status_code=303)
+
+
+@router.get("/manage/reports/exports")
+def exports_page(request: Request, session: SessionDep, manager: HrOrAdmin) -> Response:
+    """This user's recent exports."""
+    context = {"error": None, "recent": jobs.recent(session=session, user_id=manager.user.id)}
+    return render(request, "reports/exports.html", context)
+
+
+def _own_job(session: Session, manager: StaffScope, job_id: str) -> Any:
+    job = jobs.own(session=session, job_id=job_id, user_id=manager.user.id)
+    if job is None:
+        raise HTTPException(404)
+    return job
+
+
+@router.get("/manage/reports/exports/{job_id}")
+def export_status(
+    request: Request, session: SessionDep, manager: HrOrAdmin, job_id: str
+) -> Response:
+    """An export's progress; htmx polls the status fragment until it is done."""
+    job = _own_job(session, manager, job_id)
+    jobs.revive(
+        engine=request.app.state.engine,
+        settings=request.app.state.settings,
+        catalogue=request.app.state.catalogue,
+        job=job,
+    )
+    template = "reports/_job_status.html" if is_htmx(request) else "reports/job.html"
+    response = render(request, template, {"job": job})
+    response.headers["Vary"] = "HX-Request"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/manage/reports/exports/{job_id}/download")
+def export_download(
+    request: Request, session: SessionDep, manager: HrOrAdmin, job_id: str
+) -> Response:
+    """The finished file of one's own export."""
+    job = _own_job(session, manager, job_id)
+    path = jobs.path_of(request.app.state.settings, job)
+    if job.status != "done" or not path.exists():
+        raise HTTPException(404)
+    audit_service.record(
+        session=session,
+        actor_id=manager.user.id,
+        action="report.download",
+        subject_type="report",
+        subject_id=job.id,
+        detail={"kind": job.kind, "rows": job.rows_done},
+        address=client_address(request),
+    )
+    session.commit()
+    media = {
+        "csv": "text/csv; charset=utf-8",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }[job.format]
+    return FileResponse(
+        path,
+        media_type=media,
+        filename=job.file_name or path.name,
+        headers={"Cache-Control": "private, no-store"},
+    )

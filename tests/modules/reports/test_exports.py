@@ -1,0 +1,224 @@
+"""Exports run as jobs whose state is in the database: CSV, XLSX and SIASN files with the
+right rows, only for their owner, served by any process, revived when their runner died."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.main import create_app
+from modules.certificates import service as certificates_service
+from modules.reports import jobs
+from modules.reports.models import ReportJob
+from tests.conftest import csrf_from
+from tests.modules.reports.helpers import COURSE, populate, staff
+
+
+@pytest.fixture
+def pop(app, tmp_path):
+    app.state.settings.export_dir = tmp_path / "exports"
+    population = populate(app)
+    with Session(app.state.engine) as s:
+        for key in ("done", "other"):
+            certificates_service.issue_for_completion(
+                session=s,
+                catalogue=app.state.catalogue,
+                user_id=population.ids[key],
+                course_id=COURSE,
+                policy=app.state.certificate_policy,
+            )
+    return population
+
+
+def _export(client: TestClient, choice: str, query: str = "") -> str:
+    """Start an export from the people page and wait for it; returns the job's address."""
+    token = csrf_from(client, "/manage/reports/people")
+    response = client.post(
+        f"/manage/reports/exports{query}",
+        data={"csrf_token": token, "export": choice},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    url = response.headers["location"]
+    for _ in range(100):
+        fragment = client.get(url, headers={"HX-Request": "true"})
+        if "download" in fragment.text or "error" in fragment.text:
+            break
+        assert 'hx-trigger="every 2s"' in fragment.text
+        time.sleep(0.05)
+    return url
+
+
+def _csv(client: TestClient, url: str) -> list[list[str]]:
+    response = client.get(f"{url}/download")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_people_csv_lists_everyone_in_scope_with_status_and_certificate(app, pop) -> None:
+    hr = staff(app, "hr", pop.bkn, "198001012005011901")
+    rows = _csv(hr, _export(hr, "people:csv"))
+    assert rows[0][:3] == ["NIP", "Nama", "Instansi"]
+    body = {r[1]: r for r in rows[1:]}
+    assert set(body) == {"Ani Done", "Budi Started", "Citra Late", "Dedi Idle", "Eka Old", "Siti"}
+    assert body["Ani Done"][7] == "Selesai" and body["Ani Done"][11].startswith("BA/")
+    assert body["Citra Late"][7] == "Terlambat"
+    assert body["Budi Started"][7] == "Sedang berjalan" and body["Budi Started"][8]
+
+
+def test_xlsx_export_opens_in_a_spreadsheet_library(app, pop) -> None:
+    hr = staff(app, "hr", pop.bkn, "198001012005011901")
+    url = _export(hr, "people:xlsx")
+    response = hr.get(f"{url}/download")
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][0] == "NIP" and len(rows) == 7
+    assert all(isinstance(r[0], str) and len(r[0]) == 18 for r in rows[1:])  # NIP as text
+
+
+def test_siasn_rows_carry_the_certificate_and_hours(app, pop) -> None:
+    hr = staff(app, "hr", pop.bkn, "198001012005011901")
+    rows = _csv(hr, _export(hr, "siasn:csv"))
+    assert rows[0] == [
+        "nip",
+        "nama",
+        "nama_kursus",
+        "jenis_kursus",
+        "institusi_penyelenggara",
+        "jumlah_jam",
+        "nomor_sertipikat",
+        "tanggal_kursus",
+        "tanggal_selesai_kursus",
+        "tahun_kursus",
+    ]
+    assert len(rows) == 2  # Ani's certificate; Fajar's is another agency's
+    row = rows[1]
+    jp = app.state.catalogue.get(COURSE).content.jp
+    assert row[1] == "Ani Done" and row[5] == str(jp) and row[6].startswith("BA/")
+    assert len(row[8]) == 10 and row[8][2] == "-" and row[9] == row[8][-4:]
+
+
+def test_jp_recap_csv(app, pop) -> None:
+    hr = staff(app, "hr", pop.bkn, "198001012005011901")
+    rows = _csv(hr, _export(hr, "jp:csv"))
+    assert rows[0][-4:] == ["Tahun", "JP diperoleh", "Target JP", "Status"]
+    eka = next(r for r in rows if r[1] == "Eka Old")
+    assert eka[-3:] == ["0", "24", "Di bawah target"]
+
+
+def test_exports_refuse_other_agencies_and_bad_choices(app, pop) -> None:
+    hr = staff(app, "hr", pop.bkn, "198001012005011901")
+    token = csrf_from(hr, "/manage/reports")
+    for data, query, status in (
+        ({"export": "people:csv"}, f"?agency={pop.lan}", 403),
+        ({"export": "people:csv", "agency": str(pop.lan)}, "", 403),
+        ({"export": "secrets:csv"}, "", 422),
+        ({"export": "siasn:xlsx"}, "", 422),
+        ({"export": "people:pdf"}, "", 422),
+        ({"export": "people:csv", "since": "kemarin"}, "", 422),
+    ):
+        response = hr.post(
+            f"/manage/reports/exports{query}",
+            data={"csrf_token": token, **data},
+            follow_redirects=False,
+        )
+        assert response.status_code == status, (data, query)
+    assert hr.post("/manage/reports/exports", data={"export": "people:csv"}).status_code == 403
+
+
+def test_only_the_owner_sees_and_downloads_an_export(app, pop) -> None:
+    hr = staff(app, "hr", pop.bkn, "198001012005011901")
+    url = _export(hr, "people:csv")
+    other = staff(app, "hr", pop.bkn, "198001012005011904")
+    admin = staff(app, "admin", None, "198001012005011905")
+    for client in (other, admin):
+        assert client.get(url).status_code == 404
+        assert client.get(f"{url}/download").status_code == 404
+    listing = hr.get("/manage/reports/exports")
+    assert url.rsplit("/", 1)[1] in listing.text
+
+
+def test_another_process_serves_the_status_and_the_file(app, pop, settings, tmp_path) -> None:
+    hr = staff(app, "hr", pop.bkn, "198001012005011901")
+    url = _export(hr, "people:csv")
+    settings.export_dir = tmp_path / "exports"  # the shared folder
+    second = create_app(settings)
+    other_process = TestClient(second, base_url="http://testserver")
+    other_process.cookies.update(hr.cookies)
+    assert "download" in other_process.get(url).text
+    assert other_process.get(f"{url}/download").status_code == 200
+    second.state.engine.dispose()
+
+
+def test_a_job_whose_runner_died_is_taken_over_by_the_next_poll(app, pop) -> None:
+    hr = staff(app, "hr", pop.bkn, "198001012005011901")
+    with Session(app.state.engine) as s:
+        owner = s.exec(select(ReportJob.user_id)).first()
+        hr_id = owner or _user_id(app, "198001012005011901")
+        long_ago = datetime.now(UTC) - timedelta(minutes=5)
+        job = ReportJob(
+            id="ab" * 16,
+            user_id=hr_id,
+            kind="people",
+            format="csv",
+            params=json.dumps({"filters": {"course": COURSE}, "year": 2026, "locale": "id"}),
+            status="running",
+            started_at=long_ago,
+            heartbeat_at=long_ago,
+            created_at=long_ago,
+        )
+        s.add(job)
+        s.commit()
+    url = f"/manage/reports/exports/{'ab' * 16}"
+    for _ in range(100):
+        if "download" in hr.get(url).text:
+            break
+        time.sleep(0.05)
+    assert len(_csv(hr, url)) == 7
+
+
+def _user_id(app, nip: str) -> int:
+    from modules.accounts.models import User
+
+    with Session(app.state.engine) as s:
+        return s.exec(select(User.id).where(User.nip == nip)).one()
+
+
+def test_names_that_look_like_formulas_are_quoted(app, pop) -> None:
+    from modules.accounts.models import User
+
+    with Session(app.state.engine) as s:
+        user = s.get(User, pop.ids["idle"])
+        user.name = '=HYPERLINK("http://evil","x")'
+        s.add(user)
+        s.commit()
+    hr = staff(app, "hr", pop.bkn, "198001012005011901")
+    rows = _csv(hr, _export(hr, "people:csv"))
+    assert any(r[1] == '\'=HYPERLINK("http://evil","x")' for r in rows)
+
+
+def test_old_exports_are_cleaned_up(app, pop) -> None:
+    hr = staff(app, "hr", pop.bkn, "198001012005011901")
+    url = _export(hr, "people:csv")
+    job_id = url.rsplit("/", 1)[1]
+    with Session(app.state.engine) as s:
+        job = s.get(ReportJob, job_id)
+        job.created_at = datetime.now(UTC) - timedelta(hours=25)
+        s.add(job)
+        s.commit()
+        path = jobs.path_of(app.state.settings, job)
+    assert path.exists()
+    assert jobs.clean_up(engine=app.state.engine, settings=app.state.settings) == 1
+    assert not path.exists()
+    assert hr.get(url).status_code == 404
