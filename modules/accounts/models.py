@@ -15,6 +15,11 @@ def _ts(**kw: object) -> Column:  # type: ignore[type-arg]
 
 
 class User(SQLModel, table=True):
+    # Reports read an agency's people by unit (and everyone by agency) from this index alone,
+    # without visiting the wide user rows (bench/reports.py, docs/benchmarks.md).
+    __table_args__ = (
+        Index("ix_user_agency_id_active_work_unit", "agency_id", "active", "work_unit", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     nip: str = Field(max_length=18, unique=True)
     employment_type: str = Field(max_length=4)  # PNS or PPPK, read from the number
