@@ -21,7 +21,16 @@ from app.security import hash_password
 from app.timeutil import utcnow
 from modules.accounts import grants, roster_file
 from modules.accounts.models import RosterUpload, User
-from tests.conftest import SECRET, csrf_from, login, make_settings, make_user, register
+from modules.audit.models import AuditEvent
+from tests.conftest import (
+    SECRET,
+    agency_id,
+    csrf_from,
+    login,
+    make_settings,
+    make_user,
+    register,
+)
 from tests.modules.accounts.test_roster import BUDI, SITI, agency, csv_bytes, row, xlsx_bytes
 
 PASSWORD = "kata-sandi-panjang-sekali-9"
@@ -199,12 +208,20 @@ def test_registering_with_the_same_nip_and_email_claims_the_imported_account(app
     )
     other_nip = register(client, nip="199001012015031009", email=SITI[2])
     assert other_nip.status_code == 422
-    claimed = register(client, nip=SITI[0], email=SITI[2], position="Analis SDM Ahli Muda")
+    # a claim sets the password only: HR's roster data stays (another agency or unit typed
+    # into the form must not move the person out of their agency's reports)
+    lan = str(agency_id(client, "LB-LAN"))
+    claimed = register(
+        client, nip=SITI[0], email=SITI[2], position="Analis SDM Ahli Muda", agency_id=lan
+    )
     assert claimed.status_code == 303 and "bk_session" in claimed.headers.get("set-cookie", "")
     assert client.get("/me/profile", follow_redirects=False).status_code == 200
     with Session(app.state.engine) as session:
         siti = session.exec(select(User).where(User.nip == SITI[0])).one()
-        assert siti.password_hash and siti.position == "Analis SDM Ahli Muda"
+        assert siti.password_hash and siti.position == SITI[5]
+        assert siti.agency_id == agency_id(client, "LB-BKN") and siti.work_unit == SITI[4]
+        claims = session.exec(select(AuditEvent).where(AuditEvent.action == "user.claim")).all()
+        assert [c.subject_id for c in claims] == [SITI[0]]
     stranger = TestClient(app, base_url="http://testserver")
     again = register(stranger, nip=SITI[0], email=SITI[2])
     assert again.status_code == 422  # claimed once: now it simply exists
