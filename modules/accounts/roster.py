@@ -1,14 +1,15 @@
 """HR imports a roster: every row of a file is checked against the people already known, within
 the uploader's scope (the dry run), then every valid row is applied in one transaction. The
 same file applied twice changes nothing the second time. Reading the file is roster_file.py's
-work; keeping uploads between the dry run and the confirmation is roster_uploads.py's."""
+work, checking one row on its own roster_rows.py's, and keeping uploads between the dry run and
+the confirmation roster_uploads.py's."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import bindparam, insert, text, update
 from sqlalchemy.exc import IntegrityError
@@ -18,9 +19,8 @@ from app.i18n import N_
 from app.timeutil import utcnow
 from modules.accounts.grants import Scope
 from modules.accounts.models import RosterUpload, User
-from modules.accounts.nip import NipError, grades_for, normalise, parse_nip
-from modules.accounts.roster_file import RosterRow, RosterTable
-from modules.accounts.schemas import EMAIL_RE
+from modules.accounts.roster_file import RosterTable
+from modules.accounts.roster_rows import Person, Reason, RowResult, validate
 from modules.agencies import service as agencies_service
 from modules.audit import service as audit
 
@@ -32,37 +32,6 @@ _USER = User.__table__  # type: ignore[attr-defined]
 
 class RosterError(ValueError):
     """An import that cannot go ahead; the message is a translatable id."""
-
-
-class Reason(NamedTuple):
-    column: str  # canonical column (roster_file.COLUMNS)
-    message: str  # translatable id with %-fields
-    values: dict[str, object]
-
-
-@dataclass(slots=True)
-class RowResult:
-    row: int
-    nip: str
-    name: str
-    outcome: str = "rejected"
-    fields: tuple[str, ...] = ()  # updated: the columns that change
-    reasons: list[Reason] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Person:
-    """A row whose every cell is valid, as it would be stored."""
-
-    result: RowResult
-    nip: str
-    employment_type: str
-    name: str
-    email: str
-    agency_id: int
-    unit: str
-    position: str
-    grade: str
 
 
 @dataclass
@@ -78,86 +47,6 @@ class Plan:
     @property
     def counts(self) -> dict[str, int]:
         return {outcome: self.count(outcome) for outcome in OUTCOMES}
-
-
-def _grade(text: str) -> str:
-    """ "iii / A" -> "III/a"; PPPK grades in capitals."""
-    compact = "".join(text.split())
-    left, slash, right = compact.partition("/")
-    return f"{left.upper()}/{right.lower()}" if slash else compact.upper()
-
-
-def _text(value: str, limit: int) -> bool:
-    return 0 < len(value) <= limit and value.isprintable()
-
-
-def _validate(
-    row: RosterRow, agencies: dict[str, Any], scope: Scope, today: date
-) -> tuple[_Person | None, RowResult]:
-    """The row as a person to store, or None with the reasons in the result."""
-    nip_raw, name, email, code, unit, position, grade, kind = row.cells
-    result = RowResult(row.row, normalise(nip_raw), name)
-    reasons = result.reasons
-    nip_type = None
-    if row.numeric_nip:
-        message = N_(
-            "The NIP is stored as a number, which keeps only 15 digits: format the NIP column "
-            "as Text and type the numbers again."
-        )
-        reasons.append(Reason("nip", message, {}))
-    else:
-        try:
-            nip_type = parse_nip(nip_raw, today).employment_type
-        except NipError as exc:
-            reasons.append(Reason("nip", str(exc), {}))
-    kind = kind.upper()
-    if kind not in ("PNS", "PPPK"):
-        reasons.append(Reason("employment_type", N_("Write PNS or PPPK."), {}))
-    elif nip_type and kind != nip_type:
-        message = N_("The NIP is a %(nip_type)s number, but this column says %(given)s.")
-        reasons.append(Reason("employment_type", message, {"nip_type": nip_type, "given": kind}))
-    if not _text(name, 120):
-        reasons.append(
-            Reason("name", N_("Give the person's full name (at most 120 characters)."), {})
-        )
-    email = email.lower()
-    if not (len(email) <= 254 and email.isprintable() and EMAIL_RE.match(email)):
-        message = N_("Enter a valid email address, e.g. nama@instansi.go.id.")
-        reasons.append(Reason("email", message, {}))
-    agency = agencies.get(code.upper())
-    if agency is None:
-        message = N_(
-            "No agency has this code; use the codes of the agency list, e.g. K3273 or LB-BKN."
-        )
-        reasons.append(Reason("agency", message, {}))
-    elif not agency.active:
-        reasons.append(Reason("agency", N_("This agency is no longer active."), {}))
-    for column, value in (("unit", unit), ("position", position)):
-        if not _text(value, 200):
-            message = N_("Fill this column (at most 200 characters).")
-            reasons.append(Reason(column, message, {}))
-    grade = _grade(grade)
-    employment_type = nip_type or kind
-    if grade not in grades_for(employment_type):
-        message = (
-            N_("Not a PPPK grade: write I to XVII.")
-            if employment_type == "PPPK"
-            else N_("Not a PNS grade: write the golongan/ruang, e.g. III/a.")
-        )
-        reasons.append(Reason("grade", message, {}))
-    if agency is not None and agency.active and _text(unit, 200):
-        if not scope.allows_agency(agency.id):
-            message = N_("You may not import people of this agency.")
-            reasons.append(Reason("agency", message, {}))
-        elif not scope.covers(agency.id, unit):
-            message = N_("You may only import people of the work units your HR role covers.")
-            reasons.append(Reason("unit", message, {}))
-    if reasons:
-        return None, result
-    person = _Person(
-        result, result.nip, employment_type, name, email, agency.id, unit, position, grade
-    )
-    return person, result
 
 
 _LOOKUP = (
@@ -192,11 +81,11 @@ def check(*, session: Session, table: RosterTable, scope: Scope, today: date) ->
     rejected (with column and reason). Nothing is written."""
     agencies = agencies_service.all_by_code(session=session)
     plan = Plan(table.headers, [])
-    people: list[_Person] = []
+    people: list[Person] = []
     first_nip: dict[str, int] = {}
     first_email: dict[str, int] = {}
     for row in table.rows:
-        person, result = _validate(row, agencies, scope, today)
+        person, result = validate(row, agencies, scope, today)
         plan.results.append(result)
         # a later row repeating a NIP or an email is refused: which one is meant is unclear
         email = row.cells[2].lower()
@@ -222,7 +111,7 @@ def check(*, session: Session, table: RosterTable, scope: Scope, today: date) ->
 
 
 def _compare(
-    plan: Plan, person: _Person, current: Any, holder: Any, scope: Scope, now: object
+    plan: Plan, person: Person, current: Any, holder: Any, scope: Scope, now: object
 ) -> None:
     result = person.result
     if current is not None and not scope.covers(current.agency_id, current.work_unit):

@@ -104,6 +104,12 @@ def _require(found: dict[str, int]) -> None:
         )
 
 
+def _not_empty(rows: list[RosterRow]) -> list[RosterRow]:
+    if not rows:
+        raise RosterFileError(N_("The file names the columns but has no rows below them."))
+    return rows
+
+
 def read(raw: bytes, *, max_rows: int) -> RosterTable:
     """The roster in `raw` (CSV in UTF-8, or XLSX), or RosterFileError."""
     if len(raw) > MAX_BYTES:
@@ -170,13 +176,15 @@ def _separator(first_line: str) -> str:
 
 
 def _csv(text: str, max_rows: int) -> RosterTable:
-    separator = _separator(text.split("\n", 1)[0].rstrip("\r"))
+    # a lone \r ends a line too (old Mac files; hypothesis found it)
+    separator = _separator(text.splitlines()[0] if text else "")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     try:
         header = next(reader, [])
         found = _columns(header)
         _require(found)
-        rows = _collect(((n, cells) for n, cells in enumerate(reader, start=2)), found, max_rows)
+        numbered = ((n, cells) for n, cells in enumerate(reader, start=2))
+        rows = _not_empty(_collect(numbered, found, max_rows))
     except csv.Error:
         raise RosterFileError(
             N_("Row %(row)s cannot be read as CSV; check its quotes."), row=reader.line_num
@@ -280,5 +288,5 @@ def _sheet(sheet: Any, max_rows: int) -> RosterTable:
                 raise _too_many(max_rows)
             yield number, cells
 
-    rows = _collect(numbered(), found, max_rows, numeric_nip=True)
+    rows = _not_empty(_collect(numbered(), found, max_rows, numeric_nip=True))
     return RosterTable({c: header[i] for c, i in found.items()}, rows, "xlsx")

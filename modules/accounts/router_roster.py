@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
 from app import i18n
-from app.db import SessionDep
+from app.db import SessionDep, write_lock
 from app.forms import RawForm, client_address
 from app.i18n import N_
 from app.templating import render, request_locale
@@ -132,18 +132,20 @@ def roster_apply(
     request: Request, session: SessionDep, staff: HrOrAdmin, upload: OwnRosterUpload
 ) -> Response:
     """Apply every valid row in one transaction, then show the upload again (303)."""
+    table = roster_uploads.table_of(upload)
     try:
-        roster.apply(
-            session=session,
-            table=roster_uploads.table_of(upload),
-            scope=staff.scope,
-            today=_today(request),
-            actor_id=staff.user.id,
-            address=client_address(request),
-            filename=upload.filename,
-            sha256=upload.sha256,
-            upload_id=upload.id,
-        )
+        with write_lock(request.app.state.engine):  # SQLite: queue here, not in busy waits
+            roster.apply(
+                session=session,
+                table=table,
+                scope=staff.scope,
+                today=_today(request),
+                actor_id=staff.user.id,
+                address=client_address(request),
+                filename=upload.filename,
+                sha256=upload.sha256,
+                upload_id=upload.id,
+            )
     except roster.RosterError as exc:
         session.refresh(upload)
         return _page(request, session, staff, upload, (str(exc), {}), 409)

@@ -59,11 +59,11 @@ def token_create(
     """Make a token and show its secret, this once (only its SHA-256 is kept)."""
     try:
         data = tokens.parse_form(form)
+        _token, secret = tokens.create(
+            session=session, user_id=user.id, data=data, address=client_address(request)
+        )
     except tokens.TokenFormError as exc:
         return _page(request, session, user, values=form, errors=exc.errors, status_code=422)
-    _token, secret = tokens.create(
-        session=session, user_id=user.id, data=data, address=client_address(request)
-    )
     return _page(request, session, user, secret=secret)
 
 

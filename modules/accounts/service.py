@@ -76,23 +76,27 @@ def _claimable(user: User, data: RegistrationInput) -> bool:
 
 
 def _claim(session: Session, user: User, data: RegistrationInput) -> User | None:
-    """Set the password and profile of a roster-made account; None when someone claimed it
-    first (the condition on the empty hash makes two claims at once succeed only once)."""
+    """Set the password of a roster-made account; None when someone claimed it first (the
+    condition on the empty hash makes two claims at once succeed only once). The profile stays
+    as HR's roster gave it: a claim must not move a person out of their agency's reports; the
+    person corrects their details on their profile page afterwards, like anyone."""
+    from modules.audit import service as audit  # audit records users; keep imports one-way
+
     claimed = session.exec(
         update(User)  # type: ignore[call-overload]
         .where(col(User.id) == user.id, col(User.password_hash) == "")
-        .values(
-            password_hash=security.hash_password(data.password),
-            name=data.name,
-            agency_id=data.agency_id,
-            work_unit=data.work_unit,
-            position=data.position,
-            grade=data.grade,
-        )
+        .values(password_hash=security.hash_password(data.password))
     )
     if claimed.rowcount != 1:
         session.rollback()
         return None
+    audit.record(
+        session=session,
+        actor_id=user.id,
+        action="user.claim",
+        subject_type="user",
+        subject_id=user.nip,
+    )
     session.commit()
     session.refresh(user)
     return user

@@ -67,8 +67,21 @@ def create(
 ) -> tuple[ApiToken, str]:
     """A new token for the user and its secret, which exists only in this return value. Commits,
     with an audit event."""
-    secret = SECRET_PREFIX + secrets.token_urlsafe(32)  # 43 random characters, 256 bits
     now = utcnow()
+    # One live token per name: reloading the page that showed a secret posts the form again,
+    # which must not make a second token whose secret nobody saw.
+    same_name = session.exec(
+        select(ApiToken.id).where(
+            col(ApiToken.user_id) == user_id,
+            col(ApiToken.name) == data.name,
+            col(ApiToken.revoked_at).is_(None),
+            col(ApiToken.expires_at) > now,
+        )
+    ).first()
+    if same_name is not None:
+        message = N_("You already have a live token with this name; revoke it or choose another.")
+        raise TokenFormError({"name": message})
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)  # 43 random characters, 256 bits
     token = ApiToken(
         user_id=user_id,
         name=data.name,

@@ -33,6 +33,7 @@ ACTION_LABELS = {
     "role.grant": N_("Granted a role"),
     "role.withdraw": N_("Withdrew a role"),
     "roster.import": N_("Imported a roster"),
+    "user.claim": N_("Claimed an account made by a roster"),
     "user.search": N_("Searched people"),
     "user.view": N_("Viewed a person's account"),
 }

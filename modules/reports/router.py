@@ -84,7 +84,12 @@ def _today(request: Request) -> Any:
 
 
 def _audit_view(
-    request: Request, session: Session, manager: StaffScope, what: str, filters: Any
+    request: Request,
+    session: Session,
+    manager: StaffScope,
+    what: str,
+    filters: Any,
+    **extra: Any,
 ) -> None:
     """HR and admins looking at named people is recorded (who, what, when, from where)."""
     audit_service.record(
@@ -93,7 +98,7 @@ def _audit_view(
         action=f"report.{what}",
         subject_type="report",
         subject_id=filters.course_id,
-        detail={"filters": filters.as_params()},
+        detail={"filters": filters.as_params(), **extra},
         address=client_address(request),
     )
     session.commit()
@@ -180,7 +185,7 @@ def jp_page(request: Request, session: SessionDep, manager: HrOrAdmin) -> Respon
         tz=settings.tz,
         targets=targets,
     )
-    _audit_view(request, session, manager, "jp", filters)
+    _audit_view(request, session, manager, "jp", filters, year=year)
     context.update(
         with_search=True,
         with_year=True,
@@ -257,7 +262,7 @@ def export_start(
         action="report.export",
         subject_type="report",
         subject_id=job.id,
-        detail={"kind": kind, "format": fmt, "filters": filters.as_params(), "rows": rows},
+        detail={"kind": kind, "format": fmt, "filters": filters.as_params(), "people": rows},
         address=client_address(request),
     )
     session.commit()

@@ -5,9 +5,13 @@ valid row in one transaction, idempotently."""
 from __future__ import annotations
 
 import io
+import threading
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlmodel import Session, select
 
@@ -233,6 +237,14 @@ def test_a_nip_stored_as_a_number_in_xlsx_is_refused_with_advice(session) -> Non
     assert all("format the NIP column as Text" in r[0][1] for r in reasons.values())
 
 
+@pytest.mark.parametrize("written", ["1.99001E+17", "1,99001E+17", "2E+17"])
+def test_a_nip_excel_wrote_in_scientific_notation_into_a_csv_gets_the_same_advice(
+    session, written
+) -> None:
+    plan = check(session, csv_bytes(row(nip=written), sep=";"))
+    assert "format the NIP column as Text" in _reasons(plan)[2][0][1]
+
+
 def test_numbers_and_dates_in_other_xlsx_columns_are_read_as_text(session) -> None:
     plan = check(session, xlsx_bytes(row(jabatan=12, unit_kerja=date(2026, 1, 2))))  # type: ignore[arg-type]
     assert [r.outcome for r in plan.results] == ["created"]
@@ -258,6 +270,8 @@ OLD_XLS = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512)
         (OLD_XLS, "This is an old Excel file (.xls)"),
         (b"PK\x03\x04" + b"rusak" * 50, "cannot be opened as an Excel workbook"),
         ("nip,nama".encode("utf-16"), "The file is UTF-16 text"),
+        (csv_bytes(), "has no rows below them"),
+        (xlsx_bytes(()), "has no rows below them"),
         (b'nip,nama,email,instansi,unit,jabatan,golongan,jenis_pegawai\n"1,2\x00', "CSV"),
     ],
 )
@@ -314,3 +328,80 @@ def test_the_report_has_one_line_per_reason_and_the_changed_columns(session) -> 
     assert lines[1] == ["2", SITI[0], "Siti Rahmawati", "updated", "jabatan", ""]
     assert [line[4] for line in lines[2:]] == ["nip", "golongan"]
     assert all(line[:4] == ["3", "1", "Budi Santoso", "rejected"] for line in lines[2:])
+
+
+def test_two_confirmations_at_once_apply_the_upload_once(app) -> None:
+    from modules.accounts import roster_uploads
+
+    with Session(app.state.engine) as session:
+        hr = make_user(session, nip_number="198001012005011001", email="hr@bkn.go.id")
+        raw = csv_bytes(SITI, BUDI)
+        table = roster_file.read(raw, max_rows=10)
+        upload_id = roster_uploads.store(
+            session=session, user_id=hr.id, filename="a.csv", raw=raw, table=table
+        )
+        scope, hr_id = hr_scope(session), hr.id
+    outcomes: list[str] = []
+
+    def confirm() -> None:
+        with Session(app.state.engine) as own:
+            try:
+                roster.apply(
+                    session=own,
+                    table=table,
+                    scope=scope,
+                    today=TODAY,
+                    actor_id=hr_id,
+                    address="test",
+                    filename="a.csv",
+                    sha256="0" * 64,
+                    upload_id=upload_id,
+                )
+                outcomes.append("applied")
+            except roster.RosterError as exc:
+                outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["This file was applied already.", "applied"]
+    with Session(app.state.engine) as session:
+        assert len(people(session)) == 3  # the HR officer and the two imported
+        events = session.exec(select(AuditEvent).where(AuditEvent.action == "roster.import")).all()
+        assert len(events) == 1 and events[0].subject_id == upload_id
+
+
+@hyp_settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=600) | st.text(max_size=300).map(str.encode))
+@example(b"\r!")  # a lone carriage return in the header line once escaped as a csv.Error
+def test_any_bytes_give_a_table_or_a_clear_refusal(raw: bytes) -> None:
+    for candidate in (raw, ",".join(HEADER).encode() + b"\n" + raw):
+        try:
+            roster_file.read(candidate, max_rows=50)
+        except roster_file.RosterFileError as exc:
+            assert exc.message  # a message for people, never a crash
+
+
+CELL = st.text(max_size=30) | st.sampled_from(
+    ["", "PNS", "PPPK", "III/a", "VII", "LB-BKN", SITI[0]]
+)
+
+
+@hyp_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(*[CELL] * len(HEADER)), min_size=1, max_size=8))
+def test_any_rows_are_checked_without_crashing(session, rows) -> None:
+    import csv as csv_module
+
+    buffer = io.StringIO()
+    csv_module.writer(buffer).writerows([HEADER, *rows])
+    try:
+        table = roster_file.read(buffer.getvalue().encode(), max_rows=50)
+    except roster_file.RosterFileError:
+        return  # e.g. every row blank
+    plan = roster.check(session=session, table=table, scope=hr_scope(session), today=TODAY)
+    assert len(plan.results) == len(table.rows)
+    assert all(r.reasons for r in plan.results if r.outcome == "rejected")

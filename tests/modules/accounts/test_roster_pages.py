@@ -16,11 +16,21 @@ from typer.testing import CliRunner
 
 from app import security
 from app.cli import cli
+from app.main import create_app
 from app.security import hash_password
 from app.timeutil import utcnow
 from modules.accounts import grants, roster_file
 from modules.accounts.models import RosterUpload, User
-from tests.conftest import SECRET, csrf_from, login, make_user, register
+from modules.audit.models import AuditEvent
+from tests.conftest import (
+    SECRET,
+    agency_id,
+    csrf_from,
+    login,
+    make_settings,
+    make_user,
+    register,
+)
 from tests.modules.accounts.test_roster import BUDI, SITI, agency, csv_bytes, row, xlsx_bytes
 
 PASSWORD = "kata-sandi-panjang-sekali-9"
@@ -75,7 +85,7 @@ def test_hr_uploads_reads_the_dry_run_applies_once_and_downloads_the_report(app)
     dry = _text(client.get(page_url).text)
     assert "Uji coba: belum ada yang berubah." in dry
     assert "Dibuat: 2" in dry and "Ditolak: 1" in dry
-    assert "4 199505052023212002 Budi Santoso golongan Bukan golongan PPPK" in dry
+    assert "Baris 4 · 199505052023212002 · Budi Santoso golongan : Bukan golongan PPPK" in dry
     with Session(app.state.engine) as session:
         assert session.exec(select(User).where(User.nip == SITI[0])).first() is None
     token = csrf_from(client, page_url)
@@ -104,7 +114,7 @@ def test_an_xlsx_upload_keeps_row_numbers_and_the_nip_stored_as_a_number(app) ->
     dry = _text(client.get(sent.headers["location"]).text)
     # the number came back rounded (...000 for ...001): why such a NIP is never used
     assert "Dibuat: 1" in dry
-    assert "4 199505052023212000 Budi Santoso nip NIP tersimpan sebagai angka" in dry
+    assert "Baris 4 · 199505052023212000 · Budi Santoso nip : NIP tersimpan sebagai angka" in dry
     with Session(app.state.engine) as session:
         upload = session.exec(select(RosterUpload)).one()
         assert upload.rows == 2 and upload.sha256 == hashlib.sha256(raw).hexdigest()
@@ -133,6 +143,15 @@ def test_an_unreadable_file_is_refused_on_the_form_and_nothing_is_kept(app) -> N
     empty = client.post("/manage/roster", data={"csrf_token": token}, files={"file": ("", b"")})
     assert empty.status_code == 422
     assert _uploads(app) == []
+
+
+def test_the_row_limit_comes_from_the_settings(db_url) -> None:
+    app = create_app(make_settings(db_url, roster_max_rows=2))
+    client = _staff(app, HR_NIP)
+    refused = _upload(client, csv_bytes(SITI, BUDI, row(nip="199001012015031002")))
+    assert refused.status_code == 422 and "lebih dari 2 baris" in refused.text
+    assert _upload(client, csv_bytes(SITI, BUDI)).status_code == 303
+    app.state.engine.dispose()
 
 
 def test_a_body_far_over_the_limit_gets_413_and_a_small_form_keeps_its_own_limit(app) -> None:
@@ -189,12 +208,20 @@ def test_registering_with_the_same_nip_and_email_claims_the_imported_account(app
     )
     other_nip = register(client, nip="199001012015031009", email=SITI[2])
     assert other_nip.status_code == 422
-    claimed = register(client, nip=SITI[0], email=SITI[2], position="Analis SDM Ahli Muda")
+    # a claim sets the password only: HR's roster data stays (another agency or unit typed
+    # into the form must not move the person out of their agency's reports)
+    lan = str(agency_id(client, "LB-LAN"))
+    claimed = register(
+        client, nip=SITI[0], email=SITI[2], position="Analis SDM Ahli Muda", agency_id=lan
+    )
     assert claimed.status_code == 303 and "bk_session" in claimed.headers.get("set-cookie", "")
     assert client.get("/me/profile", follow_redirects=False).status_code == 200
     with Session(app.state.engine) as session:
         siti = session.exec(select(User).where(User.nip == SITI[0])).one()
-        assert siti.password_hash and siti.position == "Analis SDM Ahli Muda"
+        assert siti.password_hash and siti.position == SITI[5]
+        assert siti.agency_id == agency_id(client, "LB-BKN") and siti.work_unit == SITI[4]
+        claims = session.exec(select(AuditEvent).where(AuditEvent.action == "user.claim")).all()
+        assert [c.subject_id for c in claims] == [SITI[0]]
     stranger = TestClient(app, base_url="http://testserver")
     again = register(stranger, nip=SITI[0], email=SITI[2])
     assert again.status_code == 422  # claimed once: now it simply exists

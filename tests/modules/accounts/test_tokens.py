@@ -187,3 +187,16 @@ def test_last_use_is_written_at_most_once_a_minute(app) -> None:
         s.commit()
     client.get(API, headers=bearer(secret))
     assert as_utc(last_used()) > as_utc(first)
+
+
+def test_posting_the_same_form_again_makes_no_second_token(app) -> None:
+    hr = staff(app, "hr", _bkn(app), HR_NIP)
+    data = {"csrf_token": csrf_from(hr, "/manage/api-tokens"), "name": "SIMPEG", "days": "30"}
+    assert hr.post("/manage/api-tokens", data=data).status_code == 200
+    again = hr.post("/manage/api-tokens", data=data)  # a reload of the page with the secret
+    assert again.status_code == 422 and not SECRET_RE.search(again.text)
+    assert len(_tokens(app)) == 1
+    [token] = _tokens(app)
+    token_csrf = csrf_from(hr, "/manage/api-tokens")
+    hr.post(f"/manage/api-tokens/{token.id}/revoke", data={"csrf_token": token_csrf})
+    assert hr.post("/manage/api-tokens", data=data).status_code == 200  # the name is free again

@@ -175,3 +175,14 @@ def test_hr_views_of_named_people_are_audited(app, pop) -> None:
     with Session(app.state.engine) as s:
         actions = [e.action for e in s.exec(select(AuditEvent)).all()]
     assert "report.people" in actions and "report.jp" in actions
+
+
+def test_the_jp_view_records_the_year_asked_for(app, pop) -> None:
+    import json
+
+    hr = staff(app, "hr", pop.bkn, "198001012005011901")
+    hr.get(f"/manage/reports/jp?year={date.today().year - 1}&status=below")
+    with Session(app.state.engine) as s:
+        event = s.exec(select(AuditEvent).where(AuditEvent.action == "report.jp")).one()
+    detail = json.loads(event.detail)
+    assert detail["year"] == date.today().year - 1 and detail["filters"]["status"] == "below"
