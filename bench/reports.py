@@ -9,7 +9,8 @@ Run:
     ... --reuse        # keep a population generated earlier with the same options
 
 Options: `--learners 1000000 --agencies 600 --seed 1 --assessment-fraction 0.1
---with-lessons --today YYYY-MM-DD --generate-only`.
+--with-lessons --today YYYY-MM-DD --generate-only --check --repeat 5 --explain --skip-http
+--exports people:csv:national people:csv:agency siasn:csv:national people:xlsx:agency`.
 
 Generation (see `reports_population.py`): the database is dropped and made again (PostgreSQL:
 `DROP DATABASE … WITH (FORCE)` from the `postgres` database; SQLite: the file is deleted),
@@ -18,7 +19,15 @@ then filled with set-based SQL: learners in agencies of skewed sizes (the larges
 50,000 of a million), enrolments, assignments with due dates, completions, learning events,
 certificates and self-assessment answers. A bench administrator and the largest agency's HR
 officer get known passwords. The generator's options are stored in the administrator's
-`position`, so `--reuse` can tell whether the database already holds the population asked for.
+`position`, so `--reuse` can tell whether the database already holds the population asked for
+(a reused database is migrated to the newest revision first).
+
+Measurements (skipped with `--generate-only`): `completion_report` in process for the largest
+agency's HR officer (by unit) and for an admin (national, by agency), whole and query by query,
+best and median of `--repeat` runs after a warm-up (`--explain` prints the query plans); the
+same two pages over HTTP from one uvicorn process; and each export of `--exports` as a report
+job run in a fresh process (`--export-worker`), with rows per second and that process's peak
+memory (VmHWM). Results and their reading: docs/benchmarks.md, "Reports at national scale".
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import contextlib
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -769,8 +779,11 @@ def measure(args: argparse.Namespace) -> None:
         "BERAKHLAK_EXPORT_DIR": str(work / "exports"),
         "BERAKHLAK_CERTIFICATE_CACHE_DIR": str(work / "pdf"),
     }
-    http = [] if args.skip_http else measure_http(url, env, hr_id, admin_id, args.repeat)
-    exported = measure_exports(url, env, hr_id, admin_id, args.exports) if args.exports else []
+    try:
+        http = [] if args.skip_http else measure_http(url, env, hr_id, admin_id, args.repeat)
+        exported = measure_exports(url, env, hr_id, admin_id, args.exports) if args.exports else []
+    finally:  # the export files (170 MiB for a million people) are not kept
+        shutil.rmtree(work, ignore_errors=True)
     print("load average after: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     print_measurements(database, in_process, http, exported, args.repeat)
 
