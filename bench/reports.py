@@ -614,7 +614,7 @@ def measure_http(
 
 
 def _kib(field: str) -> int:
-    """A VmXXX field of /proc/self/status in KiB."""
+    """One memory field (`VmRSS`, `VmHWM`, …) of /proc/self/status, in KiB."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])

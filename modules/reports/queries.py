@@ -335,6 +335,20 @@ class PersonRow:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _person_columns() -> tuple[Any, ...]:
+    """Who a person is, as every per-person report and export lists them."""
+    return (
+        user_t.c.id,
+        user_t.c.nip,
+        user_t.c.name,
+        agency_t.c.name.label("agency"),
+        user_t.c.work_unit,
+        user_t.c.position,
+        user_t.c.grade,
+        user_t.c.employment_type,
+    )
+
+
 def people_query(*, scope: Scope, filters: Filters, window: Window) -> Select[Any]:
     """Everyone in scope with their status, ordered by agency, unit, name (stable: id)."""
     valid_certificate = and_(
@@ -344,14 +358,7 @@ def people_query(*, scope: Scope, filters: Filters, window: Window) -> Select[An
     )
     return (
         select(
-            user_t.c.id,
-            user_t.c.nip,
-            user_t.c.name,
-            agency_t.c.name.label("agency"),
-            user_t.c.work_unit,
-            user_t.c.position,
-            user_t.c.grade,
-            user_t.c.employment_type,
+            *_person_columns(),
             status_expr(window).label("status"),
             enrol_t.c.due_on,
             case((_completed(window), completion_t.c.completed_at), else_=null()).label(
@@ -457,14 +464,7 @@ def jp_query(
         conditions.append(jp < target)
     return (
         select(
-            user_t.c.id,
-            user_t.c.nip,
-            user_t.c.name,
-            agency_t.c.name.label("agency"),
-            user_t.c.work_unit,
-            user_t.c.position,
-            user_t.c.grade,
-            user_t.c.employment_type,
+            *_person_columns(),
             cast(jp, Integer).label("jp"),
             target,
         )
