@@ -6,15 +6,22 @@ TEST_DATABASE_URL ?= sqlite
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup assets browser pdf-libs run test test-postgres lint bench clean i18n
+.PHONY: help setup assets browser pdf-libs run test test-postgres lint lock bench clean i18n
 
 help: ## list the recipes
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+# uv installs exactly what uv.lock lists; a machine without uv gets it from PyPI first.
+UV_VERSION := 0.13.9
+UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet 'uv==$(UV_VERSION)'
+
+$(BIN)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --extra test --python $(PYTHON) --quiet
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -43,15 +50,20 @@ test: setup browser pdf-libs ## set up, then run the whole test suite (TEST_DATA
 test-postgres: ## the whole suite against the local PostgreSQL database `test`
 	$(MAKE) test TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-lint: setup ## ruff
+lint: setup ## ruff, mypy and the import contracts between modules (import-linter)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+
+lock: | $(UV) ## refresh uv.lock after changing the dependencies in pyproject.toml
+	$(UV) lock
 
 bench: setup ## run the lesson page benchmark (needs wrk)
 	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python bench/lesson_page.py
 
 clean: ## remove the venv, node_modules, built assets and the local database
-	rm -rf $(VENV) node_modules app/static/vendor var
+	rm -rf $(VENV) .tools node_modules app/static/vendor var
 
 i18n: setup ## extract translatable messages and update the id/en catalogues
 	$(BIN)/pybabel extract --ignore-dirs ".* node_modules .venv var" -F app/locales/babel.cfg -k N_ -k _ -k tr -o app/locales/messages.pot --no-location --omit-header .

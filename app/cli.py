@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app import (
+    clock,
     i18n,
     migrate,
     models_registry,  # noqa: F401 - every table known: foreign keys cross modules
@@ -433,7 +434,6 @@ def users_import(
     """Add and update people from a roster, within the scope of the HR officer given with
     --as; prints each row that is created, updated or rejected, then the counts. A dry run
     unless --apply; exit 1 when the file or a row is refused."""
-    from datetime import datetime
 
     from modules.accounts import grants, roster, roster_file
 
@@ -457,7 +457,7 @@ def users_import(
         except roster_file.RosterFileError as exc:
             typer.echo(f"{file}: {i18n.gettext(exc.message) % exc.values}", err=True)
             raise typer.Exit(1) from None
-        today = datetime.now(settings.tz).date()
+        today = clock.today(settings.tz)
         try:
             if apply:
                 plan = roster.apply(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from app.timeutil import utcnow
+from app.clock import utcnow
 from modules.accounts import service
 from modules.progress import service as progress_service
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Column, DateTime, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
-from app.timeutil import utcnow
+from app.clock import utcnow
 
 
 def _ts(**kw: object) -> Column:  # type: ignore[type-arg]

@@ -15,8 +15,8 @@ from sqlalchemy import bindparam, insert, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.clock import utcnow
 from app.i18n import N_
-from app.timeutil import utcnow
 from modules.accounts.grants import Scope
 from modules.accounts.models import RosterUpload, User
 from modules.accounts.roster_file import RosterTable

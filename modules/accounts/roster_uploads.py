@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from app.timeutil import as_utc, utcnow
+from app.clock import as_utc, utcnow
 from modules.accounts.models import RosterUpload
 from modules.accounts.roster_file import RosterRow, RosterTable
 from modules.audit import service as audit

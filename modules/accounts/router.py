@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app import clock
 from app.db import SessionDep
 from app.forms import FormData, safe_next
 from app.i18n import LOCALES, N_
@@ -90,7 +90,7 @@ def register(request: Request, session: SessionDep, form: FormData, _u: Optional
         response.status_code = 429
         return response
     try:
-        data = parse_registration(form, agency_ids, today=datetime.now(settings.tz).date())
+        data = parse_registration(form, agency_ids, today=clock.today(settings.tz))
         user = service.register(session=session, data=data)
     except FormError as exc:
         return _form_page(request, session, "accounts/register.html", values, exc.errors)

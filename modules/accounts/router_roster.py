@@ -6,13 +6,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
-from app import i18n
+from app import clock, i18n
 from app.db import SessionDep, write_lock
 from app.forms import RawForm, client_address
 from app.i18n import N_
@@ -33,7 +33,7 @@ EXAMPLE = (
 
 
 def _today(request: Request) -> date:
-    return datetime.now(request.app.state.settings.tz).date()
+    return clock.today(request.app.state.settings.tz)
 
 
 def _form(

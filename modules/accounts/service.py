@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import security
+from app.clock import as_utc, utcnow
 from app.i18n import N_
-from app.timeutil import as_utc, utcnow
 from modules.accounts.models import AuthSession, LoginFailure, RoleGrant, User
 from modules.accounts.nip import normalise
 from modules.accounts.schemas import (

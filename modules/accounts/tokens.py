@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, true, update
 from sqlmodel import Session, col, select
 
+from app.clock import as_utc, utcnow
 from app.i18n import N_
-from app.timeutil import as_utc, utcnow
 from modules.accounts.models import ApiToken, User
 from modules.audit import service as audit
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Column, DateTime, Text
 from sqlmodel import Field, SQLModel
 
-from app.timeutil import utcnow
+from app.clock import utcnow
 
 
 class AuditEvent(SQLModel, table=True):

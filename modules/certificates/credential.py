@@ -21,8 +21,8 @@ from joserfc import jws
 from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import KeySet, OKPKey
 
+from app.clock import as_utc, utcnow
 from app.i18n import N_
-from app.timeutil import as_utc, utcnow
 from modules.certificates.models import Certificate
 
 # "EdDSA" is what Open Badges 3.0 verifiers and wallets know; RFC 9864 prefers the fully

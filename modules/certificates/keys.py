@@ -16,7 +16,7 @@ from typing import Any
 from joserfc.jwk import OKPKey
 from sqlmodel import Session, col, select
 
-from app.timeutil import utcnow
+from app.clock import utcnow
 from modules.certificates.models import SigningKey
 
 

@@ -3,12 +3,11 @@ for admins: one certificate's record and audit trail, revoke, re-issue."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlmodel import Session
 
+from app import clock
 from app.db import SessionDep
 from app.forms import FormData, client_address
 from app.templating import render
@@ -98,7 +97,7 @@ def manage_zip(request: Request, session: SessionDep, scope: Manager) -> Respons
             rows = service.managed_stream(session=own, scope=scope.scope, filters=filters)
             yield from bulk.zip_stream(rows, render_one)
 
-    name = f"sertifikat-{datetime.now(settings.tz):%Y%m%d-%H%M}.zip"
+    name = f"sertifikat-{clock.local_now(settings.tz):%Y%m%d-%H%M}.zip"
     return StreamingResponse(
         chunks(),
         media_type="application/zip",

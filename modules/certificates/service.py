@@ -20,8 +20,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from app.clock import as_utc, utcnow
 from app.i18n import N_
-from app.timeutil import as_utc, utcnow
 from modules.accounts import service as accounts_service
 from modules.accounts.grants import Scope
 from modules.agencies import service as agencies_service

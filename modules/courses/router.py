@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
+from app import clock
 from app.db import SessionDep, run_read, run_write
 from app.templating import render
 from modules.accounts.dependencies import CurrentUser, OptionalUser
@@ -34,7 +35,7 @@ def catalogue(request: Request, session: SessionDep, user: OptionalUser) -> Resp
         due = progress_service.due_dates(session=session, user_id=user.id)
         # assigned courses first, soonest due first
         courses = sorted(courses, key=lambda c: (c.id not in due, due.get(c.id) or date.max))
-    today = datetime.now(request.app.state.settings.tz).date()
+    today = clock.today(request.app.state.settings.tz)
     context = {"courses": courses, "progress": progress, "due": due, "today": today}
     return render(request, "courses/catalogue.html", context)
 

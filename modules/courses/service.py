@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from app.clock import utcnow
 from app.db import run_read
-from app.timeutil import utcnow
 from modules.courses.content import ContentError, LoadedCourse, load_content_dir
 from modules.courses.models import (
     ContentAsset,

@@ -14,8 +14,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
+from app.clock import utcnow
 from app.i18n import N_
-from app.timeutil import utcnow
 from modules.accounts.grants import Scope
 from modules.accounts.models import User
 from modules.audit import service as audit

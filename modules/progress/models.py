@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, Date, DateTime, ForeignKeyConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.timeutil import utcnow
+from app.clock import utcnow
 
 
 def _ts() -> Column:  # type: ignore[type-arg]

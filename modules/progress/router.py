@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app import clock
+from app.clock import utcnow
 from app.db import SessionDep
 from app.templating import is_htmx, render
-from app.timeutil import utcnow
 from modules.accounts.dependencies import CurrentUser
 from modules.courses import service as courses_service
 from modules.courses.dependencies import LiveLesson
@@ -73,7 +72,7 @@ def lesson_undone(
 @router.get("/me/learning")
 def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     settings = request.app.state.settings
-    year = datetime.now(settings.tz).year
+    year = clock.local_now(settings.tz).year
     catalogue = request.app.state.catalogue
     items = []
     for summary in service.enrollments(session=session, user_id=user.id):
@@ -108,7 +107,7 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
         {
             "items": items,
             "year": year,
-            "today": datetime.now(settings.tz).date(),
+            "today": clock.today(settings.tz),
             "jp_earned": earned,
             "jp_target": target,
             "jp_percent": min(100, round(100 * earned / target)),

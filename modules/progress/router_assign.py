@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from app import clock
 from app.db import SessionDep
 from app.forms import FormData, client_address
 from app.i18n import N_
@@ -114,7 +115,7 @@ def assign(request: Request, session: SessionDep, manager: HrOrAdmin, form: Form
     if errors:
         return _page(request, session, manager, values, errors, 422)
     group = assignments.Group(int(agency_text), unit, nips)
-    today = datetime.now(request.app.state.settings.tz).date()
+    today = clock.today(request.app.state.settings.tz)
     try:
         assignments.check(scope=manager.scope, group=group, due_on=due_on, today=today)
     except PermissionError:

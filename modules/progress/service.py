@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.timeutil import as_utc, utcnow
+from app.clock import as_utc, utcnow
 from modules.progress.models import CourseCompletion, Enrollment, LearningEvent, LessonProgress
 
 # Statements on the lesson-page path are built once, with bound parameters.

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, DateTime, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.timeutil import utcnow
+from app.clock import utcnow
 
 
 def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]

@@ -10,11 +10,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.clock import as_utc, utcnow
 from app.db import SessionDep, write_lock
 from app.forms import RawForm
 from app.i18n import N_
 from app.templating import is_htmx, render
-from app.timeutil import as_utc, utcnow
 from modules.accounts import grants
 from modules.accounts.dependencies import CurrentUser, LoggedInLater
 from modules.progress import flows as progress_flows

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.timeutil import as_utc, utcnow
+from app.clock import as_utc, utcnow
 from modules.quizzes import grading
 from modules.quizzes.models import QuizAnswer, QuizAttempt
 from modules.quizzes.schemas import Question, QuizContent

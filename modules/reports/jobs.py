@@ -8,7 +8,7 @@ import json
 import logging
 import secrets
 import threading
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
+from app import clock
+from app.clock import as_utc, utcnow
 from app.db import write_lock
 from app.i18n import N_, set_locale
-from app.timeutil import as_utc, utcnow
 from modules.accounts import grants
 from modules.reports import exports, queries, service
 from modules.reports.models import ReportJob
@@ -118,7 +119,7 @@ def run(*, engine: Engine, settings: Any, catalogue: Any, job_id: str) -> None:
             filters.agency_id is not None and not scope.allows_agency(filters.agency_id)
         ):
             raise JobError(N_("You no longer have access to these people."))
-        window = queries.Window.of(filters, settings.tz, datetime.now(settings.tz).date())
+        window = queries.Window.of(filters, settings.tz, clock.today(settings.tz))
 
         def progress(done: int) -> None:
             _set(engine, job_id, rows_done=done, heartbeat_at=utcnow())

@@ -28,7 +28,8 @@ from sqlalchemy import (
     true,
 )
 
-from app.timeutil import as_utc
+from app import clock
+from app.clock import as_utc
 from modules.accounts.grants import Scope
 from modules.accounts.models import User
 from modules.agencies.models import Agency
@@ -271,7 +272,7 @@ def month_expr(column: Any, dialect: str, tz: ZoneInfo) -> Any:
     """The local calendar month (YYYY-MM) of a UTC timestamp column."""
     if dialect == "postgresql":
         return func.to_char(func.timezone(tz.key, column), "YYYY-MM")
-    offset = datetime.now(tz).utcoffset() or timedelta()  # Indonesia has no summer time
+    offset = clock.local_now(tz).utcoffset() or timedelta()  # Indonesia has no summer time
     hours = int(offset.total_seconds() // 3600)
     return func.strftime("%Y-%m", column, f"{hours:+d} hours")
 

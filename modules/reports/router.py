@@ -3,13 +3,13 @@ status per person, JP recap, self-assessment change; exports run as background j
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlmodel import Session
 
+from app import clock
 from app.db import SessionDep
 from app.forms import FormData, client_address
 from app.i18n import N_
@@ -80,7 +80,7 @@ def _base(
 
 
 def _today(request: Request) -> Any:
-    return datetime.now(request.app.state.settings.tz).date()
+    return clock.today(request.app.state.settings.tz)
 
 
 def _audit_view(

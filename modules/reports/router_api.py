@@ -4,12 +4,12 @@ services and queries as the report pages, with strict parameters (a bad or unkno
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlmodel import Session
 
+from app import clock
 from app.db import SessionDep
 from app.errors import ProblemError
 from app.forms import client_address
@@ -101,7 +101,7 @@ def _after(cursor: str | None) -> tuple[str, int] | None:
 
 
 def _today(request: Request) -> Any:
-    return datetime.now(request.app.state.settings.tz).date()
+    return clock.today(request.app.state.settings.tz)
 
 
 def _audit(

@@ -205,7 +205,7 @@ def test_an_active_session_slides_in_the_database_and_the_browser(client, app) -
 
     from sqlmodel import Session
 
-    from app.timeutil import utcnow
+    from app.clock import utcnow
 
     register(client)
     with Session(app.state.engine) as session:
@@ -218,7 +218,7 @@ def test_an_active_session_slides_in_the_database_and_the_browser(client, app) -
     assert f"Max-Age={14 * 86400}" in response.headers["set-cookie"]
     with Session(app.state.engine) as session:
         row = session.exec(select(AuthSession)).one()
-        from app.timeutil import as_utc
+        from app.clock import as_utc
 
         assert as_utc(row.expires_at) > utcnow() + timedelta(days=13)
     assert "set-cookie" not in client.get("/me/learning").headers or "bk_session" not in client.get(

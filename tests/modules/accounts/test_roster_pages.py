@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from app import security
 from app.cli import cli
+from app.clock import utcnow
 from app.main import create_app
 from app.security import hash_password
-from app.timeutil import utcnow
 from modules.accounts import grants, roster_file
 from modules.accounts.models import RosterUpload, User
 from modules.audit.models import AuditEvent

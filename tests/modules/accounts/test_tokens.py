@@ -11,7 +11,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from app.timeutil import as_utc, utcnow
+from app.clock import as_utc, utcnow
 from modules.accounts import service as accounts_service
 from modules.accounts.grants import grants_of, withdraw
 from modules.accounts.models import ApiToken, User

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlmodel import Session, select
 
-from app.timeutil import utcnow
+from app.clock import utcnow
 from modules.certificates import credential, keys, service
 from modules.certificates.models import Certificate
 from tests.conftest import SECRET, register

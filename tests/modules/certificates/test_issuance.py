@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from app.timeutil import utcnow
+from app.clock import utcnow
 from modules.audit import service as audit_service
 from modules.certificates import service
 from modules.certificates.models import Certificate, CertificateCounter

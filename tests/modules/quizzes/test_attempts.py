@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select
 
+from app.clock import as_utc, utcnow
 from app.main import create_app
-from app.timeutil import as_utc, utcnow
 from modules.courses import service as courses_service
 from modules.quizzes import service
 from modules.quizzes.grading import best_answer
