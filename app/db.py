@@ -7,10 +7,12 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 from starlette.concurrency import run_in_threadpool
@@ -67,6 +69,11 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 T = TypeVar("T")
+
+
+def insert_for(conn: Connection) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
 async def run_read(engine: Engine, work: Callable[[Connection], T]) -> T:

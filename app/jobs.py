@@ -128,6 +128,11 @@ def _forget_after_rollback(session: Session) -> None:
     session.info.pop("jobs_enqueued", None)
 
 
+def wake() -> None:
+    """Make this process's idle workers look for jobs now (e.g. at shut-down, to stop)."""
+    _wakeup.set()
+
+
 def enqueue(
     session: Session,
     kind: str,

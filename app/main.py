@@ -1,8 +1,14 @@
-"""The composition root: builds the app from settings and wires every module in."""
+"""The composition root: builds the app (and the worker) from settings and wires every module
+in: routers, background jobs, the identity provider, the personal-data download, start-up."""
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -13,27 +19,37 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from app import errors, i18n
+from app import errors, i18n, jobs, migrate
 from app.db import make_engine
 from app.forms import csrf_protect
 from app.middleware import PlatformMiddleware
 from app.settings import Settings
 from app.templating import STATIC_DIR, ShellCache, make_environment
+from modules.accounts import jobs as accounts_jobs
+from modules.accounts import service as accounts_service
+from modules.accounts.dependencies import AccountsIdentity
 from modules.accounts.roster_file import MAX_BYTES as ROSTER_MAX_BYTES
 from modules.accounts.router import router as accounts_router
 from modules.accounts.router_admin import router as accounts_admin_router
 from modules.accounts.router_roster import router as accounts_roster_router
 from modules.accounts.router_tokens import router as accounts_tokens_router
+from modules.agencies import service as agencies_service
 from modules.agencies.router import router as agencies_router
 from modules.audit.router import router as audit_router
+from modules.certificates import jobs as certificates_jobs
+from modules.certificates import keys as certificates_keys
 from modules.certificates import service as certificates_service
 from modules.certificates.router import router as certificates_router
 from modules.certificates.router_manage import router as certificates_manage_router
 from modules.courses import service as courses_service
 from modules.courses.router import router as courses_router
-from modules.progress.router import router as progress_router
+from modules.learning import jobs as learning_jobs
+from modules.learning.router import router as learning_router
+from modules.operations.router import router as operations_router
+from modules.progress import service as progress_service
 from modules.progress.router_assign import router as assign_router
 from modules.quizzes.router import router as quizzes_router
+from modules.reports import jobs as reports_jobs
 from modules.reports.router import router as reports_router
 from modules.reports.router_api import router as reports_api_router
 
@@ -50,6 +66,95 @@ class CachedStatic(StaticFiles):
         return response
 
 
+def build_state(settings: Settings) -> SimpleNamespace:
+    """What requests and jobs share: settings, the database engine, the course catalogue and
+    the certificate policy (the web app copies it onto `app.state`; the worker uses it as is)."""
+    engine = make_engine(settings.database_url)
+    return SimpleNamespace(
+        settings=settings,
+        engine=engine,
+        catalogue=courses_service.Catalogue(engine),
+        certificate_policy=certificates_service.policy_from(settings),
+    )
+
+
+def job_registry() -> jobs.Registry:
+    """Every kind of background job, and every schedule, of every module."""
+    registry = jobs.Registry()
+    registry.add(jobs.HANDLERS, jobs.SCHEDULES)
+    registry.add(accounts_jobs.HANDLERS, accounts_jobs.SCHEDULES)
+    registry.add(certificates_jobs.HANDLERS)
+    registry.add(learning_jobs.HANDLERS, learning_jobs.SCHEDULES)
+    registry.add(reports_jobs.HANDLERS, reports_jobs.SCHEDULES)
+    return registry
+
+
+def make_worker(state: SimpleNamespace, name: str | None = None) -> jobs.Worker:
+    """A worker for the jobs of every module, with the settings' lease and poll interval."""
+    settings = state.settings
+    return jobs.Worker(
+        state.engine,
+        job_registry(),
+        state,
+        lease=timedelta(seconds=settings.job_lease_seconds),
+        poll_seconds=settings.worker_poll_seconds,
+        name=name,
+    )
+
+
+def prepare(settings: Settings) -> None:
+    """What an installation needs before it serves: the schema upgraded, reference agencies,
+    the content synced (a new live version enqueues its re-evaluation), a signing key."""
+    engine = make_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine)
+        with Session(engine) as session:
+            agencies_service.seed_reference(session=session)
+        courses_service.sync_content(engine=engine, root=settings.content_dir)
+        with Session(engine) as session:
+            certificates_keys.ensure(session=session, secret=settings.secret_key)
+    finally:
+        engine.dispose()
+
+
+# Each module's part of a learner's data download (UU 27/2022), in the document's order.
+PERSONAL_DATA = [
+    ("account", accounts_service.export_profile),
+    ("learning", progress_service.export_for),
+]
+
+
+def _worker_lifespan(settings: Settings) -> Any:
+    """With `worker_in_process`, each server process runs a worker thread from start-up to
+    shut-down (never started by a request)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = None
+        if settings.runs_worker_in_process:
+            state = SimpleNamespace(
+                settings=settings,
+                engine=app.state.engine,
+                catalogue=app.state.catalogue,
+                certificate_policy=app.state.certificate_policy,
+            )
+            worker = make_worker(state)
+            thread = threading.Thread(
+                target=worker.run_forever, args=(stop,), name="worker", daemon=True
+            )
+            thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            jobs.wake()
+            if thread is not None:
+                thread.join(timeout=30)
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application. Nothing touches the database or environment before this call."""
     settings = settings or Settings()
@@ -62,31 +167,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         openapi_url="/api/openapi.json",
+        lifespan=_worker_lifespan(settings),
     )
-    app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url)
+    for name, value in vars(build_state(settings)).items():
+        setattr(app.state, name, value)
     app.state.templates = make_environment()
     app.state.shells = ShellCache()
-    app.state.catalogue = courses_service.Catalogue(app.state.engine)
-    app.state.certificate_policy = certificates_service.policy_from(settings)
+    app.state.identity = AccountsIdentity()
+    app.state.personal_data = PERSONAL_DATA
     i18n.load_catalogues()
     i18n.set_timezone(settings.tz)
     errors.install(app)
 
-    app.include_router(accounts_router)
-    app.include_router(accounts_admin_router)
-    app.include_router(accounts_roster_router)
-    app.include_router(accounts_tokens_router)
-    app.include_router(audit_router)
-    app.include_router(agencies_router)
-    app.include_router(courses_router)
-    app.include_router(progress_router)
-    app.include_router(quizzes_router)
-    app.include_router(certificates_router)
-    app.include_router(certificates_manage_router)
-    app.include_router(reports_router)
-    app.include_router(assign_router)
-    app.include_router(reports_api_router)
+    for router in (
+        accounts_router,
+        accounts_admin_router,
+        accounts_roster_router,
+        accounts_tokens_router,
+        audit_router,
+        agencies_router,
+        learning_router,
+        courses_router,
+        quizzes_router,
+        certificates_router,
+        certificates_manage_router,
+        reports_router,
+        assign_router,
+        reports_api_router,
+        operations_router,
+    ):
+        app.include_router(router)
     app.mount("/static", CachedStatic(directory=STATIC_DIR, check_dir=False), name="static")
 
     @app.get("/healthz", tags=["operations"])

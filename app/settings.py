@@ -94,6 +94,24 @@ class Settings(BaseSettings):
     export_keep_hours: int = Field(
         24, ge=1, le=24 * 30, description="Hours a finished export stays downloadable."
     )
+    worker_in_process: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Run a background worker inside `berakhlak serve` (`auto`: on with SQLite, "
+        "off with PostgreSQL, where `berakhlak worker` runs beside the servers).",
+    )
+    worker_poll_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often an idle worker looks for ready jobs."
+    )
+    job_lease_seconds: int = Field(
+        300,
+        ge=1,
+        le=86_400,
+        description="How long a worker holds a job before another may take it over (a worker "
+        "that died lets its jobs go after this).",
+    )
+    job_keep_days: int = Field(
+        14, ge=1, le=3650, description="Days finished background jobs are kept before deletion."
+    )
     roster_max_rows: int = Field(
         60_000, ge=1, le=1_000_000, description="Most rows one roster file may have."
     )
@@ -141,6 +159,13 @@ class Settings(BaseSettings):
                 "print(secrets.token_urlsafe(48))'`)"
             )
         return self
+
+    @property
+    def runs_worker_in_process(self) -> bool:
+        """Whether `berakhlak serve` runs a worker in each server process."""
+        if self.worker_in_process == "auto":
+            return self.database_url.startswith("sqlite")
+        return self.worker_in_process == "on"
 
     @property
     def secure_cookies(self) -> bool:

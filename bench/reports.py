@@ -213,7 +213,7 @@ def bench_users(engine: Engine, plan: population.Plan, args: argparse.Namespace)
             {agency.id},
         )
         admin = accounts_service.register(session=session, data=data)
-        accounts_service.grant_role(session=session, user=admin, role="admin")
+        grants.grant(session=session, user=admin, role="admin")
         hr = session.exec(
             select(User)
             .join(RoleGrant, RoleGrant.user_id == User.id)  # type: ignore[arg-type]

@@ -20,12 +20,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from app import migrate
-from app.db import make_engine
-from app.main import create_app
+from app.main import create_app, make_worker, prepare
 from app.settings import ROOT, Settings
 from modules.agencies import service as agencies_service
-from modules.courses import service as courses_service
 
 DB_CHOICE = os.environ.get("BERAKHLAK_TEST_DATABASE_URL", "sqlite") or "sqlite"
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -33,12 +30,13 @@ _counter = itertools.count()
 
 
 def _prepare(url: str) -> None:
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with Session(engine) as session:
-        agencies_service.seed_reference(session=session)
-    courses_service.sync_content(engine=engine, root=ROOT / "content")
-    engine.dispose()
+    """What `berakhlak serve` does first, once, into the template every test copies; the jobs
+    that start-up enqueued (a course's first publication) are run, as a worker would."""
+    settings = make_settings(url)
+    prepare(settings)
+    application = create_app(settings)
+    run_jobs(application)
+    application.state.engine.dispose()
 
 
 class _SqliteFactory:
@@ -118,6 +116,8 @@ def make_settings(db_url: str, **overrides: object) -> Settings:
         "environment": "test",
         "secret_key": SECRET,
         "content_dir": ROOT / "content",
+        # tests run the worker themselves (run_jobs), when and as often as they mean to
+        "worker_in_process": "off",
     }
     values.update(overrides)
     return Settings(**values)
@@ -148,6 +148,13 @@ def session(app) -> Iterator[Session]:
 
 
 # ---- helpers shared by tests -------------------------------------------------------------
+
+
+def run_jobs(app, max_jobs: int = 10_000) -> int:
+    """Run every background job that is ready, as `berakhlak worker --once` would; returns how
+    many ran."""
+    return make_worker(app.state).run_until_idle(max_jobs)
+
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]{128})"')
 PASSWORD = "kata-sandi-yang-panjang-1"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -10,22 +10,24 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Select
 from sqlalchemy.engine import Connection
+from sqlmodel import Session
 
+from app.auth import Principal, StaffUser
 from app.db import SessionDep, run_read, run_write
 from app.errors import LoginRequired
 from app.security import SESSION_COOKIE, session_cookie
 from modules.accounts import grants, roster_uploads, service, tokens
 from modules.accounts.grants import Scope
 from modules.accounts.models import RosterUpload
-from modules.accounts.schemas import Principal
 
 
-async def _load_user(request: Request) -> Principal | None:
-    if hasattr(request.state, "user"):
-        return request.state.user  # type: ignore[no-any-return]
-    token = request.cookies.get(SESSION_COOKIE)
-    user = None
-    if token:
+class AccountsIdentity:
+    """The platform's IdentityProvider (app/auth.py), backed by accounts' sessions and grants."""
+
+    async def principal(self, request: Request) -> Principal | None:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
         engine = request.app.state.engine
         user, stale = await run_read(
             engine, lambda conn: service.principal_for_token(conn=conn, token=token)
@@ -39,34 +41,13 @@ async def _load_user(request: Request) -> Principal | None:
             # The browser's copy must slide too, or it would expire `days` after login.
             cookie = session_cookie(token, days=days, secure=settings.secure_cookies)
             request.state.set_cookies = [*getattr(request.state, "set_cookies", []), cookie]
-    request.state.user = user
-    return user
-
-
-async def optional_user(request: Request) -> Principal | None:
-    """The logged-in user or None; also exposed to templates as `user`."""
-    return await _load_user(request)
-
-
-async def require_user(request: Request) -> Principal:
-    """The logged-in user; anyone else is sent to the login page."""
-    user = await _load_user(request)
-    if user is None:
-        raise LoginRequired
-    return user
-
-
-def require_roles(*roles: str) -> Callable[..., Principal]:
-    """A dependency admitting only users granted one of `roles` (403 for other learners)."""
-
-    def dependency(
-        session: SessionDep, user: Annotated[Principal, Depends(require_user)]
-    ) -> Principal:
-        if not service.roles_of(session=session, user_id=user.id) & set(roles):
-            raise HTTPException(403)
         return user
 
-    return dependency
+    def roles(self, session: Session, user_id: int) -> set[str]:
+        return service.roles_of(session=session, user_id=user_id)
+
+    def names(self, session: Session, user_ids: Iterable[int]) -> dict[int, str]:
+        return service.names(session=session, user_ids=user_ids)
 
 
 class DeferredUser:
@@ -114,10 +95,7 @@ async def deferred_user(request: Request) -> DeferredUser:
     return DeferredUser(request, token)
 
 
-OptionalUser = Annotated[Principal | None, Depends(optional_user)]
-CurrentUser = Annotated[Principal, Depends(require_user)]
 LoggedInLater = Annotated[DeferredUser, Depends(deferred_user)]
-TrainerOrAdmin = Annotated[Principal, Depends(require_roles("trainer", "admin"))]
 
 
 @dataclass(frozen=True)
@@ -128,9 +106,7 @@ class StaffScope:
     scope: Scope
 
 
-def hr_or_admin(
-    session: SessionDep, user: Annotated[Principal, Depends(require_roles("hr", "admin"))]
-) -> StaffScope:
+def hr_or_admin(session: SessionDep, user: StaffUser) -> StaffScope:
     """HR (limited to the agencies or units of their grants) or an admin; an HR grant without
     an agency manages nobody and is refused."""
     scope = grants.hr_scope(session=session, user_id=user.id)
@@ -205,4 +181,3 @@ def api_reader(
 
 
 Reader = Annotated[ApiReader, Depends(api_reader)]
-StaffUser = Annotated[Principal, Depends(require_roles("hr", "admin"))]  # tokens: any HR grant

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import false, func, or_
 from sqlmodel import Session, col, select
 
+from app.auth import ROLES
 from app.i18n import N_
 from modules.accounts.models import RoleGrant, User
 from modules.audit import service as audit
 
-ROLES = ("trainer", "hr", "admin")
 ROLE_LABELS = {"trainer": N_("Trainer"), "hr": N_("HR officer"), "admin": N_("Administrator")}
 
 

@@ -58,8 +58,7 @@ def table_of(upload: RosterUpload) -> RosterTable:
 
 def store(*, session: Session, user_id: int, filename: str, raw: bytes, table: RosterTable) -> str:
     """Keep the table read from a file for its dry run and confirmation; returns its
-    unguessable id. Uploads older than a day go first (nobody confirms a day-old dry run)."""
-    purge(session=session)
+    unguessable id. Uploads older than a day are deleted by the worker (accounts/jobs.py)."""
     upload = RosterUpload(
         id=secrets.token_hex(16),
         user_id=user_id,
@@ -74,12 +73,10 @@ def store(*, session: Session, user_id: int, filename: str, raw: bytes, table: R
 
 
 def purge(*, session: Session) -> None:
-    """Delete uploads older than a day (applied or not); the caller commits."""
-    from modules.progress import assignments  # keeps imports one-way at load time
-
+    """Delete uploads older than a day (applied or not; nobody confirms a day-old dry run);
+    assignments made from them keep their people and lose the link (the foreign key sets it
+    to NULL). The caller commits."""
     cutoff = utcnow() - KEEP
-    old = session.exec(select(RosterUpload.id).where(col(RosterUpload.created_at) < cutoff)).all()
-    assignments.forget_rosters(session=session, upload_ids=list(old))
     session.exec(delete(RosterUpload).where(col(RosterUpload.created_at) < cutoff))  # type: ignore[call-overload]
 
 

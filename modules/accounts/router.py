@@ -8,13 +8,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app import clock
+from app.auth import CurrentUser, OptionalUser
 from app.db import SessionDep
 from app.forms import FormData, safe_next
 from app.i18n import LOCALES, N_
 from app.security import CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, new_token, session_cookie
 from app.templating import is_htmx, render
-from modules.accounts import flows, service
-from modules.accounts.dependencies import CurrentUser, OptionalUser
+from modules.accounts import service
 from modules.accounts.nip import PNS_GRADES, PPPK_GRADES
 from modules.accounts.schemas import FormError, parse_profile, parse_registration
 from modules.agencies import service as agencies_service
@@ -219,10 +219,13 @@ def profile_save(
 
 
 @router.get("/me/data")
-def personal_data(session: SessionDep, user: CurrentUser) -> Response:
-    body = json.dumps(
-        flows.personal_data(session=session, user_id=user.id), ensure_ascii=False, indent=2
-    )
+def personal_data(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """All the platform keeps about the learner, as one document (UU 27/2022): each module
+    contributes its part, listed by the composition root (app/main.py)."""
+    document: dict[str, object] = {"exported_at": clock.utcnow().isoformat()}
+    for name, section in request.app.state.personal_data:
+        document[name] = section(session=session, user_id=user.id)
+    body = json.dumps(document, ensure_ascii=False, indent=2)
     return Response(
         body,
         media_type="application/json",

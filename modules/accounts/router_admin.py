@@ -9,13 +9,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import false
 from sqlmodel import Session, col, or_, select
 
+from app.auth import Principal, require_roles
 from app.db import SessionDep
 from app.forms import FormData, client_address
 from app.templating import render
-from modules.accounts import grants
-from modules.accounts.dependencies import require_roles
+from modules.accounts import grants, service
 from modules.accounts.models import User
-from modules.accounts.schemas import Principal
 from modules.agencies import service as agencies_service
 from modules.audit import service as audit_service
 
@@ -92,7 +91,10 @@ def _page(
         "courses": request.app.state.catalogue.courses(),
         "roles": grants.ROLE_LABELS,
         "events": audit_service.for_subject(
-            session=session, subject_type="user", subject_id=person.nip
+            session=session,
+            subject_type="user",
+            subject_id=person.nip,
+            names=lambda ids: service.names(session=session, user_ids=ids),
         ),
         "error": error,
         "values": values or {},

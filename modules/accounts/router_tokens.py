@@ -9,12 +9,11 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from app.auth import Principal, StaffUser
 from app.db import SessionDep
 from app.forms import FormData, client_address
 from app.templating import render
 from modules.accounts import tokens
-from modules.accounts.dependencies import StaffUser
-from modules.accounts.schemas import Principal
 
 router = APIRouter()
 # The page with a new secret must not stay in a browser cache or history.

@@ -66,19 +66,6 @@ def _text(
     return value
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The logged-in user as every request sees it: read once per request, never written."""
-
-    id: int
-    nip: str
-    employment_type: str
-    name: str
-    email: str
-    agency_id: int
-    locale: str | None
-
-
 @dataclass
 class ProfileInput:
     name: str

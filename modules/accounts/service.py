@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,19 +14,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import security
+from app.auth import Principal
 from app.clock import as_utc, utcnow
 from app.i18n import N_
+
+# re-exported: the scopes of HR officers and trainers are part of what accounts offers others
+from modules.accounts.grants import Scope as Scope
+from modules.accounts.grants import hr_scope as hr_scope
+from modules.accounts.grants import trainer_courses as trainer_courses
 from modules.accounts.models import AuthSession, LoginFailure, RoleGrant, User
 from modules.accounts.nip import normalise
-from modules.accounts.schemas import (
-    FormError,
-    Principal,
-    ProfileInput,
-    RegistrationInput,
-    password_problem,
-)
+from modules.accounts.schemas import FormError, ProfileInput, RegistrationInput, password_problem
 
-ROLES = ("trainer", "hr", "admin")
 SESSION_REFRESH = timedelta(hours=1)
 ACCOUNT_FAILURE_FACTOR = 4
 ADDRESS_FAILURE_FACTOR = 10  # an address (an office NAT) may fail more often than one account
@@ -360,29 +360,13 @@ def roles_of(*, session: Session, user_id: int) -> set[str]:
     return set(session.exec(select(RoleGrant.role).where(RoleGrant.user_id == user_id)).all())
 
 
-def grant_role(
-    *,
-    session: Session,
-    user: User,
-    role: str,
-    agency_id: int | None = None,
-    work_unit: str | None = None,
-    course_id: str | None = None,
-) -> None:
-    """Grant a role (idempotent); see grants.grant for scopes and the audit trail."""
-    from modules.accounts import grants  # grants records audit events; keep imports one-way
-
-    try:
-        grants.grant(
-            session=session,
-            user=user,
-            role=role,
-            agency_id=agency_id,
-            work_unit=work_unit,
-            course_id=course_id,
-        )
-    except grants.GrantError as exc:
-        raise ValueError(str(exc)) from None
+def names(*, session: Session, user_ids: Iterable[int]) -> dict[int, str]:
+    """Display names by user id."""
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return {}
+    rows = session.exec(select(User.id, User.name).where(col(User.id).in_(wanted))).all()
+    return {user_id: name for user_id, name in rows if user_id is not None}
 
 
 def get_by_nip(*, session: Session, nip: str) -> User | None:

@@ -10,11 +10,10 @@ from sqlalchemy import case
 from sqlmodel import Session, col, select
 from starlette.datastructures import UploadFile
 
+from app.auth import Principal, require_roles
 from app.db import SessionDep
 from app.forms import FormData, RawForm, client_address
 from app.templating import render
-from modules.accounts.dependencies import require_roles
-from modules.accounts.schemas import Principal
 from modules.agencies import editing
 from modules.agencies.models import Agency
 from modules.agencies.service import KIND_LABELS, KINDS

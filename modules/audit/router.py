@@ -8,10 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from app.auth import Principal, require_roles
 from app.db import SessionDep
 from app.templating import render
-from modules.accounts.dependencies import require_roles
-from modules.accounts.schemas import Principal
 from modules.audit import service
 
 router = APIRouter()
@@ -33,8 +32,14 @@ def audit_trail(
     action = action.strip()[:60] if action.isprintable() else ""
     subject = subject.strip()[:80] if subject.isprintable() else ""
     before_id = int(before) if _ID.match(before) else None
+    identity = request.app.state.identity
     rows = service.recent(
-        session=session, action=action, subject=subject, before_id=before_id, limit=PAGE
+        session=session,
+        action=action,
+        subject=subject,
+        before_id=before_id,
+        limit=PAGE,
+        names=lambda ids: identity.names(session, ids),
     )
     params = {k: v for k, v in {"action": action, "subject": subject}.items() if v}
     context = {

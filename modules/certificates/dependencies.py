@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException
 
+from app.auth import CurrentUser, Principal, require_roles
 from app.db import SessionDep
 from app.i18n import N_
-from modules.accounts.dependencies import CurrentUser, HrOrAdmin, StaffScope, require_roles
-from modules.accounts.schemas import Principal
+from modules.accounts.dependencies import HrOrAdmin, StaffScope
 from modules.certificates import service
 from modules.certificates.models import Certificate
 

@@ -57,15 +57,27 @@ def rotate(*, session: Session, secret: str) -> tuple[list[str], SigningKey]:
     return retired, generate(session=session, secret=secret)
 
 
-def signing_key(*, session: Session, secret: str) -> tuple[str, OKPKey]:
-    """The key that signs now; one is made on first use (a fresh installation)."""
-    row = session.exec(
+def _active(session: Session) -> SigningKey | None:
+    return session.exec(
         select(SigningKey)
         .where(col(SigningKey.retired_at).is_(None))
         .order_by(col(SigningKey.created_at).desc())
     ).first()
+
+
+def ensure(*, session: Session, secret: str) -> SigningKey | None:
+    """Make the first signing key of a fresh installation (at start-up, never on a page
+    view); the new key, or None when one exists."""
+    if _active(session) is not None:
+        return None
+    return generate(session=session, secret=secret)
+
+
+def signing_key(*, session: Session, secret: str) -> tuple[str, OKPKey]:
+    """The key that signs now (KeyUnavailable when there is none, or it cannot be opened)."""
+    row = _active(session)
     if row is None:
-        row = generate(session=session, secret=secret)
+        raise KeyUnavailable("no signing key: run `berakhlak keys generate`")
     try:
         key = OKPKey.import_key(row.private_pem.encode(), password=_password(secret))
     except (ValueError, TypeError) as exc:

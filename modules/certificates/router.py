@@ -15,13 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from app import i18n
+from app.auth import CurrentUser, OptionalUser
 from app.db import SessionDep, write_lock
 from app.errors import problem
 from app.forms import RawForm, client_address
 from app.i18n import N_
 from app.templating import render, request_locale
 from modules.accounts import service as accounts_service
-from modules.accounts.dependencies import CurrentUser, OptionalUser
 from modules.certificates import credential, keys, pdf, ratelimit, service
 from modules.certificates.dependencies import OwnCertificate
 from modules.certificates.models import Certificate
@@ -43,19 +43,21 @@ def _verify_url(request: Request, certificate: Certificate) -> str:
 
 @router.get("/certificates")
 def my_certificates(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    """The learner's certificates; any a completion is still owed is issued first."""
-    service.issue_missing(
-        session=session,
-        catalogue=request.app.state.catalogue,
-        user_id=user.id,
-        policy=request.app.state.certificate_policy,
-    )
+    """The learner's certificates, and those their completions are still owed (the worker
+    issues them; a page view never does)."""
+    catalogue = request.app.state.catalogue
+    owed = [
+        {"course": catalogue.get(o.course_id), "owed": o, "state": state}
+        for o, state in service.owed_to(session=session, user_id=user.id)
+    ]
     items = [
         {"c": c, "status": service.status(c), "verify_url": _verify_url(request, c)}
         for c in service.for_user(session=session, user_id=user.id)
     ]
     manages = bool(accounts_service.roles_of(session=session, user_id=user.id) & {"hr", "admin"})
-    return render(request, "certificates/mine.html", {"items": items, "manages": manages})
+    return render(
+        request, "certificates/mine.html", {"items": items, "owed": owed, "manages": manages}
+    )
 
 
 @router.get("/certificates/{code}.pdf")
@@ -84,12 +86,13 @@ def certificate_pdf(request: Request, certificate: OwnCertificate) -> Response:
 
 
 def _key(request: Request, session: SessionDep) -> tuple[str, Any]:
-    """The signing key, or 503: after a change of the platform secret the stored key cannot
-    be opened until an operator runs `berakhlak keys rotate`."""
+    """The signing key, or 503: a database without a key (made at start-up, or by `berakhlak
+    keys generate`), or after a change of the platform secret, until an operator runs
+    `berakhlak keys rotate`."""
     try:
         return keys.signing_key(session=session, secret=request.app.state.settings.secret_key)
-    except keys.KeyUnavailable:
-        log.error("signing key cannot be opened: run `berakhlak keys rotate` (docs/operations.md)")
+    except keys.KeyUnavailable as exc:
+        log.error("signing key unavailable (%s): see docs/operations.md", exc)
         raise HTTPException(
             503, N_("Credentials cannot be signed right now; the administrators have been told.")
         ) from None

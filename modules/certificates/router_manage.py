@@ -11,6 +11,7 @@ from app import clock
 from app.db import SessionDep
 from app.forms import FormData, client_address
 from app.templating import render
+from modules.accounts import service as accounts_service
 from modules.agencies import service as agencies_service
 from modules.audit import service as audit_service
 from modules.certificates import bulk, credential, pdf, service
@@ -143,7 +144,10 @@ def _detail(
         if certificate.replaces_id
         else None,
         "events": audit_service.for_subject(
-            session=session, subject_type="certificate", subject_id=certificate.number
+            session=session,
+            subject_type="certificate",
+            subject_id=certificate.number,
+            names=lambda ids: accounts_service.names(session=session, user_ids=ids),
         ),
         "error": error,
         "reason": reason,

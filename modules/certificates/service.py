@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from app import jobs
 from app.clock import as_utc, utcnow
 from app.i18n import N_
 from modules.accounts import service as accounts_service
@@ -28,7 +29,6 @@ from modules.agencies import service as agencies_service
 from modules.audit import service as audit
 from modules.certificates.models import Certificate, CertificateCounter
 from modules.courses import service as courses_service
-from modules.progress.models import CourseCompletion
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
 CODE_LENGTH = 12
@@ -95,20 +95,76 @@ def current(*, session: Session, user_id: int, course_id: str) -> Certificate | 
     ).first()
 
 
+@dataclass(frozen=True)
+class Owed:
+    """A course completion, as the certificate it owes needs it (the completion never changes
+    after it is recorded, so the worker may issue from these facts at any later time)."""
+
+    user_id: int
+    course_id: str
+    completed_at: datetime
+    jp: int
+    content_version_id: int
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "course_id": self.course_id,
+            "completed_at": as_utc(self.completed_at).isoformat(),
+            "jp": self.jp,
+            "content_version_id": self.content_version_id,
+        }
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> Owed:
+        return cls(
+            user_id=int(data["user_id"]),
+            course_id=str(data["course_id"]),
+            completed_at=datetime.fromisoformat(data["completed_at"]),
+            jp=int(data["jp"]),
+            content_version_id=int(data["content_version_id"]),
+        )
+
+
+ISSUE_JOB = "certificate.issue"
+
+
+def owe(*, session: Session, owed: Owed) -> bool:
+    """Record, in the caller's transaction (the one that records the completion), that a
+    certificate is owed: an outbox row the worker turns into the certificate. Owed once per
+    completion; True if this call recorded it."""
+    return jobs.enqueue(
+        session,
+        ISSUE_JOB,
+        owed.as_payload(),
+        key=f"{owed.user_id}/{owed.course_id}",
+        user_id=owed.user_id,
+        max_attempts=12,
+    )
+
+
+def owed_to(*, session: Session, user_id: int) -> list[tuple[Owed, str]]:
+    """Certificates owed to a learner and not issued yet, with their job's state (`queued`,
+    `running`, `retrying` or `dead`): shown on their certificates page."""
+    return [
+        (Owed.from_payload(job.data()), jobs.status_label(job))
+        for job in jobs.pending(session, ISSUE_JOB, user_id=user_id)
+    ]
+
+
 def issue(
     *,
     session: Session,
-    completion: CourseCompletion,
+    completion: Owed,
     course_title: str,
     content_version: str,
     policy: IssuePolicy,
     revision: int = 1,
     replaces: Certificate | None = None,
 ) -> Certificate:
-    """Issue the certificate for a completion, once: a repeat (or a concurrent twin) gets the
-    certificate already issued. The number is taken in the same transaction as the insert, so
-    a failed issue gives it back and numbers have no gaps. The caller must have committed its
-    own work (this commits, or rolls back on a lost race)."""
+    """Issue the certificate for a completion, once: a repeat gets the certificate already
+    issued. In the caller's transaction (the caller commits): the number is taken in the same
+    transaction as the insert, so a failure gives it back and numbers have no gaps."""
     if revision == 1:
         existing = current(
             session=session, user_id=completion.user_id, course_id=completion.course_id
@@ -153,78 +209,26 @@ def issue(
         signer_title=policy.signer_title,
     )
     session.add(certificate)
-    try:
-        session.flush()
-        if replaces is not None and not _close(session, replaces, REISSUED, now):
-            session.rollback()  # revoked meanwhile: a revocation is never undone by a re-issue
-            raise CertificateError(N_("This certificate is already revoked."))
-        session.commit()
-    except IntegrityError:  # a concurrent request issued it first: its number stands alone
-        session.rollback()
-        existing = current(
-            session=session, user_id=completion.user_id, course_id=completion.course_id
-        )
-        if existing is None or existing.revision < revision:
-            raise
-        return existing
+    session.flush()
+    if replaces is not None and not _close(session, replaces, REISSUED, now):
+        raise CertificateError(N_("This certificate is already revoked."))
     return certificate
 
 
 REISSUED = "reissued"  # the reason stored on a certificate replaced by a re-issue
 
 
-def issue_for_completion(
-    *, session: Session, catalogue: Any, user_id: int, course_id: str, policy: IssuePolicy
-) -> Certificate | None:
-    """Issue the certificate a recorded completion is owed (None if there is no completion)."""
-    completion = session.get(CourseCompletion, (user_id, course_id))
-    if completion is None:
-        return None
-    existing = current(session=session, user_id=user_id, course_id=course_id)
-    if existing is not None:
-        return existing
+def issue_owed(*, session: Session, owed: Owed, catalogue: Any, policy: IssuePolicy) -> Certificate:
+    """The worker's step: issue the certificate a completion is owed (the caller commits)."""
+    view = catalogue.version(owed.content_version_id) or catalogue.get(owed.course_id)
+    label = courses_service.version_label(session=session, version_id=owed.content_version_id)
     return issue(
         session=session,
-        completion=completion,
+        completion=owed,
+        course_title=view.content.title if view else owed.course_id,
+        content_version=label or "",
         policy=policy,
-        **_course_facts(session, catalogue, completion),
     )
-
-
-def _course_facts(session: Session, catalogue: Any, completion: CourseCompletion) -> dict[str, str]:
-    """The course title and version label at the version the learner completed."""
-    view = catalogue.version(completion.content_version_id) or catalogue.get(completion.course_id)
-    label = courses_service.version_label(session=session, version_id=completion.content_version_id)
-    return {
-        "course_title": view.content.title if view else completion.course_id,
-        "content_version": label or "",
-    }
-
-
-def issue_missing(*, session: Session, catalogue: Any, user_id: int, policy: IssuePolicy) -> int:
-    """Issue any certificate a learner's completions are owed (completions recorded before
-    certificates existed, or an issue that failed after the completion). Returns how many."""
-    owed = session.exec(
-        select(CourseCompletion.course_id)
-        .where(col(CourseCompletion.user_id) == user_id)
-        .where(
-            ~select(Certificate.id)
-            .where(
-                col(Certificate.user_id) == user_id,
-                col(Certificate.course_id) == col(CourseCompletion.course_id),
-            )
-            .exists()
-        )
-    ).all()
-    for course_id in owed:
-        issue_for_completion(
-            session=session,
-            catalogue=catalogue,
-            user_id=user_id,
-            course_id=course_id,
-            policy=policy,
-        )
-    return len(owed)
 
 
 def for_user(*, session: Session, user_id: int) -> list[Certificate]:
@@ -385,9 +389,13 @@ def reissue(
     latest = current(session=session, user_id=certificate.user_id, course_id=certificate.course_id)
     if latest is None or latest.id != certificate.id:
         raise CertificateError(N_("Only the latest certificate of a course can be re-issued."))
-    completion = session.get(CourseCompletion, (certificate.user_id, certificate.course_id))
-    if completion is None:
-        raise CertificateError(N_("The completion behind this certificate is missing."))
+    completion = Owed(
+        user_id=certificate.user_id,
+        course_id=certificate.course_id,
+        completed_at=certificate.completed_at,
+        jp=certificate.jp,
+        content_version_id=certificate.content_version_id,
+    )
     old_number, old_name = certificate.number, certificate.holder_name
     audit.record(
         session=session,
@@ -398,15 +406,24 @@ def reissue(
         detail={"old_name": old_name},
         address=address,
     )
-    new = issue(
-        session=session,
-        completion=completion,
-        course_title=certificate.course_title,
-        content_version=certificate.content_version,
-        policy=policy,
-        revision=certificate.revision + 1,
-        replaces=certificate,
-    )
+    try:
+        new = issue(
+            session=session,
+            completion=completion,
+            course_title=certificate.course_title,
+            content_version=certificate.content_version,
+            policy=policy,
+            revision=certificate.revision + 1,
+            replaces=certificate,
+        )
+    except CertificateError:  # revoked meanwhile: a revocation is never undone by a re-issue
+        session.rollback()
+        raise
+    except IntegrityError:  # another admin re-issued it at the same moment: theirs stands
+        session.rollback()
+        raise CertificateError(
+            N_("Only the latest certificate of a course can be re-issued.")
+        ) from None
     audit.record(
         session=session,
         actor_id=actor_id,

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.i18n import N_, gettext, tr
 from modules.courses.markdown import RENDER_SIGNATURE, callout_problems, make_renderer
+from modules.courses.quiz_format import read_questions
 from modules.courses.schemas import (
     AssetRef,
     CourseContent,
@@ -25,9 +26,9 @@ from modules.courses.schemas import (
     LessonFrontMatter,
     ModuleContent,
     ModuleFrontMatter,
+    QuizContent,
+    QuizFrontMatter,
 )
-from modules.quizzes.content import read_questions
-from modules.quizzes.schemas import QuizContent, QuizFrontMatter
 
 M = TypeVar("M", bound=BaseModel)
 COURSE_FILE = "course.md"

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from app import jobs
 from app.clock import utcnow
 from app.db import run_read
 from modules.courses.content import ContentError, LoadedCourse, load_content_dir
@@ -23,11 +24,13 @@ from modules.courses.models import (
     CourseModule,
     Lesson,
 )
-from modules.courses.schemas import CourseContent, LessonContent, ModuleContent
-from modules.quizzes.schemas import QuizContent
+from modules.courses.schemas import CourseContent, LessonContent, ModuleContent, QuizContent
 
 log = logging.getLogger("berakhlak.content")
 REFRESH_SECONDS = 5.0
+# Enqueued with every change of a course's live version (the learning workflow settles its
+# learners again: a requirement removed may complete some of them).
+PUBLISHED_JOB = "content.published"
 
 
 @dataclass
@@ -74,9 +77,12 @@ def _store_version(session: Session, loaded: LoadedCourse, position: int) -> tup
     course = session.get(Course, content.id) or Course(
         id=content.id, title="", jp=0, language="", current_version_id=version.id
     )
+    published = course.current_version_id != version.id or not course.active
     course.title, course.jp, course.language = content.title, content.jp, content.language
     course.position, course.current_version_id, course.active = position, version.id, True
     session.add(course)
+    if published:
+        jobs.enqueue(session, PUBLISHED_JOB, {"course_id": content.id, "version_id": version.id})
     session.flush()
     _sync_structure(session, content)
     session.commit()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select, true, update
+from sqlalchemy import func, literal, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
@@ -172,14 +172,3 @@ def recent(*, session: Session, scope: Scope, limit: int = 20) -> list[CourseAss
         agencies = sorted(scope.agencies | {a for a, _u in scope.units})
         query = query.where(col(CourseAssignment.agency_id).in_(agencies))
     return list(session.exec(query).all())
-
-
-def forget_rosters(*, session: Session, upload_ids: list[str]) -> None:
-    """Roster uploads are deleted after a day; assignments made from them stay, without the
-    link (the caller commits)."""
-    if upload_ids:
-        session.connection().execute(
-            update(CourseAssignment.__table__)  # type: ignore[attr-defined]
-            .where(CourseAssignment.__table__.c.roster_upload_id.in_(upload_ids))  # type: ignore[attr-defined]
-            .values(roster_upload_id=None)
-        )

@@ -40,7 +40,7 @@ class CourseAssignment(SQLModel, table=True):
     agency_id: int = Field(foreign_key="agency.id", index=True)
     work_unit: str | None = Field(default=None, max_length=200)
     roster_upload_id: str | None = Field(
-        default=None, foreign_key="roster_upload.id", max_length=32
+        default=None, foreign_key="roster_upload.id", ondelete="SET NULL", max_length=32
     )
     due_on: date = Field(sa_column=Column(Date, nullable=False))
     people: int = 0  # enrollments made or updated when it was given

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 
 from sqlalchemy import bindparam, delete, func, insert, literal, union_all, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.clock import as_utc, utcnow
+from app.db import insert_for
+from modules.courses import service as courses_service
 from modules.progress.models import CourseCompletion, Enrollment, LearningEvent, LessonProgress
 
 # Statements on the lesson-page path are built once, with bound parameters.
@@ -94,52 +94,76 @@ def record_visit(*, conn: Connection, user_id: int, course_id: str, lesson_id: s
         pass
 
 
+def lock_learner(*, session: Session, user_id: int, course_id: str) -> None:
+    """Start the workflow's transaction for one learner in one course: enrol them if they were
+    not (a learning event is a start), and hold their enrolment row until the transaction ends,
+    so two events of the same learner (the last lesson and the last quiz, at the same moment)
+    are decided one after the other and neither misses the other's write. On SQLite the insert
+    takes the database's write lock for the transaction, which does the same."""
+    conn = session.connection()
+    now = utcnow()
+    conn.execute(
+        insert_for(conn)(Enrollment.__table__)  # type: ignore[attr-defined]
+        .values(user_id=user_id, course_id=course_id, started_at=now, last_seen_at=now)
+        .on_conflict_do_nothing(index_elements=["user_id", "course_id"])
+    )
+    conn.execute(
+        select(Enrollment.user_id)
+        .where(col(Enrollment.user_id) == user_id, col(Enrollment.course_id) == course_id)
+        .with_for_update()
+    )
+
+
 def mark_done(
     *, session: Session, user_id: int, course_id: str, lesson_id: str, version_id: int
 ) -> bool:
-    """Record a lesson as done (idempotent); True if this call recorded it."""
-    if session.get(LessonProgress, (user_id, course_id, lesson_id)) is not None:
-        return False
-    session.add(
-        LessonProgress(
-            user_id=user_id, course_id=course_id, lesson_id=lesson_id, content_version_id=version_id
+    """Record a lesson as done in the caller's transaction (a repeat is ignored); True if this
+    call recorded it."""
+    conn = session.connection()
+    result = conn.execute(
+        insert_for(conn)(LessonProgress.__table__)  # type: ignore[attr-defined]
+        .values(
+            user_id=user_id,
+            course_id=course_id,
+            lesson_id=lesson_id,
+            content_version_id=version_id,
+            completed_at=utcnow(),
         )
+        .on_conflict_do_nothing(index_elements=["user_id", "course_id", "lesson_id"])
     )
-    try:
-        session.commit()
-    except IntegrityError:  # a double click: the first request already recorded it
-        session.rollback()
-        return False
-    return True
+    return bool(result.rowcount)
 
 
 def mark_undone(*, session: Session, user_id: int, course_id: str, lesson_id: str) -> None:
-    """Take back a "done" mark; a course completion already earned stays."""
-    session.exec(
-        delete(LessonProgress).where(  # type: ignore[call-overload]
+    """Take back a "done" mark in the caller's transaction."""
+    session.connection().execute(
+        delete(LessonProgress).where(
             col(LessonProgress.user_id) == user_id,
             col(LessonProgress.course_id) == course_id,
             col(LessonProgress.lesson_id) == lesson_id,
         )
     )
-    session.commit()
 
 
 def record_completion(
     *, session: Session, user_id: int, course_id: str, version_id: int, jp: int
-) -> bool:
-    """Record that a learner completed a course (once); True if this call recorded it."""
-    if session.get(CourseCompletion, (user_id, course_id)) is not None:
-        return False
-    session.add(
-        CourseCompletion(user_id=user_id, course_id=course_id, content_version_id=version_id, jp=jp)
+) -> CourseCompletion | None:
+    """Record, in the caller's transaction, that a learner completed a course; the completion
+    if this call recorded it, None if it was recorded before (a completion happens once)."""
+    conn = session.connection()
+    completion = CourseCompletion(
+        user_id=user_id,
+        course_id=course_id,
+        content_version_id=version_id,
+        jp=jp,
+        completed_at=utcnow(),
     )
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return False
-    return True
+    result = conn.execute(
+        insert_for(conn)(CourseCompletion.__table__)  # type: ignore[attr-defined]
+        .values(**completion.model_dump())
+        .on_conflict_do_nothing(index_elements=["user_id", "course_id"])
+    )
+    return completion if result.rowcount else None
 
 
 def completion(*, session: Session, user_id: int, course_id: str) -> CourseCompletion | None:
@@ -204,7 +228,6 @@ def jp_earned(*, session: Session, user_id: int, year: int, zone: tzinfo) -> int
 
 def export_for(*, session: Session, user_id: int) -> dict[str, list[dict[str, object]]]:
     """Everything recorded about one learner's learning, for their own data download."""
-    from modules.courses import service as courses_service
 
     def label(version_id: int) -> str | None:
         return courses_service.version_label(session=session, version_id=version_id)
@@ -271,10 +294,9 @@ def record_event(
 ) -> bool:
     """Record an event once (a repeat is ignored by the database); True if this call recorded
     it. It joins the caller's transaction: the caller commits."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = session.connection().execute(
-        insert(LearningEvent.__table__)  # type: ignore[attr-defined]
+    conn = session.connection()
+    result = conn.execute(
+        insert_for(conn)(LearningEvent.__table__)  # type: ignore[attr-defined]
         .values(
             user_id=user_id,
             course_id=course_id,
@@ -295,3 +317,26 @@ def due_dates(*, session: Session, user_id: int) -> dict[str, date]:
         Enrollment.user_id == user_id, col(Enrollment.due_on).is_not(None)
     )
     return {course: due for course, due in session.exec(stmt).all() if due is not None}
+
+
+def learners_to_settle(
+    *, session: Session, course_id: str, after_user_id: int, limit: int
+) -> list[int]:
+    """Learners enrolled on a course who have not completed it, by id after `after_user_id`
+    (a page of those whose standing a new content version may change)."""
+    stmt = (
+        select(Enrollment.user_id)
+        .where(
+            col(Enrollment.course_id) == course_id,
+            col(Enrollment.user_id) > after_user_id,
+            ~select(CourseCompletion.user_id)
+            .where(
+                col(CourseCompletion.user_id) == col(Enrollment.user_id),
+                col(CourseCompletion.course_id) == course_id,
+            )
+            .exists(),
+        )
+        .order_by(col(Enrollment.user_id))
+        .limit(limit)
+    )
+    return list(session.exec(stmt).all())

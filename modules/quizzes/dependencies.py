@@ -10,17 +10,16 @@ from sqlalchemy import and_, bindparam
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
+from app.auth import CurrentUser, Principal, TrainerOrAdmin
 from app.db import SessionDep
 from modules.accounts import grants
 from modules.accounts import service as accounts_service
-from modules.accounts.dependencies import CurrentUser, DeferredUser, TrainerOrAdmin
+from modules.accounts.dependencies import DeferredUser
 from modules.accounts.models import User
-from modules.accounts.schemas import Principal
-from modules.courses.schemas import ModuleContent
+from modules.courses.schemas import ModuleContent, QuizContent
 from modules.courses.service import CourseView
 from modules.quizzes import service
 from modules.quizzes.models import QuizAttempt
-from modules.quizzes.schemas import QuizContent
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from modules.quizzes.schemas import Question
+from app.i18n import N_
+from modules.courses.schemas import Question
 
 INCOMPLETE = object()  # a matching/ordering answer with some parts still empty
+# Why an answer on a page was not saved (translatable ids, shown beside the question)
+NOT_ALL_PARTS = N_("Not saved yet: answer every part of this question.")
+UNREADABLE = N_("This answer could not be read. Choose again.")
 
 
 def field(question_id: str, part: int | None = None) -> str:

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-from modules.quizzes.schemas import Question, QuizContent
+from modules.courses.schemas import Question, QuizContent
 
 
 def normalise_text(text: str) -> str:

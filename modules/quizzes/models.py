@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.clock import utcnow
@@ -19,7 +19,16 @@ class QuizAttempt(SQLModel, table=True):
     seed, against the content version then live."""
 
     __tablename__ = "quiz_attempt"
-    __table_args__ = (UniqueConstraint("user_id", "course_id", "quiz_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "course_id", "quiz_id", "number"),
+        # the worker's look for timed attempts that ran out: open ones only, by deadline
+        Index(
+            "ix_quiz_attempt_open_deadline",
+            "deadline_at",
+            sqlite_where=text("submitted_at IS NULL AND deadline_at IS NOT NULL"),
+            postgresql_where=text("submitted_at IS NULL AND deadline_at IS NOT NULL"),
+        ),
+    )
     id: str = Field(primary_key=True, max_length=32)  # unguessable: it appears in URLs
     user_id: int = Field(foreign_key="user.id", index=True)
     course_id: str = Field(foreign_key="course.id", max_length=64)

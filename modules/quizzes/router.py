@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -10,14 +9,13 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.auth import CurrentUser
 from app.clock import as_utc, utcnow
 from app.db import SessionDep, write_lock
 from app.forms import RawForm
-from app.i18n import N_
-from app.templating import is_htmx, render
+from app.templating import render
 from modules.accounts import grants
-from modules.accounts.dependencies import CurrentUser, LoggedInLater
-from modules.progress import flows as progress_flows
+from modules.accounts.dependencies import LoggedInLater
 from modules.quizzes import forms, grading, service, statistics
 from modules.quizzes.dependencies import (
     AttemptRef,
@@ -61,21 +59,6 @@ def quiz_page(request: Request, session: SessionDep, user: CurrentUser, ref: Liv
     )
 
 
-@router.post("/courses/{course_id}/quizzes/{quiz_id}/start")
-def start_attempt(session: SessionDep, user: CurrentUser, ref: LiveQuiz) -> Response:
-    try:
-        attempt = service.start(
-            session=session,
-            user_id=user.id,
-            course_id=ref.course.id,
-            version_id=ref.course.version_id,
-            quiz=ref.quiz,
-        )
-    except service.AttemptsExhausted:
-        return RedirectResponse(f"/courses/{ref.course.id}/quizzes/{ref.quiz.id}", status_code=303)
-    return RedirectResponse(_attempt_url(attempt.id), status_code=303)
-
-
 def _page(
     request: Request,
     session: SessionDep,
@@ -99,11 +82,13 @@ def _page(
                 "answered": question.id in answers,
             }
         )
+    deadline = ref.attempt.deadline_at
     return render(
         request,
         "quizzes/attempt.html",
         {
             "ref": ref,
+            "time_up": deadline is not None and utcnow() > as_utc(deadline),
             "items": items,
             "problems": problems or {},
             "saved": saved,
@@ -118,44 +103,12 @@ def _page(
 def attempt_page(request: Request, session: SessionDep, ref: OwnAttempt) -> Response:
     if ref.attempt.submitted_at is not None:
         return RedirectResponse(_attempt_url(ref.attempt.id, "/result"), status_code=303)
-    if ref.attempt.deadline_at is not None and utcnow() > as_utc(ref.attempt.deadline_at):
-        service.submit(session=session, attempt_id=ref.attempt.id, quiz=ref.quiz)
-        return RedirectResponse(_attempt_url(ref.attempt.id, "/result"), status_code=303)
+    # Time up: the page only says so. The worker hands the attempt in on what was saved (the
+    # learner may hand it in now); a page view never grades.
     return _page(request, session, ref, saved=request.query_params.get("saved") == "1")
 
 
 CLOSED = "closed"
-INCOMPLETE = N_("Not saved yet: answer every part of this question.")
-UNREADABLE = N_("This answer could not be read. Choose again.")
-
-
-def _save_form(
-    session: SessionDep, ref: AttemptRef, form: Any, only: str | None = None
-) -> dict[str, str]:
-    """Save every answer the form carries (the caller commits); return the questions whose
-    answer was refused."""
-    problems: dict[str, str] = {}
-    by_id = {q.id: q for q in ref.quiz.questions}
-    for drawn in service.layout(ref.attempt):
-        if only is not None and drawn.id != only:
-            continue
-        value = forms.answer_from_form(by_id[drawn.id], form)
-        if value is None:
-            continue
-        if value is forms.INCOMPLETE:
-            problems[drawn.id] = INCOMPLETE
-            continue
-        try:
-            service.record_answer(
-                conn=session.connection(),
-                attempt=ref.attempt,
-                quiz=ref.quiz,
-                question_id=drawn.id,
-                value=value,
-            )
-        except service.AnswerInvalid:
-            problems[drawn.id] = UNREADABLE
-    return problems
 
 
 @router.post("/attempts/{attempt_id}/answers/{question_id}")
@@ -178,7 +131,7 @@ async def save_one(
             if value is None:
                 return None
             if value is forms.INCOMPLETE:
-                return INCOMPLETE
+                return forms.NOT_ALL_PARTS
             try:
                 service.record_answer(
                     conn=conn,
@@ -188,7 +141,7 @@ async def save_one(
                     value=value,
                 )
             except service.AnswerInvalid:
-                return UNREADABLE
+                return forms.UNREADABLE
             except service.AttemptClosed:
                 return CLOSED
             return None
@@ -196,13 +149,13 @@ async def save_one(
     problem = await run_in_threadpool(work)
     if problem == CLOSED:
         return Response(
-            status_code=204, headers={"HX-Redirect": _attempt_url(attempt_id, "/result")}
+            status_code=204, headers={"HX-Redirect": _attempt_url(attempt_id)}
         )
     return render(
         request,
         "_partials/answer_saved.html",
-        {"problem": problem, "incomplete": problem == INCOMPLETE},
-        status_code=422 if problem and problem != INCOMPLETE else 200,
+        {"problem": problem, "incomplete": problem == forms.NOT_ALL_PARTS},
+        status_code=422 if problem and problem != forms.NOT_ALL_PARTS else 200,
     )
 
 
@@ -210,54 +163,17 @@ async def save_one(
 def save_all(request: Request, session: SessionDep, ref: OwnAttempt, form: RawForm) -> Response:
     """Without JavaScript: save every answer on the page and come back to it."""
     try:
-        problems = _save_form(session, ref, form)
-        session.commit()
+        with write_lock(request.app.state.engine):
+            problems = service.record_form(
+                session=session, attempt=ref.attempt, quiz=ref.quiz, form=form
+            )
+            session.commit()
     except service.AttemptClosed:
-        return RedirectResponse(_attempt_url(ref.attempt.id, "/result"), status_code=303)
-    if any(p != INCOMPLETE for p in problems.values()):
+        session.rollback()
+        return RedirectResponse(_attempt_url(ref.attempt.id), status_code=303)
+    if any(p != forms.NOT_ALL_PARTS for p in problems.values()):
         return _page(request, session, ref, status=422, problems=problems)
     return RedirectResponse(_attempt_url(ref.attempt.id, "?saved=1"), status_code=303)
-
-
-@router.post("/attempts/{attempt_id}/submit")
-async def submit_attempt(
-    request: Request, deferred: LoggedInLater, form: RawForm, attempt_id: str
-) -> Response:
-    """Save what the page carries, then grade once (a double click gets the same result);
-    one thread-pool hop for the whole of it."""
-
-    def work() -> None:
-        engine = request.app.state.engine
-        with write_lock(engine), Session(engine, expire_on_commit=False) as session:
-            user, ref = resolve_own_attempt(request, deferred, session.connection(), attempt_id)
-            if ref.attempt.submitted_at is not None:
-                return
-            with contextlib.suppress(service.AttemptClosed):  # time is up: saved answers count
-                _save_form(session, ref, form)
-            done = service.submit(
-                session=session,
-                attempt_id=ref.attempt.id,
-                quiz=ref.quiz,
-                attempt=ref.attempt,
-                commit=False,
-            )
-            live = request.app.state.catalogue.get(ref.course.id) or ref.course
-            # commits the grading and what it completes together
-            progress_flows.quiz_submitted(
-                session=session,
-                user_id=user.id,
-                course=live,
-                quiz_id=ref.quiz.id,
-                score=done.score,
-                passed=done.passed,
-                policy=request.app.state.certificate_policy,
-            )
-
-    await run_in_threadpool(work)
-    url = _attempt_url(attempt_id, "/result")
-    if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/courses/{course_id}/quizzes/{quiz_id}/statistics")

@@ -23,13 +23,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.clock import as_utc, utcnow
-from modules.quizzes import grading
+from modules.courses.schemas import Question, QuizContent
+from modules.quizzes import forms, grading
 from modules.quizzes.models import QuizAnswer, QuizAttempt
-from modules.quizzes.schemas import Question, QuizContent
 
 MAX_TEXT_ANSWER = 500
 
@@ -40,6 +39,15 @@ class AttemptsExhausted(Exception):
 
 class AttemptClosed(Exception):
     """The attempt was submitted or its time is up: answers are no longer taken."""
+
+
+class AttemptExpired(Exception):
+    """The learner's open attempt ran out of time: it must be handed in (by the learning
+    workflow, which decides what the grade completes) before another can start."""
+
+    def __init__(self, attempt: QuizAttempt) -> None:
+        super().__init__(attempt.id)
+        self.attempt = attempt
 
 
 class AnswerInvalid(ValueError):
@@ -140,14 +148,14 @@ def start(
     quiz: QuizContent,
     now: datetime | None = None,
 ) -> QuizAttempt:
-    """Resume the open attempt, or start a new one if the quiz allows it. An open attempt whose
-    time is up is submitted first (graded on what was saved)."""
+    """Resume the open attempt, or start a new one if the quiz allows it (in the caller's
+    transaction). An open attempt whose time is up raises AttemptExpired: it is handed in first."""
     now = now or utcnow()
     current = open_attempt(session=session, user_id=user_id, course_id=course_id, quiz_id=quiz.id)
     if current is not None:
         if not _expired(current, now):
             return current
-        submit(session=session, attempt_id=current.id, quiz=quiz, now=now)
+        raise AttemptExpired(current)
     # Numbered after the submitted attempts: two tabs starting at once pick the same number,
     # and the unique (user, course, quiz, number) lets only one of them in.
     count = session.exec(
@@ -175,18 +183,40 @@ def start(
         started_at=now,
         deadline_at=now + timedelta(minutes=quiz.time_limit) if quiz.time_limit else None,
     )
+    # The caller holds the learner's lock (two tabs pressing "start" together are decided
+    # one after the other: the second resumes the first's attempt); the unique number is the
+    # last guard.
     session.add(attempt)
-    try:
-        session.commit()
-    except IntegrityError:  # two tabs pressed "start" together: one attempt wins, both use it
-        session.rollback()
-        existing = open_attempt(
-            session=session, user_id=user_id, course_id=course_id, quiz_id=quiz.id
-        )
-        if existing is None:
-            raise
-        return existing
+    session.flush()
     return attempt
+
+
+def get_attempt(*, session: Session, attempt_id: str, fresh: bool = False) -> QuizAttempt | None:
+    """An attempt by id; `fresh` reads it again from the database (after taking a lock)."""
+    if len(attempt_id) > 32:
+        return None
+    attempt = session.get(QuizAttempt, attempt_id)
+    if attempt is not None and fresh:
+        session.refresh(attempt)
+    return attempt
+
+
+def overdue(*, session: Session, now: datetime | None = None, limit: int = 200) -> list[str]:
+    """Ids of open attempts whose time ran out (oldest deadline first), for the worker to hand
+    in."""
+    now = now or utcnow()
+    return list(
+        session.exec(
+            select(QuizAttempt.id)
+            .where(
+                col(QuizAttempt.submitted_at).is_(None),
+                col(QuizAttempt.deadline_at).is_not(None),
+                col(QuizAttempt.deadline_at) < now,
+            )
+            .order_by(col(QuizAttempt.deadline_at))
+            .limit(limit)
+        ).all()
+    )
 
 
 def _expired(attempt: QuizAttempt, now: datetime) -> bool:
@@ -295,6 +325,34 @@ def record_answer(
     ).first()
     if written is None:
         raise AttemptClosed
+
+
+def record_form(
+    *, session: Session, attempt: QuizAttempt, quiz: QuizContent, form: Any
+) -> dict[str, str]:
+    """Save every answer a page's form carries, in the caller's transaction; the questions
+    whose answer was not saved, with why (forms.NOT_ALL_PARTS or forms.UNREADABLE).
+    AttemptClosed once the attempt is closed."""
+    problems: dict[str, str] = {}
+    by_id = {q.id: q for q in quiz.questions}
+    for drawn in layout(attempt):
+        value = forms.answer_from_form(by_id[drawn.id], form)
+        if value is None:
+            continue
+        if value is forms.INCOMPLETE:
+            problems[drawn.id] = forms.NOT_ALL_PARTS
+            continue
+        try:
+            record_answer(
+                conn=session.connection(),
+                attempt=attempt,
+                quiz=quiz,
+                question_id=drawn.id,
+                value=value,
+            )
+        except AnswerInvalid:
+            problems[drawn.id] = forms.UNREADABLE
+    return problems
 
 
 def _save_answer_statement(insert: Any) -> Any:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from modules.courses.schemas import Question, QuizContent
 from modules.quizzes.models import QuizAnswer, QuizAttempt
-from modules.quizzes.schemas import Question, QuizContent
 
 GROUP_SHARE = 0.27  # classical upper/lower groups for the discrimination index
 

@@ -1,14 +1,14 @@
-"""Export jobs. A job's state lives in `report_job`, so whichever server process gets the
-next status poll can answer it; the process that took the request runs the job in a thread.
-A job whose process died (no heartbeat for a while) is taken over by the next poll."""
+"""Export jobs. An export's state (progress, file, error) lives in `report_job`, so whichever
+server process gets the next status poll can answer it; the work itself is a job of the
+platform's queue (`report.export`), run by a worker, never by a page view. The worker's lease
+takes care of a worker that died mid-export: another one starts the file again."""
 
 from __future__ import annotations
 
 import json
 import logging
 import secrets
-import threading
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +18,20 @@ from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
 from app import clock
-from app.clock import as_utc, utcnow
+from app import jobs as queue
+from app.clock import utcnow
 from app.db import write_lock
 from app.i18n import N_, set_locale
-from modules.accounts import grants
+from modules.accounts import service as accounts_service
 from modules.reports import exports, queries, service
 from modules.reports.models import ReportJob
 
 log = logging.getLogger(__name__)
 job_t = ReportJob.__table__  # type: ignore[attr-defined]
-STALE = timedelta(seconds=60)  # no heartbeat for this long: the runner is gone
+EXPORT_JOB = "report.export"
+CANNOT_WRITE = N_(
+    "The export file could not be written on the server; the administrators have been told."
+)
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's limit, less the header
 
 
@@ -46,8 +50,8 @@ def create(
     locale: str,
     rows: int,
 ) -> ReportJob:
-    """Queue an export of `rows` rows; commits. The filters are kept as given; the scope is
-    read again when the job runs (a withdrawn grant stops it)."""
+    """Queue an export of `rows` rows in the caller's transaction. The filters are kept as
+    given; the scope is read again when the job runs (a withdrawn grant stops it)."""
     if kind not in exports.KINDS or fmt not in exports.FORMATS:
         raise JobError(N_("Choose an export from the list."))
     if kind == "siasn" and fmt != "csv":
@@ -68,25 +72,9 @@ def create(
         rows_total=rows,
     )
     session.add(job)
-    session.commit()
-    session.refresh(job)
+    session.flush()
+    queue.enqueue(session, EXPORT_JOB, {"report_job": job.id}, key=job.id, user_id=user_id)
     return job
-
-
-def claim(engine: Engine, job_id: str) -> bool:
-    """Take a queued (or abandoned) job for this process; False if another has it."""
-    now = utcnow()
-    with write_lock(engine), engine.begin() as conn:
-        taken = conn.execute(
-            update(job_t)
-            .where(
-                job_t.c.id == job_id,
-                (job_t.c.status == "queued")
-                | ((job_t.c.status == "running") & (job_t.c.heartbeat_at < now - STALE)),
-            )
-            .values(status="running", started_at=now, heartbeat_at=now, rows_done=0)
-        )
-        return bool(taken.rowcount)
 
 
 def _set(engine: Engine, job_id: str, **values: Any) -> None:
@@ -99,14 +87,23 @@ def path_of(settings: Any, job: ReportJob) -> Path:
     return Path(settings.export_dir) / f"{job.id}.{job.format}"
 
 
-def run(*, engine: Engine, settings: Any, catalogue: Any, job_id: str) -> None:
-    """Run a claimed job to the end: write the file beside its final name, then rename it,
-    so a download never sees half a file."""
+def run(
+    *,
+    engine: Engine,
+    settings: Any,
+    catalogue: Any,
+    job_id: str,
+    heartbeat: Any = lambda: True,
+) -> None:
+    """Run an export to the end: write the file beside its final name, then rename it, so a
+    download never sees half a file. Any failure is the export's outcome (shown to its owner,
+    who may start it again), never a retry loop."""
     with Session(engine) as session:
         job = session.get(ReportJob, job_id)
-        if job is None:
+        if job is None or job.status in ("done", "failed"):
             return
-        scope = grants.hr_scope(session=session, user_id=job.user_id)
+        scope = accounts_service.hr_scope(session=session, user_id=job.user_id)
+    _set(engine, job_id, status="running", started_at=utcnow(), heartbeat_at=utcnow(), rows_done=0)
     params = json.loads(job.params)
     set_locale(params.get("locale") or settings.default_locale)
     target = path_of(settings, job)
@@ -123,6 +120,7 @@ def run(*, engine: Engine, settings: Any, catalogue: Any, job_id: str) -> None:
 
         def progress(done: int) -> None:
             _set(engine, job_id, rows_done=done, heartbeat_at=utcnow())
+            heartbeat()
 
         with engine.connect() as conn:
             ctx = exports.ExportContext(
@@ -131,7 +129,7 @@ def run(*, engine: Engine, settings: Any, catalogue: Any, job_id: str) -> None:
                 filters=filters,
                 window=window,
                 tz=settings.tz,
-                year=int(params.get("year") or date.today().year),
+                year=int(params.get("year") or clock.today(settings.tz).year),
                 targets=service.jp_targets(settings),
                 organiser=settings.issuer_name,
             )
@@ -152,6 +150,10 @@ def run(*, engine: Engine, settings: Any, catalogue: Any, job_id: str) -> None:
     except JobError as exc:
         partial.unlink(missing_ok=True)
         _set(engine, job_id, status="failed", error=str(exc.args[0]), finished_at=utcnow())
+    except OSError as exc:  # the export folder is missing, full or read-only
+        log.error("export %s: cannot write %s: %s", job_id, partial, exc)
+        partial.unlink(missing_ok=True)
+        _set(engine, job_id, status="failed", error=CANNOT_WRITE, finished_at=utcnow())
     except Exception:
         log.exception("export %s failed", job_id)
         partial.unlink(missing_ok=True)
@@ -167,31 +169,6 @@ def run(*, engine: Engine, settings: Any, catalogue: Any, job_id: str) -> None:
 def _file_name(job: ReportJob, filters: queries.Filters) -> str:
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     return f"{job.kind}-{filters.course_id}-{stamp}.{job.format}"
-
-
-def start(*, engine: Engine, settings: Any, catalogue: Any, job_id: str) -> bool:
-    """Claim a job and run it in a background thread of this process."""
-    if not claim(engine, job_id):
-        return False
-    thread = threading.Thread(
-        target=run,
-        kwargs={"engine": engine, "settings": settings, "catalogue": catalogue, "job_id": job_id},
-        name=f"export-{job_id[:8]}",
-        daemon=True,
-    )
-    thread.start()
-    return True
-
-
-def revive(*, engine: Engine, settings: Any, catalogue: Any, job: ReportJob) -> None:
-    """A poll found a job nobody runs (its process stopped): run it here."""
-    now = utcnow()
-    stale = job.status == "running" and (
-        job.heartbeat_at is None or as_utc(job.heartbeat_at) < now - STALE
-    )
-    waiting = job.status == "queued" and as_utc(job.created_at) < now - timedelta(seconds=5)
-    if stale or waiting:
-        start(engine=engine, settings=settings, catalogue=catalogue, job_id=job.id)
 
 
 def own(*, session: Session, job_id: str, user_id: int) -> ReportJob | None:
@@ -214,7 +191,8 @@ def recent(*, session: Session, user_id: int, limit: int = 10) -> list[ReportJob
 
 
 def clean_up(*, engine: Engine, settings: Any) -> int:
-    """Delete exports older than the keeping time, files and rows; returns how many."""
+    """Delete exports older than the keeping time, files and rows; returns how many (run by
+    the worker every hour)."""
     cutoff = utcnow() - timedelta(hours=settings.export_keep_hours)
     with engine.connect() as conn:
         old = conn.execute(
@@ -226,3 +204,27 @@ def clean_up(*, engine: Engine, settings: Any) -> int:
         with write_lock(engine), engine.begin() as conn:
             conn.execute(delete(job_t).where(job_t.c.id.in_([j for j, _f in old])))
     return len(old)
+
+
+def run_export(ctx: queue.JobContext) -> None:
+    """The worker's step for `report.export`."""
+    state = ctx.state
+    run(
+        engine=state.engine,
+        settings=state.settings,
+        catalogue=state.catalogue,
+        job_id=ctx.payload["report_job"],
+        heartbeat=ctx.heartbeat,
+    )
+
+
+def clean_exports(ctx: queue.JobContext) -> None:
+    """The worker's step for `report.clean_up`: exports past their keeping time."""
+    clean_up(engine=ctx.state.engine, settings=ctx.state.settings)
+
+
+HANDLERS = {
+    EXPORT_JOB: queue.Handler(run_export, transactional=False),
+    "report.clean_up": queue.Handler(clean_exports, transactional=False),
+}
+SCHEDULES = [queue.Schedule("report.clean_up", timedelta(hours=1), "report.clean_up")]

@@ -219,7 +219,7 @@ def self_assessment_page(request: Request, session: SessionDep, manager: HrOrAdm
 def export_start(
     request: Request, session: SessionDep, manager: HrOrAdmin, form: FormData
 ) -> Response:
-    """Queue an export of what the form's filters select, and run it in the background."""
+    """Queue an export of what the form's filters select; a worker writes the file."""
     catalogue = request.app.state.catalogue
     settings = request.app.state.settings
     kind, _sep, fmt = form.get("export", "").partition(":")
@@ -266,10 +266,6 @@ def export_start(
         address=client_address(request),
     )
     session.commit()
-    jobs.clean_up(engine=request.app.state.engine, settings=settings)
-    jobs.start(
-        engine=request.app.state.engine, settings=settings, catalogue=catalogue, job_id=job.id
-    )
     return RedirectResponse(f"/manage/reports/exports/{job.id}", status_code=303)
 
 
@@ -291,14 +287,8 @@ def _own_job(session: Session, manager: StaffScope, job_id: str) -> Any:
 def export_status(
     request: Request, session: SessionDep, manager: HrOrAdmin, job_id: str
 ) -> Response:
-    """An export's progress; htmx polls the status fragment until it is done."""
+    """An export's progress (read only); htmx polls the status fragment until it is done."""
     job = _own_job(session, manager, job_id)
-    jobs.revive(
-        engine=request.app.state.engine,
-        settings=request.app.state.settings,
-        catalogue=request.app.state.catalogue,
-        job=job,
-    )
     template = "reports/_job_status.html" if is_htmx(request) else "reports/job.html"
     response = render(request, template, {"job": job})
     response.headers["Vary"] = "HX-Request"

@@ -254,16 +254,16 @@ def _as(client: TestClient, role: str) -> None:
         return
     from sqlmodel import Session, select
 
-    from modules.accounts import service
+    from modules.accounts import grants
     from modules.accounts.models import User
 
     with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
         user = session.exec(select(User)).one()
         if role in ("trainer", "admin"):
-            service.grant_role(session=session, user=user, role=role)
+            grants.grant(session=session, user=user, role=role)
         else:
             code = "LB-BKN" if role == "hr" else "LB-LAN"
-            service.grant_role(
+            grants.grant(
                 session=session, user=user, role="hr", agency_id=agency_id(client, code)
             )
 

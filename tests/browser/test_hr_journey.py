@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from app.main import create_app
 from app.security import hash_password
-from modules.accounts import service as accounts_service
+from modules.accounts import grants
 from modules.accounts.models import User
 from modules.agencies import service as agencies_service
 from modules.progress.models import Enrollment
@@ -48,7 +48,7 @@ def hr_server(db_url, tmp_path):
             agency_id=bkn,
             password_hash=hash_password(PASSWORD),
         )
-        accounts_service.grant_role(session=s, user=user, role="hr", agency_id=bkn)
+        grants.grant(session=s, user=user, role="hr", agency_id=bkn)
     with serve(app, _free_port()) as base:
         yield app, base, lan
 

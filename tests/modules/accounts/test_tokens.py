@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from app.clock import as_utc, utcnow
+from modules.accounts import grants
 from modules.accounts import service as accounts_service
 from modules.accounts.grants import grants_of, withdraw
 from modules.accounts.models import ApiToken, User
@@ -153,11 +154,11 @@ def test_a_token_follows_its_owners_current_grants_and_account(app) -> None:
     assert refused.status_code == 403 and refused.json()["status"] == 403
     with Session(app.state.engine) as s:
         user = s.exec(select(User).where(User.nip == HR_NIP)).one()
-        accounts_service.grant_role(session=s, user=user, role="trainer")
+        grants.grant(session=s, user=user, role="trainer")
     assert client.get(API, headers=bearer(secret)).status_code == 403  # no HR role
     with Session(app.state.engine) as s:
         user = s.exec(select(User).where(User.nip == HR_NIP)).one()
-        accounts_service.grant_role(session=s, user=user, role="hr", agency_id=bkn)
+        grants.grant(session=s, user=user, role="hr", agency_id=bkn)
         assert client.get(API, headers=bearer(secret)).status_code == 200  # back
         user.active = False
         s.add(user)

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from modules.accounts import service as accounts_service
+from modules.accounts import grants
 from modules.accounts.models import User
 from modules.agencies import service as agencies_service
 from modules.audit.models import AuditEvent
@@ -45,7 +45,7 @@ def _staff(app, role: str, agency_id: int | None, nip: str) -> TestClient:
             email=f"{role}{nip[-3:]}@bkn.go.id",
             password_hash=hash_password(PASSWORD),
         )
-        accounts_service.grant_role(session=session, user=user, role=role, agency_id=agency_id)
+        grants.grant(session=session, user=user, role=role, agency_id=agency_id)
     client = TestClient(app, base_url="http://testserver")
     assert login(client, nip, PASSWORD).status_code == 303
     return client

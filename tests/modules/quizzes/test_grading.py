@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from modules.courses.schemas import Option, Question, QuizContent
 from modules.quizzes.grading import grade, normalise_text, score
-from modules.quizzes.schemas import Option, Question, QuizContent
 
 
 def q(

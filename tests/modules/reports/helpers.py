@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.security import hash_password
-from modules.accounts import service as accounts_service
+from modules.accounts import grants
 from modules.agencies import service as agencies_service
 from modules.progress.models import CourseCompletion, Enrollment, LearningEvent
 from modules.quizzes.models import QuizAnswer, QuizAttempt
@@ -152,7 +152,7 @@ def staff(app, role: str, agency_id: int | None, nip: str, **grant: object) -> T
             password_hash=hash_password(PASSWORD),
             agency_id=agency_id or 1,
         )
-        accounts_service.grant_role(session=s, user=user, role=role, agency_id=agency_id, **grant)
+        grants.grant(session=s, user=user, role=role, agency_id=agency_id, **grant)
     client = TestClient(app, base_url="http://testserver")
     assert login(client, nip, PASSWORD).status_code == 303
     return client

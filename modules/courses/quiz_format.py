@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.i18n import tr
-from modules.quizzes.schemas import QUESTION_TYPES, Option, Question, QuizFrontMatter
+from modules.courses.schemas import QUESTION_TYPES, Option, Question, QuizFrontMatter
 
 HEADER = re.compile(r"^##\s+(?P<text>.*?)\s*$")
 QUESTION_HEADER = re.compile(

@@ -1,0 +1,71 @@
+"""`berakhlak content check|sync`: validate course folders, and publish them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app import commands
+from app.i18n import tr
+from modules.courses import service
+from modules.courses.content import load_content_dir
+
+content_cli = typer.Typer(help="Course content.", no_args_is_help=True)
+
+
+@content_cli.command("check")
+def content_check(directory: Annotated[Path | None, typer.Argument()] = None) -> None:
+    """Validate course content; print every problem as path:line: message."""
+    root = directory or commands.settings().content_dir
+    courses, errors = load_content_dir(root)
+    for course in courses:
+        errors.extend(course.errors)
+    for error in sorted(set(errors)):
+        typer.echo(str(error))
+    for course in courses:
+        if course.content:
+            lessons = sum(len(m.lessons) for m in course.content.modules)
+            summary = tr(
+                "ok: {course} {version} ({modules} modules, {lessons} lessons)",
+                course=course.content.id,
+                version=course.content.version_label,
+                modules=len(course.content.modules),
+                lessons=lessons,
+            )
+            typer.echo(summary, err=True)
+    if errors:
+        typer.echo(tr("{count} problem(s) found", count=len(set(errors))), err=True)
+        raise typer.Exit(1)
+
+
+def _sync_line(result: service.CourseSync) -> str:
+    name = result.course_id or result.folder
+    if result.errors:
+        if result.kept_previous:
+            return tr(
+                "broken: {course} (still serving {version})", course=name, version=result.version
+            )
+        return tr("broken: {course} (not served)", course=name)
+    if result.created:
+        return tr("synced: {course} {version} (new version)", course=name, version=result.version)
+    return tr("synced: {course} {version} (unchanged)", course=name, version=result.version)
+
+
+@content_cli.command("sync")
+def content_sync(directory: Annotated[Path | None, typer.Argument()] = None) -> None:
+    """Load content into the database; a broken course keeps its last good version live. A
+    new live version is published: the worker settles its learners again."""
+    settings = commands.settings()
+    engine = commands.engine()
+    try:
+        results = service.sync_content(engine=engine, root=directory or settings.content_dir)
+    finally:
+        engine.dispose()
+    for result in results:
+        for error in result.errors:
+            typer.echo(str(error))
+        typer.echo(_sync_line(result), err=True)
+    if any(result.errors for result in results):
+        raise typer.Exit(1)

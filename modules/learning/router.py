@@ -1,0 +1,291 @@
+"""The learner's journey: the catalogue, a course, a lesson, "my learning" (pages, which only
+read), and the requests that are learning events (each a POST into the workflow): a lesson
+marked done or not done, a quiz started, a quiz handed in."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from app import clock
+from app.auth import CurrentUser, OptionalUser
+from app.db import SessionDep, run_read, run_write
+from app.forms import RawForm
+from app.templating import is_htmx, render
+from modules.accounts.dependencies import LoggedInLater
+from modules.courses import service as courses_service
+from modules.courses.dependencies import LiveCourse, LiveLesson
+from modules.courses.service import LessonRef
+from modules.learning import rules, workflow
+from modules.progress import service as progress_service
+from modules.quizzes import service as quizzes_service
+from modules.quizzes.dependencies import LiveQuiz, resolve_own_attempt
+
+router = APIRouter()
+
+
+def _lesson_url(course_id: str, lesson_id: str) -> str:
+    return f"/courses/{course_id}/lessons/{lesson_id}"
+
+
+def _attempt_url(attempt_id: str, page: str = "") -> str:
+    return f"/attempts/{attempt_id}{page}"
+
+
+# ---- pages -----------------------------------------------------------------------------------
+
+
+@router.get("/")
+def catalogue(request: Request, session: SessionDep, user: OptionalUser) -> Response:
+    courses = request.app.state.catalogue.courses()
+    progress = {}
+    due: dict[str, Any] = {}
+    if user:
+        for course in courses:
+            done = progress_service.done_lessons(
+                session=session, user_id=user.id, course_id=course.id
+            )
+            progress[course.id] = courses_service.course_progress(course, done)
+        due = progress_service.due_dates(session=session, user_id=user.id)
+        # assigned courses first, soonest due first
+        courses = sorted(courses, key=lambda c: (c.id not in due, due.get(c.id) or date.max))
+    today = clock.today(request.app.state.settings.tz)
+    context = {"courses": courses, "progress": progress, "due": due, "today": today}
+    return render(request, "learning/catalogue.html", context)
+
+
+@router.get("/courses/{course_id}")
+def course_page(
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    course: LiveCourse,
+    marked: str = "",
+) -> Response:
+    done: set[str] = set()
+    passed: set[str] = set()
+    resume = completion = None
+    if user:
+        state = progress_service.lesson_state(
+            conn=session.connection(), user_id=user.id, course_id=course.id
+        )
+        done, last = state.done, state.last_lesson
+        resume = courses_service.resume_lesson(course, last, done) if last or done else None
+        completion = progress_service.completion(
+            session=session, user_id=user.id, course_id=course.id
+        )
+        passed = quizzes_service.passed_quiz_ids(
+            session=session,
+            user_id=user.id,
+            course_id=course.id,
+            quizzes=rules.graded_quizzes(course),
+        )
+    return render(
+        request,
+        "learning/course.html",
+        {
+            "course": course,
+            "done": done,
+            "progress": courses_service.course_progress(course, done),
+            "resume": course.lesson(resume) if resume else None,
+            "completion": completion,
+            "marked": course.lesson(marked) if marked in done else None,
+            "passed": passed,
+        },
+    )
+
+
+@router.get("/courses/{course_id}/lessons/{lesson_id}")
+async def lesson_page(
+    request: Request, user: CurrentUser, ref: LiveLesson, marked: str = ""
+) -> Response:
+    # The most visited page: Core reads via run_read, the shell cached per version. The one
+    # write a GET may make is the resume point, and only when it moves.
+    course, engine = ref.course, request.app.state.engine
+    state = await run_read(
+        engine,
+        lambda conn: progress_service.lesson_state(conn=conn, user_id=user.id, course_id=course.id),
+    )
+    if state.last_lesson != ref.lesson.id:
+        await run_write(
+            engine,
+            lambda conn: progress_service.record_visit(
+                conn=conn, user_id=user.id, course_id=course.id, lesson_id=ref.lesson.id
+            ),
+        )
+    done, shells = state.done, request.app.state.shells
+    is_done, count = ref.lesson.id in done, sum(1 for i in course.lesson_ids if i in done)
+    status = shells.fragment(
+        request,
+        "_partials/lesson_status.html",
+        lambda: {
+            "course": course,
+            "ref": ref,
+            "is_done": is_done,
+            "progress": courses_service.course_progress(course, done),
+            "completed_now": False,
+            "course_completed": state.completed,
+        },
+        key=(course.version_id, ref.lesson.id, is_done, count, state.completed),
+    )
+    previous = course.lesson(marked) if marked in done else None  # after a plain-form "done"
+    notice = shells.fragment(
+        request,
+        "_partials/marked_notice.html",
+        lambda: {"marked": previous},
+        key=("marked", course.version_id, marked if previous else ""),
+    )
+    return shells.render(  # type: ignore[no-any-return]
+        request,
+        "learning/lesson.html",
+        {"course": course, "ref": ref, "next_url": request.url.path},
+        key=(course.version_id, ref.lesson.id),
+        slots={"status_slot": status, "notice_slot": notice},
+    )
+
+
+@router.get("/me/learning")
+def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    settings = request.app.state.settings
+    year = clock.local_now(settings.tz).year
+    catalogue = request.app.state.catalogue
+    items = []
+    for summary in progress_service.enrollments(session=session, user_id=user.id):
+        course = catalogue.get(summary.course_id)
+        if course is None:
+            continue
+        done = progress_service.done_lessons(
+            session=session, user_id=user.id, course_id=course.id
+        )
+        resume = courses_service.resume_lesson(course, summary.last_lesson_id, done)
+        items.append(
+            {
+                "course": course,
+                "progress": courses_service.course_progress(course, done),
+                "resume": course.lesson(resume) if resume else None,
+                "completed_at": summary.completed_at,
+                "due_on": summary.due_on,
+            }
+        )
+    target = settings.jp_target_pppk if user.employment_type == "PPPK" else settings.jp_target
+    earned = progress_service.jp_earned(
+        session=session, user_id=user.id, year=year, zone=settings.tz
+    )
+    return render(
+        request,
+        "learning/my_learning.html",
+        {
+            "items": items,
+            "year": year,
+            "today": clock.today(settings.tz),
+            "jp_earned": earned,
+            "jp_target": target,
+            "jp_percent": min(100, round(100 * earned / target)),
+        },
+    )
+
+
+# ---- learning events -------------------------------------------------------------------------
+
+
+def _status_response(
+    request: Request, session: Session, user_id: int, ref: LessonRef, completed_now: bool
+) -> Response:
+    course = ref.course
+    state = progress_service.lesson_state(
+        conn=session.connection(), user_id=user_id, course_id=course.id
+    )
+    context = {
+        "course": course,
+        "ref": ref,
+        "is_done": ref.lesson.id in state.done,
+        "progress": courses_service.course_progress(course, state.done),
+        "completed_now": completed_now,
+        "course_completed": state.completed,
+    }
+    return render(request, "_partials/lesson_status.html", context)
+
+
+@router.post("/courses/{course_id}/lessons/{lesson_id}/done")
+def lesson_done(
+    request: Request, session: SessionDep, user: CurrentUser, ref: LiveLesson
+) -> Response:
+    course = ref.course
+    outcome = workflow.lesson_done(
+        session=session, user_id=user.id, course=course, lesson_id=ref.lesson.id
+    )
+    if is_htmx(request):
+        return _status_response(request, session, user.id, ref, outcome.completed_now)
+    marked = f"?marked={ref.lesson.id}"  # the next page confirms it (no JavaScript here)
+    if outcome.completed_now or ref.next is None:
+        return RedirectResponse(f"/courses/{course.id}{marked}", status_code=303)
+    return RedirectResponse(_lesson_url(course.id, ref.next.id) + marked, status_code=303)
+
+
+@router.post("/courses/{course_id}/lessons/{lesson_id}/undone")
+def lesson_undone(
+    request: Request, session: SessionDep, user: CurrentUser, ref: LiveLesson
+) -> Response:
+    course = ref.course
+    workflow.lesson_undone(session=session, user_id=user.id, course=course, lesson_id=ref.lesson.id)
+    if is_htmx(request):
+        return _status_response(request, session, user.id, ref, False)
+    return RedirectResponse(_lesson_url(course.id, ref.lesson.id), status_code=303)
+
+
+@router.post("/courses/{course_id}/quizzes/{quiz_id}/start")
+def start_attempt(
+    request: Request, session: SessionDep, user: CurrentUser, ref: LiveQuiz
+) -> Response:
+    try:
+        attempt = workflow.start_attempt(
+            session=session,
+            user_id=user.id,
+            course=ref.course,
+            quiz=ref.quiz,
+            catalogue=request.app.state.catalogue,
+        )
+    except quizzes_service.AttemptsExhausted:
+        return RedirectResponse(f"/courses/{ref.course.id}/quizzes/{ref.quiz.id}", status_code=303)
+    return RedirectResponse(_attempt_url(attempt.id), status_code=303)
+
+
+@router.post("/attempts/{attempt_id}/submit")
+async def submit_attempt(
+    request: Request, deferred: LoggedInLater, form: RawForm, attempt_id: str
+) -> Response:
+    """Save what the page carries, then hand in once (a double click gets the same result);
+    one thread-pool hop for the whole of it."""
+
+    def work() -> None:
+        engine = request.app.state.engine
+        with Session(engine, expire_on_commit=False) as session:
+            _user, ref = resolve_own_attempt(request, deferred, session.connection(), attempt_id)
+            if ref.attempt.submitted_at is not None:
+                return
+
+            def record_answers(tx: Session) -> None:
+                # time is up: what was saved before counts
+                with contextlib.suppress(quizzes_service.AttemptClosed):
+                    quizzes_service.record_form(
+                        session=tx, attempt=ref.attempt, quiz=ref.quiz, form=form
+                    )
+
+            workflow.hand_in(
+                session=session,
+                attempt=ref.attempt,
+                catalogue=request.app.state.catalogue,
+                record_answers=record_answers,
+            )
+
+    await run_in_threadpool(work)
+    url = _attempt_url(attempt_id, "/result")
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
