@@ -114,6 +114,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("GET", "/credentials/status/{list_id}"): ("/credentials/status/1", 200, 200),
     ("GET", "/admin/users"): ("/admin/users?q=Siti", 303, 403, 403, 200),
     ("GET", "/admin/audit"): ("/admin/audit", 303, 403, 403, 200),
+    ("GET", "/admin/jobs"): ("/admin/jobs", 303, 403, 403, 200),
+    ("POST", "/admin/jobs/{job_id}/retry"): ("/admin/jobs/999999/retry", 303, 403, 403, 404),
     ("GET", "/admin/agencies"): ("/admin/agencies?q=Bandung", 303, 403, 403, 200),
     ("GET", "/admin/agencies/new"): ("/admin/agencies/new", 303, 403, 403, 200),
     ("POST", "/admin/agencies/new"): ("/admin/agencies/new", 303, 403, 403, 422),

@@ -54,7 +54,8 @@ def serve(app, port: int) -> Iterator[str]:
 
 @pytest.fixture
 def live_server(db_url: str) -> Iterator[str]:
-    with serve(create_app(make_settings(db_url)), _free_port()) as base:
+    """The app served as `berakhlak serve` runs it on SQLite: a worker inside the process."""
+    with serve(create_app(make_settings(db_url, worker_in_process="on")), _free_port()) as base:
         yield base
 
 

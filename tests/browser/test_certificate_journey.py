@@ -24,6 +24,7 @@ def test_complete_download_scan_verify(db_url: str, browser, tmp_path) -> None:
     app = create_app(
         make_settings(
             db_url,
+            worker_in_process="on",  # as `berakhlak serve` runs on SQLite
             content_dir=root,
             base_url=f"http://127.0.0.1:{port}",  # printed in the QR code
             certificate_cache_dir=tmp_path / "pdf",

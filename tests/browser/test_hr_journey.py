@@ -36,7 +36,7 @@ ROSTER = (
 
 @pytest.fixture
 def hr_server(db_url, tmp_path):
-    app = create_app(make_settings(db_url, export_dir=tmp_path / "exports"))
+    app = create_app(make_settings(db_url, export_dir=tmp_path / "exports", worker_in_process="on"))
     with Session(app.state.engine) as s:
         bkn = agencies_service.get_by_code(session=s, code="LB-BKN").id
         lan = agencies_service.get_by_code(session=s, code="LB-LAN").id

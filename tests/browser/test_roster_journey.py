@@ -22,7 +22,7 @@ HR_NIP = "198001012005011001"
 def test_hr_imports_a_roster_and_a_person_claims_their_account(
     db_url: str, browser, tmp_path
 ) -> None:
-    app = create_app(make_settings(db_url))
+    app = create_app(make_settings(db_url, worker_in_process="on"))
     with Session(app.state.engine) as session:
         officer = make_user(
             session,

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from app import security
+from app import clock, security
 from app.cli import cli
-from app.clock import utcnow
+from app.clock import ManualClock, utcnow
 from app.main import create_app
 from app.security import hash_password
 from modules.accounts import grants, roster_file
@@ -30,6 +30,7 @@ from tests.conftest import (
     make_settings,
     make_user,
     register,
+    run_jobs,
 )
 from tests.modules.accounts.test_roster import BUDI, SITI, agency, csv_bytes, row, xlsx_bytes
 
@@ -178,8 +179,12 @@ def test_uploads_older_than_a_day_are_gone(app) -> None:
         session.add(old)
         session.commit()
     assert client.get(page_url).status_code == 404
-    _upload(client, csv_bytes(BUDI))  # each new upload removes the old ones
-    assert [u.filename for u in _uploads(app)] == ["pegawai.csv"] and len(_uploads(app)) == 1
+    _upload(client, csv_bytes(BUDI))
+    assert len(_uploads(app)) == 2  # kept until the worker's hourly clean-up runs
+    with clock.use(ManualClock()) as moment:
+        moment.advance(timedelta(hours=1, seconds=1))  # the schedule made at start-up is due
+        run_jobs(app)
+    assert len(_uploads(app)) == 1  # the day-old file (and the people's data in it) is gone
 
 
 def _import_siti(app) -> None:

@@ -35,7 +35,9 @@ def test_keys_generate_rotate_and_list(env) -> None:
     rotated = run("keys", "rotate")
     assert rotated.exit_code == 0 and f"retired {kid}" in rotated.output
     listing = run("keys", "list").output.strip().splitlines()
-    assert len(listing) == 2 and listing[1].startswith(kid) and not listing[1].endswith("-")
+    # newest first: the new key, the one just retired, the one made at start-up (retired too)
+    assert len(listing) == 3 and listing[1].startswith(kid) and not listing[1].endswith("-")
+    assert listing[0].endswith("-") and not listing[2].endswith("-")
     with Session(app.state.engine) as session:
         assert kid in {k["kid"] for k in keys.published(session=session)}  # still published
         assert keys.signing_key(session=session, secret=SECRET)[0] != kid

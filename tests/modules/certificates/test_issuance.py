@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from app.clock import utcnow
+from app.main import make_worker
 from modules.audit import service as audit_service
 from modules.certificates import service
 from modules.certificates.models import Certificate, CertificateCounter
@@ -24,21 +25,29 @@ def app(db_url, tmp_path):
     application.state.engine.dispose()
 
 
-def test_a_completion_is_issued_one_certificate_even_when_asked_at_once(app) -> None:
+def _workers_at_once(app, count: int = 8) -> None:
+    """`count` workers draining the same queue at the same moment."""
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        list(pool.map(lambda i: make_worker(app.state, name=f"w{i}").run_until_idle(), range(count)))
+
+
+def test_a_completion_is_issued_one_certificate_even_by_workers_at_once(app) -> None:
     user_id = completed_user(app)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        numbers = set(pool.map(lambda _i: issue(app, user_id).number, range(16)))
-    assert len(numbers) == 1
+    with Session(app.state.engine) as session:  # owed, visible, not issued yet
+        assert [state for _o, state in service.owed_to(session=session, user_id=user_id)] == [
+            "queued"
+        ]
+    _workers_at_once(app)
     with Session(app.state.engine) as session:
         assert len(session.exec(select(Certificate)).all()) == 1
         assert session.get(CertificateCounter, utcnow().year).last == 1  # no number wasted
+        assert service.owed_to(session=session, user_id=user_id) == []
+    assert issue(app, user_id).serial == 1  # running the worker again changes nothing
 
 
 def test_numbers_run_without_gaps_or_duplicates_under_concurrency(app) -> None:
     users = [completed_user(app, i) for i in range(1, 25)]
-    # every learner asked three times at once, all learners together
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda uid: issue(app, uid), users * 3))
+    _workers_at_once(app)
     with Session(app.state.engine) as session:
         rows = session.exec(select(Certificate)).all()
     year = utcnow().year
@@ -194,7 +203,7 @@ def test_a_custom_number_pattern_and_no_expiry(db_url, tmp_path) -> None:
 
 
 def test_two_tabs_completing_the_last_lesson_at_once_get_one_certificate(app) -> None:
-    from modules.progress import flows
+    from modules.learning import workflow
     from tests.conftest import make_user
 
     course = app.state.catalogue.get("demo")
@@ -203,18 +212,15 @@ def test_two_tabs_completing_the_last_lesson_at_once_get_one_certificate(app) ->
 
     def done(lesson_id: str) -> bool:
         with Session(app.state.engine, expire_on_commit=False) as session:
-            return flows.complete_lesson(
-                session=session,
-                user_id=user_id,
-                course=course,
-                lesson_id=lesson_id,
-                policy=app.state.certificate_policy,
-            )
+            return workflow.lesson_done(
+                session=session, user_id=user_id, course=course, lesson_id=lesson_id
+            ).completed_now
 
     assert done("satu-a") is False
     with ThreadPoolExecutor(max_workers=6) as pool:
         completed = list(pool.map(done, ["satu-b"] * 12))
     assert completed.count(True) == 1
+    _workers_at_once(app, 4)
     with Session(app.state.engine) as session:
         rows = session.exec(select(Certificate)).all()
         assert len(rows) == 1 and rows[0].serial == 1
@@ -278,14 +284,8 @@ def test_unusable_number_patterns_are_refused_at_start(db_url, pattern) -> None:
 
 def test_a_late_issue_is_valid_from_the_completion(app) -> None:
     from modules.certificates import credential
-    from modules.progress.models import CourseCompletion
 
-    user_id = completed_user(app)
-    with Session(app.state.engine, expire_on_commit=False) as session:
-        completion = session.get(CourseCompletion, (user_id, "demo"))
-        completion.completed_at = utcnow() - timedelta(days=400)
-        session.add(completion)
-        session.commit()
+    user_id = completed_user(app, completed_at=utcnow() - timedelta(days=400))
     certificate = issue(app, user_id)
     assert service.status(certificate) == "expired"
     built = credential.build(certificate, credential.Issuer("http://x", "x"))

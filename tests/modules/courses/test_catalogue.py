@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import ROOT
 from modules.courses import service
-from tests.conftest import csrf_from, make_settings, register
+from tests.conftest import csrf_from, make_settings, register, run_jobs
 from tests.modules.courses.test_content_check import write_course
 
 
@@ -161,6 +161,11 @@ def test_a_learner_left_at_n_of_n_by_a_new_version_is_completed(db_url, tmp_path
         assert _sync(app.state.engine, root)[0].created
         app.state.catalogue.refresh(force=True)
         assert "1 dari 1 pelajaran selesai" in client.get("/courses/demo").text
+        with Session(app.state.engine) as session:  # pages only read: not yet completed
+            assert session.exec(select(CourseCompletion)).all() == []
+        assert run_jobs(app) >= 1  # the worker settles the course's learners again
         with Session(app.state.engine) as session:
             assert session.exec(select(CourseCompletion)).one().course_id == "demo"
+        assert "Sertifikat" in client.get("/certificates").text
+        assert "Selesai pada" in client.get("/courses/demo").text
     app.state.engine.dispose()

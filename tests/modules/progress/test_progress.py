@@ -81,7 +81,7 @@ def test_completing_every_lesson_completes_the_course_once(client, session, app)
     register(client)
     course = app.state.catalogue.get("berakhlak")
     assert course.content.completion == "modules"  # lessons and the seven value quizzes
-    pass_quizzes(app.state.engine, _user_id(session), course)
+    pass_quizzes(app, _user_id(session), course)
     assert session.exec(select(CourseCompletion)).all() == []  # lessons still to do
     for lesson_id in course.lesson_ids[:-1]:
         mark(client, lesson_id)
@@ -186,7 +186,7 @@ def test_a_completed_course_keeps_its_lessons_done(client, session, app) -> None
 
     register(client)
     course = app.state.catalogue.get("berakhlak")
-    pass_quizzes(app.state.engine, _user_id(session), course)
+    pass_quizzes(app, _user_id(session), course)
     for lesson_id in course.lesson_ids:
         mark(client, lesson_id)
     page = client.get(lesson_url(FIRST)).text

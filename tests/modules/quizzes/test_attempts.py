@@ -13,9 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select
 
-from app.clock import as_utc, utcnow
+from app import clock
+from app.clock import ManualClock, as_utc, utcnow
 from app.main import create_app
 from modules.courses import service as courses_service
+from modules.learning import workflow
 from modules.quizzes import service
 from modules.quizzes.grading import best_answer
 from modules.quizzes.models import QuizAttempt
@@ -45,14 +47,18 @@ def quiz_env(db_url: str, tmp_path: Path):
 
 
 def start(app, course, quiz, user_id, now=None):
-    with Session(app.state.engine, expire_on_commit=False) as session:
-        return service.start(
+    """Start (or resume) through the learning workflow, as the start button does; `now` moves
+    the clock."""
+    with (
+        clock.use(ManualClock(now) if now else clock.current()),
+        Session(app.state.engine, expire_on_commit=False) as session,
+    ):
+        return workflow.start_attempt(
             session=session,
             user_id=user_id,
-            course_id=course.id,
-            version_id=course.version_id,
+            course=course,
             quiz=quiz,
-            now=now,
+            catalogue=app.state.catalogue,
         )
 
 
