@@ -19,7 +19,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from app import errors, i18n, jobs, migrate
+from app import errors, i18n, jobs, migrate, ratelimit
 from app.db import make_engine
 from app.forms import csrf_protect
 from app.middleware import PlatformMiddleware
@@ -82,6 +82,7 @@ def job_registry() -> jobs.Registry:
     """Every kind of background job, and every schedule, of every module."""
     registry = jobs.Registry()
     registry.add(jobs.HANDLERS, jobs.SCHEDULES)
+    registry.add(ratelimit.HANDLERS, ratelimit.SCHEDULES)
     registry.add(accounts_jobs.HANDLERS, accounts_jobs.SCHEDULES)
     registry.add(certificates_jobs.HANDLERS)
     registry.add(learning_jobs.HANDLERS, learning_jobs.SCHEDULES)

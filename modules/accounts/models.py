@@ -63,19 +63,6 @@ class AuthSession(SQLModel, table=True):
     user_agent: str = Field(default="", max_length=200)
 
 
-class LoginFailure(SQLModel, table=True):
-    """One failed login, keyed by account identifier or client address, for throttling."""
-
-    __tablename__ = "login_failure"
-    __table_args__ = (
-        Index("ix_login_failure_key_at", "key", "failed_at"),
-        Index("ix_login_failure_failed_at", "failed_at"),  # the daily clean-up
-    )
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=300)
-    failed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-
-
 class RosterUpload(SQLModel, table=True):
     """An uploaded roster file, kept between its dry run and the confirmation that applies it
     (any server process may serve the confirmation). Removed a day after upload."""

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, true, update
+from sqlalchemy import Select, bindparam, delete, true, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import security
+from app import ratelimit, security
 from app.auth import Principal
 from app.clock import as_utc, utcnow
 from app.i18n import N_
@@ -22,7 +21,7 @@ from app.i18n import N_
 from modules.accounts.grants import Scope as Scope
 from modules.accounts.grants import hr_scope as hr_scope
 from modules.accounts.grants import trainer_courses as trainer_courses
-from modules.accounts.models import AuthSession, LoginFailure, RoleGrant, User
+from modules.accounts.models import AuthSession, RoleGrant, User
 from modules.accounts.nip import normalise
 from modules.accounts.schemas import FormError, ProfileInput, RegistrationInput, password_problem
 
@@ -108,23 +107,8 @@ class LoginResult:
     locked: bool = False
 
 
-def _failures(session: Session, key: str, since_minutes: int) -> int:
-    since = utcnow() - timedelta(minutes=since_minutes)
-    stmt = (
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.key == key, col(LoginFailure.failed_at) >= since)
-    )
-    return int(session.exec(stmt).one())
-
-
-def throttle_key(kind: str, value: str) -> str:
-    """A fixed-length key for a throttled thing (account, address): no personal data in clear."""
-    return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()[:40]}"
-
-
 def _pair_prefix(ident: str) -> str:
-    return throttle_key("login-pair", ident) + ":"
+    return ratelimit.key("login-pair", ident) + ":"
 
 
 def authenticate(
@@ -136,24 +120,27 @@ def authenticate(
     max_failures: int,
     lockout_minutes: int,
 ) -> LoginResult:
-    """Check NIP-or-email and password, counting failures per account and per address.
+    """Check NIP-or-email and password, counting attempts per account and per address with the
+    platform's rate limiter.
 
-    The attempt is recorded before the password is checked, so concurrent guesses are counted
+    The attempt is counted before the password is checked, so concurrent guesses are counted
     before any of them is verified (a read-check-write order would let them all through)."""
     ident = identifier.strip().lower()
     ident = normalise(ident) if "@" not in ident else ident
-    id_key, addr_key = throttle_key("login-id", ident), throttle_key("login-ip", address)
-    pair_key = _pair_prefix(ident) + throttle_key("", address)[1:17]
-    attempt = LoginFailure(key=addr_key)
-    session.add_all([LoginFailure(key=id_key), LoginFailure(key=pair_key), attempt])
+    window = timedelta(minutes=lockout_minutes)
+    id_key = ratelimit.key("login-id", ident)
+    addr_key = ratelimit.address_key("login-ip", address)
+    pair_key = _pair_prefix(ident) + ratelimit.address_key("", address)[1:17]
+    conn = session.connection()
+    counts = {k: ratelimit.hit(conn, k, per=window) for k in (pair_key, id_key, addr_key)}
     session.commit()
     # One address guessing one account is stopped after `max_failures`; an account attacked
     # from many addresses after four times that (so a stranger cannot lock someone out with
     # a handful of tries); one address after ten times that, whatever accounts it tries.
     if (
-        _failures(session, pair_key, lockout_minutes) > max_failures
-        or _failures(session, id_key, lockout_minutes) > max_failures * ACCOUNT_FAILURE_FACTOR
-        or _failures(session, addr_key, lockout_minutes) > max_failures * ADDRESS_FAILURE_FACTOR
+        counts[pair_key] > max_failures
+        or counts[id_key] > max_failures * ACCOUNT_FAILURE_FACTOR
+        or counts[addr_key] > max_failures * ADDRESS_FAILURE_FACTOR
     ):
         return LoginResult(None, locked=True)
     user = None
@@ -165,23 +152,26 @@ def authenticate(
         and user
         and user.active
     ):
-        session.exec(delete(LoginFailure).where(col(LoginFailure.key).in_([id_key, pair_key])))  # type: ignore[call-overload]
-        session.exec(delete(LoginFailure).where(col(LoginFailure.id) == attempt.id))  # type: ignore[call-overload]
+        # a success forgets the account's failures and does not count against the address
+        conn = session.connection()
+        ratelimit.clear(conn, [id_key, pair_key])
+        ratelimit.hit(conn, addr_key, per=window, amount=-1)
         session.commit()
         return LoginResult(user)
-    cutoff = utcnow() - timedelta(days=1)
-    session.exec(delete(LoginFailure).where(col(LoginFailure.failed_at) < cutoff))  # type: ignore[call-overload]
-    session.commit()
     return LoginResult(None)
 
 
 def registration_allowed(*, session: Session, address: str, per_hour: int) -> bool:
     """Count a registration attempt from an address; False once it is over the hourly limit
     (every attempt costs an argon2 hash and could probe which NIPs are registered)."""
-    key = throttle_key("register-ip", address)
-    session.add(LoginFailure(key=key))
+    allowed = ratelimit.allow(
+        session.connection(),
+        ratelimit.address_key("register-ip", address),
+        limit=per_hour,
+        per=timedelta(hours=1),
+    )
     session.commit()
-    return _failures(session, key, 60) <= per_hour
+    return allowed
 
 
 def start_session(*, session: Session, user: User, days: int, user_agent: str = "") -> str:
@@ -336,15 +326,12 @@ def reset_password(*, session: Session, user: User, new: str) -> None:
     user.password_hash = security.hash_password(new)
     session.add(user)
     session.exec(delete(AuthSession).where(col(AuthSession.user_id) == user.id))  # type: ignore[call-overload]
-    session.exec(
-        delete(LoginFailure).where(  # type: ignore[call-overload]
-            col(LoginFailure.key).in_(
-                [throttle_key("login-id", user.nip), throttle_key("login-id", user.email)]
-            )
-            | col(LoginFailure.key).startswith(_pair_prefix(user.nip))
-            | col(LoginFailure.key).startswith(_pair_prefix(user.email))
-        )
+    conn = session.connection()
+    ratelimit.clear(
+        conn, [ratelimit.key("login-id", user.nip), ratelimit.key("login-id", user.email)]
     )
+    ratelimit.clear(conn, prefix=_pair_prefix(user.nip))
+    ratelimit.clear(conn, prefix=_pair_prefix(user.email))
     session.commit()
 
 

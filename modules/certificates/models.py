@@ -75,13 +75,3 @@ class SigningKey(SQLModel, table=True):
     private_pem: str = Field(sa_column=Column(Text, nullable=False))  # PKCS#8, encrypted
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     retired_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-
-
-class LookupCounter(SQLModel, table=True):
-    """Certificate look-ups per client address per minute (rate limiting that holds across
-    server processes). Old windows are deleted as new ones are counted."""
-
-    __tablename__ = "lookup_counter"
-    key: str = Field(primary_key=True, max_length=64)  # a hash of the client address
-    window: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    hits: int = 0

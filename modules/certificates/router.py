@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from app import i18n
+from app import i18n, ratelimit
 from app.auth import CurrentUser, OptionalUser
 from app.db import SessionDep, write_lock
 from app.errors import problem
@@ -22,7 +22,7 @@ from app.forms import RawForm, client_address
 from app.i18n import N_
 from app.templating import render, request_locale
 from modules.accounts import service as accounts_service
-from modules.certificates import credential, keys, pdf, ratelimit, service
+from modules.certificates import credential, keys, pdf, service
 from modules.certificates.dependencies import OwnCertificate
 from modules.certificates.models import Certificate
 
@@ -30,6 +30,7 @@ router = APIRouter()
 log = logging.getLogger("berakhlak.certificates")
 
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
+MINUTE = timedelta(minutes=1)
 
 
 def _issuer(request: Request) -> credential.Issuer:
@@ -156,9 +157,10 @@ def _allowed(request: Request, session: SessionDep) -> bool:
     address = client_address(request)
     with write_lock(request.app.state.engine):  # SQLite: queue here, not in its busy handler
         allowed = ratelimit.allow(
-            conn=session.connection(),
-            address=address,
-            per_minute=request.app.state.settings.verify_per_minute,
+            session.connection(),
+            ratelimit.address_key("verify", address),
+            limit=request.app.state.settings.verify_per_minute,
+            per=MINUTE,
         )
         session.commit()
     return allowed
@@ -305,7 +307,10 @@ async def verify(request: Request, _user: OptionalUser, ref: str) -> Response:
             conn.execution_options(isolation_level="AUTOCOMMIT")
             with write_lock(engine):
                 allowed = ratelimit.allow(
-                    conn=conn, address=address, per_minute=settings.verify_per_minute
+                    conn,
+                    ratelimit.address_key("verify", address),
+                    limit=settings.verify_per_minute,
+                    per=MINUTE,
                 )
             if not allowed:
                 return False, None, None
