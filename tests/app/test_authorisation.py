@@ -4,9 +4,9 @@ EXPECTED fails the suite, so a new route cannot ship without its authorisation d
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from tests.conftest import agency_id, all_routes, csrf_from, register
+from tests.app.visitors import ROLES
+from tests.conftest import all_routes, csrf_from
 
 LESSON = "/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar"
 QUIZ = "/courses/berakhlak/quizzes/akuntabel-kuis"
@@ -207,7 +207,6 @@ def test_every_route_is_in_the_matrix(app) -> None:
     assert routes == set(EXPECTED), f"decide authorisation for: {routes ^ set(EXPECTED)}"
 
 
-ROLES = ["anonymous", "learner", "trainer", "admin", "hr", "hr_other"]
 # HR officers are learners too: unless listed here, they get the learner's answer.
 # (hr: HR of the visitor's own agency, hr_other: HR of another agency)
 HR_ANSWERS: dict[tuple[str, str], tuple[int, int]] = {
@@ -247,39 +246,17 @@ def _answers(route: tuple[str, str]) -> tuple[str, dict[str, int]]:
     return url, dict(zip(ROLES, answers, strict=True))
 
 
-def _as(client: TestClient, role: str) -> None:
-    """Make the client a visitor of `role` (learners have no grant; others are granted one)."""
-    if role == "anonymous":
-        return
-    register(client)
-    if role == "learner":
-        return
-    from sqlmodel import Session, select
-
-    from modules.accounts import grants
-    from modules.accounts.models import User
-
-    with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
-        user = session.exec(select(User)).one()
-        if role in ("trainer", "admin"):
-            grants.grant(session=session, user=user, role=role)
-        else:
-            code = "LB-BKN" if role == "hr" else "LB-LAN"
-            grants.grant(
-                session=session, user=user, role="hr", agency_id=agency_id(client, code)
-            )
-
-
 def test_hr_answers_name_routes_in_the_matrix() -> None:
     assert set(HR_ANSWERS) <= set(EXPECTED)
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("route", sorted(EXPECTED), ids=lambda r: f"{r[0]} {r[1]}")
-def test_route_answers_each_role(client: TestClient, role: str, route: tuple[str, str]) -> None:
+def test_route_answers_each_role(visitors, role: str, route: tuple[str, str]) -> None:
     url, by_role = _answers(route)
-    _as(client, role)
-    url = url.replace("{bkn}", str(agency_id(client, "LB-BKN")))
+    visitor = visitors(role)
+    client = visitor.client()
+    url = visitor.url(url)
     expected = by_role[role]
     if route[0] == "POST":
         data = {"csrf_token": csrf_from(client, "/")}
