@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= sqlite
+TEST_PROCESSES ?= 2
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -44,11 +45,11 @@ pdf-libs: ## install Pango and DejaVu fonts (for WeasyPrint's certificate PDFs) 
 run: setup pdf-libs ## set up, then serve on http://127.0.0.1:8000 (SQLite in ./var, shipped course loaded)
 	$(BIN)/berakhlak serve
 
-test: setup browser pdf-libs ## set up, then run the whole test suite (TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL)
-	BERAKHLAK_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+test: setup browser pdf-libs ## set up, then run the whole test suite in two processes (TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL)
+	BERAKHLAK_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
-test-postgres: ## the whole suite against the local PostgreSQL database `test`
-	$(MAKE) test TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test
+test-postgres: ## the suite against the local PostgreSQL database `test` (browser journeys: the smoke one only)
+	$(MAKE) test TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test PYTEST_ARGS="-m 'not browser or smoke' $(PYTEST_ARGS)"
 
 lint: setup ## ruff, mypy and the import contracts between modules (import-linter)
 	$(BIN)/ruff check .

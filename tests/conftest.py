@@ -15,14 +15,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from app import security
 from app.main import create_app, make_worker, prepare
 from app.settings import ROOT, Settings
 from modules.agencies import service as agencies_service
+
+# Argon2id at its lowest cost in tests: the same algorithm and code paths, without the 0.1 s
+# each production-cost hash and check would take thousands of times over.
+# tests/app/test_security.py checks the production parameters.
+security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+security._DUMMY_HASH = security._hasher.hash("dummy")
 
 DB_CHOICE = os.environ.get("BERAKHLAK_TEST_DATABASE_URL", "sqlite") or "sqlite"
 SECRET = "test-secret-key-that-is-long-enough-0123456789"

@@ -105,3 +105,22 @@ def test_csrf_tokens_are_masked_per_page(client) -> None:
         assert client.post("/login", data={**form, "csrf_token": token}).status_code == 422
     tampered = first[:-1] + ("0" if first[-1] != "0" else "1")
     assert client.post("/login", data={**form, "csrf_token": tampered}).status_code == 403
+
+
+def test_production_passwords_are_hashed_with_argon2id_at_full_cost() -> None:
+    """The suite hashes cheaply (tests/conftest.py); the platform's own hasher does not."""
+    import importlib
+
+    from argon2.profiles import RFC_9106_LOW_MEMORY
+
+    from app import security as module
+
+    cheap = module._hasher, module._DUMMY_HASH
+    fresh = importlib.reload(module)  # the module as the platform loads it
+    try:
+        params = fresh._hasher
+        assert params.time_cost >= RFC_9106_LOW_MEMORY.time_cost
+        assert params.memory_cost >= RFC_9106_LOW_MEMORY.memory_cost
+        assert fresh.hash_password("kata-sandi-yang-panjang-1").startswith("$argon2id$")
+    finally:
+        fresh._hasher, fresh._DUMMY_HASH = cheap

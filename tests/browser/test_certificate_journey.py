@@ -15,7 +15,8 @@ from tests.browser.conftest import _free_port, register_in_browser, serve
 from tests.conftest import make_settings
 from tests.modules.courses.test_content_check import write_course
 
-pytestmark = pytest.mark.browser
+# the journey that also runs on PostgreSQL (make test-postgres): the worker included
+pytestmark = [pytest.mark.browser, pytest.mark.smoke]
 
 
 def test_complete_download_scan_verify(db_url: str, browser, tmp_path) -> None:
