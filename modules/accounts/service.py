@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, true, update
+from sqlalchemy import Select, bindparam, delete, func, true, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -16,12 +16,13 @@ from app import ratelimit, security
 from app.auth import Principal
 from app.clock import as_utc, utcnow
 from app.i18n import N_
+from modules.accounts import roster_uploads
 
 # re-exported: the scopes of HR officers and trainers are part of what accounts offers others
 from modules.accounts.grants import Scope as Scope
 from modules.accounts.grants import hr_scope as hr_scope
 from modules.accounts.grants import trainer_courses as trainer_courses
-from modules.accounts.models import AuthSession, RoleGrant, User
+from modules.accounts.models import AuthSession, RoleGrant, RosterUpload, User
 from modules.accounts.nip import normalise
 from modules.accounts.schemas import FormError, ProfileInput, RegistrationInput, password_problem
 
@@ -208,15 +209,20 @@ _PRINCIPAL_COLUMNS = [
 ]
 
 
-def principal_select(*extra: Any) -> Select[Any]:
+def principal_select(
+    *extra: Any, outer_join: Callable[[Any], tuple[Any, Any]] | None = None
+) -> Select[Any]:
     """The query behind a session cookie (bound parameter `digest`), with `extra` columns a
-    hot path needs in the same round trip (join their tables with an outer join)."""
-    return (
+    hot path needs in the same round trip; `outer_join(user_id)` gives the (table, condition)
+    they come from, the condition written on the user's id column."""
+    stmt = (
         select(*_PRINCIPAL_COLUMNS, AuthSession.expires_at, AuthSession.last_seen_at, *extra)
         .select_from(User)
         .join(AuthSession, col(AuthSession.user_id) == User.id)
-        .where(col(AuthSession.id) == bindparam("digest"), col(User.active) == true())
     )
+    if outer_join is not None:
+        stmt = stmt.outerjoin(*outer_join(col(User.id)))
+    return stmt.where(col(AuthSession.id) == bindparam("digest"), col(User.active) == true())
 
 
 # Built once: constructing a statement costs more than running it on SQLite.
@@ -390,3 +396,52 @@ def export_profile(*, session: Session, user_id: int) -> dict[str, object]:
             for s in sessions
         ],
     }
+
+
+# ---- people, for other modules' set-based SQL ------------------------------------------------
+
+NIP_CHUNK = 5000  # NIPs per statement: well under any database's limit on bound values
+
+
+def member_ids(
+    *, agency_id: int, unit: str | None = None, nips: tuple[str, ...] = ()
+) -> list[Select[Any]]:
+    """Queries of the ids of an agency's active people (in one work unit, among listed NIPs),
+    one per chunk of NIPs: for work done in SQL over a group (assigning a course)."""
+    base = [col(User.agency_id) == agency_id, col(User.active) == true()]
+    if unit:
+        base.append(func.lower(col(User.work_unit)) == unit.lower())
+    if not nips:
+        return [select(User.id).where(*base)]
+    return [
+        select(User.id).where(*base, col(User.nip).in_(nips[i : i + NIP_CHUNK]))
+        for i in range(0, len(nips), NIP_CHUNK)
+    ]
+
+
+def ids_in_scope(*, scope: Scope, agency_id: int | None = None) -> Select[Any]:
+    """A query of the ids of the people a scope covers (by their current agency and unit),
+    optionally of one agency: for other modules' lists filtered by whom an officer manages."""
+    stmt = select(User.id)
+    limit = scope.where(col(User.agency_id), col(User.work_unit))
+    if limit is not None:
+        stmt = stmt.where(limit)
+    if agency_id is not None:
+        stmt = stmt.where(col(User.agency_id) == agency_id)
+    return stmt
+
+
+def applied_roster(
+    *, session: Session, upload_id: str, user_id: int, admin: bool
+) -> RosterUpload | None:
+    """An applied roster upload of this officer (an admin: anyone's), or None."""
+    if not upload_id:
+        return None
+    upload = roster_uploads.get(session=session, upload_id=upload_id, user_id=user_id, admin=admin)
+    return upload if upload is not None and upload.applied_at is not None else None
+
+
+def roster_nips(upload: RosterUpload) -> tuple[str, ...]:
+    """The NIPs of a roster upload, in file order."""
+    table = roster_uploads.table_of(upload)
+    return tuple(dict.fromkeys(normalise(row.cells[0]) for row in table.rows if row.cells))

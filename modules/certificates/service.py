@@ -24,7 +24,7 @@ from app import jobs
 from app.clock import as_utc, utcnow
 from app.i18n import N_
 from modules.accounts import service as accounts_service
-from modules.accounts.grants import Scope
+from modules.accounts.service import Scope
 from modules.agencies import service as agencies_service
 from modules.audit import service as audit
 from modules.certificates.models import Certificate, CertificateCounter
@@ -516,14 +516,10 @@ def parse_filters(params: dict[str, str]) -> tuple[Filters, dict[str, str]]:
 def _managed(scope: Scope, filters: Filters, now: datetime) -> Any:
     """The certificates of the people in `scope` (by their current agency and unit),
     filtered."""
-    from modules.accounts.models import User
-
-    stmt = select(Certificate).join(User, col(User.id) == Certificate.user_id)
-    limit = scope.where(col(User.agency_id), col(User.work_unit))
-    if limit is not None:
-        stmt = stmt.where(limit)
-    if filters.agency_id is not None:
-        stmt = stmt.where(col(User.agency_id) == filters.agency_id)
+    stmt = select(Certificate)
+    if not scope.everything or filters.agency_id is not None:
+        people = accounts_service.ids_in_scope(scope=scope, agency_id=filters.agency_id)
+        stmt = stmt.where(col(Certificate.user_id).in_(people))
     if filters.course_id:
         stmt = stmt.where(col(Certificate.course_id) == filters.course_id)
     if filters.year:

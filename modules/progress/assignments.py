@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select, true
+from sqlalchemy import func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
@@ -16,8 +16,8 @@ from sqlmodel import select as sm_select
 
 from app.clock import utcnow
 from app.i18n import N_
-from modules.accounts.grants import Scope
-from modules.accounts.models import User
+from modules.accounts import service as accounts_service
+from modules.accounts.service import Scope
 from modules.audit import service as audit
 from modules.progress.models import CourseAssignment, Enrollment
 
@@ -70,30 +70,17 @@ def check(*, scope: Scope, group: Group, due_on: date | None, today: date) -> No
         raise AssignmentError("due_on", N_("Choose a due date within two years."))
 
 
-CHUNK = 5000  # NIPs per statement: well under any database's limit on bound values
-
-
-def _member_sets(group: Group) -> list[list[Any]]:
-    """The conditions selecting the group's people, one set per chunk of listed NIPs."""
-    user = User.__table__  # type: ignore[attr-defined]
-    conditions = [user.c.agency_id == group.agency_id, user.c.active == true()]
-    if group.unit:
-        conditions.append(func.lower(user.c.work_unit) == group.unit.lower())
-    if not group.nips:
-        return [conditions]
-    return [
-        [*conditions, user.c.nip.in_(group.nips[i : i + CHUNK])]
-        for i in range(0, len(group.nips), CHUNK)
-    ]
+def _member_ids(group: Group) -> list[Any]:
+    """Queries of the group's people's ids, one per chunk of listed NIPs."""
+    return accounts_service.member_ids(agency_id=group.agency_id, unit=group.unit, nips=group.nips)
 
 
 def count(*, session: Session, group: Group) -> int:
     """How many people the group holds."""
-    user = User.__table__  # type: ignore[attr-defined]
     conn = session.connection()
     return sum(
-        int(conn.execute(select(func.count()).select_from(user).where(*c)).scalar_one())
-        for c in _member_sets(group)
+        int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+        for q in _member_ids(group)
     )
 
 
@@ -109,21 +96,21 @@ def assign(
 ) -> CourseAssignment:
     """Enrol the group on the course with the due date (people already enrolled keep their
     progress and get the new due date); records the assignment and audits it. Commits."""
-    user = User.__table__  # type: ignore[attr-defined]
     enrolment = Enrollment.__table__  # type: ignore[attr-defined]
     now = utcnow()
     people = count(session=session, group=group)
     columns = ("course_id", "started_at", "last_seen_at", "assigned_by", "assigned_at", "due_on")
     values = (course_id, now, now, actor_id, now, due_on)
     insert = pg_insert if session.connection().dialect.name == "postgresql" else sqlite_insert
-    for conditions in _member_sets(group):
+    for members in _member_ids(group):
+        people_ids = members.subquery()
         rows = select(
-            user.c.id,
+            people_ids.c.id,
             *(
                 literal(v, enrolment.c[name].type).label(name)
                 for name, v in zip(columns, values, strict=True)
             ),
-        ).where(*conditions)
+        )
         statement = insert(enrolment).from_select(["user_id", *columns], rows)
         statement = statement.on_conflict_do_update(
             index_elements=["user_id", "course_id"],

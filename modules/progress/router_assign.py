@@ -14,9 +14,8 @@ from app.db import SessionDep
 from app.forms import FormData, client_address
 from app.i18n import N_
 from app.templating import render
-from modules.accounts import roster_uploads
+from modules.accounts import service as accounts_service
 from modules.accounts.dependencies import HrOrAdmin, StaffScope
-from modules.accounts.nip import normalise
 from modules.agencies import service as agencies_service
 from modules.progress import assignments
 
@@ -53,20 +52,12 @@ def _page(
 
 def _roster(session: Session, manager: StaffScope, upload_id: str) -> Any:
     """An applied roster upload of this officer (an admin: anyone's), or None."""
-    if not upload_id:
-        return None
-    upload = roster_uploads.get(
+    return accounts_service.applied_roster(
         session=session,
         upload_id=upload_id,
         user_id=manager.user.id,
         admin=manager.scope.everything,
     )
-    return upload if upload is not None and upload.applied_at is not None else None
-
-
-def _roster_nips(upload: Any) -> tuple[str, ...]:
-    table = roster_uploads.table_of(upload)
-    return tuple(dict.fromkeys(normalise(row.cells[0]) for row in table.rows if row.cells))
 
 
 @router.get("/manage/assignments")
@@ -111,7 +102,7 @@ def assign(request: Request, session: SessionDep, manager: HrOrAdmin, form: Form
     if values["roster"] and upload is None:
         errors["roster"] = N_("That roster is gone (kept for a day) or was not applied.")
     elif upload is not None:
-        nips = _roster_nips(upload)
+        nips = accounts_service.roster_nips(upload)
     if errors:
         return _page(request, session, manager, values, errors, 422)
     group = assignments.Group(int(agency_text), unit, nips)

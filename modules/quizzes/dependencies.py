@@ -12,10 +12,8 @@ from sqlmodel import Session, col
 
 from app.auth import CurrentUser, Principal, TrainerOrAdmin
 from app.db import SessionDep
-from modules.accounts import grants
 from modules.accounts import service as accounts_service
 from modules.accounts.dependencies import DeferredUser
-from modules.accounts.models import User
 from modules.courses.schemas import ModuleContent, QuizContent
 from modules.courses.service import CourseView
 from modules.quizzes import service
@@ -74,9 +72,12 @@ def attempt_ref(request: Request, attempt: QuizAttempt | None) -> AttemptRef:
 
 # The session behind the cookie and the learner's own attempt in one round trip, for the
 # hottest requests (saving an answer, handing in).
-SESSION_AND_ATTEMPT = accounts_service.principal_select(*service.ATTEMPT_COLUMNS).outerjoin(
-    QuizAttempt,
-    and_(col(QuizAttempt.id) == bindparam("attempt_id"), col(QuizAttempt.user_id) == User.id),
+SESSION_AND_ATTEMPT = accounts_service.principal_select(
+    *service.ATTEMPT_COLUMNS,
+    outer_join=lambda user_id: (
+        QuizAttempt,
+        and_(col(QuizAttempt.id) == bindparam("attempt_id"), col(QuizAttempt.user_id) == user_id),
+    ),
 )
 
 
@@ -102,7 +103,7 @@ OwnAttempt = Annotated[AttemptRef, Depends(own_attempt)]
 
 def quiz_trainer(session: SessionDep, user: TrainerOrAdmin, ref: LiveQuiz) -> QuizRef:
     """The quiz in the URL, for an admin or a trainer of its course (403 for other trainers)."""
-    courses = grants.trainer_courses(session=session, user_id=user.id)
+    courses = accounts_service.trainer_courses(session=session, user_id=user.id)
     if courses is not None and ref.course.id not in courses:
         raise HTTPException(403)
     return ref

@@ -14,7 +14,7 @@ from app.clock import as_utc, utcnow
 from app.db import SessionDep, write_lock
 from app.forms import RawForm
 from app.templating import render
-from modules.accounts import grants
+from modules.accounts import service as accounts_service
 from modules.accounts.dependencies import LoggedInLater
 from modules.quizzes import forms, grading, service, statistics
 from modules.quizzes.dependencies import (
@@ -43,7 +43,8 @@ def quiz_page(request: Request, session: SessionDep, user: CurrentUser, ref: Liv
     standing = service.standing(
         session=session, user_id=user.id, course_id=ref.course.id, quiz=ref.quiz
     )
-    courses = grants.trainer_courses(session=session, user_id=user.id)  # None: every course
+    # None: every course
+    courses = accounts_service.trainer_courses(session=session, user_id=user.id)
     trains = courses is None or ref.course.id in courses
     return render(
         request,

@@ -15,7 +15,7 @@ import xlsxwriter
 from sqlalchemy import and_, select
 
 from app.i18n import N_, gettext
-from modules.accounts.grants import Scope
+from modules.accounts.service import Scope
 from modules.reports import queries
 from modules.reports.queries import Filters, Window
 

@@ -30,8 +30,8 @@ from sqlalchemy import (
 
 from app import clock
 from app.clock import as_utc
-from modules.accounts.grants import Scope
 from modules.accounts.models import User
+from modules.accounts.service import Scope
 from modules.agencies.models import Agency
 from modules.certificates.models import Certificate
 from modules.progress.models import CourseCompletion, Enrollment, LearningEvent

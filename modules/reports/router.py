@@ -15,7 +15,7 @@ from app.forms import FormData, client_address
 from app.i18n import N_
 from app.templating import is_htmx, render, request_locale
 from modules.accounts.dependencies import HrOrAdmin, StaffScope
-from modules.accounts.nip import PNS_GRADES, PPPK_GRADES
+from modules.accounts.schemas import PNS_GRADES, PPPK_GRADES
 from modules.agencies import service as agencies_service
 from modules.audit import service as audit_service
 from modules.reports import exports, jobs, queries, service

@@ -12,8 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.i18n import N_
-from modules.accounts.grants import Scope
-from modules.accounts.nip import PNS_GRADES, PPPK_GRADES
+from modules.accounts.schemas import PNS_GRADES, PPPK_GRADES
+from modules.accounts.service import Scope
 from modules.courses.schemas import CourseContent
 from modules.reports import queries
 from modules.reports.queries import GROUPS, STATUSES, Filters, GroupRow, PersonRow, Window
