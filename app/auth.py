@@ -51,12 +51,12 @@ class IdentityProvider(Protocol):
 
 
 def identity(request: Request) -> IdentityProvider:
-    return request.app.state.identity  # type: ignore[no-any-return]
+    return request.app.state.identity
 
 
 async def _load_user(request: Request) -> Principal | None:
     if hasattr(request.state, "user"):
-        return request.state.user  # type: ignore[no-any-return]
+        return request.state.user
     user = await identity(request).principal(request)
     request.state.user = user  # templates show it as `user`
     return user

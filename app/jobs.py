@@ -63,7 +63,7 @@ QUEUED, RUNNING, DONE, DEAD = "queued", "running", "done", "dead"
 STATUSES = (QUEUED, RUNNING, DONE, DEAD)
 
 
-def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+def _ts(nullable: bool = False) -> Column:
     return Column(DateTime(timezone=True), nullable=nullable)
 
 
@@ -385,7 +385,8 @@ class Worker:
         """Enqueue every schedule that is due (once across all workers); returns how many."""
         now = clock.utcnow()
         with self.engine.connect() as conn:
-            known = dict(conn.execute(select(schedule_t.c.name, schedule_t.c.next_at)).all())
+            rows: Any = conn.execute(select(schedule_t.c.name, schedule_t.c.next_at)).all()
+            known: dict[str, datetime] = dict(rows)
         started = 0
         for schedule in self.registry.schedules:
             next_at = known.get(schedule.name)
@@ -477,7 +478,7 @@ _NO_LOCK = _NoLock()
 
 def counts(conn: Connection) -> dict[str, int]:
     """How many jobs are in each state."""
-    rows = conn.execute(select(job_t.c.status, func.count()).group_by(job_t.c.status)).all()
+    rows: Any = conn.execute(select(job_t.c.status, func.count()).group_by(job_t.c.status))
     found = {status: int(n) for status, n in rows}
     return {status: found.get(status, 0) for status in STATUSES}
 

@@ -91,7 +91,7 @@ def hit(conn: Connection, counted: str, *, per: timedelta, amount: int = 1) -> f
     """Count `amount` hits of `counted` (a `key(...)`) now, in the caller's transaction, and
     return how many fell within the last `per` (sliding)."""
     window, into, until = _windows(per, clock.utcnow())
-    current = conn.execute(
+    current: Any = conn.execute(
         _COUNT[conn.dialect.name],
         {"key": counted, "window": window, "n": amount, "until": until},
     ).scalar_one()

@@ -210,7 +210,7 @@ def users_import(
         raise typer.Exit(2) from None
     with commands.session() as session:
         officer = _user_or_exit(session, as_nip)
-        scope = grants.hr_scope(session=session, user_id=officer.id)
+        scope = grants.hr_scope(session=session, user_id=officer.id or 0)
         if scope.empty:
             typer.echo(
                 tr("error: {nip} manages nobody (no HR or admin role)", nip=as_nip), err=True

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 from app.clock import utcnow
 
 
-def _ts(**kw: object) -> Column:  # type: ignore[type-arg]
+def _ts(**kw: object) -> Column:
     return Column(DateTime(timezone=True), **kw)  # type: ignore[arg-type]
 
 

@@ -12,8 +12,9 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import bindparam, insert, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from app.clock import utcnow
 from app.i18n import N_
@@ -71,7 +72,7 @@ def _existing(session: Session, key: str, values: Iterable[str]) -> dict[str, An
     found: dict[str, Any] = {}
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
-        for row in connection.execute(select(*_LOOKUP).where(column.in_(chunk))):
+        for row in connection.execute(sa_select(*_LOOKUP).where(column.in_(chunk))):
             found[row[at]] = row
     return found
 
@@ -187,7 +188,7 @@ def apply(
             # the first write takes the lock: a second confirmation waits here, then finds
             # the upload applied
             marked = session.exec(
-                update(RosterUpload)  # type: ignore[call-overload]
+                update(RosterUpload)
                 .where(
                     col(RosterUpload.id) == upload_id,
                     col(RosterUpload.applied_at).is_(None),

@@ -16,7 +16,8 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
 from app.clock import as_utc, utcnow
 from modules.accounts.models import RosterUpload
@@ -77,7 +78,7 @@ def purge(*, session: Session) -> None:
     assignments made from them keep their people and lose the link (the foreign key sets it
     to NULL). The caller commits."""
     cutoff = utcnow() - KEEP
-    session.exec(delete(RosterUpload).where(col(RosterUpload.created_at) < cutoff))  # type: ignore[call-overload]
+    session.exec(delete(RosterUpload).where(col(RosterUpload.created_at) < cutoff))
 
 
 def get(*, session: Session, upload_id: str, user_id: int, admin: bool) -> RosterUpload | None:
@@ -96,19 +97,20 @@ def get(*, session: Session, upload_id: str, user_id: int, admin: bool) -> Roste
 def recent(*, session: Session, user_id: int) -> list[Any]:
     """The user's uploads of the last day, newest first (without their content)."""
     cutoff = utcnow() - KEEP
+    stmt = (
+        sa_select(
+            col(RosterUpload.id),
+            col(RosterUpload.filename),
+            col(RosterUpload.rows),
+            col(RosterUpload.created_at),
+            col(RosterUpload.applied_at),
+        )
+        .where(col(RosterUpload.user_id) == user_id, col(RosterUpload.created_at) >= cutoff)
+        .order_by(col(RosterUpload.created_at).desc())
+        .limit(RECENT)
+    )
     return list(
-        session.exec(
-            select(
-                RosterUpload.id,
-                RosterUpload.filename,
-                RosterUpload.rows,
-                RosterUpload.created_at,
-                RosterUpload.applied_at,
-            )
-            .where(col(RosterUpload.user_id) == user_id, col(RosterUpload.created_at) >= cutoff)
-            .order_by(col(RosterUpload.created_at).desc())
-            .limit(RECENT)
-        ).all()
+        session.connection().execute(stmt).all()
     )
 
 

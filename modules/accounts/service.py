@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, func, true, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -27,6 +28,13 @@ from modules.accounts.nip import normalise
 from modules.accounts.schemas import FormError, ProfileInput, RegistrationInput, password_problem
 
 SESSION_REFRESH = timedelta(hours=1)
+
+
+def _id(user: User) -> int:
+    """A stored user's id (None only before the row is written)."""
+    if user.id is None:
+        raise ValueError("the user is not stored yet")
+    return user.id
 ACCOUNT_FAILURE_FACTOR = 4
 ADDRESS_FAILURE_FACTOR = 10  # an address (an office NAT) may fail more often than one account
 
@@ -83,7 +91,7 @@ def _claim(session: Session, user: User, data: RegistrationInput) -> User | None
     from modules.audit import service as audit  # audit records users; keep imports one-way
 
     claimed = session.exec(
-        update(User)  # type: ignore[call-overload]
+        update(User)
         .where(col(User.id) == user.id, col(User.password_hash) == "")
         .values(password_hash=security.hash_password(data.password))
     )
@@ -180,14 +188,14 @@ def start_session(*, session: Session, user: User, days: int, user_agent: str = 
     token = security.new_token()
     now = utcnow()
     session.exec(
-        delete(AuthSession).where(  # type: ignore[call-overload]
+        delete(AuthSession).where(
             col(AuthSession.user_id) == user.id, col(AuthSession.expires_at) < now
         )
     )
     session.add(
         AuthSession(
             id=security.token_digest(token),
-            user_id=user.id,
+            user_id=_id(user),
             created_at=now,
             last_seen_at=now,
             expires_at=now + timedelta(days=days),
@@ -198,7 +206,7 @@ def start_session(*, session: Session, user: User, days: int, user_agent: str = 
     return token
 
 
-_PRINCIPAL_COLUMNS = [
+_PRINCIPAL_COLUMNS: list[Any] = [
     User.id,
     User.nip,
     User.employment_type,
@@ -216,7 +224,12 @@ def principal_select(
     hot path needs in the same round trip; `outer_join(user_id)` gives the (table, condition)
     they come from, the condition written on the user's id column."""
     stmt = (
-        select(*_PRINCIPAL_COLUMNS, AuthSession.expires_at, AuthSession.last_seen_at, *extra)
+        sa_select(
+            *_PRINCIPAL_COLUMNS,
+            col(AuthSession.expires_at),
+            col(AuthSession.last_seen_at),
+            *extra,
+        )
         .select_from(User)
         .join(AuthSession, col(AuthSession.user_id) == User.id)
     )
@@ -277,7 +290,7 @@ def get(*, session: Session, user_id: int) -> User:
 
 def end_session(*, session: Session, token: str) -> None:
     """Log out: forget the session server-side."""
-    session.exec(delete(AuthSession).where(col(AuthSession.id) == security.token_digest(token)))  # type: ignore[call-overload]
+    session.exec(delete(AuthSession).where(col(AuthSession.id) == security.token_digest(token)))
     session.commit()
 
 
@@ -317,7 +330,7 @@ def change_password(
     keep = security.token_digest(keep_token) if keep_token else ""
     session.exec(
         delete(AuthSession).where(
-            col(AuthSession.user_id) == user.id,  # type: ignore[call-overload]
+            col(AuthSession.user_id) == user.id,
             col(AuthSession.id) != keep,
         )
     )
@@ -331,7 +344,7 @@ def reset_password(*, session: Session, user: User, new: str) -> None:
         raise FormError({"password": problem})
     user.password_hash = security.hash_password(new)
     session.add(user)
-    session.exec(delete(AuthSession).where(col(AuthSession.user_id) == user.id))  # type: ignore[call-overload]
+    session.exec(delete(AuthSession).where(col(AuthSession.user_id) == user.id))
     conn = session.connection()
     ratelimit.clear(
         conn, [ratelimit.key("login-id", user.nip), ratelimit.key("login-id", user.email)]

@@ -40,7 +40,7 @@ def zip_stream(
     are stored as they are."""
     sink = _Drain()
     names: set[str] = set()
-    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[call-overload]
         for certificate in certificates:
             name = f"{certificate.number.replace('/', '-')}.pdf"
             if name in names:  # numbers are unique; a pattern without the year could repeat

@@ -282,8 +282,12 @@ def check_jwt(
 def _dates(claims: dict[str, Any], now: datetime) -> Check:
     stamp = now.timestamp()
     nbf, exp = claims.get("nbf"), claims.get("exp")
-    readable = isinstance(nbf, int) and (exp is None or isinstance(exp, int))
-    if not readable or not 0 <= nbf < 2**35 or (exp is not None and not 0 <= exp < 2**35):
+    if (
+        not isinstance(nbf, int)
+        or not (exp is None or isinstance(exp, int))
+        or not 0 <= nbf < 2**35
+        or (exp is not None and not 0 <= exp < 2**35)
+    ):
         return Check("dates", False, N_("The validity dates cannot be read."))
     if stamp < nbf:
         return Check("dates", False, N_("Not valid before {date}."), {"date": _day(nbf)})

@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 from app.clock import utcnow
 
 
-def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+def _ts(nullable: bool = False) -> Column:
     return Column(DateTime(timezone=True), nullable=nullable)
 
 

@@ -78,4 +78,4 @@ def render_uncached(
         modules=modules,
         qr=qr_data_uri(verify_url),
     )
-    return HTML(string=html, base_url=str(TEMPLATE_DIR)).write_pdf()  # type: ignore[no-any-return]
+    return HTML(string=html, base_url=str(TEMPLATE_DIR)).write_pdf()

@@ -92,7 +92,7 @@ def manage_zip(request: Request, session: SessionDep, scope: Manager) -> Respons
             cache_dir=settings.certificate_cache_dir,
         )
 
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks():
         # its own session: the response outlives the request's
         with Session(engine, expire_on_commit=False) as own:
             rows = service.managed_stream(session=own, scope=scope.scope, filters=filters)

@@ -178,7 +178,7 @@ def issue(
     completed = as_utc(completion.completed_at)
     valid_until = completed + timedelta(days=policy.validity_days) if policy.validity_days else None
     conn = session.connection()
-    serial = conn.execute(
+    serial: int = conn.execute(
         _NEXT_SERIAL[conn.dialect.name == "postgresql"], {"year": year}
     ).scalar_one()
     certificate = Certificate(
@@ -186,7 +186,7 @@ def issue(
         code=new_code(),
         year=year,
         serial=serial,
-        user_id=user.id,
+        user_id=completion.user_id,
         course_id=completion.course_id,
         revision=revision,
         replaces_id=replaces.id if replaces else None,
@@ -439,9 +439,8 @@ def reissue(
 
 def revoked_ids(*, session: Session) -> list[int]:
     """Ids (status-list indexes) of every revoked certificate."""
-    return list(
-        session.exec(select(Certificate.id).where(col(Certificate.revoked_at).is_not(None))).all()
-    )
+    rows = session.exec(select(Certificate.id).where(col(Certificate.revoked_at).is_not(None)))
+    return [i for i in rows.all() if i is not None]
 
 
 def revoked_state(*, session: Session, index: int) -> bool | None:

@@ -16,7 +16,7 @@ async def live_course(request: Request, course_id: str) -> CourseView:
     course = catalogue.cached(course_id)
     if course is None:
         raise HTTPException(404)
-    return course  # type: ignore[no-any-return]
+    return course
 
 
 LiveCourse = Annotated[CourseView, Depends(live_course)]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import jobs
 from app.clock import utcnow
@@ -224,7 +224,7 @@ def _current_version(session: Session, course_id: str | None) -> str | None:
         return None
     row = session.exec(
         select(ContentVersion)
-        .join(Course, Course.current_version_id == ContentVersion.id)
+        .join(Course, col(Course.current_version_id) == col(ContentVersion.id))
         .where(Course.id == course_id)
     ).first()
     return f"{row.version}+{row.content_hash[:12]}" if row else None
@@ -331,7 +331,7 @@ class Catalogue:
             rows = session.exec(
                 select(Course.id, Course.current_version_id)
                 .where(Course.active == True)  # noqa: E712
-                .order_by(Course.position, Course.id)
+                .order_by(col(Course.position), col(Course.id))
             ).all()
             views = {}
             for course_id, version_id in rows:
@@ -361,17 +361,18 @@ class Catalogue:
         for view in self._views.values():
             if view.version_id == version_id:
                 return view
-        view = self._older.get(version_id)
-        if view is None:
-            with Session(self.engine) as session:
-                snapshot = session.get(ContentVersion, version_id)
-                if snapshot is None:
-                    return None
-                view = CourseView(version_id, CourseContent.model_validate_json(snapshot.snapshot))
-            if len(self._older) > 32:
-                self._older.clear()
-            self._older[version_id] = view
-        return view
+        older = self._older.get(version_id)
+        if older is not None:
+            return older
+        with Session(self.engine) as session:
+            snapshot = session.get(ContentVersion, version_id)
+            if snapshot is None:
+                return None
+            loaded = CourseView(version_id, CourseContent.model_validate_json(snapshot.snapshot))
+        if len(self._older) > 32:
+            self._older.clear()
+        self._older[version_id] = loaded
+        return loaded
 
     def cached(self, course_id: str) -> CourseView | None:
         """One live course as last loaded (callers ran `ensure_fresh`)."""

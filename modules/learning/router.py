@@ -141,7 +141,7 @@ async def lesson_page(
         lambda: {"marked": previous},
         key=("marked", course.version_id, marked if previous else ""),
     )
-    return shells.render(  # type: ignore[no-any-return]
+    return shells.render(
         request,
         "learning/lesson.html",
         {"course": course, "ref": ref, "next_url": request.url.path},

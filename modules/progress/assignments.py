@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, literal, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
@@ -104,13 +104,14 @@ def assign(
     insert = pg_insert if session.connection().dialect.name == "postgresql" else sqlite_insert
     for members in _member_ids(group):
         people_ids = members.subquery()
+        # SQLite reads INSERT ... SELECT ... ON CONFLICT right only with a WHERE in the SELECT
         rows = select(
             people_ids.c.id,
             *(
                 literal(v, enrolment.c[name].type).label(name)
                 for name, v in zip(columns, values, strict=True)
             ),
-        )
+        ).where(true())
         statement = insert(enrolment).from_select(["user_id", *columns], rows)
         statement = statement.on_conflict_do_update(
             index_elements=["user_id", "course_id"],

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
+from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, literal, union_all, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -23,7 +25,7 @@ _DONE_IDS = select(LessonProgress.lesson_id).where(
 
 
 # One round trip for the lesson page: each query costs a GIL hand-off under load.
-_LESSON_STATE = union_all(
+_LESSON_STATE: Any = union_all(
     select(LessonProgress.lesson_id, literal(0).label("kind")).where(
         col(LessonProgress.user_id) == bindparam("user_id"),
         col(LessonProgress.course_id) == bindparam("course_id"),
@@ -52,7 +54,8 @@ class LessonState:
 def lesson_state(*, conn: Connection, user_id: int, course_id: str) -> LessonState:
     """Lessons done, resume point, enrolment and completion, in one query."""
     state = LessonState(done=set())
-    for value, kind in conn.execute(_LESSON_STATE, {"user_id": user_id, "course_id": course_id}):
+    rows: Any = conn.execute(_LESSON_STATE, {"user_id": user_id, "course_id": course_id})
+    for value, kind in rows:
         if kind == 0:
             state.done.add(value)
         elif kind == 1:
@@ -195,8 +198,8 @@ def enrollments(*, session: Session, user_id: int) -> list[EnrollmentSummary]:
         .outerjoin(done_count, done_count.c.course_id == Enrollment.course_id)
         .outerjoin(
             CourseCompletion,
-            (CourseCompletion.user_id == Enrollment.user_id)
-            & (CourseCompletion.course_id == Enrollment.course_id),
+            (col(CourseCompletion.user_id) == col(Enrollment.user_id))
+            & (col(CourseCompletion.course_id) == col(Enrollment.course_id)),
         )
         .where(Enrollment.user_id == user_id)
         .order_by(col(Enrollment.last_seen_at).desc())
@@ -313,10 +316,11 @@ def record_event(
 
 def due_dates(*, session: Session, user_id: int) -> dict[str, date]:
     """A learner's courses assigned by HR, with their due dates."""
-    stmt = select(Enrollment.course_id, Enrollment.due_on).where(
-        Enrollment.user_id == user_id, col(Enrollment.due_on).is_not(None)
+    stmt = sa_select(col(Enrollment.course_id), col(Enrollment.due_on)).where(
+        col(Enrollment.user_id) == user_id, col(Enrollment.due_on).is_not(None)
     )
-    return {course: due for course, due in session.exec(stmt).all() if due is not None}
+    rows = session.connection().execute(stmt).all()
+    return {course: due for course, due in rows if due is not None}
 
 
 def learners_to_settle(

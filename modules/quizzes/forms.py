@@ -39,9 +39,10 @@ def answer_from_form(question: Question, form: Mapping[str, Any]) -> Any:
         # ordering: each item got a position 1..n; the answer lists items by position
         positions: dict[int, int] = {}
         for item, position in enumerate(parts):
-            if not str(position).isdigit() or int(position) - 1 in positions:
+            place = str(position)
+            if not place.isdigit() or int(place) - 1 in positions:
                 return INCOMPLETE  # a place given twice: not an order yet
-            positions[int(position) - 1] = item
+            positions[int(place) - 1] = item
         return [positions.get(p, -1) for p in range(len(parts))]
     value = form.get(name)
     return value if value not in (None, "") else None

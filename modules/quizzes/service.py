@@ -20,6 +20,7 @@ from sqlalchemy import (
     literal_column,
     update,
 )
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -366,7 +367,7 @@ def _save_answer_statement(insert: Any) -> Any:
         )
         .exists()
     )
-    row = select(
+    row = sa_select(
         bindparam("attempt_id", type_=String),
         bindparam("question_id", type_=String),
         bindparam("value", type_=Text),
@@ -423,10 +424,8 @@ def submit(
     if attempt.submitted_at is None:
         conn = session.connection()
         ids = [d.id for d in layout(attempt)]
-        saved = {
-            qid: (json.loads(value), stored)
-            for qid, value, stored in conn.execute(_ANSWERS_AND_SCORES, {"attempt_id": attempt_id})
-        }
+        rows: Any = conn.execute(_ANSWERS_AND_SCORES, {"attempt_id": attempt_id})
+        saved = {qid: (json.loads(value), stored) for qid, value, stored in rows}
         given = {qid: value for qid, (value, _stored) in saved.items()}
         score, passed = grading.grade(quiz, ids, given)
         won = conn.execute(
@@ -456,7 +455,7 @@ def submit(
                 conn.execute(_KEEP_SCORES[conn.dialect.name == "postgresql"], rows)
             attempt.submitted_at, attempt.score, attempt.passed = now, score, passed
         else:  # another request graded it first: take its result
-            row = conn.execute(_RESULT, {"attempt_id": attempt_id}).one()
+            row: Any = conn.execute(_RESULT, {"attempt_id": attempt_id}).one()
             attempt.submitted_at, attempt.score, attempt.passed = row
         if commit:
             session.commit()

@@ -24,7 +24,7 @@ class ItemStats:
     choices: Counter[str] = field(default_factory=Counter)  # option index (or value) -> times
 
 
-def _graded(course_id: str, quiz_id: str):  # type: ignore[no-untyped-def]
+def _graded(course_id: str, quiz_id: str):
     return (
         col(QuizAttempt.course_id) == course_id,
         col(QuizAttempt.quiz_id) == quiz_id,

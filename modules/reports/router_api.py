@@ -163,7 +163,7 @@ def completion(
     return schemas.CompletionOut(
         course=filters.course_id,
         filters=filters.as_params(),
-        group_by=group_by,  # type: ignore[arg-type]
+        group_by=group_by,
         totals=_group(report.total),
         groups=[_group(g) for g in report.groups],
         modules=[

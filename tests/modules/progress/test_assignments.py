@@ -133,9 +133,9 @@ def test_another_agency_or_unit_is_refused(app, pop) -> None:
 
 
 def test_assigning_the_people_of_an_applied_roster(app, pop, monkeypatch) -> None:
-    from modules.progress import assignments
+    from modules.accounts import service as accounts_service
 
-    monkeypatch.setattr(assignments, "CHUNK", 1)  # one statement per NIP: the chunking works
+    monkeypatch.setattr(accounts_service, "NIP_CHUNK", 1)  # one statement per NIP: chunks work
     hr = staff(app, "hr", pop.bkn, "198001012005011901")
     roster = (
         "nip,nama,email,instansi,unit_kerja,jabatan,golongan,jenis_pegawai\n"
