@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -90,6 +90,17 @@ async def run_read(engine: Engine, work: Callable[[Connection], T]) -> T:
     if engine.dialect.name == "sqlite":
         return call()
     return await run_in_threadpool(call)
+
+
+@contextmanager
+def autocommit(engine: Engine) -> Iterator[Connection]:
+    """The fast path's connection for a hot request made of single-statement writes and reads
+    (saving a quiz answer, counting a certificate look-up): each statement is its own
+    transaction, with no ORM session around them. Callers run it in the thread pool, behind
+    `write_lock` while they write."""
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 async def run_write(engine: Engine, work: Callable[[Connection], T]) -> T:

@@ -10,13 +10,12 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from app import i18n, ratelimit
 from app.auth import CurrentUser, OptionalUser
-from app.db import SessionDep, write_lock
+from app.db import SessionDep, autocommit, write_lock
 from app.errors import problem
 from app.forms import RawForm, client_address
 from app.i18n import N_
@@ -25,6 +24,7 @@ from modules.accounts import service as accounts_service
 from modules.certificates import credential, keys, pdf, service
 from modules.certificates.dependencies import OwnCertificate
 from modules.certificates.models import Certificate
+from modules.certificates.schemas import CheckOut, CredentialIn, VerificationOut
 
 router = APIRouter()
 log = logging.getLogger("berakhlak.certificates")
@@ -228,28 +228,6 @@ async def verify_credential_page(
     )
 
 
-class CredentialIn(BaseModel):
-    """A credential to check: the VC-JWT, or the JSON we issue (as a string or an object)."""
-
-    credential: str | dict[str, Any] = Field(
-        description="The compact VC-JWT, or the enveloped JSON credential."
-    )
-
-
-class CheckOut(BaseModel):
-    name: str = Field(description="signature, issuer, dates, status or format")
-    ok: bool
-    message: str = Field(description="Why, in English.")
-
-
-class VerificationOut(BaseModel):
-    valid: bool = Field(description="True when every check holds.")
-    checks: list[CheckOut]
-    verification_url: str | None = Field(
-        None, description="Our public page for the certificate, when the credential is ours."
-    )
-
-
 @router.post(
     "/api/v1/credentials/verify",
     tags=["certificates"],
@@ -302,9 +280,8 @@ async def verify(request: Request, _user: OptionalUser, ref: str) -> Response:
     address = client_address(request)
 
     def work() -> tuple[bool, Certificate | None, Certificate | None]:
-        with engine.connect() as conn:
-            # each statement is its own transaction: the count is one upsert, the rest reads
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+        # each statement is its own transaction: the count is one upsert, the rest reads
+        with autocommit(engine) as conn:
             with write_lock(engine):
                 allowed = ratelimit.allow(
                     conn,

@@ -28,6 +28,7 @@ from modules.accounts.service import Scope
 from modules.agencies import service as agencies_service
 from modules.audit import service as audit
 from modules.certificates.models import Certificate, CertificateCounter
+from modules.certificates.schemas import Owed as Owed  # what the workflow hands over
 from modules.courses import service as courses_service
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
@@ -93,37 +94,6 @@ def current(*, session: Session, user_id: int, course_id: str) -> Certificate | 
         .where(col(Certificate.user_id) == user_id, col(Certificate.course_id) == course_id)
         .order_by(col(Certificate.revision).desc())
     ).first()
-
-
-@dataclass(frozen=True)
-class Owed:
-    """A course completion, as the certificate it owes needs it (the completion never changes
-    after it is recorded, so the worker may issue from these facts at any later time)."""
-
-    user_id: int
-    course_id: str
-    completed_at: datetime
-    jp: int
-    content_version_id: int
-
-    def as_payload(self) -> dict[str, Any]:
-        return {
-            "user_id": self.user_id,
-            "course_id": self.course_id,
-            "completed_at": as_utc(self.completed_at).isoformat(),
-            "jp": self.jp,
-            "content_version_id": self.content_version_id,
-        }
-
-    @classmethod
-    def from_payload(cls, data: dict[str, Any]) -> Owed:
-        return cls(
-            user_id=int(data["user_id"]),
-            course_id=str(data["course_id"]),
-            completed_at=datetime.fromisoformat(data["completed_at"]),
-            jp=int(data["jp"]),
-            content_version_id=int(data["content_version_id"]),
-        )
 
 
 ISSUE_JOB = "certificate.issue"

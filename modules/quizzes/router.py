@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth import CurrentUser
 from app.clock import as_utc, utcnow
-from app.db import SessionDep, write_lock
+from app.db import SessionDep, autocommit, write_lock
 from app.forms import RawForm
 from app.templating import render
 from modules.accounts import service as accounts_service
@@ -122,8 +122,7 @@ async def save_one(
 
     def work() -> str | None:
         engine = request.app.state.engine
-        with write_lock(engine), engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+        with write_lock(engine), autocommit(engine) as conn:
             _user, ref = resolve_own_attempt(request, deferred, conn, attempt_id)
             if question_id not in {d.id for d in service.layout(ref.attempt)}:
                 raise HTTPException(404)

@@ -78,8 +78,11 @@ def create(
 
 
 def _set(engine: Engine, job_id: str, **values: Any) -> None:
-    with write_lock(engine), engine.begin() as conn:
-        conn.execute(update(job_t).where(job_t.c.id == job_id).values(**values))
+    """Record an export's progress or outcome at once (its own short transaction: the owner's
+    polls see it while the file is still being written)."""
+    with write_lock(engine), Session(engine) as session:
+        session.connection().execute(update(job_t).where(job_t.c.id == job_id).values(**values))
+        session.commit()
 
 
 def path_of(settings: Any, job: ReportJob) -> Path:
@@ -122,9 +125,9 @@ def run(
             _set(engine, job_id, rows_done=done, heartbeat_at=utcnow())
             heartbeat()
 
-        with engine.connect() as conn:
+        with Session(engine) as reading:  # rows stream from a server-side cursor
             ctx = exports.ExportContext(
-                conn=conn,
+                conn=reading.connection(),
                 scope=scope,
                 filters=filters,
                 window=window,
@@ -194,15 +197,18 @@ def clean_up(*, engine: Engine, settings: Any) -> int:
     """Delete exports older than the keeping time, files and rows; returns how many (run by
     the worker every hour)."""
     cutoff = utcnow() - timedelta(hours=settings.export_keep_hours)
-    with engine.connect() as conn:
-        old = conn.execute(
+    with Session(engine) as session:
+        old = session.connection().execute(
             select(job_t.c.id, job_t.c.format).where(job_t.c.created_at < cutoff)
         ).all()
-    for job_id, fmt in old:
-        (Path(settings.export_dir) / f"{job_id}.{fmt}").unlink(missing_ok=True)
-    if old:
-        with write_lock(engine), engine.begin() as conn:
-            conn.execute(delete(job_t).where(job_t.c.id.in_([j for j, _f in old])))
+        for job_id, fmt in old:
+            (Path(settings.export_dir) / f"{job_id}.{fmt}").unlink(missing_ok=True)
+        if old:
+            with write_lock(engine):
+                session.connection().execute(
+                    delete(job_t).where(job_t.c.id.in_([j for j, _f in old]))
+                )
+                session.commit()
     return len(old)
 
 
