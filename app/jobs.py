@@ -279,6 +279,10 @@ class Worker:
     def claim(self) -> Job | None:
         """Take the next ready job, or None."""
         now = clock.utcnow()
+        with self.engine.connect() as conn:
+            # a read first: an idle worker never takes the write lock (SQLite has one)
+            if conn.execute(select(job_t.c.id).where(_ready(now)).limit(1)).first() is None:
+                return None
         candidate = select(job_t.c.id).where(_ready(now)).order_by(job_t.c.run_at, job_t.c.id)
         if self.engine.dialect.name == "postgresql":
             candidate = candidate.with_for_update(skip_locked=True)

@@ -10,9 +10,15 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.clock import utcnow
+from app.main import build_state
 from app.settings import ROOT
 from modules.accounts.models import RoleGrant, User
-from tests.conftest import PASSWORD, SECRET
+from modules.certificates.models import Certificate
+from modules.learning import rules
+from modules.progress.models import CourseCompletion, Enrollment, LessonProgress
+from modules.quizzes.models import QuizAttempt
+from tests.conftest import PASSWORD, SECRET, make_settings, make_user
 from tests.modules.courses.test_content_check import BROKEN, write_course
 
 
@@ -163,4 +169,53 @@ def test_users_set_password_for_a_forgetful_learner(run, db_url: str) -> None:
     with Session(engine) as session:
         user = session.exec(select(User)).one()
         assert security.verify_password("kata-sandi-baru-yang-kuat", user.password_hash)
+    engine.dispose()
+
+
+def test_the_worker_runs_what_is_ready_and_settle_repairs_a_record(run, db_url: str) -> None:
+    """`berakhlak worker --once` issues an owed certificate; `berakhlak learning settle`
+    completes a learner whose requirements are met (as after a content change)."""
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        user = make_user(session)
+        state = build_state(make_settings(db_url))
+        course = state.catalogue.get("berakhlak")
+        state.engine.dispose()
+        session.add(Enrollment(user_id=user.id, course_id=course.id))
+        for lesson_id in course.lesson_ids:
+            session.add(
+                LessonProgress(
+                    user_id=user.id,
+                    course_id=course.id,
+                    lesson_id=lesson_id,
+                    content_version_id=course.version_id,
+                )
+            )
+        for i, quiz in enumerate(rules.graded_quizzes(course)):
+            session.add(
+                QuizAttempt(
+                    id=f"a{i}",
+                    user_id=user.id,
+                    course_id=course.id,
+                    quiz_id=quiz.id,
+                    number=1,
+                    content_version_id=course.version_id,
+                    seed=i,
+                    layout="[]",
+                    started_at=utcnow(),
+                    submitted_at=utcnow(),
+                    score=1.0,
+                    passed=True,
+                )
+            )
+        session.commit()
+        nip = user.nip
+    settled = run("--lang", "en", "learning", "settle", "berakhlak", "--nip", nip)
+    assert settled.exit_code == 0 and "1 completed now" in settled.output, settled.output
+    assert run("--lang", "en", "learning", "settle", "nope").exit_code == 2
+    worked = run("--lang", "en", "worker", "--once")
+    assert worked.exit_code == 0 and "job(s) run" in worked.output, worked.output
+    with Session(engine) as session:
+        assert session.exec(select(CourseCompletion)).one().user_id == user.id
+        assert session.exec(select(Certificate)).one().holder_nip == nip
     engine.dispose()
