@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from lesson_page import _free_port, _scratch_database, _server, parse_wrk  # noqa: E402
 
-from app.cli import prepare  # noqa: E402
 from app.db import make_engine  # noqa: E402
+from app.main import prepare  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.templating import make_environment  # noqa: E402
 from modules.accounts.models import User  # noqa: E402
@@ -69,22 +69,30 @@ def _certificates(settings: Settings, count: int) -> list:
             )
             session.add(user)
             session.commit()
-            progress_service.record_completion(
+            completion = progress_service.record_completion(
                 session=session,
                 user_id=user.id,
                 course_id=course.id,
                 version_id=course.version_id,
                 jp=course.content.jp,
             )
+            assert completion is not None
+            # what the worker does with the certificate a completion owes
             issued.append(
-                certificates_service.issue_for_completion(
+                certificates_service.issue_owed(
                     session=session,
+                    owed=certificates_service.Owed(
+                        user_id=completion.user_id,
+                        course_id=course.id,
+                        completed_at=completion.completed_at,
+                        jp=completion.jp,
+                        content_version_id=completion.content_version_id,
+                    ),
                     catalogue=catalogue,
-                    user_id=user.id,
-                    course_id=course.id,
                     policy=policy,
                 )
             )
+            session.commit()
     engine.dispose()
     return issued
 

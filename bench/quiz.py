@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from lesson_page import _free_port, _scratch_database, _server  # noqa: E402
 
-from app.cli import prepare  # noqa: E402
 from app.db import make_engine  # noqa: E402
+from app.main import prepare  # noqa: E402
 from app.security import SESSION_COOKIE  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from modules.accounts import service as accounts_service  # noqa: E402
@@ -161,10 +161,12 @@ def _wrk_requests(
     from app.security import csrf_token, token_digest
     from modules.accounts.models import AuthSession
     from modules.courses.service import Catalogue
+    from modules.learning import workflow
     from modules.quizzes import service as quiz_service
 
     engine = make_engine(settings.database_url)
-    course = Catalogue(engine).get("berakhlak")
+    catalogue = Catalogue(engine)
+    course = catalogue.get("berakhlak")
     assert course is not None
     rows = []
     with Session(engine, expire_on_commit=False) as session:
@@ -174,12 +176,12 @@ def _wrk_requests(
             cookie = f"{SESSION_COOKIE}={token}; bk_csrf={cookie_value}"
             csrf = csrf_token(settings.secret_key, cookie_value)
             for quiz in quizzes if not answer_phase else quizzes[:1]:
-                attempt = quiz_service.start(
+                attempt = workflow.start_attempt(
                     session=session,
                     user_id=user_id,
-                    course_id=course.id,
-                    version_id=course.version_id,
+                    course=course,
                     quiz=quiz,
+                    catalogue=catalogue,
                 )
                 by_id = {q.id: q for q in quiz.questions}
                 for drawn in quiz_service.layout(attempt):
