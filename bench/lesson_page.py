@@ -29,10 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.db import make_engine  # noqa: E402
-from app.main import (
-    create_app,  # noqa: E402
-    prepare,  # noqa: E402
-)
+from app.main import create_app, prepare  # noqa: E402
 from app.security import SESSION_COOKIE  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from modules.accounts import service as accounts_service  # noqa: E402
