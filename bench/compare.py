@@ -670,7 +670,8 @@ def measure(
     run: dict[str, object] = {"side": side, "database": db, "rep": rep, "load": os.getloadavg()}
     began = time.perf_counter()
     log = work / f"{side}-{db}-{rep}.log"
-    with scratch_database(db, f"bench_compare_{side}_{rep}", work, args.postgres_url) as url:
+    name = f"bench_compare_{os.getpid()}_{side}_{rep}"  # two runs at once do not collide
+    with scratch_database(db, name, work, args.postgres_url) as url:
         with serve(tree, url, log) as server:
             run["lesson"], body = asyncio.run(lesson_page(server, args))
         if args.bare:
@@ -887,55 +888,68 @@ def arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def warn_if_loaded() -> None:
+    load = os.getloadavg()[0]
+    if load > 1.5:
+        print(
+            f"warning: load average {load:.1f} before the start: other work on the two cores "
+            "moves the rates by more than the 5 % the bar allows (see the A/A runs in "
+            "docs/benchmarks.md); the CPU costs per request and journey move less",
+            file=sys.stderr,
+        )
+
+
+def run_all(report: dict, trees: dict[str, Path], work: Path, args: argparse.Namespace) -> None:
+    """Every repetition of both revisions, database by database; the report is written
+    after each measurement, so an interrupted run keeps what it measured."""
+    keys = {s: answer_key(trees[s]) for s in SIDES}
+    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    for db in databases:
+        for rep in range(args.reps):
+            # ABAB..., reversed every other repetition so neither always goes first
+            for side in SIDES if rep % 2 == 0 else SIDES[::-1]:
+                run = measure_twice(side, trees[side], db, rep, work, keys[side], args)
+                report["runs"].append(run)
+                Path(report["output"]).write_text(json.dumps(report, indent=1))
+                print(describe(run), file=sys.stderr, flush=True)
+
+
+def header(revs: dict[str, str], args: argparse.Namespace) -> str:
+    order = ", ".join("old-new" if i % 2 == 0 else "new-old" for i in range(args.reps))
+    return (
+        f"old {revs['old'][:7]}, new {revs['new'][:7]}; {args.reps} repetitions, order {order}; "
+        f"wrk {args.connections} connections {args.seconds} s; quiz {args.learners} learners "
+        f"at once, {args.rounds} in turn per slot, {args.journeys} attempts each\n"
+    )
+
+
 def main() -> None:
     args = arguments()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     revs = {s: resolve(r) for s, r in zip(SIDES, (args.old, args.new), strict=True)}
-    if os.getloadavg()[0] > 1.5:
-        print(
-            f"warning: load average {os.getloadavg()[0]:.1f} before the start: other work on "
-            "the two cores moves the rates by more than the 5 % the bar allows (see the A/A "
-            "runs in docs/benchmarks.md); the CPU costs per request and journey move less",
-            file=sys.stderr,
-        )
-    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    warn_if_loaded()
     started = datetime.now(UTC)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"compare-{started:%Y%m%dT%H%M%SZ}.json"
-    report: dict[str, object] = {
+    report: dict = {
         "started": started.isoformat(),
         "revisions": revs,
         "arguments": vars(args),
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "output": str(RESULTS / f"compare-{started:%Y%m%dT%H%M%SZ}.json"),
         "runs": [],
-        "output": str(out),
     }
     work = Path(tempfile.mkdtemp(prefix="bench-compare-"))
     try:
         with worktrees(revs, work) as trees:
-            keys = {s: answer_key(trees[s]) for s in SIDES}
-            for db in databases:
-                for rep in range(args.reps):
-                    # ABAB..., reversed every other repetition so neither always goes first
-                    for side in SIDES if rep % 2 == 0 else SIDES[::-1]:
-                        run = measure_twice(side, trees[side], db, rep, work, keys[side], args)
-                        report["runs"].append(run)  # type: ignore[attr-defined]
-                        out.write_text(json.dumps(report, indent=1))  # kept if interrupted
-                        print(describe(run), file=sys.stderr, flush=True)
+            run_all(report, trees, work, args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     measures = LESSON_MEASURES + (BARE_MEASURES if args.bare else []) + QUIZ_MEASURES
-    rows = summarise(report["runs"], measures)  # type: ignore[arg-type]
-    report["summary"] = rows
+    report["summary"] = rows = summarise(report["runs"], measures)
     report["finished"] = datetime.now(UTC).isoformat()
-    out.write_text(json.dumps(report, indent=1))
-    print(
-        f"old {revs['old'][:7]}, new {revs['new'][:7]}; {args.reps} repetitions, order "
-        + ", ".join("old-new" if i % 2 == 0 else "new-old" for i in range(args.reps))
-        + f"; wrk {args.connections} connections {args.seconds} s; quiz {args.learners} "
-        f"learners at once, {args.rounds} in turn per slot, {args.journeys} attempts each\n"
-    )
+    Path(report["output"]).write_text(json.dumps(report, indent=1))
+    print(header(revs, args))
     print(table(rows))
     print(footer(report, started))
 
