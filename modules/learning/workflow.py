@@ -100,25 +100,36 @@ def start_attempt(
     catalogue: Any,
 ) -> QuizAttempt:
     """Resume the open attempt or start a new one (AttemptsExhausted when none is left). An
-    open attempt whose time ran out is handed in first, as its expiry would have."""
-    with _transaction(session):
-        progress.lock_learner(session=session, user_id=user_id, course_id=course.id)
-        try:
-            return quizzes.start(
-                session=session,
-                user_id=user_id,
-                course_id=course.id,
-                version_id=course.version_id,
-                quiz=quiz,
-            )
-        except quizzes.AttemptExpired as expired:
-            _hand_in(session, expired.attempt, catalogue)
-        return quizzes.start(
+    open attempt whose time ran out is handed in first, as its expiry would have: that hand-in
+    is the learning event; a start itself completes nothing, so it holds no lock but SQLite's
+    writer queue, and only while it writes."""
+    try:
+        attempt = quizzes.start(
             session=session,
             user_id=user_id,
             course_id=course.id,
             version_id=course.version_id,
             quiz=quiz,
+        )
+    except quizzes.AttemptExpired as expired:
+        session.rollback()
+        attempt_expired(session=session, attempt_id=expired.attempt.id, catalogue=catalogue)
+        attempt = quizzes.start(
+            session=session,
+            user_id=user_id,
+            course_id=course.id,
+            version_id=course.version_id,
+            quiz=quiz,
+        )
+    if attempt not in session.new:
+        return attempt
+    with write_lock(session.get_bind()):  # type: ignore[arg-type]
+        return quizzes.commit_start(
+            session=session,
+            attempt=attempt,
+            user_id=user_id,
+            course_id=course.id,
+            quiz_id=quiz.id,
         )
 
 
@@ -192,15 +203,25 @@ def _hand_in(session: Session, attempt: QuizAttempt, catalogue: Any) -> Outcome:
 
 def _settle(session: Session, user_id: int, course: CourseView) -> Outcome:
     """What the learner's record now completes: module events, then the course completion
-    with what it owes."""
+    with what it owes. A module completes only once its lessons are done, so quiz results are
+    read only for such modules (most hand-ins come before the lessons are all done)."""
     state = progress.lesson_state(conn=session.connection(), user_id=user_id, course_id=course.id)
     if state.completed:
         return Outcome()
-    passed = quizzes.passed_quiz_ids(
-        session=session, user_id=user_id, course_id=course.id, quizzes=rules.graded_quizzes(course)
+    ready = rules.graded_quizzes(course, lessons_done=state.done)
+    passed = (
+        quizzes.passed_quiz_ids(
+            session=session, user_id=user_id, course_id=course.id, quizzes=ready
+        )
+        if ready
+        else set()
     )
     standing = rules.standing(course, state.done, passed)
-    reached = progress.events(session=session, user_id=user_id, course_id=course.id)
+    reached = (
+        progress.events(session=session, user_id=user_id, course_id=course.id)
+        if standing.modules_complete
+        else set()
+    )
     for module_id in sorted(standing.modules_complete):
         if ("module_completed", module_id) not in reached:
             progress.record_event(

@@ -24,6 +24,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.clock import as_utc, utcnow
@@ -149,8 +150,9 @@ def start(
     quiz: QuizContent,
     now: datetime | None = None,
 ) -> QuizAttempt:
-    """Resume the open attempt, or start a new one if the quiz allows it (in the caller's
-    transaction). An open attempt whose time is up raises AttemptExpired: it is handed in first."""
+    """Resume the open attempt, or start a new one if the quiz allows it: added to the
+    caller's session, which commits it (see `commit_start`). An open attempt whose time is up
+    raises AttemptExpired: it is handed in first."""
     now = now or utcnow()
     current = open_attempt(session=session, user_id=user_id, course_id=course_id, quiz_id=quiz.id)
     if current is not None:
@@ -184,11 +186,25 @@ def start(
         started_at=now,
         deadline_at=now + timedelta(minutes=quiz.time_limit) if quiz.time_limit else None,
     )
-    # The caller holds the learner's lock (two tabs pressing "start" together are decided
-    # one after the other: the second resumes the first's attempt); the unique number is the
-    # last guard.
     session.add(attempt)
-    session.flush()
+    return attempt
+
+
+def commit_start(
+    *, session: Session, attempt: QuizAttempt, user_id: int, course_id: str, quiz_id: str
+) -> QuizAttempt:
+    """Commit a started attempt. Two tabs pressing "start" at once pick the same number and
+    the unique (user, course, quiz, number) lets one in: the other tab resumes that attempt."""
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = open_attempt(
+            session=session, user_id=user_id, course_id=course_id, quiz_id=quiz_id
+        )
+        if existing is None:
+            raise
+        return existing
     return attempt
 
 

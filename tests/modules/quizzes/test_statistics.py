@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from modules.learning import workflow
 from modules.quizzes import service, statistics
 from tests.conftest import make_user
 from tests.modules.quizzes.test_attempts import quiz_env
@@ -19,12 +20,12 @@ def test_item_statistics(quiz_env) -> None:
     for k in range(5):
         with Session(engine, expire_on_commit=False) as session:
             user = make_user(session, f"19900101201503100{k + 2}", f"p{k}@bkn.go.id")
-            attempt = service.start(
+            attempt = workflow.start_attempt(
                 session=session,
                 user_id=user.id,
-                course_id=course.id,
-                version_id=course.version_id,
+                course=course,
                 quiz=quiz,
+                catalogue=app.state.catalogue,
             )
             service.save_answer(
                 session=session,
