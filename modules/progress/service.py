@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, literal, union_all, update
+from sqlalchemy import bindparam, delete, func, insert, literal, text, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -97,24 +97,24 @@ def record_visit(*, conn: Connection, user_id: int, course_id: str, lesson_id: s
         pass
 
 
+# PostgreSQL: a lock on the pair (learner, course) until the transaction ends
+_LOCK_LEARNER = text("SELECT pg_advisory_xact_lock(:user_id, hashtext(:course_id))")
+
+
 def lock_learner(*, session: Session, user_id: int, course_id: str) -> None:
-    """Start the workflow's transaction for one learner in one course: enrol them if they were
-    not (a learning event is a start), and hold their enrolment row until the transaction ends,
-    so two events of the same learner (the last lesson and the last quiz, at the same moment)
-    are decided one after the other and neither misses the other's write. On SQLite the insert
-    takes the database's write lock for the transaction, which does the same."""
+    """Start the workflow's transaction for one learner in one course, holding off any other
+    transaction of the same learner and course until it ends: two events at the same moment
+    (the last lesson and the last quiz) are then decided one after the other, and neither
+    misses the other's write. PostgreSQL: an advisory lock on the pair. SQLite, which has one
+    writer: the transaction takes the write lock from its start (BEGIN IMMEDIATE), so what it
+    reads is what the others committed."""
     conn = session.connection()
-    now = utcnow()
-    conn.execute(
-        insert_for(conn)(Enrollment.__table__)  # type: ignore[attr-defined]
-        .values(user_id=user_id, course_id=course_id, started_at=now, last_seen_at=now)
-        .on_conflict_do_nothing(index_elements=["user_id", "course_id"])
-    )
-    conn.execute(
-        select(Enrollment.user_id)
-        .where(col(Enrollment.user_id) == user_id, col(Enrollment.course_id) == course_id)
-        .with_for_update()
-    )
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK_LEARNER, {"user_id": user_id, "course_id": course_id})
+        return
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def mark_done(

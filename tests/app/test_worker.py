@@ -61,18 +61,24 @@ def test_two_workers_and_a_kill_run_every_job_exactly_once(db_url, tmp_path) -> 
     second = _start_worker(db_url, "second", tmp_path / "content")
     try:
         _until(lambda: count(select(Certificate.id)) >= LEARNERS // 4, 60, "a quarter issued")
-        # kill the first worker while it holds a job: its transaction is open
-        _until(
-            lambda: (
-                count(select(Job.id).where(Job.locked_by == "first", Job.status == RUNNING)) > 0
-            ),
-            30,
-            "the first worker holding a job",
-        )
+        # kill the first worker while it holds a job (its transaction open): freeze it, look,
+        # and let it go on until it is caught holding one
+        held: list[int] = []
+        deadline = time.monotonic() + 30
+        while not held:
+            assert time.monotonic() < deadline, "the first worker never held a job"
+            first.send_signal(signal.SIGSTOP)
+            with Session(engine) as session:
+                held = list(
+                    session.exec(
+                        select(Job.id).where(Job.locked_by == "first", Job.status == RUNNING)
+                    ).all()
+                )
+            if not held:
+                first.send_signal(signal.SIGCONT)
+                time.sleep(0.005)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-        with Session(engine) as session:
-            held = session.exec(select(Job.id).where(Job.locked_by == "first")).all()
         _until(
             lambda: count(select(Job.id).where(Job.status != DONE)) == 0,
             90,
