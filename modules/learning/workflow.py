@@ -11,8 +11,9 @@ grading), the module and course completions it brings, and, as outbox rows in th
 transaction, what a completion owes (the certificate, which the worker issues). A crash leaves
 all of it or none of it: a completion is never recorded without its certificate being owed.
 
-Every entry point first locks the learner's enrolment in the course, so two events of one
-learner (the last lesson and the last quiz at the same moment) are decided one after the other.
+Every entry point that can complete something first locks the learner in the course (see
+progress's `lock_learner`), so two events of one learner (the last lesson and the last quiz at
+the same moment) are decided one after the other.
 
 Called only from POST handlers (modules/learning/router.py), the command line and the worker
 (modules/learning/jobs.py); never from a page view (tests/app/test_get_safety.py)."""
