@@ -114,16 +114,18 @@ async def run_write(engine: Engine, work: Callable[[Connection], T]) -> T:
     return await run_in_threadpool(call)
 
 
-_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
 def write_lock(engine: Engine) -> AbstractContextManager[object]:
     """Serialise this process's writers on SQLite. SQLite admits one writer at a time, and a
     writer that finds the lock taken sleeps in growing steps (up to 100 ms); queueing on a
-    Python lock instead keeps latency even under a burst. Other databases need no lock."""
+    Python lock instead keeps latency even under a burst. Other databases need no lock. The
+    lock is re-entrant: a writer that holds it (a background job) may write again (renew its
+    lease)."""
     if engine.dialect.name != "sqlite":
         return nullcontext()
     lock = _sqlite_writers.get(engine)
     if lock is None:
-        lock = _sqlite_writers.setdefault(engine, threading.Lock())
+        lock = _sqlite_writers.setdefault(engine, threading.RLock())
     return lock

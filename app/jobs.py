@@ -31,6 +31,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,15 +48,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, Session, SQLModel, col
 from sqlmodel import select as sm_select
 
 from app import clock
-from app.db import write_lock
+from app.db import insert_for, write_lock
 
 log = logging.getLogger("berakhlak.worker")
 
@@ -148,9 +147,8 @@ def enqueue(
     call adds nothing. True if a job was added."""
     conn = session.connection()
     now = clock.utcnow()
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = (
-        insert(job_t)
+        insert_for(conn)(job_t)
         .values(
             kind=kind,
             key=key,
@@ -211,6 +209,9 @@ class Handler:
 
     run: Callable[[JobContext], None]
     transactional: bool = True
+    # called (in its own transaction) when a job of this kind becomes a dead letter, to mark
+    # what it left unfinished (an export's page would otherwise say "running" for ever)
+    on_dead: Callable[[Session, Job], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -245,11 +246,17 @@ class LeaseLost(RuntimeError):
 # ---- the worker ------------------------------------------------------------------------------
 
 
-def _ready(now: datetime) -> Any:
-    """Jobs a worker may take: queued and due, or running with a lease that ran out."""
-    return job_t.c.status.in_([QUEUED, RUNNING]) & (
-        ((job_t.c.status == QUEUED) & (job_t.c.run_at <= now))
-        | ((job_t.c.status == RUNNING) & (job_t.c.locked_until < now))
+def _ready(now: datetime, kinds: list[str]) -> Any:
+    """Jobs a worker may take: of a kind it knows (during a rolling upgrade an older worker
+    leaves a newer kind to the newer workers), queued and due, or running with a lease that
+    ran out."""
+    return (
+        job_t.c.status.in_([QUEUED, RUNNING])
+        & job_t.c.kind.in_(kinds)
+        & (
+            ((job_t.c.status == QUEUED) & (job_t.c.run_at <= now))
+            | ((job_t.c.status == RUNNING) & (job_t.c.locked_until < now))
+        )
     )
 
 
@@ -279,16 +286,17 @@ class Worker:
     def claim(self) -> Job | None:
         """Take the next ready job, or None."""
         now = clock.utcnow()
+        ready = _ready(now, sorted(self.registry.handlers))
         with self.engine.connect() as conn:
             # a read first: an idle worker never takes the write lock (SQLite has one)
-            if conn.execute(select(job_t.c.id).where(_ready(now)).limit(1)).first() is None:
+            if conn.execute(select(job_t.c.id).where(ready).limit(1)).first() is None:
                 return None
-        candidate = select(job_t.c.id).where(_ready(now)).order_by(job_t.c.run_at, job_t.c.id)
+        candidate = select(job_t.c.id).where(ready).order_by(job_t.c.run_at, job_t.c.id)
         if self.engine.dialect.name == "postgresql":
             candidate = candidate.with_for_update(skip_locked=True)
         stmt = (
             update(job_t)
-            .where(job_t.c.id == candidate.limit(1).scalar_subquery(), _ready(now))
+            .where(job_t.c.id == candidate.limit(1).scalar_subquery(), ready)
             .values(
                 status=RUNNING,
                 locked_by=self.name,
@@ -318,17 +326,15 @@ class Worker:
         job = self.claim()
         if job is None:
             return False
-        handler = self.registry.handlers.get(job.kind)
-        if handler is None:
-            self._failed(job, f"no handler for job kind {job.kind!r}", final=True)
-        elif job.attempts > job.max_attempts:  # a job that keeps killing its workers
+        handler = self.registry.handlers[job.kind]
+        if job.attempts > job.max_attempts:  # a job that keeps killing its workers
             self._failed(job, job.last_error or "lease ran out too often", final=True)
         else:
             self._run(job, handler)
         return True
 
     def _run(self, job: Job, handler: Handler) -> None:
-        lock = write_lock(self.engine) if handler.transactional else _NO_LOCK
+        lock = write_lock(self.engine) if handler.transactional else nullcontext()
         try:
             with lock, Session(self.engine, expire_on_commit=False) as session:
                 handler.run(JobContext(session, job, self.state, self))
@@ -353,9 +359,7 @@ class Worker:
                     job_t.c.locked_by == self.name,
                     job_t.c.status == RUNNING,
                 )
-                .values(
-                    status=DONE, finished_at=clock.utcnow(), locked_by=None, locked_until=None
-                )
+                .values(status=DONE, finished_at=clock.utcnow(), locked_by=None, locked_until=None)
             )
             .rowcount
         )
@@ -367,19 +371,27 @@ class Worker:
         step = self.backoff * (2 ** max(job.attempts - 1, 0))
         delay = min(step, self.backoff_cap) * random.uniform(1.0, 1.2)  # noqa: S311 - jitter
         dead = final or job.attempts >= job.max_attempts
-        with write_lock(self.engine), self.engine.begin() as conn:
-            conn.execute(
-                update(job_t)
-                .where(job_t.c.id == job.id, job_t.c.locked_by == self.name)
-                .values(
-                    status=DEAD if dead else QUEUED,
-                    run_at=now if dead else now + delay,
-                    locked_by=None,
-                    locked_until=None,
-                    last_error=error[:4000],
-                    finished_at=now if dead else None,
+        with write_lock(self.engine), Session(self.engine) as session:
+            moved = (
+                session.connection()
+                .execute(
+                    update(job_t)
+                    .where(job_t.c.id == job.id, job_t.c.locked_by == self.name)
+                    .values(
+                        status=DEAD if dead else QUEUED,
+                        run_at=now if dead else now + delay,
+                        locked_by=None,
+                        locked_until=None,
+                        last_error=error[:4000],
+                        finished_at=now if dead else None,
+                    )
                 )
+                .rowcount
             )
+            handler = self.registry.handlers.get(job.kind)
+            if dead and moved and handler is not None and handler.on_dead is not None:
+                handler.on_dead(session, job)
+            session.commit()
         if dead:
             log.error("job %s (%s) is a dead letter: %s", job.id, job.kind, error)
 
@@ -401,12 +413,11 @@ class Worker:
         return started
 
     def _take_schedule(self, schedule: Schedule, now: datetime, *, first: bool) -> bool:
-        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         with write_lock(self.engine), Session(self.engine) as session:
             conn = session.connection()
             if first:
                 won = conn.execute(
-                    insert(schedule_t)
+                    insert_for(conn)(schedule_t)
                     .values(name=schedule.name, next_at=now + schedule.every)
                     .on_conflict_do_nothing(index_elements=["name"])
                 ).rowcount
@@ -418,23 +429,23 @@ class Worker:
                 ).rowcount
             if won:
                 key = f"{schedule.name}@{now.isoformat(timespec='seconds')}"
-                enqueue(session, schedule.kind, schedule.payload, key=key, max_attempts=1)
+                # a few retries within the period; the next period's run does the work anyway
+                enqueue(session, schedule.kind, schedule.payload, key=key, max_attempts=3)
             session.commit()
         return bool(won)
 
     # -- loops ---------------------------------------------------------------------------------
 
-    def tick(self, max_jobs: int = 100) -> int:
+    def tick(self, max_jobs: int = 100, stop: threading.Event | None = None) -> int:
         """Enqueue due schedules (at most every few seconds), then run up to `max_jobs` ready
-        jobs; returns how many jobs ran."""
+        jobs (fewer once `stop` is set: a stopping worker finishes the job in hand only);
+        returns how many jobs ran."""
         now = clock.utcnow()
-        if self._schedules_checked is None or now - self._schedules_checked >= timedelta(
-            seconds=5
-        ):
+        if self._schedules_checked is None or now - self._schedules_checked >= timedelta(seconds=5):
             self._schedules_checked = now
             self.run_schedules()
         ran = 0
-        while ran < max_jobs and self.run_once():
+        while ran < max_jobs and not (stop and stop.is_set()) and self.run_once():
             ran += 1
         return ran
 
@@ -454,7 +465,7 @@ class Worker:
         failures = 0
         while not stop.is_set():
             try:
-                ran = self.tick()
+                ran = self.tick(stop=stop)
                 failures = 0
             except DBAPIError as exc:
                 failures += 1
@@ -464,17 +475,6 @@ class Worker:
                 _wakeup.wait(min(self.poll_seconds * (2 ** min(failures, 5)), 60.0))
                 _wakeup.clear()
         log.info("worker %s stopped", self.name)
-
-
-class _NoLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NO_LOCK = _NoLock()
 
 
 # ---- dead letters and housekeeping -----------------------------------------------------------
@@ -487,13 +487,30 @@ def counts(conn: Connection) -> dict[str, int]:
     return {status: found.get(status, 0) for status in STATUSES}
 
 
-def troubled(session: Session, limit: int = 100) -> list[Job]:
-    """Dead letters and jobs waiting for a retry, newest first (for admins)."""
-    failing = (col(Job.status) == DEAD) | (
+def _failing() -> Any:
+    return (col(Job.status) == DEAD) | (
         (col(Job.status) == QUEUED) & col(Job.last_error).is_not(None)
     )
-    stmt = sm_select(Job).where(failing).order_by(col(Job.id).desc()).limit(limit)
-    return list(session.exec(stmt).all())
+
+
+def troubled(session: Session, kind: str = "", limit: int = 100) -> list[Job]:
+    """Dead letters and jobs waiting for a retry (of one kind, if given), newest first."""
+    stmt = sm_select(Job).where(_failing())
+    if kind:
+        stmt = stmt.where(col(Job.kind) == kind)
+    return list(session.exec(stmt.order_by(col(Job.id).desc()).limit(limit)).all())
+
+
+def troubled_kinds(conn: Connection) -> list[tuple[str, int]]:
+    """How many failing jobs each kind has, so that one failure repeated many times cannot
+    hide another."""
+    rows: Any = conn.execute(
+        select(job_t.c.kind, func.count())
+        .where(_failing())
+        .group_by(job_t.c.kind)
+        .order_by(job_t.c.kind)
+    )
+    return [(kind, int(n)) for kind, n in rows]
 
 
 def retry(session: Session, job_id: int) -> bool:
@@ -517,11 +534,22 @@ def retry(session: Session, job_id: int) -> bool:
 
 
 def prune(ctx: JobContext) -> None:
-    """Delete finished jobs older than the keeping time (dead letters stay until retried)."""
+    """Delete finished jobs older than the keeping time. Dead letters stay until retried,
+    except those of scheduled runs (the next period's run did their work) once a day old, so
+    a failure that repeats every minute cannot bury the others."""
     days = int(getattr(ctx.state.settings, "job_keep_days", 14))
-    cutoff = clock.utcnow() - timedelta(days=days)
+    now = clock.utcnow()
+    kept = now - timedelta(days=days)
     ctx.session.connection().execute(
-        delete(job_t).where(job_t.c.status == DONE, job_t.c.finished_at < cutoff)
+        delete(job_t).where(job_t.c.status == DONE, job_t.c.finished_at < kept)
+    )
+    scheduled = sorted({s.kind for s in ctx.worker.registry.schedules})
+    ctx.session.connection().execute(
+        delete(job_t).where(
+            job_t.c.status == DEAD,
+            job_t.c.kind.in_(scheduled),
+            job_t.c.finished_at < now - timedelta(days=1),
+        )
     )
 
 

@@ -12,10 +12,11 @@ import hashlib
 import ipaddress
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, DateTime, bindparam, delete, literal_column, select
+from sqlalchemy import Column, DateTime, bindparam, delete, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -48,9 +49,11 @@ def address_key(kind: str, address: str) -> str:
     """A key for a client address: IPv4 addresses count one by one, IPv6 ones by their /64,
     which one subscriber usually holds whole (rotating inside it does not reset the count)."""
     try:
-        parsed = ipaddress.ip_address(address)
+        parsed: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
     except ValueError:
         return key(kind, address)
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped  # a dual-stack listener's IPv4 client: counted as IPv4
     if parsed.version == 6:
         return key(kind, str(ipaddress.ip_network(f"{parsed}/64", strict=False)))
     return key(kind, str(parsed))
@@ -87,21 +90,46 @@ _PREVIOUS = select(counter_t.c.hits).where(
 )
 
 
-def hit(conn: Connection, counted: str, *, per: timedelta, amount: int = 1) -> float:
-    """Count `amount` hits of `counted` (a `key(...)`) now, in the caller's transaction, and
-    return how many fell within the last `per` (sliding)."""
+@dataclass(frozen=True)
+class Count:
+    """One hit as counted: how many fell within the last `per` (sliding), and where it went."""
+
+    key: str
+    window: int
+    value: float
+
+
+def hit(conn: Connection, counted: str, *, per: timedelta) -> Count:
+    """Count one hit of `counted` (a `key(...)`) now, in the caller's transaction."""
     window, into, until = _windows(per, clock.utcnow())
     current: Any = conn.execute(
         _COUNT[conn.dialect.name],
-        {"key": counted, "window": window, "n": amount, "until": until},
+        {"key": counted, "window": window, "n": 1, "until": until},
     ).scalar_one()
     previous = conn.execute(_PREVIOUS, {"key": counted, "window": window - 1}).scalar()
-    return float(current) + float(previous or 0) * (1.0 - into)
+    return Count(counted, window, float(current) + float(previous or 0) * (1.0 - into))
 
 
 def allow(conn: Connection, counted: str, *, limit: int, per: timedelta) -> bool:
     """Count one hit; False once more than `limit` fell within the last `per`."""
-    return hit(conn, counted, per=per) <= limit
+    return hit(conn, counted, per=per).value <= limit
+
+
+_FORGIVE = (
+    update(counter_t)
+    .where(
+        counter_t.c.key == bindparam("k"),
+        counter_t.c.window == bindparam("w"),
+        counter_t.c.hits > 0,
+    )
+    .values(hits=counter_t.c.hits - 1)
+)
+
+
+def forgive(conn: Connection, count: Count) -> None:
+    """Take back one hit, from the window it was counted in (a login that succeeded does not
+    count against its address)."""
+    conn.execute(_FORGIVE, {"k": count.key, "w": count.window})
 
 
 def clear(conn: Connection, keys: Iterable[str] = (), *, prefix: str | None = None) -> None:

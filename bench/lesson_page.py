@@ -210,9 +210,12 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="bench-lesson-"))
+    database_url = (
+        _scratch_database(args.database_url) if args.database_url else f"sqlite:///{work}/bench.db"
+    )
     env = {
         **os.environ,
-        "BERAKHLAK_DATABASE_URL": f"sqlite:///{work}/bench.db",
+        "BERAKHLAK_DATABASE_URL": database_url,
         "BERAKHLAK_ENVIRONMENT": "production",
         "BERAKHLAK_SECRET_KEY": "b" * 48,
         "BENCH_BARE_FILE": str(work / "lesson.html"),

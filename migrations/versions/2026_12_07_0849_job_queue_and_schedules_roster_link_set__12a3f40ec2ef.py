@@ -66,21 +66,32 @@ def upgrade() -> None:
 def _owe_missing_certificates() -> None:
     """Certificates used to be issued when a learner opened their certificates page; now the
     workflow owes them in the completion's transaction and the worker issues them. Completions
-    recorded before, still without a certificate, become owed here."""
+    recorded before, still without a certificate, become owed here (read through typed columns:
+    SQLite hands datetimes back as text otherwise)."""
     conn = op.get_bind()
     now = datetime.now(UTC)
-    rows = conn.execute(sa.text(
-        "SELECT cc.user_id, cc.course_id, cc.completed_at, cc.jp, cc.content_version_id "
-        "FROM course_completion cc WHERE NOT EXISTS (SELECT 1 FROM certificate c "
-        "WHERE c.user_id = cc.user_id AND c.course_id = cc.course_id)"
-    )).all()
+    completion = sa.table(
+        'course_completion',
+        sa.column('user_id', sa.Integer()),
+        sa.column('course_id', sa.String()),
+        sa.column('completed_at', sa.DateTime(timezone=True)),
+        sa.column('jp', sa.Integer()),
+        sa.column('content_version_id', sa.Integer()),
+    )
+    certificate = sa.table('certificate', sa.column('user_id'), sa.column('course_id'))
+    owed = sa.select(completion).where(
+        ~sa.exists().where(
+            certificate.c.user_id == completion.c.user_id,
+            certificate.c.course_id == completion.c.course_id,
+        )
+    )
     job = sa.table(
         'job', *(sa.column(c) for c in (
             'kind', 'key', 'user_id', 'payload', 'status', 'attempts', 'max_attempts',
             'run_at', 'created_at',
         ))
     )
-    for user_id, course_id, completed_at, jp, version_id in rows:
+    for user_id, course_id, completed_at, jp, version_id in conn.execute(owed).all():
         done_at = completed_at if completed_at.tzinfo else completed_at.replace(tzinfo=UTC)
         payload = {
             "user_id": user_id, "course_id": course_id, "completed_at": done_at.isoformat(),

@@ -147,9 +147,9 @@ def authenticate(
     # from many addresses after four times that (so a stranger cannot lock someone out with
     # a handful of tries); one address after ten times that, whatever accounts it tries.
     if (
-        counts[pair_key] > max_failures
-        or counts[id_key] > max_failures * ACCOUNT_FAILURE_FACTOR
-        or counts[addr_key] > max_failures * ADDRESS_FAILURE_FACTOR
+        counts[pair_key].value > max_failures
+        or counts[id_key].value > max_failures * ACCOUNT_FAILURE_FACTOR
+        or counts[addr_key].value > max_failures * ADDRESS_FAILURE_FACTOR
     ):
         return LoginResult(None, locked=True)
     user = None
@@ -164,7 +164,7 @@ def authenticate(
         # a success forgets the account's failures and does not count against the address
         conn = session.connection()
         ratelimit.clear(conn, [id_key, pair_key])
-        ratelimit.hit(conn, addr_key, per=window, amount=-1)
+        ratelimit.forgive(conn, counts[addr_key])
         session.commit()
         return LoginResult(user)
     return LoginResult(None)

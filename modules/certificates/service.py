@@ -144,8 +144,10 @@ def issue(
     user = accounts_service.get(session=session, user_id=completion.user_id)
     agency = agencies_service.get(session=session, agency_id=user.agency_id)
     now = utcnow()
-    year = now.astimezone(policy.zone).year
     completed = as_utc(completion.completed_at)
+    # the year of the completion, as its JP are counted: a certificate the worker issues just
+    # after midnight on New Year's Eve (or after retries) still belongs to that year
+    year = completed.astimezone(policy.zone).year
     valid_until = completed + timedelta(days=policy.validity_days) if policy.validity_days else None
     conn = session.connection()
     serial: int = conn.execute(

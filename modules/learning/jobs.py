@@ -23,25 +23,24 @@ class SomeFailed(RuntimeError):
 def expire_attempts(ctx: JobContext) -> None:
     """Hand in every attempt whose time ran out, on the answers saved, through the workflow
     (so a pass completes what it completes). Each attempt is its own transaction."""
-    catalogue, failed = ctx.state.catalogue, 0
+    catalogue, failed = ctx.state.catalogue, set[str]()
     catalogue.refresh(force=True)
     while True:
-        due = quizzes_service.overdue(session=ctx.session, limit=BATCH)
+        due = quizzes_service.overdue(session=ctx.session, limit=BATCH, skip=frozenset(failed))
         ctx.session.rollback()  # end the read: each hand-in is a transaction of its own
-        handed = 0
         for attempt_id in due:
             try:
-                if workflow.attempt_expired(
+                workflow.attempt_expired(
                     session=ctx.session, attempt_id=attempt_id, catalogue=catalogue
-                ):
-                    handed += 1
+                )
             except Exception:  # noqa: BLE001 - one broken attempt must not stop the others
+                ctx.session.rollback()
                 log.exception("attempt %s could not be handed in", attempt_id)
-                failed += 1
-        if len(due) < BATCH or not handed or not ctx.heartbeat():
+                failed.add(attempt_id)
+        if len(due) < BATCH or not ctx.heartbeat():
             break
     if failed:
-        raise SomeFailed(f"{failed} attempt(s) could not be handed in; see the log")
+        raise SomeFailed(f"{len(failed)} attempt(s) could not be handed in; see the log")
 
 
 def content_published(ctx: JobContext) -> None:
@@ -64,6 +63,7 @@ def content_published(ctx: JobContext) -> None:
             try:
                 workflow.settle(session=ctx.session, user_id=user_id, course=course)
             except Exception:  # noqa: BLE001 - one learner must not stop the others
+                ctx.session.rollback()
                 log.exception("learner %s of course %s could not be settled", user_id, course_id)
                 failed += 1
         if len(learners) < BATCH or not ctx.heartbeat():

@@ -17,11 +17,15 @@ router = APIRouter()
 
 
 @router.get("/admin/jobs")
-def job_list(request: Request, session: SessionDep, _admin: Admin) -> Response:
-    """How many jobs are in each state, and the ones that failed."""
+def job_list(request: Request, session: SessionDep, _admin: Admin, kind: str = "") -> Response:
+    """How many jobs are in each state, and the ones that failed (of one kind, if asked)."""
+    kinds = jobs.troubled_kinds(session.connection())
+    kind = kind if kind in {k for k, _n in kinds} else ""
     context = {
         "counts": jobs.counts(session.connection()),
-        "rows": jobs.troubled(session),
+        "kinds": kinds,
+        "kind": kind,
+        "rows": jobs.troubled(session, kind=kind),
         "label": jobs.status_label,
     }
     return render(request, "operations/jobs.html", context)

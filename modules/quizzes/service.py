@@ -218,22 +218,19 @@ def get_attempt(*, session: Session, attempt_id: str, fresh: bool = False) -> Qu
     return attempt
 
 
-def overdue(*, session: Session, now: datetime | None = None, limit: int = 200) -> list[str]:
-    """Ids of open attempts whose time ran out (oldest deadline first), for the worker to hand
-    in."""
-    now = now or utcnow()
-    return list(
-        session.exec(
-            select(QuizAttempt.id)
-            .where(
-                col(QuizAttempt.submitted_at).is_(None),
-                col(QuizAttempt.deadline_at).is_not(None),
-                col(QuizAttempt.deadline_at) < now,
-            )
-            .order_by(col(QuizAttempt.deadline_at))
-            .limit(limit)
-        ).all()
+def overdue(
+    *, session: Session, limit: int = 200, skip: frozenset[str] = frozenset()
+) -> list[str]:
+    """Ids of open attempts whose time ran out (oldest deadline first), but those in `skip`,
+    for the worker to hand in."""
+    stmt = select(QuizAttempt.id).where(
+        col(QuizAttempt.submitted_at).is_(None),
+        col(QuizAttempt.deadline_at).is_not(None),
+        col(QuizAttempt.deadline_at) < utcnow(),
     )
+    if skip:
+        stmt = stmt.where(col(QuizAttempt.id).not_in(sorted(skip)))
+    return list(session.exec(stmt.order_by(col(QuizAttempt.deadline_at)).limit(limit)).all())
 
 
 def _expired(attempt: QuizAttempt, now: datetime) -> bool:

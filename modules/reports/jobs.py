@@ -29,6 +29,7 @@ from modules.reports.models import ReportJob
 log = logging.getLogger(__name__)
 job_t = ReportJob.__table__  # type: ignore[attr-defined]
 EXPORT_JOB = "report.export"
+ABANDONED = N_("The export could not be finished; please try again. The error was logged.")
 CANNOT_WRITE = N_(
     "The export file could not be written on the server; the administrators have been told."
 )
@@ -79,10 +80,17 @@ def create(
 
 def _set(engine: Engine, job_id: str, **values: Any) -> None:
     """Record an export's progress or outcome at once (its own short transaction: the owner's
-    polls see it while the file is still being written)."""
+    polls see it while the file is still being written). Only while it is running: a run that
+    another worker took over meanwhile cannot undo that one's outcome."""
     with write_lock(engine), Session(engine) as session:
-        session.connection().execute(update(job_t).where(job_t.c.id == job_id).values(**values))
+        session.connection().execute(
+            update(job_t).where(job_t.c.id == job_id, job_t.c.status == "running").values(**values)
+        )
         session.commit()
+
+
+class Superseded(Exception):
+    """This run lost its lease: another worker runs the export now, with its own file."""
 
 
 def path_of(settings: Any, job: ReportJob) -> Path:
@@ -97,20 +105,31 @@ def run(
     catalogue: Any,
     job_id: str,
     heartbeat: Any = lambda: True,
+    run_name: str = "",
 ) -> None:
     """Run an export to the end: write the file beside its final name, then rename it, so a
     download never sees half a file. Any failure is the export's outcome (shown to its owner,
-    who may start it again), never a retry loop."""
-    with Session(engine) as session:
+    who may start it again), never a retry loop. Each run writes a file of its own (`run_name`):
+    a run whose worker lost its lease stops at its next heartbeat and leaves the export to the
+    worker that took it over."""
+    with write_lock(engine), Session(engine) as session:
         job = session.get(ReportJob, job_id)
         if job is None or job.status in ("done", "failed"):
             return
         scope = accounts_service.hr_scope(session=session, user_id=job.user_id)
-    _set(engine, job_id, status="running", started_at=utcnow(), heartbeat_at=utcnow(), rows_done=0)
+        job.status, job.started_at, job.heartbeat_at, job.rows_done = (
+            "running",
+            utcnow(),
+            utcnow(),
+            0,
+        )
+        session.add(job)
+        session.commit()
+        session.refresh(job)
     params = json.loads(job.params)
     set_locale(params.get("locale") or settings.default_locale)
     target = path_of(settings, job)
-    partial = target.with_suffix(target.suffix + ".part")
+    partial = target.with_suffix(f"{target.suffix}.{run_name or 'run'}.part")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         course_ids = [c.id for c in catalogue.courses()]
@@ -122,9 +141,11 @@ def run(
         window = queries.Window.of(filters, settings.tz, clock.today(settings.tz))
 
         def progress(done: int) -> None:
+            if not heartbeat():
+                raise Superseded(job_id)
             _set(engine, job_id, rows_done=done, heartbeat_at=utcnow())
-            heartbeat()
 
+        progress(0)  # the query may take a while before the first rows come
         with Session(engine) as reading:  # rows stream from a server-side cursor
             ctx = exports.ExportContext(
                 conn=reading.connection(),
@@ -150,6 +171,9 @@ def run(
             file_size=target.stat().st_size,
             finished_at=utcnow(),
         )
+    except Superseded:
+        log.warning("export %s was taken over by another worker; this run stops", job_id)
+        partial.unlink(missing_ok=True)
     except JobError as exc:
         partial.unlink(missing_ok=True)
         _set(engine, job_id, status="failed", error=str(exc.args[0]), finished_at=utcnow())
@@ -198,9 +222,11 @@ def clean_up(*, engine: Engine, settings: Any) -> int:
     the worker every hour)."""
     cutoff = utcnow() - timedelta(hours=settings.export_keep_hours)
     with Session(engine) as session:
-        old = session.connection().execute(
-            select(job_t.c.id, job_t.c.format).where(job_t.c.created_at < cutoff)
-        ).all()
+        old = (
+            session.connection()
+            .execute(select(job_t.c.id, job_t.c.format).where(job_t.c.created_at < cutoff))
+            .all()
+        )
         for job_id, fmt in old:
             (Path(settings.export_dir) / f"{job_id}.{fmt}").unlink(missing_ok=True)
         if old:
@@ -221,6 +247,18 @@ def run_export(ctx: queue.JobContext) -> None:
         catalogue=state.catalogue,
         job_id=ctx.payload["report_job"],
         heartbeat=ctx.heartbeat,
+        run_name=f"{ctx.job.id}-{ctx.job.attempts}",
+    )
+
+
+def export_abandoned(session: Session, job: queue.Job) -> None:
+    """The export's worker died too often: its owner sees it failed, not running for ever."""
+    session.connection().execute(
+        update(job_t)
+        .where(
+            job_t.c.id == job.data().get("report_job"), job_t.c.status.in_(("queued", "running"))
+        )
+        .values(status="failed", error=ABANDONED, finished_at=utcnow())
     )
 
 
@@ -230,7 +268,7 @@ def clean_exports(ctx: queue.JobContext) -> None:
 
 
 HANDLERS = {
-    EXPORT_JOB: queue.Handler(run_export, transactional=False),
+    EXPORT_JOB: queue.Handler(run_export, transactional=False, on_dead=export_abandoned),
     "report.clean_up": queue.Handler(clean_exports, transactional=False),
 }
 SCHEDULES = [queue.Schedule("report.clean_up", timedelta(hours=1), "report.clean_up")]

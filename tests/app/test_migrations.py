@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from app.models_registry import metadata
 
@@ -16,3 +19,42 @@ def test_models_and_migrations_agree(db_url: str) -> None:
         diff = compare_metadata(context, metadata)
     engine.dispose()
     assert diff == [], f"write a migration (berakhlak db revision -m ...): {diff}"
+
+
+def test_completions_without_a_certificate_become_owed_on_upgrade(db_url: str) -> None:
+    """Before the worker, certificates were issued on a page view: the migration that brings
+    the outbox makes every completion still without one owed, and the worker issues it. The
+    way down and up again is walked too."""
+    from sqlmodel import Session, select
+
+    from app import migrate
+    from app.db import make_engine
+    from app.jobs import Job
+    from app.main import create_app, make_worker
+    from modules.certificates.models import Certificate
+    from tests.conftest import make_settings, make_user
+
+    engine = make_engine(db_url)
+    command.downgrade(migrate.alembic_config(engine), "5a1c0e7d9b21")  # before the outbox
+    with Session(engine) as session:
+        user_id = make_user(session).id
+        version = session.exec(text("SELECT current_version_id FROM course")).scalar_one()
+        session.exec(
+            text(
+                "INSERT INTO course_completion (user_id, course_id, content_version_id, jp, "
+                "completed_at) VALUES (:u, 'berakhlak', :v, 10, :at)"
+            ).bindparams(u=user_id, v=version, at=datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+        )
+        session.commit()
+    migrate.upgrade(engine)
+    with Session(engine) as session:
+        job = session.exec(select(Job)).all()
+        owed = [j for j in job if j.kind == "certificate.issue"]
+        assert len(owed) == 1 and owed[0].data()["completed_at"].startswith("2026-11-30T08:00")
+    engine.dispose()
+    app = create_app(make_settings(db_url))
+    make_worker(app.state).run_until_idle()
+    with Session(app.state.engine) as session:
+        certificate = session.exec(select(Certificate)).one()
+        assert certificate.user_id == user_id and certificate.completed_at.day == 30
+    app.state.engine.dispose()

@@ -35,9 +35,9 @@ def test_the_window_slides(app) -> None:
         for _ in range(10):
             ratelimit.hit(conn, key, per=MINUTE)
         moment.advance(timedelta(seconds=90))  # half of the previous minute still counts
-        assert ratelimit.hit(conn, key, per=MINUTE) == 1 + 10 * 0.5
+        assert ratelimit.hit(conn, key, per=MINUTE).value == 1 + 10 * 0.5
         moment.advance(timedelta(minutes=2))
-        assert ratelimit.hit(conn, key, per=MINUTE) == 1
+        assert ratelimit.hit(conn, key, per=MINUTE).value == 1
 
 
 def test_concurrent_hits_are_all_counted(app) -> None:
@@ -66,3 +66,22 @@ def test_clear_and_prune(app) -> None:
         assert left == [ratelimit.key("other", "y")]
         moment.advance(timedelta(minutes=3))
         assert ratelimit.prune(conn) == 1
+
+
+def test_a_forgiven_hit_leaves_the_window_it_was_counted_in(app) -> None:
+    """A login that succeeds takes back its address's hit: from the window the hit went to,
+    even when the check ended in the next one, and never below zero."""
+    counted = ratelimit.key("test", "login")
+    with clock.use(ManualClock(START)) as moment, app.state.engine.begin() as conn:
+        first = ratelimit.hit(conn, counted, per=MINUTE)
+        moment.advance(timedelta(seconds=61))  # argon2 finished in the next window
+        ratelimit.forgive(conn, first)
+        ratelimit.forgive(conn, first)  # twice: still not below zero
+        assert ratelimit.hit(conn, counted, per=MINUTE).value == 1
+
+
+def test_ipv4_clients_of_a_dual_stack_listener_count_one_by_one() -> None:
+    assert ratelimit.address_key("k", "::ffff:10.0.0.1") == ratelimit.address_key("k", "10.0.0.1")
+    assert ratelimit.address_key("k", "::ffff:10.0.0.1") != ratelimit.address_key(
+        "k", "::ffff:10.0.0.2"
+    )

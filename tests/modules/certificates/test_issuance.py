@@ -290,3 +290,18 @@ def test_a_late_issue_is_valid_from_the_completion(app) -> None:
     assert service.status(certificate) == "expired"
     built = credential.build(certificate, credential.Issuer("http://x", "x"))
     assert built["validFrom"] < built["validUntil"] < built["awardedDate"]
+
+
+def test_the_number_carries_the_year_of_the_completion(app) -> None:
+    """Issued by the worker after New Year, a certificate of a completion on 31 December
+    belongs to the year its JP count in."""
+    from datetime import UTC, datetime
+
+    from app import clock
+    from app.clock import ManualClock
+
+    late = datetime(2026, 12, 31, 16, 59, tzinfo=UTC)  # 23:59 in Jakarta
+    user_id = completed_user(app, completed_at=late)
+    with clock.use(ManualClock(datetime(2027, 1, 1, 1, 0, tzinfo=UTC))):
+        certificate = issue(app, user_id)
+    assert certificate.number.startswith("BA/2026/") and certificate.year == 2026
