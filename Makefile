@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 .PHONY: help setup assets browser pdf-libs run test test-postgres lint lock bench clean i18n
 
 help: ## list the recipes
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 # uv installs exactly what uv.lock lists; a machine without uv gets it from PyPI first.
 UV_VERSION := 0.13.9

@@ -10,6 +10,7 @@ import threading
 from typing import Annotated
 
 import typer
+from sqlmodel import Session
 
 from app import (
     commands,
@@ -20,6 +21,7 @@ from app import (
 )
 from app.i18n import tr
 from modules.accounts.cli import users_cli
+from modules.agencies import service as agencies_service
 from modules.agencies.cli import agencies_cli
 from modules.certificates.cli import certificates_cli, keys_cli
 from modules.courses.cli import content_cli
@@ -117,10 +119,14 @@ def worker(
 
 @db_cli.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
-    """Apply Alembic migrations up to REVISION (default: head)."""
+    """Apply Alembic migrations up to REVISION (default: head), then add the reference
+    agencies that are missing (so that `users create --agency` works on a new database)."""
     engine = commands.engine()
     try:
         migrate.upgrade(engine, revision)
+        if revision == "head":
+            with Session(engine) as session:
+                agencies_service.seed_reference(session=session)
     finally:
         engine.dispose()
     typer.echo(f"database upgraded to {revision}")

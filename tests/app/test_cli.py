@@ -219,3 +219,32 @@ def test_the_worker_runs_what_is_ready_and_settle_repairs_a_record(run, db_url: 
         assert session.exec(select(CourseCompletion)).one().user_id == user.id
         assert session.exec(select(Certificate)).one().holder_nip == nip
     engine.dispose()
+
+
+def test_the_first_administrator_on_a_new_database(tmp_path, monkeypatch) -> None:
+    """The README's recipe: `db upgrade` on an empty database, then `users create --role
+    admin` with a reference agency."""
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    monkeypatch.setenv("BERAKHLAK_DATABASE_URL", url)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    made = runner.invoke(
+        cli,
+        [
+            "users",
+            "create",
+            "--nip",
+            "198503142010011001",
+            "--name",
+            "Nama Admin",
+            "--email",
+            "admin@instansi.go.id",
+            "--agency",
+            "LB-BKN",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+    )
+    assert made.exit_code == 0, made.output
