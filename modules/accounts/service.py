@@ -26,6 +26,8 @@ from modules.accounts.grants import trainer_courses as trainer_courses
 from modules.accounts.models import AuthSession, RoleGrant, RosterUpload, User
 from modules.accounts.nip import normalise
 from modules.accounts.schemas import FormError, ProfileInput, RegistrationInput, password_problem
+from modules.agencies import service as agencies_service
+from modules.audit import service as audit
 
 SESSION_REFRESH = timedelta(hours=1)
 
@@ -88,8 +90,6 @@ def _claim(session: Session, user: User, data: RegistrationInput) -> User | None
     condition on the empty hash makes two claims at once succeed only once). The profile stays
     as HR's roster gave it: a claim must not move a person out of their agency's reports; the
     person corrects their details on their profile page afterwards, like anyone."""
-    from modules.audit import service as audit  # audit records users; keep imports one-way
-
     claimed = session.exec(
         update(User)
         .where(col(User.id) == user.id, col(User.password_hash) == "")
@@ -382,8 +382,6 @@ def get_by_nip(*, session: Session, nip: str) -> User | None:
 
 def export_profile(*, session: Session, user_id: int) -> dict[str, object]:
     """The account as stored (never the password hash or session tokens), for the data download."""
-    from modules.agencies import service as agencies_service
-
     user = get(session=session, user_id=user_id)
     agency = agencies_service.get(session=session, agency_id=user.agency_id)
     sessions = session.exec(select(AuthSession).where(AuthSession.user_id == user_id)).all()

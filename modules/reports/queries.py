@@ -35,6 +35,7 @@ from modules.accounts.service import Scope
 from modules.agencies.models import Agency
 from modules.certificates.models import Certificate
 from modules.progress.models import CourseCompletion, Enrollment, LearningEvent
+from modules.quizzes.models import QuizAnswer, QuizAttempt
 
 GROUPS = ("agency", "unit", "grade", "employment_type")
 STATUSES = ("completed", "overdue", "in_progress", "not_started")
@@ -501,8 +502,6 @@ def self_assessment_means(
 ) -> list[tuple[str, str, float, int]]:
     """(quiz, question, mean answer, answers) over each person's latest handed-in attempt of
     each self-assessment, for the people in scope."""
-    from modules.quizzes.models import QuizAnswer, QuizAttempt
-
     attempt_t = QuizAttempt.__table__  # type: ignore[attr-defined]
     answer_t = QuizAnswer.__table__  # type: ignore[attr-defined]
     later = attempt_t.alias("later")

@@ -78,3 +78,11 @@ def test_the_platform_knows_no_module_but_at_its_composition_roots() -> None:
         if path.name in roots:
             continue
         assert not [m for m, _n in _imports(path) if m.startswith("modules")], path.name
+
+
+def test_the_import_contracts_hold() -> None:
+    """The contracts of pyproject.toml (layers, no cycles, certificates/courses/quizzes never
+    importing progress, the platform and the workflow protected), run in the suite too."""
+    from importlinter.cli import lint_imports
+
+    assert lint_imports(no_cache=True, no_logo=True) == 0
