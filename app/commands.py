@@ -27,7 +27,8 @@ def settings() -> Settings:
 
 def engine() -> Engine:
     """An engine for the configured database."""
-    return make_engine(settings().database_url)
+    chosen = settings()
+    return make_engine(chosen.database_url, chosen.db_limits)
 
 
 @contextmanager

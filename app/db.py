@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -28,34 +31,111 @@ NAMING_CONVENTION = {
 SQLModel.metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+@dataclass(frozen=True)
+class Limits:
+    """How long the database may take and how many connections a process keeps (settings
+    `BERAKHLAK_DB_*`, documented in the README with the database each applies to)."""
+
+    connect_timeout: float = 5.0  # PostgreSQL: establishing a connection
+    statement_timeout: float = 30.0  # both: one statement (SQLite: a progress handler)
+    busy_timeout: float = 10.0  # SQLite: waiting for another process's write lock
+    pool_size: int = 10  # PostgreSQL, per process
+    max_overflow: int = 5  # PostgreSQL, per process, closed again after use
+    pool_timeout: float = 5.0  # PostgreSQL: waiting for a free connection, then 503
+    prepared_statements: bool = True  # PostgreSQL: off behind PgBouncer in transaction mode
+
+
+def make_engine(url: str, limits: Limits | None = None) -> Engine:
+    """Create the engine with its timeouts and pool; SQLite gets WAL, a busy timeout and
+    enforced foreign keys."""
+    limits = limits or Limits()
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # A pool as large as the server's thread pool: an overflow connection would be closed
-        # after each request and reopened (with its PRAGMAs) on the next.
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=40,
-            max_overflow=10,
-        )
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        return engine
+        return _sqlite_engine(url, limits)
+    connect_args: dict[str, Any] = {
+        "connect_timeout": max(1, round(limits.connect_timeout)),
+        # a peer that vanishes (a cut link) is noticed in seconds, not hours
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "tcp_user_timeout": int(limits.statement_timeout * 1000) + 5000,
+    }
+    if not limits.prepared_statements:
+        connect_args["prepare_threshold"] = None
     # No pre-ping (a round trip per checkout on the hot path): connections are recycled hourly
     # and one that broke is invalidated on its first error, so the next request reconnects.
-    return create_engine(url, pool_size=20, max_overflow=20, pool_recycle=3600)
+    engine = create_engine(
+        url,
+        pool_size=limits.pool_size,
+        max_overflow=limits.max_overflow,
+        pool_timeout=limits.pool_timeout,
+        pool_recycle=3600,
+        connect_args=connect_args,
+    )
+    timeout_ms = int(limits.statement_timeout * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _statement_timeout(dbapi_conn, _record):
+        # Behind PgBouncer in transaction mode a session setting reaches only one server
+        # connection: its `connect_query` sets the same (deploy/pgbouncer.ini, docs).
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET statement_timeout = {timeout_ms}")
+        dbapi_conn.commit()
+
+    return engine
+
+
+_deadlines: dict[int, float] = {}  # per SQLite connection: when its statement must stop
+
+
+def _sqlite_engine(url: str, limits: Limits) -> Engine:
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # A pool as large as the server's thread pool: an overflow connection would be closed
+    # after each request and reopened (with its PRAGMAs) on the next.
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": limits.busy_timeout},
+        pool_size=40,
+        max_overflow=10,
+    )
+    busy_ms = int(limits.busy_timeout * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cur.close()
+        key = id(dbapi_conn)
+        # SQLite has no statement timeout: a progress handler, called every few thousand
+        # steps of the virtual machine, interrupts a statement past its deadline
+        dbapi_conn.set_progress_handler(
+            lambda: 1 if time.monotonic() > _deadlines.get(key, math.inf) else 0, 20_000
+        )
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start_clock(conn, _cursor, _statement, _params, _context, _many):
+        raw = conn.connection.dbapi_connection
+        _deadlines[id(raw)] = time.monotonic() + limits.statement_timeout
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _stop_clock(conn, _cursor, _statement, _params, _context, _many):
+        _deadlines.pop(id(conn.connection.dbapi_connection), None)
+
+    @event.listens_for(engine, "handle_error")
+    def _stop_clock_on_error(context):
+        if context.connection is not None and context.connection.connection is not None:
+            _deadlines.pop(id(context.connection.connection.dbapi_connection), None)
+
+    @event.listens_for(engine, "close")
+    def _forget(dbapi_conn, _record):
+        _deadlines.pop(id(dbapi_conn), None)
+
+    return engine
 
 
 def get_session(request: Request) -> Iterator[Session]:

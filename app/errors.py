@@ -9,11 +9,19 @@ from urllib.parse import quote, urlsplit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.i18n import N_
 
 log = logging.getLogger("berakhlak")
+
+
+DATABASE_DOWN = N_(
+    "The database is not answering right now, so what you just sent may not have been saved. "
+    "Wait a moment, reload the page and check before sending it again."
+)
 
 
 class LoginRequired(Exception):
@@ -43,7 +51,7 @@ TITLES = {
     413: N_("What you sent is too large."),
     422: N_("Some of what you sent is not valid."),
     429: N_("Too many attempts. Please wait a moment and try again."),
-    500: N_("Something went wrong on our side. Your work is saved; please try again."),
+    500: N_("Something went wrong on our side. Please try again; if it happens again, tell us."),
     503: N_("This is not available right now. Please try again later."),
 }
 
@@ -155,6 +163,17 @@ def install(app: FastAPI) -> None:
             detail += f": {', '.join(dict.fromkeys(names))}." if names else "."
             return problem(422, detail, errors=errors)
         return error_page(request, 400)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_down(request: Request, exc: Exception) -> Response:
+        # the database did not answer (refused, timed out, busy, interrupted): nothing may be
+        # claimed as saved
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+        response = error_page(request, 503, DATABASE_DOWN)
+        response.headers["Retry-After"] = "10"
+        return response
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:

@@ -493,6 +493,29 @@ def _failing() -> Any:
     )
 
 
+STALLED = timedelta(minutes=5)  # a job ready this long with nobody taking it: no worker runs
+
+
+def health(conn: Connection) -> dict[str, Any]:
+    """Jobs waiting and how long the oldest has waited, dead letters, and whether the queue
+    is stalled (a job ready for five minutes: no worker takes jobs)."""
+    now = clock.utcnow()
+    row: Any = conn.execute(
+        select(func.count(), func.min(job_t.c.run_at)).where(
+            job_t.c.status == QUEUED, job_t.c.run_at <= now
+        )
+    ).one()
+    waiting, oldest = row
+    dead = conn.execute(select(func.count()).where(job_t.c.status == DEAD)).scalar_one()
+    waited = (now - clock.as_utc(oldest)).total_seconds() if oldest is not None else 0.0
+    return {
+        "waiting": int(waiting),
+        "oldest_wait_seconds": round(waited),
+        "dead": int(dead),
+        "stalled": waited > STALLED.total_seconds(),
+    }
+
+
 def troubled(session: Session, kind: str = "", limit: int = 100) -> list[Job]:
     """Dead letters and jobs waiting for a retry (of one kind, if given), newest first."""
     stmt = sm_select(Job).where(_failing())

@@ -11,19 +11,18 @@ from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
 from sqlalchemy import text
 from sqlmodel import Session
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
 
-from app import errors, i18n, jobs, migrate, ratelimit
+from app import errors, health, i18n, jobs, migrate, ratelimit
 from app.db import make_engine
 from app.forms import csrf_protect
+from app.guard import Guard
 from app.middleware import PlatformMiddleware
 from app.settings import Settings
+from app.static import MemoryStatic
 from app.templating import STATIC_DIR, ShellCache, make_environment
 from modules.accounts import jobs as accounts_jobs
 from modules.accounts import service as accounts_service
@@ -56,20 +55,10 @@ from modules.reports.router_api import router as reports_api_router
 log = logging.getLogger("berakhlak")
 
 
-class CachedStatic(StaticFiles):
-    """Static files; versioned URLs (`?v=hash`) may be cached for a year."""
-
-    async def get_response(self, path: str, scope: Scope) -> Any:
-        response = await super().get_response(path, scope)
-        if b"v=" in scope.get("query_string", b""):
-            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-        return response
-
-
 def build_state(settings: Settings) -> SimpleNamespace:
     """What requests and jobs share: settings, the database engine, the course catalogue and
     the certificate policy (the web app copies it onto `app.state`; the worker uses it as is)."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.db_limits)
     return SimpleNamespace(
         settings=settings,
         engine=engine,
@@ -106,7 +95,7 @@ def make_worker(state: SimpleNamespace, name: str | None = None) -> jobs.Worker:
 def prepare(settings: Settings) -> None:
     """What an installation needs before it serves: the schema upgraded, reference agencies,
     the content synced (a new live version enqueues its re-evaluation), a signing key."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.db_limits)
     try:
         migrate.upgrade(engine)
         with Session(engine) as session:
@@ -198,26 +187,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         operations_router,
     ):
         app.include_router(router)
-    app.mount("/static", CachedStatic(directory=STATIC_DIR, check_dir=False), name="static")
-
-    @app.get("/healthz", tags=["operations"])
-    def healthz(request: Request) -> JSONResponse:
-        """Database reachability and the content version each course is served at."""
-        try:
-            with Session(request.app.state.engine) as session:
-                session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-                content = courses_service.content_health(session=session)
-            database = "ok"
-        except Exception as exc:  # noqa: BLE001 - the health check reports, never raises
-            log.warning("health check: database unreachable: %s", exc)
-            database, content = "unreachable", []
-        ok = database == "ok" and all(c["serving"] for c in content)
-        body = {"status": "ok" if ok else "degraded", "database": database, "content": content}
-        return JSONResponse(
-            body,
-            status_code=200 if database == "ok" else 503,
-            headers={"Cache-Control": "no-store"},
-        )
+    app.mount("/static", MemoryStatic(STATIC_DIR), name="static")
+    health.install(app, probe=_probe)
 
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
     app.add_middleware(
@@ -227,4 +198,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # a roster file may be larger than a form; the form around it adds a little
         upload_limits={"/manage/roster": ROSTER_MAX_BYTES + 100_000},
     )
+    # outermost: a request refused for overload costs nothing else
+    app.add_middleware(
+        Guard,
+        limit=settings.max_concurrent_requests,
+        reserved=settings.reserved_for_answers,
+        timeout=settings.request_timeout_seconds,
+    )
     return app
+
+
+def _probe(state: Any) -> dict[str, Any]:
+    """What readiness and /healthz report (run in a thread, time-boxed by app/health.py)."""
+    with Session(state.engine) as session:
+        session.connection().execute(text("SELECT 1"))
+        content = courses_service.content_health(session=session)
+        queue = jobs.health(session.connection())
+    broken = [c["folder"] for c in content if c["status"] != "ok" or not c["serving"]]
+    exports = health.writable(state.settings.export_dir)
+    degraded = bool(broken) or queue["stalled"] or not exports
+    return {
+        "status": "degraded" if degraded else "ok",
+        "database": "ok",
+        "content": content,
+        "jobs": queue,
+        "exports": "ok" if exports else "not writable",
+    }

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.db import Limits
+
 DEFAULT_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused in production
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,6 +114,49 @@ class Settings(BaseSettings):
     job_keep_days: int = Field(
         14, ge=1, le=3650, description="Days finished background jobs are kept before deletion."
     )
+    db_connect_timeout_seconds: float = Field(
+        5, gt=0, le=120, description="PostgreSQL: longest wait to establish a connection."
+    )
+    db_statement_timeout_seconds: float = Field(
+        30,
+        gt=0,
+        le=3600,
+        description="Longest a single statement may run (PostgreSQL: statement_timeout; "
+        "SQLite: interrupted by a progress handler).",
+    )
+    db_busy_timeout_seconds: float = Field(
+        10, gt=0, le=300, description="SQLite: longest wait for another process's write lock."
+    )
+    db_pool_size: int = Field(
+        10, ge=1, le=200, description="PostgreSQL: connections each server process keeps."
+    )
+    db_max_overflow: int = Field(
+        5, ge=0, le=200, description="PostgreSQL: extra connections a process may open briefly."
+    )
+    db_pool_timeout_seconds: float = Field(
+        5, gt=0, le=120, description="PostgreSQL: longest wait for a free connection (then 503)."
+    )
+    db_prepared_statements: bool = Field(
+        True,
+        description="PostgreSQL: let psycopg prepare statements; turn off behind PgBouncer in "
+        "transaction mode.",
+    )
+    request_timeout_seconds: float = Field(
+        30, gt=0, le=3600, description="A request with no answer after this gets 503."
+    )
+    max_concurrent_requests: int = Field(
+        32,
+        ge=2,
+        le=10_000,
+        description="Requests one server process works on at once; more get 503 with "
+        "Retry-After at once (static files and health checks excepted).",
+    )
+    reserved_for_answers: int = Field(
+        8,
+        ge=0,
+        le=10_000,
+        description="Of those, places only quiz answer saves and hand-ins may take.",
+    )
     roster_max_rows: int = Field(
         60_000, ge=1, le=1_000_000, description="Most rows one roster file may have."
     )
@@ -157,6 +202,27 @@ class Settings(BaseSettings):
                 "BERAKHLAK_SECRET_KEY must be set to a random value of at least 32 characters "
                 "in production (e.g. `python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'`)"
+            )
+        return self
+
+    @property
+    def db_limits(self) -> Limits:
+        """The database timeouts and pool of one process."""
+        return Limits(
+            connect_timeout=self.db_connect_timeout_seconds,
+            statement_timeout=self.db_statement_timeout_seconds,
+            busy_timeout=self.db_busy_timeout_seconds,
+            pool_size=self.db_pool_size,
+            max_overflow=self.db_max_overflow,
+            pool_timeout=self.db_pool_timeout_seconds,
+            prepared_statements=self.db_prepared_statements,
+        )
+
+    @model_validator(mode="after")
+    def _reserve_fits(self) -> Settings:
+        if self.reserved_for_answers >= self.max_concurrent_requests:
+            raise ValueError(
+                "BERAKHLAK_RESERVED_FOR_ANSWERS must be below BERAKHLAK_MAX_CONCURRENT_REQUESTS"
             )
         return self
 

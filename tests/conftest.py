@@ -101,6 +101,16 @@ class _PostgresFactory:
         self.admin.dispose()
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests of a PostgreSQL behaviour run in the PostgreSQL run only (deselected, not
+    skipped, in the SQLite run)."""
+    if DB_CHOICE != "sqlite":
+        return
+    kept = [item for item in items if item.get_closest_marker("postgresql") is None]
+    config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+    items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def db_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     if DB_CHOICE == "sqlite":

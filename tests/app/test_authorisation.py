@@ -18,6 +18,8 @@ ROSTER = "/manage/roster/" + "0" * 32
 EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("GET", "/"): ("/", 200, 200),
     ("GET", "/healthz"): ("/healthz", 200, 200),
+    ("GET", "/livez"): ("/livez", 200, 200),
+    ("GET", "/readyz"): ("/readyz", 200, 200),
     ("GET", "/register"): ("/register", 200, 303),
     ("POST", "/register"): ("/register", 422, 422),
     ("GET", "/login"): ("/login", 200, 303),
