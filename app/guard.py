@@ -62,33 +62,26 @@ class Guard:
             self.active -= 1
 
     async def _with_timeout(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = asyncio.Event()
-
-        async def watched_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                started.set()
-            await send(message)
-
-        task = asyncio.ensure_future(self.app(scope, receive, watched_send))
-        answering = asyncio.ensure_future(started.wait())
+        started = False
         try:
-            done, _pending = await asyncio.wait(
-                {task, answering}, timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-        except BaseException:  # the client went away: stop the work too
-            task.cancel()
-            raise
-        finally:
-            answering.cancel()
-        if not done:
-            task.cancel()
+            async with asyncio.timeout(self.timeout) as deadline:
+
+                async def watched_send(message: Message) -> None:
+                    nonlocal started
+                    if message["type"] == "http.response.start" and not started:
+                        started = True
+                        deadline.reschedule(None)  # the answer is under way: a stream may be long
+                    await send(message)
+
+                await self.app(scope, receive, watched_send)
+        except TimeoutError:
+            if started or not deadline.expired():
+                raise
             self.timed_out += 1
             log.warning(
                 "%s %s: no answer after %s s", scope["method"], scope["path"], self.timeout
             )
             await self._unavailable(scope, send, overloaded=False)
-            return
-        await task  # the answer is under way (a stream may take longer than the timeout)
 
     async def _unavailable(self, scope: Scope, send: Send, *, overloaded: bool) -> None:
         accept = dict(scope.get("headers") or []).get(b"accept", b"")
