@@ -11,6 +11,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 from sqlalchemy import text
 from sqlmodel import Session
@@ -120,6 +121,10 @@ def _worker_lifespan(settings: Settings) -> Any:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # every request the guard admits finds a thread, with a few to spare for the
+        # readiness probe
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = settings.max_concurrent_requests + 8
         stop = threading.Event()
         thread = None
         if settings.runs_worker_in_process:

@@ -145,14 +145,14 @@ class Settings(BaseSettings):
         30, gt=0, le=3600, description="A request with no answer after this gets 503."
     )
     max_concurrent_requests: int = Field(
-        32,
+        100,
         ge=2,
         le=10_000,
         description="Requests one server process works on at once; more get 503 with "
         "Retry-After at once (static files and health checks excepted).",
     )
     reserved_for_answers: int = Field(
-        8,
+        20,
         ge=0,
         le=10_000,
         description="Of those, places only quiz answer saves and hand-ins may take.",
