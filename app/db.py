@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 import weakref
@@ -85,7 +84,23 @@ def make_engine(url: str, limits: Limits | None = None) -> Engine:
     return engine
 
 
-_deadlines: dict[int, float] = {}  # per SQLite connection: when its statement must stop
+class _Runaway:
+    """SQLite has no statement timeout. Its progress handler, called every few thousand steps
+    of the virtual machine, stops a statement running longer than `limit`: calls come
+    milliseconds apart while a statement runs, so a gap of half a second means a new one
+    (this costs nothing per statement; two long statements back to back count as one)."""
+
+    GAP = 0.5
+
+    def __init__(self, limit: float) -> None:
+        self.limit, self.started, self.last = limit, 0.0, 0.0
+
+    def __call__(self) -> int:
+        now = time.monotonic()
+        if now - self.last > self.GAP:
+            self.started = now
+        self.last = now
+        return 1 if now - self.started > self.limit else 0
 
 
 def _sqlite_engine(url: str, limits: Limits) -> Engine:
@@ -110,30 +125,7 @@ def _sqlite_engine(url: str, limits: Limits) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={busy_ms}")
         cur.close()
-        key = id(dbapi_conn)
-        # SQLite has no statement timeout: a progress handler, called every few thousand
-        # steps of the virtual machine, interrupts a statement past its deadline
-        dbapi_conn.set_progress_handler(
-            lambda: 1 if time.monotonic() > _deadlines.get(key, math.inf) else 0, 20_000
-        )
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _start_clock(conn, _cursor, _statement, _params, _context, _many):
-        raw = conn.connection.dbapi_connection
-        _deadlines[id(raw)] = time.monotonic() + limits.statement_timeout
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def _stop_clock(conn, _cursor, _statement, _params, _context, _many):
-        _deadlines.pop(id(conn.connection.dbapi_connection), None)
-
-    @event.listens_for(engine, "handle_error")
-    def _stop_clock_on_error(context):
-        if context.connection is not None and context.connection.connection is not None:
-            _deadlines.pop(id(context.connection.connection.dbapi_connection), None)
-
-    @event.listens_for(engine, "close")
-    def _forget(dbapi_conn, _record):
-        _deadlines.pop(id(dbapi_conn), None)
+        dbapi_conn.set_progress_handler(_Runaway(limits.statement_timeout), 20_000)
 
     return engine
 

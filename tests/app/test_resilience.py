@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.main import create_app
@@ -206,3 +206,23 @@ def test_requests_beyond_the_limit_get_503_at_once_but_answers_keep_their_share(
     assert refused[0] == 503 and refused[1][b"retry-after"] == b"5"
     assert [status for status, _h in rest] == [200, 200, 200, 200, 200]
     assert guard.shed == 1 and guard.active == 0
+
+
+def test_a_runaway_sqlite_statement_is_interrupted(tmp_path) -> None:
+    """SQLite has no statement timeout: the progress handler stops a statement past it."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.db import Limits, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}", Limits(statement_timeout=0.3))
+    endless = text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+        "SELECT count(*) FROM n"
+    )
+    with engine.connect() as conn:
+        began = time.monotonic()
+        with pytest.raises(OperationalError, match="interrupted"):
+            conn.execute(endless)
+        assert time.monotonic() - began < 2
+        assert conn.execute(text("SELECT 1")).scalar() == 1  # the connection goes on
+    engine.dispose()
