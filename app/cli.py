@@ -65,6 +65,14 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     workers: Annotated[int | None, typer.Option(help="Server processes.")] = None,
+    no_migrate: Annotated[
+        bool,
+        typer.Option(
+            "--no-migrate",
+            help="Do not upgrade the schema (several instances: run `db upgrade` once, as its "
+            "own step); refuse to start if it is not current.",
+        ),
+    ] = False,
 ) -> None:
     """Upgrade the database, load the content, and run the web server (with a background
     worker in each process when BERAKHLAK_WORKER_IN_PROCESS says so: on SQLite by default)."""
@@ -74,7 +82,10 @@ def serve(
 
     settings = commands.settings()
     _logging()
-    prepare(settings)
+    try:
+        prepare(settings, migrate_schema=not no_migrate)
+    except migrate.SchemaBehind as exc:
+        raise commands.fail(f"error: {exc}") from None
     uvicorn.run(
         "app.asgi:app",
         host=host or settings.host,

@@ -93,17 +93,23 @@ def make_worker(state: SimpleNamespace, name: str | None = None) -> jobs.Worker:
     )
 
 
-def prepare(settings: Settings) -> None:
-    """What an installation needs before it serves: the schema upgraded, reference agencies,
-    the content synced (a new live version enqueues its re-evaluation), a signing key."""
+def prepare(settings: Settings, *, migrate_schema: bool = True) -> None:
+    """What an installation needs before it serves: the schema upgraded (or, with
+    `migrate_schema=False`, checked to be current), reference agencies, the content synced (a
+    new live version enqueues its re-evaluation), a signing key. Instances starting together
+    take turns (`migrate.exclusive`)."""
     engine = make_engine(settings.database_url, settings.db_limits)
     try:
-        migrate.upgrade(engine)
-        with Session(engine) as session:
-            agencies_service.seed_reference(session=session)
-        courses_service.sync_content(engine=engine, root=settings.content_dir)
-        with Session(engine) as session:
-            certificates_keys.ensure(session=session, secret=settings.secret_key)
+        with migrate.exclusive(engine):
+            if migrate_schema:
+                migrate.upgrade(engine)
+            else:
+                migrate.check_current(engine)
+            with Session(engine) as session:
+                agencies_service.seed_reference(session=session)
+            courses_service.sync_content(engine=engine, root=settings.content_dir)
+            with Session(engine) as session:
+                certificates_keys.ensure(session=session, secret=settings.secret_key)
     finally:
         engine.dispose()
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
@@ -30,3 +34,51 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def revision(engine: Engine, message: str) -> None:
     """Autogenerate a new migration from the difference between models and database."""
     command.revision(alembic_config(engine), message=message, autogenerate=True)
+
+
+class SchemaBehind(RuntimeError):
+    """The database's schema is older than the code (run `berakhlak db upgrade`)."""
+
+
+def check_current(engine: Engine) -> None:
+    """Refuse to serve on a schema the code does not expect (SchemaBehind)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current != head:
+        raise SchemaBehind(
+            f"the database is at revision {current}, the code needs {head}: "
+            "run `berakhlak db upgrade` first"
+        )
+
+
+@contextmanager
+def exclusive(engine: Engine) -> Iterator[None]:
+    """One start-up at a time across every instance on this database: the others wait, then
+    find the schema, agencies, content and keys in place. PostgreSQL: a session advisory lock;
+    SQLite: an exclusive lock on a file beside the database."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({STARTUP_LOCK})")
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({STARTUP_LOCK})")
+                conn.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+STARTUP_LOCK = 727166  # the migrations' own transaction lock is 727165 (migrations/env.py)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
+from app.db import insert_for
 from app.i18n import N_
 from modules.agencies.models import Agency
 
@@ -15,24 +16,29 @@ KINDS = ("kementerian", "lembaga", "provinsi", "kabupaten", "kota")
 
 
 def seed_reference(*, session: Session, path: Path = REFERENCE_CSV) -> int:
-    """Insert reference agencies that are missing; never overwrite an admin's edits."""
-    existing = set(session.exec(select(Agency.code)).all())
-    added = 0
+    """Insert reference agencies that are missing; never overwrite an admin's edits. One
+    statement that skips the codes present, so instances seeding at the same moment cannot
+    collide. Returns how many were added."""
     with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["code"] in existing:
-                continue
-            session.add(
-                Agency(
-                    code=row["code"],
-                    name=row["name"],
-                    kind=row["kind"],
-                    parent_code=row["parent_code"] or None,
-                )
-            )
-            added += 1
+        rows = [
+            {
+                "code": row["code"],
+                "name": row["name"],
+                "kind": row["kind"],
+                "parent_code": row["parent_code"] or None,
+                "active": True,
+            }
+            for row in csv.DictReader(fh)
+        ]
+    conn = session.connection()
+    before = conn.execute(select(func.count()).select_from(Agency)).scalar_one()
+    conn.execute(
+        insert_for(conn)(Agency.__table__).on_conflict_do_nothing(index_elements=["code"]),  # type: ignore[attr-defined]
+        rows,
+    )
+    after = conn.execute(select(func.count()).select_from(Agency)).scalar_one()
     session.commit()
-    return added
+    return int(after - before)
 
 
 def list_active(*, session: Session) -> list[Agency]:
