@@ -517,6 +517,8 @@ def load_content_dir(
         for p in sorted(root.iterdir())
         if p.is_dir() and not p.name.startswith(".")
     ]
+    if not courses:  # a wrong path, or a folder not deployed: never "nothing to publish"
+        report.add(root, 1, tr("no course folder here: a course is a folder with a course.md"))
     seen: dict[str, Path] = {}
     for course in courses:
         if course.course_id is None:

@@ -129,6 +129,8 @@ def sync_content(*, engine: Engine, root: Path) -> list[CourseSync]:
     results: list[CourseSync] = []
     for error in shared_errors:
         log.error("content: %s", error)
+    if shared_errors:  # reported like a broken course, so that `content sync` fails
+        results.append(CourseSync(folder=str(root), course_id=None, errors=list(shared_errors)))
     with Session(engine) as session:
         known = {c.folder: c.course_id for c in session.exec(select(ContentCheck)).all()}
     for position, loaded in enumerate(courses):

@@ -219,3 +219,29 @@ def test_old_exports_are_cleaned_up(app, pop) -> None:
         run_jobs(app)
     assert not path.exists()
     assert hr.get(url).status_code == 404
+
+
+def test_an_export_onto_a_full_disk_fails_cleanly_and_is_not_restarted(app, pop) -> None:
+    """The file the export writes leads to /dev/full (every write: no space left)."""
+    from app.jobs import Job
+
+    hr = staff(app, "hr", pop.bkn, "198001012005011901")
+    token = csrf_from(hr, "/manage/reports/people")
+    url = hr.post(
+        "/manage/reports/exports",
+        data={"csrf_token": token, "export": "people:csv"},
+        follow_redirects=False,
+    ).headers["location"]
+    report_id = url.rsplit("/", 1)[1]
+    with Session(app.state.engine) as s:
+        queued = s.exec(select(Job).where(Job.key == report_id)).one()
+    folder = app.state.settings.export_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{report_id}.csv.{queued.id}-1.part").symlink_to("/dev/full")
+    run_jobs(app)
+    status = hr.get(url, headers={"HX-Request": "true"})
+    assert "tidak dapat ditulis" in status.text and "every 2s" not in status.text
+    with Session(app.state.engine) as s:
+        assert s.get(ReportJob, report_id).status == "failed"
+        assert s.get(Job, queued.id).status == "done"  # an outcome, not a retry loop
+    assert run_jobs(app) == 0 and hr.get(f"{url}/download").status_code == 404
