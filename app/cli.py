@@ -3,8 +3,8 @@ composition root, every module's commands (`modules/<name>/cli.py`)."""
 
 from __future__ import annotations
 
-import logging
 import os
+import shutil
 import signal
 import threading
 from typing import Annotated
@@ -20,6 +20,8 @@ from app import (
     models_registry,  # noqa: F401 - every table known: foreign keys cross modules
 )
 from app.i18n import tr
+from app.observability import MULTIPROCESS_ENV, configure_logging
+from app.settings import Settings
 from modules.accounts.cli import users_cli
 from modules.agencies import service as agencies_service
 from modules.agencies.cli import agencies_cli
@@ -56,8 +58,15 @@ def _language(
     i18n.set_locale(chosen)
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def _observe(settings: Settings, *, fresh: bool) -> None:
+    """Logs with request ids (text or JSON), and the folder where this machine's processes
+    keep their metrics (emptied by `serve`, which owns it)."""
+    configure_logging(settings.log_format)
+    folder = settings.metrics_dir
+    if fresh:
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ[MULTIPROCESS_ENV] = str(folder)
 
 
 @cli.command()
@@ -81,7 +90,7 @@ def serve(
     from app.main import prepare
 
     settings = commands.settings()
-    _logging()
+    _observe(settings, fresh=True)
     try:
         prepare(settings, migrate_schema=not no_migrate)
     except migrate.SchemaBehind as exc:
@@ -108,7 +117,7 @@ def worker(
     from app.main import build_state, make_worker
 
     settings = commands.settings()
-    _logging()
+    _observe(settings, fresh=False)
     state = build_state(settings)
     runner = make_worker(state)
     if once:

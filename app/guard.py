@@ -21,6 +21,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.observability import metrics
 from app.security import SECURITY_HEADERS
 
 log = logging.getLogger("berakhlak.guard")
@@ -53,6 +54,7 @@ class Guard:
         room = self.limit if self.essential(scope) else self.limit - self.reserved
         if self.active >= room:
             self.shed += 1
+            metrics().shed.inc()
             await self._unavailable(scope, send, overloaded=True)
             return
         self.active += 1
@@ -78,6 +80,7 @@ class Guard:
             if started or not deadline.expired():
                 raise
             self.timed_out += 1
+            metrics().timed_out.inc()
             log.warning(
                 "%s %s: no answer after %s s", scope["method"], scope["path"], self.timeout
             )

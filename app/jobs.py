@@ -55,6 +55,7 @@ from sqlmodel import select as sm_select
 
 from app import clock
 from app.db import insert_for, write_lock
+from app.observability import metrics
 
 log = logging.getLogger("berakhlak.worker")
 
@@ -342,7 +343,9 @@ class Worker:
                     session.rollback()
                     raise LeaseLost(f"job {job.id} was taken by another worker")
                 session.commit()
+            metrics().jobs_run.labels(job.kind, "done").inc()
         except LeaseLost as exc:
+            metrics().jobs_run.labels(job.kind, "lease_lost").inc()
             log.warning("%s", exc)
         except Exception as exc:  # noqa: BLE001 - a job's failure is recorded, never fatal
             log.exception("job %s (%s) failed, attempt %s", job.id, job.kind, job.attempts)
@@ -392,6 +395,7 @@ class Worker:
             if dead and moved and handler is not None and handler.on_dead is not None:
                 handler.on_dead(session, job)
             session.commit()
+        metrics().jobs_run.labels(job.kind, "dead" if dead else "retry").inc()
         if dead:
             log.error("job %s (%s) is a dead letter: %s", job.id, job.kind, error)
 

@@ -3,6 +3,7 @@ in: routers, background jobs, the identity provider, the personal-data download,
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -12,12 +13,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import anyio.to_thread
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from sqlalchemy import text
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
 
-from app import errors, health, i18n, jobs, migrate, ratelimit
+from app import errors, health, i18n, jobs, migrate, observability, ratelimit
 from app.db import make_engine
 from app.forms import csrf_protect
 from app.guard import Guard
@@ -60,6 +62,7 @@ def build_state(settings: Settings) -> SimpleNamespace:
     """What requests and jobs share: settings, the database engine, the course catalogue and
     the certificate policy (the web app copies it onto `app.state`; the worker uses it as is)."""
     engine = make_engine(settings.database_url, settings.db_limits)
+    observability.watch_pool(engine)
     return SimpleNamespace(
         settings=settings,
         engine=engine,
@@ -200,6 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.mount("/static", MemoryStatic(STATIC_DIR), name="static")
     health.install(app, probe=_probe)
+    _install_metrics(app, settings)
 
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
     app.add_middleware(
@@ -209,6 +213,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # a roster file may be larger than a form; the form around it adds a little
         upload_limits={"/manage/roster": ROSTER_MAX_BYTES + 100_000},
     )
+    app.add_middleware(observability.Observe)
     # outermost: a request refused for overload costs nothing else
     app.add_middleware(
         Guard,
@@ -217,6 +222,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout=settings.request_timeout_seconds,
     )
     return app
+
+
+def _install_metrics(app: FastAPI, settings: Settings) -> None:
+    """`/metrics` for Prometheus: every process's metrics and the queue's counts, for the
+    addresses and token of the settings only (anyone else: not found)."""
+    allow = [a.strip() for a in settings.metrics_allow.split(",") if a.strip()]
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_page(request: Request) -> Response:
+        if not observability.allowed(request.scope, allow, settings.metrics_token):
+            raise HTTPException(404)
+        engine = request.app.state.engine
+
+        def counts() -> dict[str, int]:
+            try:
+                with engine.connect() as conn:
+                    return jobs.counts(conn)
+            except Exception:  # noqa: BLE001 - the database may be the thing that is down
+                return {}
+
+        body, kind = await asyncio.wait_for(
+            run_in_threadpool(observability.render, counts), health.TIME_BOX
+        )
+        return Response(body, media_type=kind, headers={"Cache-Control": "no-store"})
 
 
 def _probe(state: Any) -> dict[str, Any]:

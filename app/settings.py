@@ -157,6 +157,21 @@ class Settings(BaseSettings):
         le=10_000,
         description="Of those, places only quiz answer saves and hand-ins may take.",
     )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or as one JSON object each."
+    )
+    metrics_dir: Path = Field(
+        ROOT / "var" / "metrics",
+        description="Folder where server and worker processes of this machine keep their "
+        "Prometheus metrics (emptied when `serve` starts).",
+    )
+    metrics_allow: str = Field(
+        "127.0.0.1/32,::1/128",
+        description="Addresses (comma-separated, CIDR allowed) that may read /metrics.",
+    )
+    metrics_token: str = Field(
+        "", description="A bearer token that also opens /metrics (empty: addresses only)."
+    )
     roster_max_rows: int = Field(
         60_000, ge=1, le=1_000_000, description="Most rows one roster file may have."
     )

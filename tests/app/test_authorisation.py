@@ -20,6 +20,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("GET", "/healthz"): ("/healthz", 200, 200),
     ("GET", "/livez"): ("/livez", 200, 200),
     ("GET", "/readyz"): ("/readyz", 200, 200),
+    # for the addresses and token of the settings only (tests/app/test_observability.py)
+    ("GET", "/metrics"): ("/metrics", 404, 404),
     ("GET", "/register"): ("/register", 200, 303),
     ("POST", "/register"): ("/register", 422, 422),
     ("GET", "/login"): ("/login", 200, 303),

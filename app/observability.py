@@ -1,0 +1,229 @@
+"""What operators see: a request id in every log line and response, logs as text or JSON, and
+Prometheus metrics.
+
+Metrics are labelled by route template (`/attempts/{attempt_id}`), never by raw path. With
+several server processes (`BERAKHLAK_WORKERS`) they are kept in prometheus-client's
+multiprocess mode, in `BERAKHLAK_METRICS_DIR`, and `/metrics` sums every process. `/metrics` is
+not public: it answers the addresses of `BERAKHLAK_METRICS_ALLOW` (loopback by default) and,
+when `BERAKHLAK_METRICS_TOKEN` is set, requests carrying it as a bearer token."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import os
+import re
+import secrets
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id: ContextVar[str] = ContextVar("request_id", default="-")
+_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+# ---- logs ------------------------------------------------------------------------------------
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, request id, message (and the error)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(fmt: str = "text", level: int = logging.INFO) -> None:
+    """Log to stderr, each line with the request id, as text or JSON (`BERAKHLAK_LOG_FORMAT`)."""
+    handler = logging.StreamHandler()
+    handler.addFilter(_RequestIdFilter())
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(levelname)s %(name)s [%(request_id)s]: %(message)s")
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+# ---- metrics ---------------------------------------------------------------------------------
+
+_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    requests: Counter
+    duration: Histogram
+    shed: Counter
+    timed_out: Counter
+    jobs_run: Counter
+    connections: Gauge
+
+
+_metrics: Metrics | None = None
+
+
+def metrics() -> Metrics:
+    """The process's metrics, made on first use (after the multiprocess folder is set)."""
+    global _metrics
+    if _metrics is None:
+        _metrics = Metrics(
+            requests=Counter(
+                "berakhlak_http_requests_total",
+                "Requests answered, by method, route template and status.",
+                ["method", "route", "status"],
+            ),
+            duration=Histogram(
+                "berakhlak_http_request_duration_seconds",
+                "Time to answer a request, by method and route template.",
+                ["method", "route"],
+                buckets=_BUCKETS,
+            ),
+            shed=Counter("berakhlak_http_shed_total", "Requests refused with 503 for overload."),
+            timed_out=Counter(
+                "berakhlak_http_timeouts_total", "Requests answered 503 after the request timeout."
+            ),
+            jobs_run=Counter(
+                "berakhlak_jobs_run_total",
+                "Background jobs run, by kind and outcome (done, retry, dead, lease_lost).",
+                ["kind", "outcome"],
+            ),
+            connections=Gauge(
+                "berakhlak_db_connections_in_use",
+                "Database connections checked out of the pools.",
+                multiprocess_mode="livesum",
+            ),
+        )
+    return _metrics
+
+
+def watch_pool(engine: Any) -> None:
+    """Count the engine's checked-out connections in `berakhlak_db_connections_in_use`."""
+    from sqlalchemy import event
+
+    gauge = metrics().connections
+
+    @event.listens_for(engine, "checkout")
+    def _out(*_args: Any) -> None:
+        gauge.inc()
+
+    @event.listens_for(engine, "checkin")
+    def _in(*_args: Any) -> None:
+        gauge.dec()
+
+
+class _QueueCollector:
+    """Job counts, read from the database when /metrics is scraped (one small query)."""
+
+    def __init__(self, counts: Any) -> None:
+        self.counts = counts
+
+    def collect(self) -> Any:
+        family = GaugeMetricFamily("berakhlak_jobs", "Background jobs by state.", labels=["status"])
+        for status, count in self.counts().items():
+            family.add_metric([status], count)
+        yield family
+
+
+def render(counts: Any) -> tuple[bytes, str]:
+    """The exposition text: every process's metrics (this one's alone without the
+    multiprocess folder), and the queue's counts."""
+    metrics()  # made even before the first request, so that a scrape always lists them
+    folder = os.environ.get(MULTIPROCESS_ENV)
+    if folder:
+        from prometheus_client import multiprocess
+
+        processes = CollectorRegistry()
+        multiprocess.MultiProcessCollector(processes, path=folder)
+        text = generate_latest(processes)
+    else:
+        text = generate_latest(REGISTRY)
+    queue = CollectorRegistry()
+    queue.register(_QueueCollector(counts))
+    return text + generate_latest(queue), CONTENT_TYPE_LATEST
+
+
+def allowed(scope: Scope, allow: list[str], token: str) -> bool:
+    """Whether a scrape may read /metrics: a listed address, or the bearer token."""
+    client = (scope.get("client") or ("", 0))[0]
+    try:
+        address = ipaddress.ip_address(client)
+        if any(address in ipaddress.ip_network(net, strict=False) for net in allow):
+            return True
+    except ValueError:
+        pass
+    if token:
+        sent = dict(scope.get("headers") or []).get(b"authorization", b"").decode()
+        return hmac.compare_digest(sent, f"Bearer {token}")
+    return False
+
+
+# ---- the middleware --------------------------------------------------------------------------
+
+
+class Observe:
+    """Gives each request an id (an incoming `X-Request-ID` that looks like one, else a new
+    one), answers it in `X-Request-ID`, and records the request's metrics."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if _INCOMING_ID.match(incoming) else secrets.token_hex(8)
+        token = request_id.set(rid)
+        status = 500
+        began = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope["method"]
+            recorded = metrics()
+            recorded.requests.labels(method, route, str(status)).inc()
+            recorded.duration.labels(method, route).observe(time.perf_counter() - began)
+            request_id.reset(token)

@@ -1,0 +1,51 @@
+"""Request ids and metrics: every response carries its id, /metrics lists requests by route
+template (never a raw path) and the queue, and only for its addresses and token."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.observability import JsonFormatter, request_id
+from tests.conftest import make_settings
+
+
+def test_every_answer_carries_a_request_id(client) -> None:
+    first = client.get("/").headers["x-request-id"]
+    assert len(first) == 16 and first != client.get("/").headers["x-request-id"]
+    kept = client.get("/livez", headers={"X-Request-ID": "abc12345-proxy"})
+    assert kept.headers["x-request-id"] == "abc12345-proxy"
+    odd = client.get("/livez", headers={"X-Request-ID": "<script>"})
+    assert odd.headers["x-request-id"] != "<script>"
+
+
+def test_json_log_lines_carry_the_request_id() -> None:
+    token = request_id.set("feedc0de12345678")
+    try:
+        record = logging.LogRecord("berakhlak", logging.INFO, __file__, 1, "halo %s", ("x",), None)
+        record.request_id = request_id.get()
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        request_id.reset(token)
+    assert line["request_id"] == "feedc0de12345678" and line["message"] == "halo x"
+
+
+def test_metrics_by_route_template_for_allowed_readers_only(db_url) -> None:
+    app = create_app(make_settings(db_url, metrics_token="rahasia-metrik-0123456789"))
+    visitor = TestClient(app, base_url="http://testserver")  # address "testclient": not listed
+    visitor.get("/attempts/a-secret-attempt-id/result")
+    assert visitor.get("/metrics").status_code == 404
+    wrong = visitor.get("/metrics", headers={"Authorization": "Bearer salah"})
+    assert wrong.status_code == 404
+    scrape = visitor.get("/metrics", headers={"Authorization": "Bearer rahasia-metrik-0123456789"})
+    assert scrape.status_code == 200 and scrape.headers["content-type"].startswith("text/plain")
+    text = scrape.text
+    assert 'route="/attempts/{attempt_id}/result"' in text and "a-secret-attempt-id" not in text
+    assert "berakhlak_http_request_duration_seconds_bucket" in text
+    assert 'berakhlak_jobs{status="queued"}' in text
+    loopback = TestClient(app, base_url="http://testserver", client=("127.0.0.1", 50000))
+    assert loopback.get("/metrics").status_code == 200
+    app.state.engine.dispose()
