@@ -62,7 +62,6 @@ def build_state(settings: Settings) -> SimpleNamespace:
     """What requests and jobs share: settings, the database engine, the course catalogue and
     the certificate policy (the web app copies it onto `app.state`; the worker uses it as is)."""
     engine = make_engine(settings.database_url, settings.db_limits)
-    observability.watch_pool(engine)
     return SimpleNamespace(
         settings=settings,
         engine=engine,
@@ -213,7 +212,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # a roster file may be larger than a form; the form around it adds a little
         upload_limits={"/manage/roster": ROSTER_MAX_BYTES + 100_000},
     )
-    app.add_middleware(observability.Observe)
+    pool = app.state.engine.pool
+    app.add_middleware(observability.Observe, in_use=lambda: pool.checkedout())
     # outermost: a request refused for overload costs nothing else
     app.add_middleware(
         Guard,

@@ -129,21 +129,6 @@ def metrics() -> Metrics:
     return _metrics
 
 
-def watch_pool(engine: Any) -> None:
-    """Count the engine's checked-out connections in `berakhlak_db_connections_in_use`."""
-    from sqlalchemy import event
-
-    gauge = metrics().connections
-
-    @event.listens_for(engine, "checkout")
-    def _out(*_args: Any) -> None:
-        gauge.inc()
-
-    @event.listens_for(engine, "checkin")
-    def _in(*_args: Any) -> None:
-        gauge.dec()
-
-
 class _QueueCollector:
     """Job counts, read from the database when /metrics is scraped (one small query)."""
 
@@ -197,15 +182,24 @@ class Observe:
     """Gives each request an id (an incoming `X-Request-ID` that looks like one, else a new
     one), answers it in `X-Request-ID`, and records the request's metrics."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, in_use: Any = lambda: 0) -> None:
         self.app = app
+        self.in_use = in_use  # the pool's connections checked out (read after each request)
+        # the labelled children, looked up once each (labels() costs more than the increment)
+        self._counted: dict[tuple[str, str, int], Any] = {}
+        self._timed: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if _INCOMING_ID.match(incoming) else secrets.token_hex(8)
+        rid = ""
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                incoming = value.decode("latin-1")
+                rid = incoming if _INCOMING_ID.match(incoming) else ""
+                break
+        rid = rid or secrets.token_hex(8)
         token = request_id.set(rid)
         status = 500
         began = time.perf_counter()
@@ -223,7 +217,14 @@ class Observe:
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope["method"]
-            recorded = metrics()
-            recorded.requests.labels(method, route, str(status)).inc()
-            recorded.duration.labels(method, route).observe(time.perf_counter() - began)
+            counted = self._counted.get((method, route, status))
+            if counted is None:
+                counted = metrics().requests.labels(method, route, str(status))
+                self._counted[(method, route, status)] = counted
+            timed = self._timed.get((method, route))
+            if timed is None:
+                timed = self._timed[(method, route)] = metrics().duration.labels(method, route)
+            counted.inc()
+            timed.observe(time.perf_counter() - began)
+            metrics().connections.set(self.in_use())
             request_id.reset(token)
