@@ -48,8 +48,12 @@ run: setup pdf-libs ## set up, then serve on http://127.0.0.1:8000 (SQLite in ./
 test: setup browser pdf-libs ## set up, then run the whole test suite in two processes (TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL)
 	BERAKHLAK_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
-test-postgres: ## the suite against the local PostgreSQL database `test` (browser journeys: the smoke one only)
-	$(MAKE) test TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test PYTEST_ARGS="-m 'not browser or smoke' $(PYTEST_ARGS)"
+PG_DIRECT := postgresql+psycopg://postgres@127.0.0.1:5432/test
+PG_POOLED := postgresql+psycopg://postgres@127.0.0.1:6432/test
+
+test-postgres: ## the suite against the local PostgreSQL database `test` through PgBouncer in transaction mode (browser journeys: the smoke one only)
+	tests/pgbouncer/start.sh
+	BERAKHLAK_TEST_DIRECT_DATABASE_URL=$(PG_DIRECT) $(MAKE) test TEST_DATABASE_URL=$(PG_POOLED) PYTEST_ARGS="-m 'not browser or smoke' $(PYTEST_ARGS)"
 
 lint: setup ## ruff, mypy and the import contracts between modules (import-linter)
 	$(BIN)/ruff check .

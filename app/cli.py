@@ -4,7 +4,6 @@ composition root, every module's commands (`modules/<name>/cli.py`)."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import threading
 from typing import Annotated
@@ -20,7 +19,7 @@ from app import (
     models_registry,  # noqa: F401 - every table known: foreign keys cross modules
 )
 from app.i18n import tr
-from app.observability import MULTIPROCESS_ENV, configure_logging
+from app.observability import configure_logging, use_folder
 from app.settings import Settings
 from modules.accounts.cli import users_cli
 from modules.agencies import service as agencies_service
@@ -62,11 +61,7 @@ def _observe(settings: Settings, *, fresh: bool) -> None:
     """Logs with request ids (text or JSON), and the folder where this machine's processes
     keep their metrics (emptied by `serve`, which owns it)."""
     configure_logging(settings.log_format)
-    folder = settings.metrics_dir
-    if fresh:
-        shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    os.environ[MULTIPROCESS_ENV] = str(folder)
+    use_folder(settings.metrics_dir, fresh=fresh)
 
 
 @cli.command()

@@ -41,7 +41,7 @@ class Limits:
     pool_size: int = 10  # PostgreSQL, per process
     max_overflow: int = 5  # PostgreSQL, per process, closed again after use
     pool_timeout: float = 5.0  # PostgreSQL: waiting for a free connection, then 503
-    prepared_statements: bool = True  # PostgreSQL: off behind PgBouncer in transaction mode
+    pooler: str = "none"  # PostgreSQL: "transaction" behind PgBouncer in transaction mode
 
 
 def make_engine(url: str, limits: Limits | None = None) -> Engine:
@@ -59,7 +59,8 @@ def make_engine(url: str, limits: Limits | None = None) -> Engine:
         "keepalives_count": 3,
         "tcp_user_timeout": int(limits.statement_timeout * 1000) + 5000,
     }
-    if not limits.prepared_statements:
+    behind_pooler = limits.pooler == "transaction"
+    if behind_pooler:  # PgBouncer in transaction mode cannot keep a prepared statement
         connect_args["prepare_threshold"] = None
     # No pre-ping (a round trip per checkout on the hot path): connections are recycled hourly
     # and one that broke is invalidated on its first error, so the next request reconnects.
@@ -71,12 +72,15 @@ def make_engine(url: str, limits: Limits | None = None) -> Engine:
         pool_recycle=3600,
         connect_args=connect_args,
     )
+    if behind_pooler:
+        # A session setting made here would reach one server connection only, and PgBouncer
+        # passes no startup options: its `connect_query` sets the statement timeout on every
+        # server connection (deploy/pgbouncer.ini, docs/operations.md).
+        return engine
     timeout_ms = int(limits.statement_timeout * 1000)
 
     @event.listens_for(engine, "connect")
     def _statement_timeout(dbapi_conn, _record):
-        # Behind PgBouncer in transaction mode a session setting reaches only one server
-        # connection: its `connect_query` sets the same (deploy/pgbouncer.ini, docs).
         with dbapi_conn.cursor() as cur:
             cur.execute(f"SET statement_timeout = {timeout_ms}")
         dbapi_conn.commit()

@@ -16,9 +16,11 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import (
@@ -29,6 +31,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    values,
 )
 from prometheus_client.core import GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -84,6 +87,7 @@ _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 @dataclass(frozen=True)
 class Metrics:
+    folder: str | None  # the multiprocess folder they are kept in; None: this process's memory
     requests: Counter
     duration: Histogram
     shed: Counter
@@ -96,10 +100,15 @@ _metrics: Metrics | None = None
 
 
 def metrics() -> Metrics:
-    """The process's metrics, made on first use (after the multiprocess folder is set)."""
+    """The process's metrics, made on first use. Whether they are kept in the multiprocess
+    folder is decided then, by `PROMETHEUS_MULTIPROC_DIR` at that moment (prometheus-client
+    itself decides once, when it is imported, which may be before the CLI has set it)."""
     global _metrics
     if _metrics is None:
+        values.ValueClass = values.get_value_class()
+        multiprocess = values.ValueClass is not values.MutexValue
         _metrics = Metrics(
+            folder=os.environ.get(MULTIPROCESS_ENV) if multiprocess else None,
             requests=Counter(
                 "berakhlak_http_requests_total",
                 "Requests answered, by method, route template and status.",
@@ -145,8 +154,7 @@ class _QueueCollector:
 def render(counts: Any) -> tuple[bytes, str]:
     """The exposition text: every process's metrics (this one's alone without the
     multiprocess folder), and the queue's counts."""
-    metrics()  # made even before the first request, so that a scrape always lists them
-    folder = os.environ.get(MULTIPROCESS_ENV)
+    folder = metrics().folder  # made even before the first request: a scrape always lists them
     if folder:
         from prometheus_client import multiprocess
 
@@ -173,6 +181,15 @@ def allowed(scope: Scope, allow: list[str], token: str) -> bool:
         sent = dict(scope.get("headers") or []).get(b"authorization", b"").decode()
         return hmac.compare_digest(sent, f"Bearer {token}")
     return False
+
+
+def use_folder(folder: Path, *, fresh: bool) -> None:
+    """Keep this machine's metrics in `folder`, which every server and worker process started
+    from here inherits (`serve` owns it and empties it first)."""
+    if fresh:
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ[MULTIPROCESS_ENV] = str(folder)
 
 
 # ---- the middleware --------------------------------------------------------------------------

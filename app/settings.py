@@ -136,10 +136,11 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(
         5, gt=0, le=120, description="PostgreSQL: longest wait for a free connection (then 503)."
     )
-    db_prepared_statements: bool = Field(
-        True,
-        description="PostgreSQL: let psycopg prepare statements; turn off behind PgBouncer in "
-        "transaction mode.",
+    db_pooler: Literal["none", "transaction"] = Field(
+        "none",
+        description="PostgreSQL: `transaction` when the URL points at PgBouncer in transaction "
+        "mode (no prepared statements, no session settings; the pooler sets the statement "
+        "timeout).",
     )
     request_timeout_seconds: float = Field(
         30, gt=0, le=3600, description="A request with no answer after this gets 503."
@@ -230,7 +231,7 @@ class Settings(BaseSettings):
             pool_size=self.db_pool_size,
             max_overflow=self.db_max_overflow,
             pool_timeout=self.db_pool_timeout_seconds,
-            prepared_statements=self.db_prepared_statements,
+            pooler=self.db_pooler,
         )
 
     @model_validator(mode="after")

@@ -3,6 +3,11 @@
 BERAKHLAK_TEST_DATABASE_URL picks the engine: `sqlite` (default) or a PostgreSQL URL such as
 postgresql+psycopg://postgres@127.0.0.1:5432/test. PostgreSQL being unreachable is a failure,
 never a skip.
+
+When BERAKHLAK_TEST_DIRECT_DATABASE_URL is set too, BERAKHLAK_TEST_DATABASE_URL is PgBouncer in
+transaction mode (`make test-postgres` starts it: tests/pgbouncer/start.sh): every test's
+database is reached through it, with the app's `db_pooler=transaction`, while creating the
+databases and migrating the template goes direct.
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 security._DUMMY_HASH = security._hasher.hash("dummy")
 
 DB_CHOICE = os.environ.get("BERAKHLAK_TEST_DATABASE_URL", "sqlite") or "sqlite"
+DIRECT_URL = os.environ.get("BERAKHLAK_TEST_DIRECT_DATABASE_URL") or DB_CHOICE
+POOLED = DIRECT_URL != DB_CHOICE
+if POOLED:  # every Settings() of the run, in this process and the commands it starts
+    os.environ["BERAKHLAK_DB_POOLER"] = "transaction"
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 _counter = itertools.count()
 
@@ -62,10 +71,13 @@ class _SqliteFactory:
 
 
 class _PostgresFactory:
-    """Each test gets `CREATE DATABASE ... TEMPLATE` of a migrated template: real isolation."""
+    """Each test gets `CREATE DATABASE ... TEMPLATE` of a migrated template: real isolation.
+    Databases are created and the template migrated over `direct`; tests reach theirs over
+    `url` (the same, or PgBouncer)."""
 
-    def __init__(self, url: str) -> None:
-        self.base = make_url(url)
+    def __init__(self, url: str, direct: str) -> None:
+        self.pooled = make_url(url)
+        self.base = make_url(direct)
         self.admin = create_engine(self.base, isolation_level="AUTOCOMMIT")
         try:
             with self.admin.connect() as conn:
@@ -91,7 +103,7 @@ class _PostgresFactory:
     def new(self, _tmp_path: Path) -> str:
         name = f"{self.prefix}_{next(_counter)}"
         self._run(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
-        return self._url(name)
+        return self.pooled.set(database=name).render_as_string(hide_password=False)
 
     def drop(self, url: str) -> None:
         self._drop(str(make_url(url).database))
@@ -116,7 +128,7 @@ def db_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     if DB_CHOICE == "sqlite":
         yield _SqliteFactory(tmp_path_factory.mktemp("template"))
     else:
-        factory = _PostgresFactory(DB_CHOICE)
+        factory = _PostgresFactory(DB_CHOICE, DIRECT_URL)
         yield factory
         factory.close()
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.clock import utcnow
 from app.main import build_state
+from app.observability import MULTIPROCESS_ENV
 from app.settings import ROOT
 from modules.accounts.models import RoleGrant, User
 from modules.certificates.models import Certificate
@@ -23,9 +24,11 @@ from tests.modules.courses.test_content_check import BROKEN, write_course
 
 
 @pytest.fixture
-def run(db_url: str, monkeypatch):
+def run(db_url: str, monkeypatch, tmp_path):
     monkeypatch.setenv("BERAKHLAK_DATABASE_URL", db_url)
     monkeypatch.setenv("BERAKHLAK_SECRET_KEY", SECRET)
+    monkeypatch.setenv("BERAKHLAK_METRICS_DIR", str(tmp_path / "metrics"))  # `worker` uses it
+    monkeypatch.delenv(MULTIPROCESS_ENV, raising=False)  # and sets this: undone after the test
     runner = CliRunner()
 
     def invoke(*args: str, stdin: str | None = None):

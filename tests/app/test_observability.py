@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import httpx
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.observability import JsonFormatter, request_id
-from tests.conftest import make_settings
+from app.observability import MULTIPROCESS_ENV, JsonFormatter, request_id
+from tests.conftest import SECRET, make_settings
 
 
 def test_every_answer_carries_a_request_id(client) -> None:
@@ -49,3 +56,42 @@ def test_metrics_by_route_template_for_allowed_readers_only(db_url) -> None:
     loopback = TestClient(app, base_url="http://testserver", client=("127.0.0.1", 50000))
     assert loopback.get("/metrics").status_code == 200
     app.state.engine.dispose()
+
+
+def test_a_served_process_lists_its_own_requests(db_url, tmp_path) -> None:
+    """`serve` in one process: prometheus-client was imported before the CLI chose the
+    metrics folder, and the requests still reach /metrics."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "BERAKHLAK_DATABASE_URL": db_url,
+        "BERAKHLAK_SECRET_KEY": SECRET,
+        "BERAKHLAK_METRICS_DIR": str(tmp_path / "metrics"),
+        "BERAKHLAK_EXPORT_DIR": str(tmp_path / "exports"),
+    }
+    env.pop(MULTIPROCESS_ENV, None)
+    server = subprocess.Popen(  # noqa: S603 - our own command
+        [str(Path(sys.executable).parent / "berakhlak"), "serve", "--port", str(port)],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None, "the server stopped"
+            assert time.monotonic() < deadline, "the server never answered"
+            try:
+                if httpx.get(f"{base}/livez", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert httpx.get(f"{base}/login", timeout=10).status_code == 200
+        text = httpx.get(f"{base}/metrics", timeout=10).text
+        assert 'berakhlak_http_requests_total{method="GET",route="/login",status="200"}' in text
+        assert list((tmp_path / "metrics").glob("*.db")), "kept in the folder, for every process"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -216,8 +216,7 @@ def test_a_runaway_sqlite_statement_is_interrupted(tmp_path) -> None:
 
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}", Limits(statement_timeout=0.3))
     endless = text(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
-        "SELECT count(*) FROM n"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
     )
     with engine.connect() as conn:
         began = time.monotonic()
@@ -226,3 +225,33 @@ def test_a_runaway_sqlite_statement_is_interrupted(tmp_path) -> None:
         assert time.monotonic() - began < 2
         assert conn.execute(text("SELECT 1")).scalar() == 1  # the connection goes on
     engine.dispose()
+
+
+@pytest.mark.postgresql
+def test_the_statement_timeout_comes_from_the_settings_or_behind_pgbouncer_from_the_pooler(
+    db_url,
+) -> None:
+    """Direct, the app sets the statement timeout on each connection; behind PgBouncer in
+    transaction mode it sets nothing (the pooler's connect_query does) and prepares nothing."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.db import Limits, make_engine
+    from tests.conftest import DIRECT_URL
+
+    direct = make_url(DIRECT_URL).set(database=make_url(db_url).database)
+    engine = make_engine(
+        direct.render_as_string(hide_password=False), Limits(statement_timeout=0.3)
+    )
+    with engine.connect() as conn:
+        assert conn.execute(text("SHOW statement_timeout")).scalar() == "300ms"
+        began = time.monotonic()
+        with pytest.raises(OperationalError, match="statement timeout"):
+            conn.execute(text("SELECT pg_sleep(5)"))
+        assert time.monotonic() - began < 2
+    engine.dispose()
+
+    pooled = make_engine(db_url, Limits(statement_timeout=0.3, pooler="transaction"))
+    with pooled.connect() as conn:
+        assert conn.execute(text("SHOW statement_timeout")).scalar() != "300ms"
+        assert conn.connection.dbapi_connection.prepare_threshold is None  # type: ignore[union-attr]
+    pooled.dispose()

@@ -13,8 +13,9 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.observability import MULTIPROCESS_ENV
 from app.settings import ROOT
-from tests.conftest import DB_CHOICE, SECRET
+from tests.conftest import DB_CHOICE, DIRECT_URL, SECRET
 
 START = "from app.main import prepare; from app.settings import Settings; prepare(Settings())"
 
@@ -22,23 +23,26 @@ START = "from app.main import prepare; from app.settings import Settings; prepar
 def _fresh_database(tmp_path, round_: int) -> str:
     if DB_CHOICE == "sqlite":
         return f"sqlite:///{tmp_path / f'fresh{round_}.db'}"
-    base = make_url(DB_CHOICE)
+    base = make_url(DIRECT_URL)
     name = f"{base.database}_start{os.getpid()}_{round_}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
+    # the instances reach it as the app would: through PgBouncer when the suite runs behind it
+    return make_url(DB_CHOICE).set(database=name).render_as_string(hide_password=False)
 
 
 def _drop(url: str) -> None:
     if url.startswith("sqlite"):
         return
-    base = make_url(url)
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = make_url(url).database
+    admin = create_engine(
+        make_url(DIRECT_URL).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{base.database}" WITH (FORCE)'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
@@ -68,6 +72,8 @@ def test_serve_without_migrating_refuses_a_schema_that_is_not_current(tmp_path, 
     url = _fresh_database(tmp_path, 99)
     monkeypatch.setenv("BERAKHLAK_DATABASE_URL", url)
     monkeypatch.setenv("BERAKHLAK_SECRET_KEY", SECRET)
+    monkeypatch.setenv("BERAKHLAK_METRICS_DIR", str(tmp_path / "metrics"))  # serve empties it
+    monkeypatch.delenv(MULTIPROCESS_ENV, raising=False)  # and sets this: undone after the test
     refused = CliRunner().invoke(cli, ["serve", "--no-migrate"])
     assert refused.exit_code == 2 and "berakhlak db upgrade" in refused.output
     _drop(url)
