@@ -6,27 +6,33 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlmodel import Session
 
 from app import (
+    backup,
     commands,
     i18n,
     jobs,
     migrate,
     models_registry,  # noqa: F401 - every table known: foreign keys cross modules
 )
+from app.db import make_engine
 from app.i18n import tr
 from app.observability import configure_logging, use_folder
 from app.settings import Settings
 from modules.accounts.cli import users_cli
 from modules.agencies import service as agencies_service
 from modules.agencies.cli import agencies_cli
+from modules.certificates import keys
 from modules.certificates.cli import certificates_cli, keys_cli
 from modules.courses.cli import content_cli
+from modules.learning.cli import after_restore as learning_after_restore
 from modules.learning.cli import learning_cli
+from modules.learning.cli import report as learning_report
 from modules.quizzes import cli as quizzes_cli
 
 cli = typer.Typer(help="BerAKHLAK learning platform.", no_args_is_help=True)
@@ -132,11 +138,135 @@ def worker(
     state.engine.dispose()
 
 
+def _backup(settings: Settings, target: Path) -> backup.Manifest:
+    engine = make_engine(settings.database_url, settings.db_limits)
+    try:
+        return backup.backup(
+            engine,
+            settings.database_admin_url or settings.database_url,
+            settings.secret_key,
+            migrate.current_revision(engine) or "",
+            target,
+        )
+    except backup.BackupError as exc:
+        raise commands.fail(tr("error: {problem}", problem=str(exc))) from None
+    finally:
+        engine.dispose()
+
+
+@cli.command("backup")
+def backup_command(
+    target: Annotated[Path, typer.Argument(help="A new folder to back up into.")],
+) -> None:
+    """Back the database up (signing keys included) into a new folder, while the platform
+    runs. Keep BERAKHLAK_SECRET_KEY (never in the backup) and the issuance log apart from it."""
+    manifest = _backup(commands.settings(), target)
+    typer.echo(
+        tr(
+            "backed up to {folder}: {count} certificate(s), restore generation {generation}",
+            folder=str(target),
+            count=manifest.certificates,
+            generation=manifest.generation,
+        )
+    )
+
+
+@cli.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="The backup folder.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    new_secret: Annotated[
+        bool,
+        typer.Option(
+            "--new-secret",
+            help="The backup was made under another BERAKHLAK_SECRET_KEY that is lost: make "
+            "a new signing key with this one.",
+        ),
+    ] = False,
+    log: Annotated[
+        list[Path] | None,
+        typer.Option(help="Another machine's issuance log (repeat for several)."),
+    ] = None,
+) -> None:
+    """Replace the database with a backup (stop every server and worker first), bring its
+    schema up to date, start a new restore generation of certificate numbers and put back,
+    from the issuance log, the certificates issued and revoked since the backup."""
+    settings = commands.settings()
+    if not yes and not typer.confirm(
+        tr("Replace the database with the backup in {folder}?", folder=str(source))
+    ):
+        raise typer.Exit(1)
+    try:
+        manifest = backup.restore(
+            settings.database_admin_url or settings.database_url,
+            settings.secret_key,
+            source,
+            new_secret=new_secret,
+        )
+    except backup.BackupError as exc:
+        raise commands.fail(tr("error: {problem}", problem=str(exc))) from None
+    typer.echo(tr("restored the backup of {date}", date=manifest.created_at))
+    _after_restore(settings, log, rotate=new_secret)
+
+
+@cli.command("restored")
+def restored_command(
+    log: Annotated[
+        list[Path] | None,
+        typer.Option(help="Another machine's issuance log (repeat for several)."),
+    ] = None,
+) -> None:
+    """After a restore done another way (PostgreSQL point-in-time recovery, pg_restore by
+    hand, a disk snapshot), before any server starts: check the schema and the signing keys,
+    start a new restore generation and put back what the issuance log has."""
+    _after_restore(commands.settings(), log, rotate=False)
+
+
+def _after_restore(settings: Settings, logs: list[Path] | None, *, rotate: bool) -> None:
+    engine = make_engine(settings.database_url, settings.db_limits)
+    try:
+        with migrate.exclusive(engine):
+            migrate.upgrade(engine)
+        with Session(engine) as session:
+            if rotate:
+                keys.rotate(session=session, secret=settings.secret_key)
+            elif not keys.usable(session=session, secret=settings.secret_key):
+                raise commands.fail(
+                    tr(
+                        "error: the signing keys do not open with this BERAKHLAK_SECRET_KEY: "
+                        "use the secret the backup was made with, or `berakhlak keys rotate`"
+                    )
+                )
+    finally:
+        engine.dispose()
+    done = learning_after_restore(logs)
+    typer.echo(tr("restore generation {generation}", generation=done.generation))
+    learning_report(done)
+
+
 @db_cli.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
-    """Apply Alembic migrations up to REVISION (default: head), then add the reference
-    agencies that are missing (so that `users create --agency` works on a new database)."""
-    engine = commands.engine()
+def db_upgrade(
+    revision: str = "head",
+    backup_to: Annotated[
+        Path | None,
+        typer.Option("--backup", help="Back up into this new folder before migrating."),
+    ] = None,
+) -> None:
+    """Apply Alembic migrations up to REVISION (default: head), over
+    BERAKHLAK_DATABASE_ADMIN_URL when it is set, then add the reference agencies that are
+    missing (so that `users create --agency` works on a new database)."""
+    if backup_to is not None:
+        manifest = _backup(commands.settings(), backup_to)
+        typer.echo(
+            tr(
+                "backed up to {folder}: {count} certificate(s), restore generation {generation}",
+                folder=str(backup_to),
+                count=manifest.certificates,
+                generation=manifest.generation,
+            )
+        )
+    settings = commands.settings()
+    engine = make_engine(settings.database_admin_url or settings.database_url, settings.db_limits)
     try:
         migrate.upgrade(engine, revision)
         if revision == "head":

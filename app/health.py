@@ -3,7 +3,8 @@
 - `GET /livez`: the process runs and its event loop answers (no database): restart it if not.
 - `GET /readyz`: it can serve: the database answers. 200 with `"status": "ok"` or
   `"degraded"` (it serves, but something needs an operator: a broken course folder, jobs
-  waiting too long for a worker, an export folder that cannot be written); 503 when the
+  waiting too long for a worker, an export folder or an issuance log that cannot be written);
+  503 when the
   database does not answer within the time box.
 - `GET /healthz`: the same document (kept for what already polls it).
 
@@ -36,6 +37,13 @@ def writable(folder: Path) -> bool:
     except OSError:
         return False
     return os.access(folder, os.W_OK)
+
+
+def appendable(file: Path) -> bool:
+    """Whether lines can be appended to `file` (its folder made when missing)."""
+    if file.exists():
+        return os.access(file, os.W_OK)
+    return writable(file.parent)
 
 
 def install(app: FastAPI, *, probe: Callable[[Any], dict[str, Any]]) -> None:

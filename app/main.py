@@ -256,11 +256,13 @@ def _probe(state: Any) -> dict[str, Any]:
         queue = jobs.health(session.connection())
     broken = [c["folder"] for c in content if c["status"] != "ok" or not c["serving"]]
     exports = health.writable(state.settings.export_dir)
-    degraded = bool(broken) or queue["stalled"] or not exports
+    issuance_log = health.appendable(state.settings.issuance_log)
+    degraded = bool(broken) or queue["stalled"] or not exports or not issuance_log
     return {
         "status": "degraded" if degraded else "ok",
         "database": "ok",
         "content": content,
         "jobs": queue,
         "exports": "ok" if exports else "not writable",
+        "issuance_log": "ok" if issuance_log else "not writable",
     }

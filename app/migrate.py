@@ -40,14 +40,20 @@ class SchemaBehind(RuntimeError):
     """The database's schema is older than the code (run `berakhlak db upgrade`)."""
 
 
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at (None: an empty database)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
 def check_current(engine: Engine) -> None:
     """Refuse to serve on a schema the code does not expect (SchemaBehind)."""
-    from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+    current = current_revision(engine)
     if current != head:
         raise SchemaBehind(
             f"the database is at revision {current}, the code needs {head}: "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 import app.db  # noqa: F401  - sets the naming convention before tables are declared
+from app import backup as _backup  # noqa: F401
 from app import jobs as _jobs  # noqa: F401
 from app import ratelimit as _ratelimit  # noqa: F401
 from modules.accounts import models as _accounts  # noqa: F401

@@ -16,7 +16,6 @@ import logging
 import os
 import re
 import secrets
-import shutil
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -184,12 +183,26 @@ def allowed(scope: Scope, allow: list[str], token: str) -> bool:
 
 
 def use_folder(folder: Path, *, fresh: bool) -> None:
-    """Keep this machine's metrics in `folder`, which every server and worker process started
-    from here inherits (`serve` owns it and empties it first)."""
-    if fresh:
-        shutil.rmtree(folder, ignore_errors=True)
+    """Keep this machine's metrics in `folder`, shared by every server and worker process of
+    the machine (each writes its own files). `serve` (`fresh`) first removes the files of
+    processes that are gone (a restart), never those of the others still running."""
     folder.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        for file in folder.glob("*.db"):
+            pid = file.stem.rsplit("_", 1)[-1]
+            if pid.isdigit() and not _alive(int(pid)):
+                file.unlink(missing_ok=True)
     os.environ[MULTIPROCESS_ENV] = str(folder)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 # ---- the middleware --------------------------------------------------------------------------

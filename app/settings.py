@@ -63,9 +63,10 @@ class Settings(BaseSettings):
         description="Organisation that issues the certificates (on the PDF and in credentials).",
     )
     certificate_number_pattern: str = Field(
-        "BA/{year}/{serial:06d}",
-        description="Public certificate number; `{year}` and `{serial}` (sequential per year, "
-        "no gaps) are filled in.",
+        "BA/{year}/{serial:06d}{restore}",
+        description="Public certificate number; `{year}`, `{serial}` (sequential per year, "
+        "no gaps) and `{restore}` (empty until a backup is restored, then `-R1`, `-R2`…; or "
+        "`{generation}`, the bare count) are filled in.",
     )
     certificate_validity_days: int = Field(
         365, ge=0, description="Days a certificate stays valid after completion (0: no expiry)."
@@ -92,6 +93,18 @@ class Settings(BaseSettings):
     export_dir: Path = Field(
         ROOT / "var" / "exports",
         description="Folder for finished report exports; shared by every server process.",
+    )
+    issuance_log: Path = Field(
+        ROOT / "var" / "issuance-log.jsonl",
+        description="Append-only log of every certificate issued or revoked (one JSON line "
+        "each), kept outside the database and meant to be shipped off the machine: after a "
+        "restore from an older backup it brings back what the backup lacks.",
+    )
+    database_admin_url: str = Field(
+        "",
+        description="Direct database connection for `db upgrade`, `backup` and `restore` "
+        "(pg_dump and pg_restore cannot go through PgBouncer in transaction mode); empty: "
+        "DATABASE_URL.",
     )
     export_keep_hours: int = Field(
         24, ge=1, le=24 * 30, description="Hours a finished export stays downloadable."
@@ -164,7 +177,7 @@ class Settings(BaseSettings):
     metrics_dir: Path = Field(
         ROOT / "var" / "metrics",
         description="Folder where server and worker processes of this machine keep their "
-        "Prometheus metrics (emptied when `serve` starts).",
+        "Prometheus metrics (`serve` removes the files of processes that are gone).",
     )
     metrics_allow: str = Field(
         "127.0.0.1/32,::1/128",
@@ -190,18 +203,22 @@ class Settings(BaseSettings):
     @classmethod
     def _usable_pattern(cls, value: str) -> str:
         try:
-            sample = value.format(year=2026, serial=1)
+            sample = value.format(year=2026, serial=1, restore="-R12", generation=12)
         except (KeyError, IndexError, ValueError) as exc:
             raise ValueError(
-                f"certificate number pattern {value!r} is not usable ({exc}); use {{year}} "
-                "and {serial}, e.g. BA/{year}/{serial:06d}"
+                f"certificate number pattern {value!r} is not usable ({exc}); use {{year}}, "
+                "{serial} and {restore}, e.g. BA/{year}/{serial:06d}{restore}"
             ) from None
-        # serials restart every year, so a number without the year would repeat
-        if "{serial" not in value or "{year" not in value or not 3 <= len(sample) <= 40:
+        # serials restart every year, and after a restore from an older backup, so a number
+        # without the year or the restore generation would repeat
+        restored = "{restore" in value or "{generation" in value
+        if "{serial" not in value or "{year" not in value or not restored:
             raise ValueError(
-                "certificate number pattern must contain {year} and {serial} and give 3-40 "
-                "characters"
+                "certificate number pattern must contain {year}, {serial} and {restore} (or "
+                "{generation}), e.g. BA/{year}/{serial:06d}{restore}"
             )
+        if not 3 <= len(sample) <= 40:
+            raise ValueError("certificate number pattern must give 3-40 characters")
         if any(c.isspace() or c in "?#%" for c in sample):
             raise ValueError("certificate number pattern must not give spaces, ?, # or %")
         return value

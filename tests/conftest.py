@@ -16,6 +16,7 @@ import itertools
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,6 +44,11 @@ POOLED = DIRECT_URL != DB_CHOICE
 if POOLED:  # every Settings() of the run, in this process and the commands it starts
     os.environ["BERAKHLAK_DB_POOLER"] = "transaction"
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
+# every certificate the tests issue is logged here, never into ./var (a test of the log sets its own)
+os.environ.setdefault(
+    "BERAKHLAK_ISSUANCE_LOG",
+    str(Path(tempfile.mkdtemp(prefix="berakhlak-issuance-")) / "issuance-log.jsonl"),
+)
 _counter = itertools.count()
 
 

@@ -76,6 +76,7 @@ def certificates_revoke(
                 reason=reason,
                 actor_id=None,
                 address="cli",
+                log=commands.settings().issuance_log,
             )
         except certificates_service.CertificateError as exc:
             typer.echo(tr("error: {problem}", problem=i18n.gettext(str(exc))), err=True)
@@ -106,5 +107,3 @@ def certificates_reissue(
             typer.echo(tr("error: {problem}", problem=i18n.gettext(str(exc))), err=True)
             raise typer.Exit(2) from None
         typer.echo(tr("{old} replaced by {new}", old=old, new=new.number))
-
-

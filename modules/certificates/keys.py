@@ -87,6 +87,18 @@ def signing_key(*, session: Session, secret: str) -> tuple[str, OKPKey]:
     return row.kid, key
 
 
+def usable(*, session: Session, secret: str) -> bool:
+    """Whether the key that signs opens with `secret` (True also when there is none yet: one
+    is made at start-up)."""
+    if _active(session) is None:
+        return True
+    try:
+        signing_key(session=session, secret=secret)
+    except KeyUnavailable:
+        return False
+    return True
+
+
 def published(*, session: Session) -> list[dict[str, Any]]:
     """Every public key, newest first (the JWKS `keys`)."""
     rows = session.exec(select(SigningKey).order_by(col(SigningKey.created_at).desc())).all()

@@ -22,13 +22,17 @@ class Certificate(SQLModel, table=True):
     __tablename__ = "certificate"
     __table_args__ = (
         UniqueConstraint("user_id", "course_id", "revision"),
-        UniqueConstraint("year", "serial"),
+        UniqueConstraint("generation", "year", "serial"),
+        # ids are status-list indexes: never reused, not even after a restore (which moves
+        # the sequence past every id the issuance log has seen)
+        {"sqlite_autoincrement": True},
     )
     id: int | None = Field(default=None, primary_key=True)  # also its status-list index
     number: str = Field(max_length=64, unique=True)  # public, e.g. BA/2026/000123
     code: str = Field(max_length=16, unique=True)  # unguessable, for /verify/{code} and the QR
     year: int
     serial: int
+    generation: int = 0  # the restore generation it was numbered in (see app/backup.py)
     user_id: int = Field(foreign_key="user.id", index=True)
     course_id: str = Field(foreign_key="course.id", max_length=64, index=True)
     revision: int = 1

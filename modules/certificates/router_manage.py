@@ -173,6 +173,7 @@ def manage_revoke(
             reason=reason,
             actor_id=admin.id,
             address=client_address(request),
+            log=request.app.state.certificate_policy.log,
         )
     except service.CertificateError as exc:
         session.rollback()

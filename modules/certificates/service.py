@@ -11,6 +11,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, literal_column, update
@@ -20,13 +21,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from app import jobs
+from app import backup, jobs
 from app.clock import as_utc, utcnow
 from app.i18n import N_
 from modules.accounts import service as accounts_service
 from modules.accounts.service import Scope
 from modules.agencies import service as agencies_service
 from modules.audit import service as audit
+from modules.certificates import issuance_log, recovery
 from modules.certificates.models import Certificate, CertificateCounter
 from modules.certificates.schemas import Owed as Owed  # what the workflow hands over
 from modules.courses import service as courses_service
@@ -46,6 +48,7 @@ class IssuePolicy:
     signer_title: str
     zone: tzinfo
     holder_key: str  # keys the holder reference (the platform secret)
+    log: Path | None = None  # the issuance log (None: not kept, in some tests)
 
 
 def policy_from(settings: Any) -> IssuePolicy:
@@ -56,6 +59,7 @@ def policy_from(settings: Any) -> IssuePolicy:
         signer_title=settings.certificate_signer_title,
         zone=settings.tz,
         holder_key=settings.secret_key,
+        log=settings.issuance_log,
     )
 
 
@@ -153,11 +157,18 @@ def issue(
     serial: int = conn.execute(
         _NEXT_SERIAL[conn.dialect.name == "postgresql"], {"year": year}
     ).scalar_one()
+    generation = backup.generation(session)
     certificate = Certificate(
-        number=policy.number_pattern.format(year=year, serial=serial),
+        number=policy.number_pattern.format(
+            year=year,
+            serial=serial,
+            generation=generation,
+            restore=f"-R{generation}" if generation else "",
+        ),
         code=new_code(),
         year=year,
         serial=serial,
+        generation=generation,
         user_id=completion.user_id,
         course_id=completion.course_id,
         revision=revision,
@@ -182,8 +193,15 @@ def issue(
     )
     session.add(certificate)
     session.flush()
-    if replaces is not None and not _close(session, replaces, REISSUED, now):
-        raise CertificateError(N_("This certificate is already revoked."))
+    if replaces is not None:
+        if not _close(session, replaces, REISSUED, now):
+            raise CertificateError(N_("This certificate is already revoked."))
+        issuance_log.note(session, policy.log, issuance_log.revoked_entry(replaces))
+    issuance_log.note(
+        session,
+        policy.log,
+        issuance_log.issued_entry(certificate, replaces.number if replaces else None),
+    )
     return certificate
 
 
@@ -303,8 +321,10 @@ def revoke(
     reason: str,
     actor_id: int | None,
     address: str,
+    log: Path | None = None,
 ) -> Certificate:
-    """Revoke with a reason (kept in the audit trail and shown on the verification page)."""
+    """Revoke with a reason (kept in the audit trail and shown on the verification page, and
+    in the issuance log `log`)."""
     reason = " ".join(reason.split())
     if not 5 <= len(reason) <= MAX_REASON:
         raise CertificateError(N_("Give a reason of 5 to 500 characters."))
@@ -313,6 +333,7 @@ def revoke(
     if certificate.revoked_at is not None or not _close(session, certificate, reason, utcnow()):
         session.rollback()
         raise CertificateError(N_("This certificate is already revoked."))
+    issuance_log.note(session, log, issuance_log.revoked_entry(certificate))
     audit.record(
         session=session,
         actor_id=actor_id,
@@ -552,3 +573,14 @@ def managed_stream(*, session: Session, scope: Scope, filters: Filters, batch: i
         yield from rows
         last = rows[-1].id or last
         session.expunge_all()
+
+
+# ---- after a restore (recovery.py, issuance_log.py), offered to the learning workflow --------
+
+read_issuance_log = issuance_log.read
+append_to_issuance_log = issuance_log.append
+RESTORED = issuance_log.RESTORED
+restore_gaps = recovery.gaps
+advance_generation = recovery.advance
+put_back = recovery.put_back
+revoke_again = recovery.revoke_again

@@ -390,3 +390,20 @@ def version_label(*, session: Session, version_id: int) -> str | None:
     """`1.0.0+hash` for a stored version id."""
     row = session.get(ContentVersion, version_id)
     return f"{row.version}+{row.content_hash[:12]}" if row else None
+
+
+def course_row(*, session: Session, course_id: str) -> Course | None:
+    """A course as stored (live or retired)."""
+    return session.get(Course, course_id)
+
+
+def version_of(*, session: Session, course_id: str, version_id: int) -> int:
+    """`version_id` if it is a stored version of the course, else the course's current one
+    (a version loaded after a backup is gone once that backup is restored)."""
+    row = session.get(ContentVersion, version_id)
+    if row is not None and row.course_id == course_id:
+        return version_id
+    course = session.get(Course, course_id)
+    if course is None:
+        raise LookupError(course_id)
+    return course.current_version_id

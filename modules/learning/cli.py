@@ -3,13 +3,16 @@ the worker does after a content change), for an operator repairing a record."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from app import commands
+from app.clock import utcnow
 from app.i18n import tr
 from modules.accounts import service as accounts_service
+from modules.certificates import service as certificates_service
 from modules.courses import service as courses_service
 from modules.learning import workflow
 from modules.progress import service as progress_service
@@ -52,3 +55,74 @@ def settle(
             completed=completed,
         )
     )
+
+
+def _logs(extra: list[Path] | None) -> list[Path]:
+    return [commands.settings().issuance_log, *(extra or [])]
+
+
+def report(done: workflow.Reinstated) -> None:
+    """Print what putting back the issuance log did, and what is left to a person."""
+    typer.echo(
+        tr(
+            "{certificates} certificate(s) put back from the issuance log, {revocations} "
+            "revocation(s) applied again",
+            certificates=len(done.certificates),
+            revocations=len(done.revocations),
+        )
+    )
+    for entry in done.unplaced:
+        typer.echo(
+            tr(
+                "not put back: {number} ({nip}, {name}, {course}): no account with that NIP "
+                "or no such course; run `berakhlak learning reinstate` once there is",
+                number=entry["number"],
+                nip=entry["holder_nip"],
+                name=entry["holder_name"],
+                course=entry["course_id"],
+            )
+        )
+    for entry in done.conflicts:
+        typer.echo(
+            tr(
+                "conflict: certificate id {id} is {number} in the issuance log and another "
+                "number in the database",
+                id=entry["id"],
+                number=entry["number"],
+            )
+        )
+
+
+def after_restore(extra_logs: list[Path] | None = None) -> workflow.Reinstated:
+    """`berakhlak restore`'s last step (and `berakhlak restored`'s): a new restore generation
+    and the issuance log's certificates put back, recorded in the log."""
+    settings = commands.settings()
+    entries = list(certificates_service.read_issuance_log(_logs(extra_logs)))
+    with commands.session() as session:
+        done = workflow.after_restore(session=session, entries=entries)
+    certificates_service.append_to_issuance_log(
+        settings.issuance_log,
+        [
+            {
+                "event": certificates_service.RESTORED,
+                "generation": done.generation,
+                "at": utcnow().isoformat(),
+            }
+        ],
+    )
+    return done
+
+
+@learning_cli.command("reinstate")
+def reinstate(
+    log: Annotated[
+        list[Path] | None,
+        typer.Option(help="Another machine's issuance log (repeat for several)."),
+    ] = None,
+) -> None:
+    """Put back the certificates (and their completions) and revocations that the issuance
+    logs have and the database lacks, e.g. once a holder missing after a restore has
+    registered again."""
+    entries = list(certificates_service.read_issuance_log(_logs(log)))
+    with commands.session() as session:
+        report(workflow.reinstate(session=session, entries=entries))

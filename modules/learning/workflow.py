@@ -22,14 +22,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from app.clock import utcnow
 from app.db import write_lock
+from modules.accounts import service as accounts
 from modules.certificates import service as certificates_service
+from modules.courses import service as courses
 from modules.courses.schemas import QuizContent
 from modules.courses.service import CourseView
 from modules.learning import rules
@@ -77,9 +80,7 @@ def lesson_done(*, session: Session, user_id: int, course: CourseView, lesson_id
         return _settle(session, user_id, course)
 
 
-def lesson_undone(
-    *, session: Session, user_id: int, course: CourseView, lesson_id: str
-) -> bool:
+def lesson_undone(*, session: Session, user_id: int, course: CourseView, lesson_id: str) -> bool:
     """A "done" mark taken back, unless the course is completed: a completion (and its JP) is
     an event that stays, so its lessons stay done too. True if taken back."""
     with _transaction(session):
@@ -262,3 +263,74 @@ def _settle(session: Session, user_id: int, course: CourseView) -> Outcome:
         ),
     )
     return Outcome(completed_now=True, standing=standing)
+
+
+# ---- after a restore -------------------------------------------------------------------------
+
+
+@dataclass
+class Reinstated:
+    """What putting back the issuance log's certificates did."""
+
+    generation: int | None = None  # the new restore generation (after a restore)
+    certificates: list[str] = field(default_factory=list)  # numbers put back
+    revocations: list[str] = field(default_factory=list)  # numbers revoked again
+    unplaced: list[dict[str, Any]] = field(default_factory=list)  # holder or course unknown
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def after_restore(*, session: Session, entries: list[dict[str, Any]]) -> Reinstated:
+    """The event "the database was restored from an older backup": a new restore generation,
+    the certificate ids moved past the logs', then `reinstate`, in one transaction."""
+    with _transaction(session):
+        generation = certificates_service.advance_generation(session, entries)
+        done = _reinstate(session, entries)
+    done.generation = generation
+    return done
+
+
+def reinstate(*, session: Session, entries: list[dict[str, Any]]) -> Reinstated:
+    """Put back, from the issuance log, each certificate the database lacks whose holder (by
+    NIP) and course it knows, with the completion it records (and its JP), as it was: same
+    id, number and code, so the paper the holder has verifies again; apply again the
+    revocations it lacks. Run again once a missing holder has registered again."""
+    with _transaction(session):
+        return _reinstate(session, entries)
+
+
+def _reinstate(session: Session, entries: list[dict[str, Any]]) -> Reinstated:
+    gaps = certificates_service.restore_gaps(session, entries)
+    done = Reinstated(conflicts=gaps.conflicts)
+    for entry in gaps.issued:
+        user = accounts.get_by_nip(session=session, nip=entry["holder_nip"])
+        course = courses.course_row(session=session, course_id=entry["course_id"])
+        if user is None or user.id is None or course is None:
+            done.unplaced.append(entry)
+            continue
+        version = courses.version_of(
+            session=session, course_id=course.id, version_id=entry["content_version_id"]
+        )
+        completed_at = datetime.fromisoformat(entry["completed_at"])
+        if progress.record_completion(
+            session=session,
+            user_id=user.id,
+            course_id=course.id,
+            version_id=version,
+            jp=entry["jp"],
+            at=completed_at,
+        ):
+            progress.record_event(
+                session=session,
+                user_id=user.id,
+                course_id=course.id,
+                kind="course_completed",
+                subject=course.id,
+                version_id=version,
+                at=completed_at,
+            )
+        certificates_service.put_back(session, entry, user_id=user.id, content_version_id=version)
+        done.certificates.append(entry["number"])
+    for entry in gaps.revoked:
+        if certificates_service.revoke_again(session, entry):
+            done.revocations.append(entry["number"])
+    return done

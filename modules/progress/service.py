@@ -149,17 +149,24 @@ def mark_undone(*, session: Session, user_id: int, course_id: str, lesson_id: st
 
 
 def record_completion(
-    *, session: Session, user_id: int, course_id: str, version_id: int, jp: int
+    *,
+    session: Session,
+    user_id: int,
+    course_id: str,
+    version_id: int,
+    jp: int,
+    at: datetime | None = None,
 ) -> CourseCompletion | None:
-    """Record, in the caller's transaction, that a learner completed a course; the completion
-    if this call recorded it, None if it was recorded before (a completion happens once)."""
+    """Record, in the caller's transaction, that a learner completed a course (now, or `at`
+    when put back from the issuance log); the completion if this call recorded it, None if it
+    was recorded before (a completion happens once)."""
     conn = session.connection()
     completion = CourseCompletion(
         user_id=user_id,
         course_id=course_id,
         content_version_id=version_id,
         jp=jp,
-        completed_at=utcnow(),
+        completed_at=at or utcnow(),
     )
     result = conn.execute(
         insert_for(conn)(CourseCompletion.__table__)  # type: ignore[attr-defined]
@@ -294,6 +301,7 @@ def record_event(
     subject: str,
     version_id: int,
     score: float | None = None,
+    at: datetime | None = None,
 ) -> bool:
     """Record an event once (a repeat is ignored by the database); True if this call recorded
     it. It joins the caller's transaction: the caller commits."""
@@ -307,7 +315,7 @@ def record_event(
             subject=subject,
             content_version_id=version_id,
             score=score,
-            at=utcnow(),
+            at=at or utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["user_id", "course_id", "kind", "subject"])
     )

@@ -28,6 +28,7 @@ def test_liveness_and_a_healthy_readiness(client) -> None:
     assert client.get("/livez").json() == {"status": "alive"}
     body = client.get("/readyz").json()
     assert body["status"] == "ok" and body["database"] == "ok" and body["exports"] == "ok"
+    assert body["issuance_log"] == "ok"
     assert body["jobs"]["stalled"] is False
     assert client.get("/healthz").json() == body  # the same document
 
@@ -66,6 +67,13 @@ def test_an_export_folder_that_cannot_be_written_makes_readiness_degraded(db_url
     app = create_app(make_settings(db_url, export_dir=Path("/dev/full/exports")))
     body = _ready(app)
     assert body["status"] == "degraded" and body["exports"] == "not writable"
+    app.state.engine.dispose()
+
+
+def test_an_issuance_log_that_cannot_be_written_makes_readiness_degraded(db_url) -> None:
+    app = create_app(make_settings(db_url, issuance_log=Path("/dev/full/issuance-log.jsonl")))
+    body = _ready(app)
+    assert body["status"] == "degraded" and body["issuance_log"] == "not writable"
     app.state.engine.dispose()
 
 

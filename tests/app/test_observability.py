@@ -16,7 +16,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.observability import MULTIPROCESS_ENV, JsonFormatter, request_id
+from app.observability import MULTIPROCESS_ENV, JsonFormatter, request_id, use_folder
 from tests.conftest import SECRET, make_settings
 
 
@@ -95,3 +95,16 @@ def test_a_served_process_lists_its_own_requests(db_url, tmp_path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_serve_clears_the_metrics_of_processes_that_are_gone_only(tmp_path, monkeypatch) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
+    gone.wait()
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / f"counter_{gone.pid}.db").write_bytes(b"x")
+    (folder / f"counter_{os.getpid()}.db").write_bytes(b"x")  # another server still running
+    monkeypatch.delenv(MULTIPROCESS_ENV, raising=False)
+    use_folder(folder, fresh=True)
+    assert os.environ[MULTIPROCESS_ENV] == str(folder)
+    assert sorted(p.name for p in folder.iterdir()) == [f"counter_{os.getpid()}.db"]
