@@ -7,7 +7,7 @@ TEST_PROCESSES ?= 2
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup assets browser pdf-libs run test test-postgres lint lock bench clean i18n
+.PHONY: help setup assets browser pdf-libs run test test-postgres deploy-try deploy-smoke lint lock bench clean i18n
 
 help: ## list the recipes
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -54,6 +54,12 @@ PG_POOLED := postgresql+psycopg://postgres@127.0.0.1:6432/test
 test-postgres: ## the suite against the local PostgreSQL database `test` through PgBouncer in transaction mode (browser journeys: the smoke one only)
 	tests/pgbouncer/start.sh
 	BERAKHLAK_TEST_DIRECT_DATABASE_URL=$(PG_DIRECT) $(MAKE) test TEST_DATABASE_URL=$(PG_POOLED) PYTEST_ARGS="-m 'not browser or smoke' $(PYTEST_ARGS)"
+
+deploy-try: setup ## stand the reference deployment up on this machine (deploy/try-local.sh start; stop with deploy/try-local.sh stop)
+	deploy/try-local.sh start
+
+deploy-smoke: setup ## the reference deployment's smoke test, from scratch (what CI runs)
+	deploy/smoke.sh
 
 lint: setup ## ruff, mypy and the import contracts between modules (import-linter)
 	$(BIN)/ruff check .
