@@ -18,6 +18,10 @@ Scenarios (each on a fresh database):
 - `outage` (PostgreSQL): the database refuses connections for 3 s (a TCP proxy in between
   resets every connection and refuses new ones);
 - `blackhole` (PostgreSQL): the database stops answering for 6 s (the proxy holds every byte);
+- `flood`: page views from 300 connections (wrk), three times the concurrency limit, for 70 %
+  of the run: the share of answer saves answered 200 (at least 99 % is the budget) and the
+  share of page views refused with 503; `flood-unshed` is the same with shedding out of the
+  way (a limit of 10,000), for comparison;
 - `disk-full` (SQLite): the database's file system (a 64 MB tmpfs, needs root) is filled for
   40 % of the run.
 
@@ -53,7 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from lesson_page import _free_port  # noqa: E402
+from lesson_page import _free_port, parse_wrk  # noqa: E402
 from quiz import _form_fields  # noqa: E402
 
 from app.jobs import DONE, Job  # noqa: E402
@@ -76,6 +80,7 @@ QUIZ_URL = f"/courses/{COURSE}/quizzes/{LAST_QUIZ}"
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 QUESTION_IDS = re.compile(r'fieldset class="card question" id="q-([a-z0-9-]+)"')
 SECRET = "faults-bench-secret-that-is-long-enough-0123456789"
+FLOOD_CONNECTIONS = 300  # page views at three times BERAKHLAK_MAX_CONCURRENT_REQUESTS (100)
 
 
 # ---- a TCP proxy between the app and PostgreSQL ----------------------------------------------
@@ -169,7 +174,8 @@ class Server:
                 if httpx.get(f"{self.base}/livez", timeout=2).status_code == 200:
                     return
             time.sleep(0.05)
-        raise RuntimeError("the server did not start")
+        log = Path(self.env["BERAKHLAK_EXPORT_DIR"]).parent / "server.log"
+        raise RuntimeError(f"the server did not start: {log.read_text()[-2000:]}")
 
     def kill(self) -> None:
         assert self.process is not None
@@ -245,6 +251,7 @@ class Ledger:
         self.acked: dict[tuple[str, str], int] = {}
         self.handed_in: set[str] = set()
         self.saves = 0  # answer saves acknowledged
+        self.save_seconds: list[float] = []  # each save's time to answer (acknowledged or not)
         self.requests = 0
         self.errors = 0
 
@@ -302,11 +309,13 @@ async def _learner(
                         key = (attempt, qid)
                         ledger.sent[key].append(quizzes.check_answer(question, value, scale))
                         ledger.requests += 1
+                        asked = time.monotonic()
                         saved = await c.post(
                             f"/attempts/{attempt}/answers/{qid}",
                             data={"csrf_token": csrf.group(1), **_form_fields(question, value)},
                             headers={"HX-Request": "true"},
                         )
+                        ledger.save_seconds.append(time.monotonic() - asked)
                         if saved.status_code == 200:
                             ledger.acked[key] = len(ledger.sent[key]) - 1
                             ledger.saves += 1
@@ -437,6 +446,11 @@ def _env(url: str, folder: Path) -> dict[str, str]:
     }
 
 
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
 def _settings(url: str, folder: Path) -> Settings:
     values = {
         name.removeprefix("BERAKHLAK_").lower(): value
@@ -470,7 +484,10 @@ def run(
         parsed = make_url(database)
         proxy = Proxy((parsed.host or "127.0.0.1", parsed.port or 5432))
         served = parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    server = Server(_env(served, work))
+    env = _env(served, work)
+    if name == "flood-unshed":  # the same flood with shedding out of the way, for comparison
+        env["BERAKHLAK_MAX_CONCURRENT_REQUESTS"] = "10000"
+    server = Server(env)
     server.start()
     state = build_state(direct)
     course = state.catalogue.get(COURSE)
@@ -502,6 +519,25 @@ def run(
             proxy.set(name)
             time.sleep(3 if name == "outage" else 6)
             proxy.set("forward")
+        elif name.startswith("flood"):
+            out = subprocess.run(  # noqa: S603
+                [
+                    "wrk",
+                    "-t2",
+                    f"-c{FLOOD_CONNECTIONS}",
+                    f"-d{int(seconds * 0.7)}s",
+                    "--latency",
+                    "-H",
+                    f"Cookie: {SESSION_COOKIE}={tokens[0]}",
+                    f"{server.base}/courses/{COURSE}/lessons/{course.lesson_ids[1]}",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            flood.update(parse_wrk(out))
+            total = re.search(r"(\d+) requests in", out)
+            flood["views"] = float(total.group(1)) if total else 0.0
         elif name == "disk-full":
             assert mount is not None
             filler = mount / "filler"
@@ -512,6 +548,7 @@ def run(
             time.sleep(seconds * 0.4)
             filler.unlink()
 
+    flood: dict[str, float] = {}
     faults = threading.Thread(target=inject)
     began = time.monotonic()
     faults.start()
@@ -534,6 +571,13 @@ def run(
     found = _count(direct, ledger)
     found["requests"] = ledger.requests
     found["failed requests"] = ledger.errors
+    if flood:
+        saves = len(ledger.save_seconds)
+        found["saves answered 200"] = f"{100 * ledger.saves / max(saves, 1):.2f} %"
+        found["save p99"] = f"{1000 * _quantile(ledger.save_seconds, 0.99):.0f} ms"
+        found["page views"] = int(flood["views"])
+        found["page views refused (503)"] = f"{100 * flood['bad'] / max(flood['views'], 1):.1f} %"
+        found["page view p99"] = f"{flood['p99']:.0f} ms"
     found["seconds"] = round(took, 1)
     if mount is not None:
         subprocess.run(["umount", str(mount)], check=False)  # noqa: S603, S607
@@ -557,6 +601,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     names = ["kill", "outage", "blackhole"] if args.database_url else ["kill", "disk-full"]
+    names += ["flood", "flood-unshed"]
     if args.only:
         names = [n for n in names if n in args.only.split(",")]
     folder = Path(tempfile.mkdtemp(prefix="berakhlak-faults-"))
