@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Field, Session, SQLModel
 
 from app.clock import utcnow
+from app.db import write_lock  # noqa: F401 - also: the naming convention before the table below
 
 MANIFEST = "manifest.json"
 SQLITE_FILE = "berakhlak.db"

@@ -17,6 +17,7 @@ from app import (
     commands,
     i18n,
     jobs,
+    mail,
     migrate,
     models_registry,  # noqa: F401 - every table known: foreign keys cross modules
 )
@@ -37,6 +38,7 @@ from modules.quizzes import cli as quizzes_cli
 
 cli = typer.Typer(help="BerAKHLAK learning platform.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+mail_cli = typer.Typer(help="Outgoing mail.", no_args_is_help=True)
 quizzes_cli.register(content_cli)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(content_cli, name="content")
@@ -45,6 +47,7 @@ cli.add_typer(keys_cli, name="keys")
 cli.add_typer(agencies_cli, name="agencies")
 cli.add_typer(certificates_cli, name="certificates")
 cli.add_typer(learning_cli, name="learning")
+cli.add_typer(mail_cli, name="mail")
 
 
 @cli.callback()
@@ -136,6 +139,60 @@ def worker(
     signal.signal(signal.SIGINT, _stop)
     runner.run_forever(stop)
     state.engine.dispose()
+
+
+@mail_cli.command("test")
+def mail_test(
+    to: Annotated[str, typer.Option(help="Address to send the test mail to.")],
+    name: Annotated[str, typer.Option(help="The reader's name.")] = "",
+    lang: Annotated[str, typer.Option(help="Its language: id or en.")] = "id",
+) -> None:
+    """Queue a test mail (the worker sends it) to check the mail settings."""
+    settings = commands.settings()
+    with commands.session() as session:
+        try:
+            row = mail.queue(
+                session,
+                settings,
+                to=to,
+                name=name or to,
+                locale=lang,
+                template="test",
+                context={"name": name or to},
+                purpose="test",
+            )
+        except mail.MailRefused as exc:
+            raise commands.fail(tr("error: {problem}", problem=str(exc))) from None
+        session.commit()
+        typer.echo(tr("mail {id} queued for {address}", id=row.id, address=row.to_address))
+
+
+@mail_cli.command("list")
+def mail_list() -> None:
+    """The mail written to BERAKHLAK_MAIL_DIR (when no SMTP server is set), oldest first."""
+    settings = commands.settings()
+    for name, message in mail.folder_messages(settings.mail_dir):
+        typer.echo(f"{name}  {message['Date']}  {message['To']}  {message['Subject']}")
+
+
+@mail_cli.command("show")
+def mail_show(
+    name: Annotated[str, typer.Argument(help="A name from `mail list`, or `last`.")],
+) -> None:
+    """One mail of the folder: its headers and text."""
+    settings = commands.settings()
+    found = mail.folder_messages(settings.mail_dir)
+    chosen = found[-1:] if name == "last" else [(n, m) for n, m in found if n == name]
+    if not chosen:
+        raise commands.fail(
+            tr("error: no mail {name} in {folder}", name=name, folder=str(settings.mail_dir))
+        )
+    message = chosen[0][1]
+    for header in ("Date", "From", "To", "Subject", "Message-ID"):
+        typer.echo(f"{header}: {message[header]}")
+    body = message.get_body(preferencelist=("plain",))
+    typer.echo("")
+    typer.echo(body.get_content() if body is not None else "")
 
 
 def _backup(settings: Settings, target: Path) -> backup.Manifest:

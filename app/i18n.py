@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, tzinfo
 from io import BytesIO
@@ -39,6 +41,16 @@ def load_catalogues() -> None:
 def set_locale(locale: str) -> None:
     """Make `locale` the language of what is rendered next in this context."""
     _current.set(locale if locale in LOCALES else "id")
+
+
+@contextmanager
+def using_locale(locale: str) -> Iterator[None]:
+    """Render in `locale` inside the block (a mail in its reader's language), then go back."""
+    token = _current.set(locale if locale in LOCALES else "id")
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def gettext(message: str) -> str:

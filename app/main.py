@@ -19,7 +19,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
 
-from app import errors, health, i18n, jobs, migrate, observability, ratelimit
+from app import errors, health, i18n, jobs, mail, migrate, observability, ratelimit
 from app.db import make_engine
 from app.forms import csrf_protect
 from app.guard import Guard
@@ -74,6 +74,7 @@ def job_registry() -> jobs.Registry:
     """Every kind of background job, and every schedule, of every module."""
     registry = jobs.Registry()
     registry.add(jobs.HANDLERS, jobs.SCHEDULES)
+    registry.add(mail.HANDLERS)
     registry.add(ratelimit.HANDLERS, ratelimit.SCHEDULES)
     registry.add(accounts_jobs.HANDLERS, accounts_jobs.SCHEDULES)
     registry.add(certificates_jobs.HANDLERS)
@@ -235,10 +236,10 @@ def _install_metrics(app: FastAPI, settings: Settings) -> None:
             raise HTTPException(404)
         engine = request.app.state.engine
 
-        def counts() -> dict[str, int]:
+        def counts() -> dict[str, dict[str, int]]:
             try:
                 with engine.connect() as conn:
-                    return jobs.counts(conn)
+                    return {"jobs": jobs.counts(conn), "mail": mail.counts(conn)}
             except Exception:  # noqa: BLE001 - the database may be the thing that is down
                 return {}
 
@@ -254,15 +255,17 @@ def _probe(state: Any) -> dict[str, Any]:
         session.connection().execute(text("SELECT 1"))
         content = courses_service.content_health(session=session)
         queue = jobs.health(session.connection())
+        mails = mail.health(session.connection())
     broken = [c["folder"] for c in content if c["status"] != "ok" or not c["serving"]]
     exports = health.writable(state.settings.export_dir)
     issuance_log = health.appendable(state.settings.issuance_log)
-    degraded = bool(broken) or queue["stalled"] or not exports or not issuance_log
+    degraded = bool(broken) or queue["stalled"] or mails["slow"] or not exports or not issuance_log
     return {
         "status": "degraded" if degraded else "ok",
         "database": "ok",
         "content": content,
         "jobs": queue,
+        "mail": mails,
         "exports": "ok" if exports else "not writable",
         "issuance_log": "ok" if issuance_log else "not writable",
     }

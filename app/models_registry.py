@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 import app.db  # noqa: F401  - sets the naming convention before tables are declared
 from app import backup as _backup  # noqa: F401
 from app import jobs as _jobs  # noqa: F401
+from app import mail as _mail  # noqa: F401
 from app import ratelimit as _ratelimit  # noqa: F401
 from modules.accounts import models as _accounts  # noqa: F401
 from modules.agencies import models as _agencies  # noqa: F401

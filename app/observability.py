@@ -138,21 +138,26 @@ def metrics() -> Metrics:
 
 
 class _QueueCollector:
-    """Job counts, read from the database when /metrics is scraped (one small query)."""
+    """Job and mail counts, read from the database when /metrics is scraped (two small
+    queries)."""
+
+    FAMILIES = {"jobs": "Background jobs by state.", "mail": "Outgoing mail by state."}
 
     def __init__(self, counts: Any) -> None:
         self.counts = counts
 
     def collect(self) -> Any:
-        family = GaugeMetricFamily("berakhlak_jobs", "Background jobs by state.", labels=["status"])
-        for status, count in self.counts().items():
-            family.add_metric([status], count)
-        yield family
+        found = self.counts()
+        for name, help_text in self.FAMILIES.items():
+            family = GaugeMetricFamily(f"berakhlak_{name}", help_text, labels=["status"])
+            for status, count in found.get(name, {}).items():
+                family.add_metric([status], count)
+            yield family
 
 
 def render(counts: Any) -> tuple[bytes, str]:
     """The exposition text: every process's metrics (this one's alone without the
-    multiprocess folder), and the queue's counts."""
+    multiprocess folder), and the counts of jobs and mail."""
     folder = metrics().folder  # made even before the first request: a scrape always lists them
     if folder:
         from prometheus_client import multiprocess

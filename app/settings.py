@@ -35,6 +35,31 @@ class Settings(BaseSettings):
     base_url: str = Field(
         "http://127.0.0.1:8000", description="Public URL of the site, used in links and cookies."
     )
+    smtp_host: str = Field(
+        "",
+        description="SMTP server for outgoing mail; empty: mail is written to `MAIL_DIR` instead "
+        "(the embedded default; `berakhlak mail list|show` reads it).",
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 TLS).")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls",
+        description="`starttls` (upgrade after connecting, port 587), `tls` (TLS from the first "
+        "byte, port 465) or `none` (a relay on the same machine or network only).",
+    )
+    smtp_user: str = Field("", description="SMTP login; empty: no login.")
+    smtp_password: str = Field("", description="SMTP password.")
+    smtp_timeout_seconds: float = Field(
+        20, gt=0, le=300, description="Longest wait for the SMTP server at each step."
+    )
+    mail_from: str = Field(
+        "Platform BerAKHLAK <noreply@berakhlak.localhost>",
+        description="Sender of every mail (`Name <address>`); its domain names the Message-IDs.",
+    )
+    mail_reply_to: str = Field("", description="Reply-To of every mail; empty: none.")
+    mail_dir: Path = Field(
+        ROOT / "var" / "mail",
+        description="Folder the mail goes to when `SMTP_HOST` is empty (one .eml file each).",
+    )
     host: str = Field("127.0.0.1", description="Address `berakhlak serve` listens on.")
     port: int = Field(8000, description="Port `berakhlak serve` listens on.")
     workers: int = Field(1, ge=1, description="Number of server processes `berakhlak serve` runs.")
@@ -197,6 +222,23 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Jakarta)") from None
+        return value
+
+    @field_validator("mail_from", "mail_reply_to")
+    @classmethod
+    def _mail_address(cls, value: str) -> str:
+        from email.headerregistry import Address
+        from email.utils import parseaddr
+
+        if not value:
+            return value
+        name, address = parseaddr(value)
+        if "@" not in address or any(c in value for c in "\r\n"):
+            raise ValueError(f"{value!r} is not a mail address such as `Nama <alamat@domain>`")
+        try:
+            Address(display_name=name, addr_spec=address)
+        except (ValueError, IndexError) as exc:
+            raise ValueError(f"{value!r} is not a usable mail address ({exc})") from None
         return value
 
     @field_validator("certificate_number_pattern")

@@ -20,8 +20,12 @@ def test_every_message_in_code_and_templates_has_an_indonesian_translation() -> 
         ("app/**.py", "python"),
         ("modules/**.py", "python"),
         ("templates/**.html", "jinja2"),
+        ("templates/mail/**.txt", "jinja2"),
     ]
-    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    options = {
+        "templates/**.html": {"extensions": "jinja2.ext.i18n"},
+        "templates/mail/**.txt": {"extensions": "jinja2.ext.i18n"},
+    }
     used = set()
 
     def directories(path: str) -> bool:  # babel skips folders starting with "_" by default
