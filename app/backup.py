@@ -20,15 +20,18 @@ import json
 import os
 import sqlite3
 import subprocess
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Field, Session, SQLModel
 
 from app.clock import utcnow
 from app.db import write_lock  # noqa: F401 - also: the naming convention before the table below
+from app.i18n import N_
 
 MANIFEST = "manifest.json"
 SQLITE_FILE = "berakhlak.db"
@@ -59,7 +62,12 @@ def set_generation(session: Session, value: int) -> None:
 
 
 class BackupError(RuntimeError):
-    """A backup or restore that cannot be done; the message says why and what to do."""
+    """A backup or restore that cannot be done; `message` (translatable, `{name}` fields
+    filled from `values`) says why and what to do."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message.format(**values) if values else message)
+        self.message, self.values = message, values
 
 
 @dataclass(frozen=True)
@@ -75,17 +83,26 @@ class Manifest:
 
     @classmethod
     def read(cls, folder: Path) -> Manifest:
+        if not folder.is_dir():
+            raise BackupError(N_("there is no folder {folder}"), folder=str(folder))
         try:
             data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
             manifest = cls(**{name: data[name] for name in cls.__dataclass_fields__})
         except FileNotFoundError:
             raise BackupError(
-                f"{folder} is not a finished backup (no {MANIFEST}): use another one"
+                N_("{folder} is not a finished backup (it has no manifest.json): use another one"),
+                folder=str(folder),
             ) from None
         except (ValueError, KeyError, TypeError) as exc:
-            raise BackupError(f"{folder / MANIFEST} is unreadable ({exc})") from None
+            raise BackupError(
+                N_("{file} is unreadable ({problem})"),
+                file=str(folder / MANIFEST),
+                problem=str(exc),
+            ) from None
         if manifest.format != FORMAT:
-            raise BackupError(f"backup format {manifest.format} is not known to this version")
+            raise BackupError(
+                N_("backup format {format} is not known to this version"), format=manifest.format
+            )
         return manifest
 
 
@@ -103,7 +120,7 @@ def _kind(url: str) -> str:
 def _sqlite_path(url: str) -> Path:
     database = make_url(url).database
     if not database or database == ":memory:":
-        raise BackupError("an in-memory SQLite database cannot be backed up")
+        raise BackupError(N_("an in-memory SQLite database cannot be backed up"))
     return Path(database)
 
 
@@ -112,15 +129,22 @@ def _libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _run(command: list[str]) -> None:
+def _run(command: list[str], stdin: Any = None) -> None:
     try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+        done = subprocess.run(  # noqa: S603
+            command, stdin=stdin, capture_output=True, text=True, check=False
+        )
     except FileNotFoundError:
         raise BackupError(
-            f"{command[0]} is not installed (Debian: apt install postgresql-client)"
+            N_("{command} is not installed (Debian: apt install postgresql-client)"),
+            command=command[0],
         ) from None
     if done.returncode != 0:
-        raise BackupError(f"{command[0]} failed: {done.stderr.strip()[-1500:]}")
+        raise BackupError(
+            N_("{command} failed: {problem}"),
+            command=command[0],
+            problem=done.stderr.strip()[-1500:],
+        )
 
 
 _COUNT = text("SELECT count(*), coalesce(max(id), 0) FROM certificate")
@@ -130,12 +154,14 @@ def _describe(engine: Engine, secret: str, schema: str) -> Manifest:
     with Session(engine) as session:
         row = session.connection().execute(_COUNT).one()
         count, last = int(row[0]), int(row[1])
+        # a database from before restore generations (backed up before its upgrade): none yet
+        known = inspect(session.connection()).has_table(PlatformState.__tablename__)
         return Manifest(
             format=FORMAT,
             created_at=utcnow().isoformat(),
             database=engine.dialect.name,
             schema=schema,
-            generation=generation(session),
+            generation=generation(session) if known else 0,
             secret_fingerprint=fingerprint(secret),
             certificates=count,
             last_certificate_id=last,
@@ -145,9 +171,24 @@ def _describe(engine: Engine, secret: str, schema: str) -> Manifest:
 def backup(engine: Engine, admin_url: str, secret: str, schema: str, target: Path) -> Manifest:
     """Back the database up into the new folder `target` while the platform runs."""
     if target.exists() and any(target.iterdir()):
-        raise BackupError(f"{target} is not empty: back up into a new folder")
+        raise BackupError(
+            N_("{folder} is not empty: back up into a new folder"), folder=str(target)
+        )
     target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    target.chmod(0o700)  # personal data: the owner only
     manifest = _describe(engine, secret, schema)
+    previous = os.umask(0o077)
+    try:
+        _copy_out(admin_url, target)
+        partial = target / f".{MANIFEST}"
+        partial.write_text(json.dumps(asdict(manifest), indent=2) + "\n", encoding="utf-8")
+        os.replace(partial, target / MANIFEST)
+    finally:
+        os.umask(previous)
+    return manifest
+
+
+def _copy_out(admin_url: str, target: Path) -> None:
     if _kind(admin_url) == "sqlite":
         source = sqlite3.connect(_sqlite_path(admin_url))
         copy = sqlite3.connect(target / SQLITE_FILE)
@@ -160,30 +201,86 @@ def backup(engine: Engine, admin_url: str, secret: str, schema: str, target: Pat
     else:
         dump = target / POSTGRES_FILE
         _run(["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", _libpq(admin_url)])
-    partial = target / f".{MANIFEST}"
-    partial.write_text(json.dumps(asdict(manifest), indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, target / MANIFEST)
-    return manifest
 
 
-def restore(admin_url: str, secret: str, source: Path, *, new_secret: bool) -> Manifest:
-    """Put the backup in `source` back in place of the database. Every server and worker
-    must be stopped first (docs/operations.md, "Restore")."""
+def check(
+    admin_url: str, secret: str, source: Path, *, new_secret: bool, known: set[str]
+) -> Manifest:
+    """Whether the backup in `source` can replace this database, before anything is touched:
+    a finished backup of the same kind of database, made by this release or an older one, under
+    this secret (or `new_secret`)."""
     manifest = Manifest.read(source)
     if manifest.database != _kind(admin_url):
         raise BackupError(
-            f"this is a {manifest.database} backup and the database is {_kind(admin_url)}"
+            N_("this is a {backup} backup and the database is {database}"),
+            backup=manifest.database,
+            database=_kind(admin_url),
+        )
+    if manifest.schema and manifest.schema not in known:
+        raise BackupError(
+            N_(
+                "the backup's schema ({schema}) is newer than this release: restore it with the "
+                "release that made it"
+            ),
+            schema=manifest.schema,
         )
     if manifest.secret_fingerprint != fingerprint(secret) and not new_secret:
         raise BackupError(
-            "the backup was made under another BERAKHLAK_SECRET_KEY: restore with that secret "
-            "(the signing keys in the backup open with it), or pass --new-secret to keep this "
-            "one and make a new signing key (credentials already handed out keep verifying)"
+            N_(
+                "the backup was made under another BERAKHLAK_SECRET_KEY: set the secret it was "
+                "made with (its signing keys open with it); if that secret is lost, pass "
+                "--new-secret to make a new signing key (credentials already handed out keep "
+                "verifying)"
+            )
         )
+    dump = source / (SQLITE_FILE if manifest.database == "sqlite" else POSTGRES_FILE)
+    if not dump.is_file():
+        raise BackupError(N_("{file} is missing"), file=str(dump))
+    return manifest
+
+
+def in_use(admin_url: str) -> list[str]:
+    """Who else uses the database now (servers, workers, PgBouncer): SQLite, the processes of
+    this machine that hold its file open; PostgreSQL, the other sessions on the database."""
+    if _kind(admin_url) == "sqlite":
+        live = _sqlite_path(admin_url).resolve()
+        names = {str(live), f"{live}-wal"}
+        found = []
+        for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+            pid = fd_dir.parent.name
+            if int(pid) == os.getpid():
+                continue
+            try:
+                if any(os.readlink(fd) in names for fd in fd_dir.iterdir()):
+                    cmdline = (fd_dir.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+                    found.append(f"{pid} {cmdline.decode(errors='replace').strip()[:80]}")
+            except OSError:
+                continue
+        return found
+    from sqlalchemy import create_engine
+
+    engine = create_engine(admin_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT pid, coalesce(application_name, ''), coalesce(client_addr::text, "
+                    "'local') FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return [f"{pid} {name} {addr}".strip() for pid, name, addr in rows]
+
+
+def restore(admin_url: str, source: Path, manifest: Manifest) -> None:
+    """Put the backup in `source` (checked by `check`) in place of the database, all at once:
+    SQLite, the online backup API into the live file; PostgreSQL, the schema dropped and the
+    dump restored in one transaction (psql --single-transaction), so a failure leaves the
+    database as it was. Every server and worker must be stopped first (`in_use`)."""
     if manifest.database == "sqlite":
         dump = source / SQLITE_FILE
-        if not dump.is_file():
-            raise BackupError(f"{dump} is missing")
         live = _sqlite_path(admin_url)
         live.parent.mkdir(parents=True, exist_ok=True)
         backup_copy = sqlite3.connect(f"file:{dump}?mode=ro", uri=True)
@@ -194,20 +291,32 @@ def restore(admin_url: str, secret: str, source: Path, *, new_secret: bool) -> M
         finally:
             target.close()
             backup_copy.close()
-    else:
-        dump = source / POSTGRES_FILE
-        if not dump.is_file():
-            raise BackupError(f"{dump} is missing")
+        return
+    script = subprocess.run(  # noqa: S603
+        ["pg_restore", "--no-owner", "--no-privileges", "--file=-", str(source / POSTGRES_FILE)],  # noqa: S607
+        capture_output=True,
+        check=False,
+    )
+    if script.returncode != 0:
+        raise BackupError(
+            N_("{command} failed: {problem}"),
+            command="pg_restore",
+            problem=script.stderr.decode(errors="replace")[-1500:],
+        )
+    with tempfile.TemporaryFile() as sql:
+        # tables of a newer release (not in an older backup) go too: the schema is remade
+        sql.write(b"DROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n")
+        sql.write(script.stdout)
+        sql.seek(0)
         _run(
             [
-                "pg_restore",
-                "--clean",
-                "--if-exists",
-                "--no-owner",
+                "psql",
+                "--quiet",
+                "--no-psqlrc",
                 "--single-transaction",
-                "--exit-on-error",
+                "-v",
+                "ON_ERROR_STOP=1",
                 f"--dbname={_libpq(admin_url)}",
-                str(dump),
-            ]
+            ],
+            stdin=sql,
         )
-    return manifest

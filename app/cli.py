@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from app import (
@@ -24,7 +25,7 @@ from app import (
 from app.db import make_engine
 from app.i18n import tr
 from app.observability import configure_logging, use_folder
-from app.settings import Settings
+from app.settings import DEFAULT_SECRET, Settings
 from modules.accounts.cli import users_cli
 from modules.agencies import service as agencies_service
 from modules.agencies.cli import agencies_cli
@@ -206,14 +207,14 @@ def _backup(settings: Settings, target: Path) -> backup.Manifest:
             target,
         )
     except backup.BackupError as exc:
-        raise commands.fail(tr("error: {problem}", problem=str(exc))) from None
+        raise _backup_problem(exc) from None
     finally:
         engine.dispose()
 
 
 @cli.command("backup")
 def backup_command(
-    target: Annotated[Path, typer.Argument(help="A new folder to back up into.")],
+    target: Annotated[Path, typer.Argument(help="A new folder to back up into.", metavar="FOLDER")],
 ) -> None:
     """Back the database up (signing keys included) into a new folder, while the platform
     runs. Keep BERAKHLAK_SECRET_KEY (never in the backup) and the issuance log apart from it."""
@@ -228,9 +229,63 @@ def backup_command(
     )
 
 
+def _backup_problem(exc: backup.BackupError) -> typer.Exit:
+    return commands.fail(tr("error: {problem}", problem=tr(exc.message, **exc.values)))
+
+
+_LOG_HELP = (
+    "Another issuance log to read besides BERAKHLAK_ISSUANCE_LOG (another machine's); repeat "
+    "the option for each file."
+)
+
+
+def _logs_or_exit(settings: Settings, logs: list[Path] | None) -> list[Path]:
+    """The logs a restore reads: this machine's, and those given (each must exist)."""
+    for given in logs or []:
+        if not given.is_file():
+            raise commands.fail(tr("error: there is no issuance log {file}", file=str(given)))
+    if not settings.issuance_log.is_file():
+        typer.echo(
+            tr(
+                "warning: the issuance log {file} does not exist: certificates issued after the "
+                "backup cannot be put back from it",
+                file=str(settings.issuance_log),
+            )
+        )
+    return logs or []
+
+
+def _confirm(settings: Settings, question: str, yes: bool) -> None:
+    if settings.secret_key == DEFAULT_SECRET:
+        raise commands.fail(
+            tr(
+                "error: BERAKHLAK_SECRET_KEY is the development default: load the installation's "
+                "settings (its environment file) first"
+            )
+        )
+    if not yes and not typer.confirm(question):
+        typer.echo(tr("nothing was changed"))
+        raise typer.Exit(1)
+
+
+def _stopped_or_exit(admin_url: str, force: bool) -> None:
+    users = [] if force else backup.in_use(admin_url)
+    if users:
+        typer.echo(
+            tr(
+                "error: the database is in use: stop every server and worker (and PgBouncer) "
+                "first, or pass --force:"
+            ),
+            err=True,
+        )
+        for user in users:
+            typer.echo(f"  {user}", err=True)
+        raise typer.Exit(2)
+
+
 @cli.command("restore")
 def restore_command(
-    source: Annotated[Path, typer.Argument(help="The backup folder.")],
+    source: Annotated[Path, typer.Argument(help="The backup folder.", metavar="FOLDER")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     new_secret: Annotated[
         bool,
@@ -240,47 +295,87 @@ def restore_command(
             "a new signing key with this one.",
         ),
     ] = False,
-    log: Annotated[
-        list[Path] | None,
-        typer.Option(help="Another machine's issuance log (repeat for several)."),
-    ] = None,
+    log: Annotated[list[Path] | None, typer.Option(help=_LOG_HELP)] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Restore although the database is in use.")
+    ] = False,
 ) -> None:
     """Replace the database with a backup (stop every server and worker first), bring its
     schema up to date, start a new restore generation of certificate numbers and put back,
     from the issuance log, the certificates issued and revoked since the backup."""
+    from alembic.script import ScriptDirectory
+
     settings = commands.settings()
-    if not yes and not typer.confirm(
-        tr("Replace the database with the backup in {folder}?", folder=str(source))
-    ):
-        raise typer.Exit(1)
+    admin_url = settings.database_admin_url or settings.database_url
+    logs = _logs_or_exit(settings, log)
+    engine = make_engine(admin_url, settings.db_limits)
+    scripts = ScriptDirectory.from_config(migrate.alembic_config(engine))
+    engine.dispose()
+    known = {rev.revision for rev in scripts.walk_revisions()}
     try:
-        manifest = backup.restore(
-            settings.database_admin_url or settings.database_url,
+        manifest = backup.check(
+            admin_url,
             settings.secret_key,
             source,
             new_secret=new_secret,
+            known=known,
         )
     except backup.BackupError as exc:
-        raise commands.fail(tr("error: {problem}", problem=str(exc))) from None
+        raise _backup_problem(exc) from None
+    target = make_url(admin_url).render_as_string(hide_password=True)
+    read = ", ".join(str(p) for p in [settings.issuance_log, *logs])
+    _confirm(
+        settings,
+        tr(
+            "Replace the database {database} with the backup of {date} in {folder}, then put "
+            "back what {logs} have?",
+            database=target,
+            date=manifest.created_at,
+            folder=str(source),
+            logs=read,
+        ),
+        yes,
+    )
+    _stopped_or_exit(admin_url, force)
+    try:
+        backup.restore(admin_url, source, manifest)
+    except backup.BackupError as exc:
+        raise _backup_problem(exc) from None
     typer.echo(tr("restored the backup of {date}", date=manifest.created_at))
-    _after_restore(settings, log, rotate=new_secret)
+    _after_restore(settings, logs, rotate=new_secret)
 
 
 @cli.command("restored")
 def restored_command(
-    log: Annotated[
-        list[Path] | None,
-        typer.Option(help="Another machine's issuance log (repeat for several)."),
-    ] = None,
+    log: Annotated[list[Path] | None, typer.Option(help=_LOG_HELP)] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Go on although the database is in use.")
+    ] = False,
 ) -> None:
     """After a restore done another way (PostgreSQL point-in-time recovery, pg_restore by
     hand, a disk snapshot), before any server starts: check the schema and the signing keys,
-    start a new restore generation and put back what the issuance log has."""
-    _after_restore(commands.settings(), log, rotate=False)
+    start a new restore generation and put back what the issuance log has. Run it once per
+    restore: each run starts a new generation."""
+    settings = commands.settings()
+    admin_url = settings.database_admin_url or settings.database_url
+    logs = _logs_or_exit(settings, log)
+    target = make_url(admin_url).render_as_string(hide_password=True)
+    _confirm(
+        settings,
+        tr(
+            "Start a new restore generation of certificate numbers on {database} (it was "
+            "restored from a backup), and put back what the issuance logs have?",
+            database=target,
+        ),
+        yes,
+    )
+    _stopped_or_exit(admin_url, force)
+    _after_restore(settings, logs, rotate=False)
 
 
-def _after_restore(settings: Settings, logs: list[Path] | None, *, rotate: bool) -> None:
-    engine = make_engine(settings.database_url, settings.db_limits)
+def _after_restore(settings: Settings, logs: list[Path], *, rotate: bool) -> None:
+    engine = make_engine(settings.database_admin_url or settings.database_url, settings.db_limits)
     try:
         with migrate.exclusive(engine):
             migrate.upgrade(engine)

@@ -7,9 +7,12 @@ is what knows the certificates issued, and revoked, since the backup: `berakhlak
 to bring them back. It holds the holder's NIP and name (a certificate cannot be re-issued without
 them): keep it as carefully as the backups.
 
-Lines are appended with O_APPEND, one `write` each and fsynced, so several processes on one
-machine may share the file; servers on several machines each keep their own (the restore reads
-every log it is given)."""
+Records are appended with O_APPEND and fsynced, each starting with a line break (so a line torn
+by a crash never swallows the next), so several processes on one machine may share the file;
+servers on several machines each keep their own (the restore reads every log it is given). A
+record is missing when its process died between the commit and the write, or the write failed
+(a full disk: the error is logged); a restore moves certificate ids a margin past the highest it
+reads for that reason."""
 
 from __future__ import annotations
 
@@ -58,30 +61,37 @@ def revoked_entry(certificate: Certificate) -> dict[str, Any]:
 
 
 def append(path: Path, entries: Iterable[dict[str, Any]]) -> None:
-    """Append lines now (each one `write`, then fsync)."""
+    """Append lines now, then fsync. Each record starts with a line break, so a line torn by
+    a crash (or a full disk) never swallows the next one; a short write is continued."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = b"".join(("\n" + json.dumps(entry, ensure_ascii=False)).encode() for entry in entries)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        for entry in entries:
-            os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode())
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)
 
 
 def note(session: Session, path: Path | None, entry: dict[str, Any]) -> None:
-    """Append `entry` once the session's transaction commits (dropped if it rolls back)."""
+    """Append `entry` once the session's outermost transaction commits (dropped if it rolls
+    back or the session closes without committing)."""
     if path is None:
         return
+    session.connection()  # inside a transaction (begun now if need be), whose end decides
     pending: list[tuple[Path, dict[str, Any]]] | None = session.info.get(_PENDING)
     if pending is None:
         pending = session.info[_PENDING] = []
         event.listen(session, "after_commit", _written)
-        event.listen(session, "after_soft_rollback", _dropped)
+        event.listen(session, "after_transaction_end", _ended)
     pending.append((path, entry))
 
 
 def _written(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the outer one goes on
+        return
     pending = session.info.get(_PENDING) or []
     session.info[_PENDING] = []
     by_path: dict[Path, list[dict[str, Any]]] = {}
@@ -96,8 +106,8 @@ def _written(session: Session) -> None:
             )
 
 
-def _dropped(session: Session, previous: Any) -> None:
-    if previous.parent is None:  # the whole transaction rolled back
+def _ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost ended: committed (written above) or not
         session.info[_PENDING] = []
 
 
@@ -109,6 +119,8 @@ def read(paths: Iterable[Path]) -> Iterator[dict[str, Any]]:
             continue
         with path.open(encoding="utf-8") as lines:
             for line in lines:
+                if not line.strip():
+                    continue
                 try:
                     entry = json.loads(line)
                 except ValueError:

@@ -25,6 +25,8 @@ from app import backup
 from modules.certificates import issuance_log
 from modules.certificates.models import Certificate, CertificateCounter
 
+ID_MARGIN = 1000  # certificate ids skipped after a restore (they are status-list indexes)
+
 
 @dataclass
 class Gaps:
@@ -38,8 +40,17 @@ class Gaps:
 
 
 def gaps(session: Session, entries: list[dict[str, Any]]) -> Gaps:
-    """Compare the logs' entries with the database, by certificate id and number."""
-    issued = {e["id"]: e for e in entries if e["event"] == issuance_log.ISSUED}
+    """Compare the logs' entries with the database, by certificate id, number and code."""
+    issued: dict[int, dict[str, Any]] = {}
+    found = Gaps()
+    for entry in entries:
+        if entry["event"] != issuance_log.ISSUED:
+            continue
+        earlier = issued.get(entry["id"])
+        if earlier is not None and earlier["code"] != entry["code"]:
+            found.conflicts.append(entry)  # one id given twice: a log written after a rewind
+            continue
+        issued[entry["id"]] = entry
     revoked = {e["id"]: e for e in entries if e["event"] == issuance_log.REVOKED}
     known = {
         row.id: row
@@ -47,16 +58,26 @@ def gaps(session: Session, entries: list[dict[str, Any]]) -> Gaps:
             select(Certificate).where(col(Certificate.id).in_(list(issued) + list(revoked)))
         ).all()
     }
-    found = Gaps()
     for cid in sorted(issued):
         row = known.get(cid)
         if row is None:
             found.issued.append(issued[cid])
-        elif row.number != issued[cid]["number"]:
+        elif row.code != issued[cid]["code"]:
+            # the database gave this id to another certificate: it issued before the restore
+            # was finished (never through `berakhlak restore`); left for a person to decide
             found.conflicts.append(issued[cid])
     for cid in sorted(revoked):
         row = known.get(cid)
-        if (row is None and cid in issued) or (row is not None and row.revoked_at is None):
+        if (
+            row is None
+            and cid in issued
+            and cid not in {c["id"] for c in found.conflicts}
+            or (
+                row is not None
+                and row.revoked_at is None
+                and row.code == issued.get(cid, {}).get("code")
+            )
+        ):
             found.revoked.append(revoked[cid])
     return found
 
@@ -77,7 +98,10 @@ def advance(session: Session, entries: list[dict[str, Any]]) -> int:
         counter = session.get(CertificateCounter, year) or CertificateCounter(year=year, last=0)
         counter.last = max(counter.last, last)
         session.add(counter)
+    # past every id the logs name, and a margin beyond: a line the log missed (a process that
+    # died between its commit and the write) must not have its id handed out again
     logged = max((int(e["id"]) for e in entries if e.get("id") is not None), default=0)
+    logged += ID_MARGIN
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(

@@ -82,11 +82,21 @@ def report(done: workflow.Reinstated) -> None:
                 course=entry["course_id"],
             )
         )
+    for entry, problem in done.failed:
+        typer.echo(
+            tr(
+                "not put back: {number} ({nip}, {name}): {problem}",
+                number=entry["number"],
+                nip=entry["holder_nip"],
+                name=entry["holder_name"],
+                problem=problem,
+            )
+        )
     for entry in done.conflicts:
         typer.echo(
             tr(
                 "conflict: certificate id {id} is {number} in the issuance log and another "
-                "number in the database",
+                "certificate in the database (or in another log line)",
                 id=entry["id"],
                 number=entry["number"],
             )
@@ -100,16 +110,22 @@ def after_restore(extra_logs: list[Path] | None = None) -> workflow.Reinstated:
     entries = list(certificates_service.read_issuance_log(_logs(extra_logs)))
     with commands.session() as session:
         done = workflow.after_restore(session=session, entries=entries)
-    certificates_service.append_to_issuance_log(
-        settings.issuance_log,
-        [
-            {
-                "event": certificates_service.RESTORED,
-                "generation": done.generation,
-                "at": utcnow().isoformat(),
-            }
-        ],
-    )
+    restored = {
+        "event": certificates_service.RESTORED,
+        "generation": done.generation,
+        "at": utcnow().isoformat(),
+    }
+    try:  # the database has the generation already; the log line helps a later restore
+        certificates_service.append_to_issuance_log(settings.issuance_log, [restored])
+    except OSError as exc:
+        typer.echo(
+            tr(
+                "warning: the issuance log {file} could not be written ({problem})",
+                file=str(settings.issuance_log),
+                problem=str(exc),
+            ),
+            err=True,
+        )
     return done
 
 

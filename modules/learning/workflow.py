@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from app.clock import utcnow
@@ -277,14 +278,16 @@ class Reinstated:
     revocations: list[str] = field(default_factory=list)  # numbers revoked again
     unplaced: list[dict[str, Any]] = field(default_factory=list)  # holder or course unknown
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # entry, why
 
 
 def after_restore(*, session: Session, entries: list[dict[str, Any]]) -> Reinstated:
-    """The event "the database was restored from an older backup": a new restore generation,
-    the certificate ids moved past the logs', then `reinstate`, in one transaction."""
+    """The event "the database was restored from an older backup": a new restore generation
+    and the serials and certificate ids moved past the logs' (committed first, whatever
+    happens next), then `reinstate`."""
     with _transaction(session):
         generation = certificates_service.advance_generation(session, entries)
-        done = _reinstate(session, entries)
+    done = reinstate(session=session, entries=entries)
     done.generation = generation
     return done
 
@@ -307,30 +310,40 @@ def _reinstate(session: Session, entries: list[dict[str, Any]]) -> Reinstated:
         if user is None or user.id is None or course is None:
             done.unplaced.append(entry)
             continue
-        version = courses.version_of(
-            session=session, course_id=course.id, version_id=entry["content_version_id"]
-        )
-        completed_at = datetime.fromisoformat(entry["completed_at"])
-        if progress.record_completion(
-            session=session,
-            user_id=user.id,
-            course_id=course.id,
-            version_id=version,
-            jp=entry["jp"],
-            at=completed_at,
-        ):
-            progress.record_event(
-                session=session,
-                user_id=user.id,
-                course_id=course.id,
-                kind="course_completed",
-                subject=course.id,
-                version_id=version,
-                at=completed_at,
-            )
-        certificates_service.put_back(session, entry, user_id=user.id, content_version_id=version)
+        try:
+            with session.begin_nested():  # one that cannot be put back leaves the others
+                _put_back(session, entry, user.id, course.id)
+        except DBAPIError as exc:  # e.g. the holder has since earned this course again
+            done.failed.append((entry, str(exc.orig).splitlines()[0][:200]))
+            continue
         done.certificates.append(entry["number"])
     for entry in gaps.revoked:
         if certificates_service.revoke_again(session, entry):
             done.revocations.append(entry["number"])
     return done
+
+
+def _put_back(session: Session, entry: dict[str, Any], user_id: int, course_id: str) -> None:
+    """One logged certificate and the completion it records (and its JP), as they were."""
+    version = courses.version_of(
+        session=session, course_id=course_id, version_id=entry["content_version_id"]
+    )
+    completed_at = datetime.fromisoformat(entry["completed_at"])
+    if progress.record_completion(
+        session=session,
+        user_id=user_id,
+        course_id=course_id,
+        version_id=version,
+        jp=entry["jp"],
+        at=completed_at,
+    ):
+        progress.record_event(
+            session=session,
+            user_id=user_id,
+            course_id=course_id,
+            kind="course_completed",
+            subject=course_id,
+            version_id=version,
+            at=completed_at,
+        )
+    certificates_service.put_back(session, entry, user_id=user_id, content_version_id=version)

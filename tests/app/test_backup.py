@@ -5,6 +5,8 @@ and the certificates issued and revoked since the backup come back from the issu
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,6 +130,7 @@ def test_a_restore_from_an_older_backup_never_repeats_a_number(db_url, tmp_path,
         )
     handed_out = _numbers(app)
     app.state.engine.dispose()
+    _quiet(db_url)
 
     restored = cli_env("restore", str(tmp_path / "b1"), "--yes")
     assert restored.exit_code == 0, restored.output
@@ -159,6 +162,7 @@ def test_a_restore_from_an_older_backup_never_repeats_a_number(db_url, tmp_path,
     assert again.exit_code == 0 and "1 certificate(s) put back" in again.output, again.output
     assert _numbers(app)[late.id] == late.number
     app.state.engine.dispose()
+    _quiet(db_url)
 
     # the same backup restored a second time: generation 2, still nothing repeated
     twice = cli_env("restore", str(tmp_path / "b1"), "--yes")
@@ -181,6 +185,7 @@ def test_a_restore_under_another_secret_is_refused_unless_asked(
     app = make_app(db_url, tmp_path, issuance_log=cli_env.log)
     _complete(app, _learner(app, 1))
     app.state.engine.dispose()
+    _quiet(db_url)
     assert cli_env("backup", str(tmp_path / "b")).exit_code == 0
     refused = cli_env("backup", str(tmp_path / "b"))
     assert refused.exit_code == 2 and "not empty" in refused.output
@@ -188,6 +193,7 @@ def test_a_restore_under_another_secret_is_refused_unless_asked(
     monkeypatch.setenv("BERAKHLAK_SECRET_KEY", "another-secret-that-is-long-enough-98765")
     wrong = cli_env("restore", str(tmp_path / "b"), "--yes")
     assert wrong.exit_code == 2 and "another BERAKHLAK_SECRET_KEY" in wrong.output
+    _quiet(db_url)
     rotated = cli_env("restore", str(tmp_path / "b"), "--yes", "--new-secret")
     assert rotated.exit_code == 0, rotated.output
     app = make_app(
@@ -239,7 +245,7 @@ def test_the_issuance_log_keeps_only_what_committed(db_url, tmp_path) -> None:
             policy=app.state.certificate_policy,
         )
         session.rollback()  # never issued: never logged
-    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line]
     assert [(e["event"], e["number"]) for e in lines] == [("issued", certificate.number)]
     assert lines[0]["holder_nip"] == _nip(1) and lines[0]["code"] == certificate.code
     with Session(app.state.engine) as session:
@@ -248,3 +254,121 @@ def test_the_issuance_log_keeps_only_what_committed(db_url, tmp_path) -> None:
             is None
         )
     app.state.engine.dispose()
+
+
+def test_a_torn_line_never_swallows_the_next_and_savepoints_wait_for_the_commit(
+    db_url, tmp_path
+) -> None:
+    from modules.certificates import issuance_log
+
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"event": "issued", "id": 1, "num')  # a crash in the middle of a line
+    issuance_log.append(log, [{"event": "issued", "id": 2, "number": "B"}])
+    assert [e["id"] for e in issuance_log.read([log])] == [2]
+
+    app = make_app(db_url, tmp_path, issuance_log=log)
+    with Session(app.state.engine) as session:
+        session.begin()
+        with session.begin_nested():  # a savepoint released: not yet a commit
+            issuance_log.note(session, log, {"event": "revoked", "id": 9, "number": "X"})
+        assert [e["id"] for e in issuance_log.read([log])] == [2]
+        session.rollback()
+    with Session(app.state.engine) as session:
+        issuance_log.note(session, log, {"event": "revoked", "id": 10, "number": "Y"})
+        session.close()  # closed without a commit: nothing written, even on its next commit
+        session.commit()
+    assert [e["id"] for e in issuance_log.read([log])] == [2]
+    app.state.engine.dispose()
+
+
+def test_a_mistyped_log_is_refused_and_an_unplaceable_certificate_leaves_the_others(
+    db_url, tmp_path, cli_env
+) -> None:
+    log = cli_env.log
+    app = make_app(db_url, tmp_path, issuance_log=log)
+    first, second = _learner(app, 1), _learner(app, 2)
+    assert cli_env("backup", str(tmp_path / "b")).exit_code == 0
+    lost = [_complete(app, first), _complete(app, second)]
+    with app.state.engine.begin() as conn:  # a table of a newer release, not in the backup
+        conn.exec_driver_sql("CREATE TABLE newer_feature (id INTEGER PRIMARY KEY)")
+    app.state.engine.dispose()
+    _quiet(db_url)
+
+    typo = cli_env("restore", str(tmp_path / "b"), "--yes", "--log", str(tmp_path / "nope.jsonl"))
+    assert typo.exit_code == 2 and "no issuance log" in typo.output
+
+    restored = cli_env("restore", str(tmp_path / "b"), "--yes")
+    assert restored.exit_code == 0 and "2 certificate(s) put back" in restored.output
+    app = make_app(db_url, tmp_path / "again", issuance_log=log)
+    with app.state.engine.connect() as conn:
+        from sqlalchemy import inspect
+
+        assert not inspect(conn).has_table("newer_feature")  # the schema came back whole
+    # a restore done another way would have lost them again; meanwhile the first learner
+    # earned the course anew: their logged certificate cannot go back, the other's still can
+    with app.state.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM certificate")
+        conn.exec_driver_sql("DELETE FROM course_completion WHERE course_id = 'demo'")
+    anew = _complete(app, first)
+    again = cli_env("learning", "reinstate")
+    assert again.exit_code == 0, again.output
+    assert "1 certificate(s) put back" in again.output
+    assert f"not put back: {lost[0].number}" in again.output
+    numbers = _numbers(app)
+    assert numbers[lost[1].id] == lost[1].number and numbers[anew.id] == anew.number
+    assert lost[0].id not in numbers
+    app.state.engine.dispose()
+
+
+def _quiet(db_url: str) -> None:
+    """Behind PgBouncer, drop its idle server connections to the test's database (a restore
+    refuses a database that others are connected to)."""
+    if DB_CHOICE == "sqlite" or DIRECT_URL == DB_CHOICE:
+        return
+    import psycopg
+
+    url = make_url(DB_CHOICE)
+    name = make_url(db_url).database
+    with psycopg.connect(
+        host=url.host, port=url.port, user=url.username, dbname="pgbouncer", autocommit=True
+    ) as admin:
+        admin.execute(f'KILL "{name}"')
+        admin.execute(f'RESUME "{name}"')
+
+
+def test_a_restore_refuses_a_database_still_in_use(db_url, tmp_path, cli_env) -> None:
+    app = make_app(db_url, tmp_path, issuance_log=cli_env.log)
+    app.state.engine.dispose()
+    _quiet(db_url)
+    assert cli_env("backup", str(tmp_path / "b")).exit_code == 0
+    _quiet(db_url)
+    if DB_CHOICE == "sqlite":  # a server of this machine that still has the file open
+        path = make_url(db_url).database
+        holder = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-c",
+                f"import sqlite3,sys; c=sqlite3.connect({path!r}); c.execute('select 1'); "
+                "print('open', flush=True); sys.stdin.read()",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        who, release = str(holder.pid), lambda: holder.communicate("")
+    else:  # a session on the database
+        import psycopg
+
+        direct = make_url(DIRECT_URL).set(database=make_url(db_url).database)
+        session = psycopg.connect(
+            host=direct.host, port=direct.port, user=direct.username, dbname=direct.database
+        )
+        who = str(session.info.backend_pid)
+        release = session.close
+    try:
+        refused = cli_env("restore", str(tmp_path / "b"), "--yes")
+        assert refused.exit_code == 2 and "in use" in refused.output and who in refused.output
+    finally:
+        release()
+    assert cli_env("restore", str(tmp_path / "b"), "--yes").exit_code == 0

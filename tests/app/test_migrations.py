@@ -58,3 +58,37 @@ def test_completions_without_a_certificate_become_owed_on_upgrade(db_url: str) -
         certificate = session.exec(select(Certificate)).one()
         assert certificate.user_id == user_id and certificate.completed_at.day == 30
     app.state.engine.dispose()
+
+
+def test_the_restore_generation_migration_keeps_reissued_certificates(db_url, tmp_path) -> None:
+    """The certificate table is rebuilt on SQLite (AUTOINCREMENT) although it refers to itself
+    (a re-issue's `replaces_id`): down and up again with a re-issued certificate in it, on the
+    app's own connections (foreign keys enforced)."""
+    from sqlmodel import Session, select
+
+    from app import migrate
+    from modules.certificates import service
+    from modules.certificates.models import Certificate
+    from tests.modules.certificates.helpers import completed_user, issue, make_app
+
+    app = make_app(db_url, tmp_path)
+    first = issue(app, completed_user(app))
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        second = service.reissue(
+            session=session,
+            certificate=session.get(Certificate, first.id),
+            policy=app.state.certificate_policy,
+            actor_id=None,
+            address="test",
+        )
+    engine = app.state.engine
+    command.downgrade(migrate.alembic_config(engine), "660a2f7762f1")
+    migrate.upgrade(engine)
+    with Session(engine) as session:
+        rows = {c.id: c for c in session.exec(select(Certificate)).all()}
+        assert rows[second.id].replaces_id == first.id and rows[first.id].revoked_at is not None
+        assert {c.generation for c in rows.values()} == {0}
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()

@@ -1,20 +1,19 @@
 #!/usr/bin/env bash
 # Start (or find running) the PgBouncer the PostgreSQL run of the suite goes through:
 # transaction pooling, one wildcard entry for every database on 127.0.0.1:5432, no auth
-# (the local PostgreSQL trusts 127.0.0.1). Idempotent; prints nothing when it is already up.
+# (the local PostgreSQL trusts 127.0.0.1). Idempotent: one already running is reloaded when this
+# configuration changed, and nothing is printed.
 # Debian's pgbouncer refuses to run as root: as root it drops to the postgres user (-u).
 set -euo pipefail
 PORT="${BERAKHLAK_TEST_PGBOUNCER_PORT:-6432}"
 DIR="${TMPDIR:-/tmp}/berakhlak-pgbouncer-$PORT"
 
-if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-  exit 0
-fi
 command -v pgbouncer >/dev/null || {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null
 }
 mkdir -p "$DIR"
 echo '"postgres" ""' > "$DIR/userlist.txt"
+[ -f "$DIR/pgbouncer.ini" ] && cp "$DIR/pgbouncer.ini" "$DIR/pgbouncer.ini.running"
 # statement_timeout cannot travel through PgBouncer as a startup option, and a SET made by the
 # app would reach one server connection only: connect_query sets it on every one.
 cat > "$DIR/pgbouncer.ini" <<INI
@@ -36,7 +35,16 @@ max_user_connections = 60
 server_idle_timeout = 30
 logfile = $DIR/pgbouncer.log
 pidfile = $DIR/pgbouncer.pid
+; the admin console (KILL/RESUME a database before a restore test)
+admin_users = postgres
 INI
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+  # running: reload if this script's configuration changed since it started
+  if ! cmp -s "$DIR/pgbouncer.ini" "$DIR/pgbouncer.ini.running" 2>/dev/null && [ -f "$DIR/pgbouncer.pid" ]; then
+    kill -HUP "$(cat "$DIR/pgbouncer.pid")"
+  fi
+  exit 0
+fi
 user=()
 if [ "$(id -u)" = 0 ]; then
   chown -R postgres "$DIR"
