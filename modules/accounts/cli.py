@@ -69,7 +69,11 @@ def users_create(
             "password_confirm": password,
         }
         try:
-            data = parse_registration(form, {found.id} if found.id else set())
+            data = parse_registration(
+                form,
+                {found.id} if found.id else set(),
+                agency_names={found.id: found.name} if found.id else {},
+            )
             user = accounts_service.register(session=session, data=data)
             if role:
                 # HR sees the people of an agency: their own, until grants can be edited

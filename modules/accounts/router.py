@@ -78,7 +78,8 @@ def register_page(
 
 @router.post("/register")
 def register(request: Request, session: SessionDep, form: FormData, _u: OptionalUser) -> Response:
-    agency_ids = {a.id for a in agencies_service.list_active(session=session) if a.id}
+    agency_names = {a.id: a.name for a in agencies_service.list_active(session=session) if a.id}
+    agency_ids = set(agency_names)
     values = {k: v for k, v in form.items() if "password" not in k}
     settings = request.app.state.settings
     address = request.client.host if request.client else "unknown"
@@ -90,7 +91,9 @@ def register(request: Request, session: SessionDep, form: FormData, _u: Optional
         response.status_code = 429
         return response
     try:
-        data = parse_registration(form, agency_ids, today=clock.today(settings.tz))
+        data = parse_registration(
+            form, agency_ids, today=clock.today(settings.tz), agency_names=agency_names
+        )
         user = service.register(session=session, data=data)
     except FormError as exc:
         return _form_page(request, session, "accounts/register.html", values, exc.errors)
@@ -199,7 +202,8 @@ def profile_page(request: Request, session: SessionDep, user: CurrentUser) -> Re
 def profile_save(
     request: Request, session: SessionDep, user: CurrentUser, form: FormData
 ) -> Response:
-    agency_ids = {a.id for a in agencies_service.list_active(session=session) if a.id}
+    agency_names = {a.id: a.name for a in agencies_service.list_active(session=session) if a.id}
+    agency_ids = set(agency_names)
     try:
         data = parse_profile(form, user.employment_type, agency_ids)
         service.update_profile(

@@ -9,6 +9,7 @@ from datetime import date
 from app.i18n import N_
 from app.security import MIN_PASSWORD_LENGTH
 from modules.accounts.nip import PNS_GRADES, PPPK_GRADES, NipError, grades_for, parse_nip
+from modules.accounts.passwords import too_guessable
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COMMON_PASSWORDS = {
@@ -30,8 +31,11 @@ class FormError(Exception):
         self.errors = errors
 
 
-def password_problem(password: str, *, nip: str = "", email: str = "") -> str | None:
-    """Why a new password is not acceptable, or None."""
+def password_problem(
+    password: str, *, nip: str = "", email: str = "", name: str = "", agency: str = ""
+) -> str | None:
+    """Why a new password is not acceptable, or None: too short or long, the person's NIP or
+    email in it, or too easy to guess for someone who knows the person (passwords.py)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return N_("Use at least 12 characters for your password.")
     if len(password) > 256:
@@ -45,6 +49,8 @@ def password_problem(password: str, *, nip: str = "", email: str = "") -> str | 
             "Do not use your NIP, or the part of your email address before the @ (often "
             "your name), in your password."
         )
+    if too_guessable(password, nip=nip, name=name, email=email, agency=agency):
+        return N_("This password is too easy to guess; choose a less common one.")
     return None
 
 
@@ -107,7 +113,10 @@ def _profile(
 
 
 def parse_registration(
-    data: dict[str, str], agency_ids: set[int], today: date | None = None
+    data: dict[str, str],
+    agency_ids: set[int],
+    today: date | None = None,
+    agency_names: dict[int, str] | None = None,
 ) -> RegistrationInput:
     """Validate a registration form; raise FormError with every field's problem."""
     errors: dict[str, str] = {}
@@ -121,7 +130,13 @@ def parse_registration(
     if "nip" in errors and profile.grade in PNS_GRADES + PPPK_GRADES:
         errors.pop("grade", None)  # which list applies is known once the number is valid
     password = data.get("password") or ""
-    problem = password_problem(password, nip=nip_number, email=profile.email)
+    problem = password_problem(
+        password,
+        nip=nip_number,
+        email=profile.email,
+        name=profile.name,
+        agency=(agency_names or {}).get(profile.agency_id, ""),
+    )
     if problem:
         errors["password"] = problem
     elif password != (data.get("password_confirm") or ""):

@@ -116,8 +116,14 @@ class LoginResult:
     locked: bool = False
 
 
-def _pair_prefix(ident: str) -> str:
-    return ratelimit.key("login-pair", ident) + ":"
+def _subject(user: User | None, ident: str) -> str:
+    """What failed logins are counted against: the account, whichever of its identifiers
+    (NIP or email) was typed; for an identifier that is no account, the identifier."""
+    return f"account:{user.id}" if user is not None else f"ident:{ident}"
+
+
+def _pair_prefix(subject: str) -> str:
+    return ratelimit.key("login-pair", subject) + ":"
 
 
 def authenticate(
@@ -129,17 +135,23 @@ def authenticate(
     max_failures: int,
     lockout_minutes: int,
 ) -> LoginResult:
-    """Check NIP-or-email and password, counting attempts per account and per address with the
+    """Check NIP-or-email and password, counting attempts per account (one counter whether
+    the NIP or the email was typed), per account and address, and per address, with the
     platform's rate limiter.
 
     The attempt is counted before the password is checked, so concurrent guesses are counted
     before any of them is verified (a read-check-write order would let them all through)."""
     ident = identifier.strip().lower()
     ident = normalise(ident) if "@" not in ident else ident
+    user = None
+    if len(ident) <= 254 and ident.isprintable():  # anything else matches no account
+        column = User.email if "@" in ident else User.nip
+        user = session.exec(select(User).where(column == ident)).first()
+    subject = _subject(user, ident)
     window = timedelta(minutes=lockout_minutes)
-    id_key = ratelimit.key("login-id", ident)
+    id_key = ratelimit.key("login-id", subject)
     addr_key = ratelimit.address_key("login-ip", address)
-    pair_key = _pair_prefix(ident) + ratelimit.address_key("", address)[1:17]
+    pair_key = _pair_prefix(subject) + ratelimit.address_key("", address)[1:17]
     conn = session.connection()
     counts = {k: ratelimit.hit(conn, k, per=window) for k in (pair_key, id_key, addr_key)}
     session.commit()
@@ -152,10 +164,6 @@ def authenticate(
         or counts[addr_key].value > max_failures * ADDRESS_FAILURE_FACTOR
     ):
         return LoginResult(None, locked=True)
-    user = None
-    if len(ident) <= 254 and ident.isprintable():  # anything else matches no account
-        column = User.email if "@" in ident else User.nip
-        user = session.exec(select(User).where(column == ident)).first()
     if (
         security.verify_password(password, user.password_hash if user else None)
         and user
@@ -309,6 +317,11 @@ def update_profile(*, session: Session, user: User, data: ProfileInput) -> User:
     return user
 
 
+def _agency_name(session: Session, user: User) -> str:
+    agency = agencies_service.get(session=session, agency_id=user.agency_id)
+    return agency.name if agency else ""
+
+
 def change_password(
     *, session: Session, user: User, current: str, new: str, confirm: str, keep_token: str | None
 ) -> None:
@@ -316,7 +329,9 @@ def change_password(
     errors: dict[str, str] = {}
     if not security.verify_password(current, user.password_hash):
         errors["current_password"] = N_("Your current password is not correct.")
-    problem = password_problem(new, nip=user.nip, email=user.email)
+    problem = password_problem(
+        new, nip=user.nip, email=user.email, name=user.name, agency=_agency_name(session, user)
+    )
     if problem:
         errors["new_password"] = problem
     elif new == current:
@@ -339,18 +354,18 @@ def change_password(
 
 def reset_password(*, session: Session, user: User, new: str) -> None:
     """Set a new password for a user (by an administrator) and end all their sessions."""
-    problem = password_problem(new, nip=user.nip, email=user.email)
+    problem = password_problem(
+        new, nip=user.nip, email=user.email, name=user.name, agency=_agency_name(session, user)
+    )
     if problem:
         raise FormError({"password": problem})
     user.password_hash = security.hash_password(new)
     session.add(user)
     session.exec(delete(AuthSession).where(col(AuthSession.user_id) == user.id))
     conn = session.connection()
-    ratelimit.clear(
-        conn, [ratelimit.key("login-id", user.nip), ratelimit.key("login-id", user.email)]
-    )
-    ratelimit.clear(conn, prefix=_pair_prefix(user.nip))
-    ratelimit.clear(conn, prefix=_pair_prefix(user.email))
+    subject = _subject(user, "")
+    ratelimit.clear(conn, [ratelimit.key("login-id", subject)])
+    ratelimit.clear(conn, prefix=_pair_prefix(subject))
     session.commit()
 
 

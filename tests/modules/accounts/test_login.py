@@ -58,6 +58,18 @@ def test_login_is_throttled_after_repeated_failures(client, settings) -> None:
     assert int(locked.headers["retry-after"]) == settings.login_lockout_minutes * 60
 
 
+def test_nip_and_email_share_one_lockout_counter(client, settings) -> None:
+    """Typing the email instead of the NIP gives no second set of guesses."""
+    register(client)
+    _logged_out(client)
+    tries = settings.login_max_failures
+    for i in range(tries):
+        identifier = nip() if i % 2 else "siti@bkn.go.id"
+        assert login(client, identifier, "salah-kata-sandi-123").status_code == 422
+    assert login(client, "siti@bkn.go.id", PASSWORD).status_code == 429
+    assert login(client, nip(), PASSWORD).status_code == 429
+
+
 def test_next_parameter_only_redirects_within_the_site(client) -> None:
     register(client)
     _logged_out(client)

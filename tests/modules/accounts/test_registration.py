@@ -65,12 +65,31 @@ def test_each_nip_rule_is_shown_next_to_the_field(client, value: str, fragment: 
         ("aaaaaaaaaaaaaa", "mudah ditebak"),
         ("password1234", "mudah ditebak"),
         ("199001012015031001xx", "NIP"),
+        # a keyboard row, the platform's name and a year, Indonesian words and dates
+        ("qwertyuiop123", "mudah ditebak"),
+        ("berakhlak2024!", "mudah ditebak"),
+        ("Berakhlak2024!", "mudah ditebak"),
+        ("bismillah2024", "mudah ditebak"),
+        ("merdeka17081945", "mudah ditebak"),
+        ("sayangku12345", "mudah ditebak"),
+        # the person: their birth date from the NIP, their name, their agency
+        ("Siti19900101!", "email"),  # the start of siti@bkn.go.id
+        ("rahmawati1990!!", "mudah ditebak"),
+        ("Rahmawati-19900101", "mudah ditebak"),
+        ("kepegawaian-negara1", "mudah ditebak"),
     ],
 )
 def test_weak_passwords_are_refused(client, password: str, fragment: str) -> None:
     response = register(client, password=password, password_confirm=password)
     assert response.status_code == 422
     assert fragment.lower() in field_error(response.text, "password").lower()
+
+
+@pytest.mark.parametrize(
+    "password", ["kata-sandi-yang-panjang-1", "tumpeng-kabut-sepeda-lemari", "Kuat-Sandi-2026!x"]
+)
+def test_strong_passwords_are_accepted(client, password: str) -> None:
+    assert register(client, password=password, password_confirm=password).status_code == 303
 
 
 def test_password_confirmation_must_match(client) -> None:
