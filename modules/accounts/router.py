@@ -1,4 +1,4 @@
-"""Pages: register, login, logout, profile, password and language."""
+"""Pages: register, login, logout, profile, password (and its reset by mail) and language."""
 
 from __future__ import annotations
 
@@ -110,14 +110,19 @@ def register(request: Request, session: SessionDep, form: FormData, _u: Optional
 
 @router.get("/login")
 def login_page(
-    request: Request, session: SessionDep, user: OptionalUser, next: str = "", expired: str = ""
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    next: str = "",
+    expired: str = "",
+    reset: str = "",
 ) -> Response:
     if user:
         return RedirectResponse(safe_next(next, "/me/learning"), status_code=303)
     return render(
         request,
         "accounts/login.html",
-        {"values": {"next": next}, "errors": {}, "expired": bool(expired)},
+        {"values": {"next": next}, "errors": {}, "expired": bool(expired), "reset": bool(reset)},
     )
 
 
@@ -292,4 +297,73 @@ def switch_language(
             service.set_locale(
                 session=session, user=service.get(session=session, user_id=user.id), locale=locale
             )
+    return response
+
+
+# ---- self-service password reset ------------------------------------------------------------
+
+
+@router.get("/forgot-password")
+def forgot_password_page(request: Request) -> Response:
+    return render(request, "accounts/forgot_password.html", {"values": {}, "errors": {}})
+
+
+@router.post("/forgot-password")
+def forgot_password(request: Request, session: SessionDep, form: FormData) -> Response:
+    """Mail a reset link if the NIP or email has an account; the same answer either way."""
+    identifier = form.get("identifier", "")
+    if not identifier.strip():
+        errors = {"identifier": N_("Enter your NIP or email.")}
+        return render(
+            request,
+            "accounts/forgot_password.html",
+            {"values": {}, "errors": errors},
+            status_code=422,
+        )
+    service.request_reset(
+        session=session,
+        settings=request.app.state.settings,
+        identifier=identifier,
+        address=request.client.host if request.client else "unknown",
+    )
+    return render(
+        request, "accounts/forgot_password.html", {"sent": True, "values": {}, "errors": {}}
+    )
+
+
+def _link_gone(request: Request) -> Response:
+    return render(request, "accounts/link_invalid.html", {}, status_code=410)
+
+
+@router.get("/reset-password/{token}")
+def reset_password_page(request: Request, session: SessionDep, token: str) -> Response:
+    """The form for a new password, if the link still works (looking does not use it)."""
+    if service.reset_link_user(session=session, token=token) is None:
+        return _link_gone(request)
+    return render(
+        request, "accounts/reset_password.html", {"token": token, "errors": {}, "values": {}}
+    )
+
+
+@router.post("/reset-password/{token}")
+def reset_password(request: Request, session: SessionDep, form: FormData, token: str) -> Response:
+    try:
+        service.reset_by_link(
+            session=session,
+            token=token,
+            new=form.get("password", ""),
+            confirm=form.get("password_confirm", ""),
+            address=request.client.host if request.client else "unknown",
+        )
+    except service.LinkInvalid:
+        return _link_gone(request)
+    except FormError as exc:
+        return render(
+            request,
+            "accounts/reset_password.html",
+            {"token": token, "errors": exc.errors, "values": {}},
+            status_code=422,
+        )
+    response = RedirectResponse("/login?reset=1", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")  # every session ended, this one too
     return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,11 +14,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import ratelimit, security
+from app import mail, ratelimit, security
 from app.auth import Principal
 from app.clock import as_utc, utcnow
 from app.i18n import N_
-from modules.accounts import roster_uploads
+from modules.accounts import links, roster_uploads
 
 # re-exported: the scopes of HR officers and trainers are part of what accounts offers others
 from modules.accounts.grants import Scope as Scope
@@ -29,6 +30,8 @@ from modules.accounts.schemas import FormError, ProfileInput, RegistrationInput,
 from modules.agencies import service as agencies_service
 from modules.audit import service as audit
 
+log = logging.getLogger("berakhlak.accounts")
+
 SESSION_REFRESH = timedelta(hours=1)
 
 
@@ -37,6 +40,8 @@ def _id(user: User) -> int:
     if user.id is None:
         raise ValueError("the user is not stored yet")
     return user.id
+
+
 ACCOUNT_FAILURE_FACTOR = 4
 ADDRESS_FAILURE_FACTOR = 10  # an address (an office NAT) may fail more often than one account
 
@@ -471,3 +476,93 @@ def roster_nips(upload: RosterUpload) -> tuple[str, ...]:
     """The NIPs of a roster upload, in file order."""
     table = roster_uploads.table_of(upload)
     return tuple(dict.fromkeys(normalise(row.cells[0]) for row in table.rows if row.cells))
+
+
+# ---- self-service password reset ------------------------------------------------------------
+
+RESETS_PER_ACCOUNT_HOUR = 3
+RESETS_PER_ADDRESS_HOUR = 10
+
+
+class LinkInvalid(Exception):
+    """A mailed link that does not work (unknown, used, expired, or for an old address)."""
+
+
+def request_reset(*, session: Session, settings: Any, identifier: str, address: str) -> None:
+    """Mail a password-reset link to the account of `identifier` (NIP or email), if there is
+    one and neither it nor the address asked too often in the last hour. The caller answers
+    the same whatever happened, so nobody learns which NIPs or addresses have accounts; the
+    work done is the same too (a mail is composed either way)."""
+    ident = identifier.strip().lower()
+    ident = normalise(ident) if "@" not in ident else ident
+    user = None
+    if len(ident) <= 254 and ident.isprintable():
+        column = User.email if "@" in ident else User.nip
+        user = session.exec(select(User).where(column == ident)).first()
+    conn = session.connection()
+    hour = timedelta(hours=1)
+    by_address = ratelimit.hit(conn, ratelimit.address_key("reset-ip", address), per=hour)
+    by_account = ratelimit.hit(conn, ratelimit.key("reset-id", _subject(user, ident)), per=hour)
+    allowed = (
+        by_address.value <= RESETS_PER_ADDRESS_HOUR and by_account.value <= RESETS_PER_ACCOUNT_HOUR
+    )
+    locale = (user.locale if user else None) or settings.default_locale
+    context = {"name": user.name if user else "", "minutes": 30}
+    if user is None or not user.active or not allowed:
+        mail.compose(
+            "reset", locale, {**context, "link": "", "base_url": "", "site": "", "locale": locale}
+        )
+        session.commit()
+        return
+    token = links.make(session, user, links.RESET, links.RESET_LIFETIME)
+    try:
+        mail.queue(
+            session,
+            settings,
+            to=user.email,
+            name=user.name,
+            locale=locale,
+            template="reset",
+            context={**context, "link": f"{settings.base_url.rstrip('/')}/reset-password/{token}"},
+            purpose="reset",
+            user_id=user.id,
+        )
+    except mail.MailRefused:
+        log.exception("password reset mail for user %s refused", user.id)
+        session.rollback()
+        return
+    session.commit()
+
+
+def reset_by_link(*, session: Session, token: str, new: str, confirm: str, address: str) -> User:
+    """Set a new password through a reset link, once: the link is used, every session of the
+    person ends and their login lockout lifts (audited). LinkInvalid or FormError."""
+    user = links.peek(session, token, links.RESET)
+    if user is None:
+        raise LinkInvalid
+    problem = password_problem(
+        new, nip=user.nip, email=user.email, name=user.name, agency=_agency_name(session, user)
+    )
+    if problem:
+        raise FormError({"password": problem})
+    if new != confirm:
+        raise FormError({"password_confirm": N_("The two passwords do not match.")})
+    if links.redeem(session, token, links.RESET) is None:
+        session.rollback()
+        raise LinkInvalid
+    audit.record(
+        session=session,
+        actor_id=user.id,
+        action="account.password_reset",
+        subject_type="user",
+        subject_id=user.nip,
+        detail={"by": "emailed link"},
+        address=address,
+    )
+    reset_password(session=session, user=user, new=new)  # commits the link's use with it
+    return user
+
+
+def reset_link_user(*, session: Session, token: str) -> User | None:
+    """The person a reset link is for, if it still works (nothing is written)."""
+    return links.peek(session, token, links.RESET)

@@ -13,6 +13,7 @@ QUIZ = "/courses/berakhlak/quizzes/akuntabel-kuis"
 ATTEMPT = "/attempts/not-an-attempt-of-this-visitor"
 JOB = "0123456789abcdef0123456789abcdef"
 ROSTER = "/manage/roster/" + "0" * 32
+RESET_TOKEN = "not-a-link-that-was-ever-sent-0123456789ab"
 # (method, route path) -> (concrete URL, status for anonymous, status for a learner)
 # 303 to /login for anonymous visitors of personal pages; POSTs carry a valid CSRF token.
 EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
@@ -26,6 +27,12 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("POST", "/register"): ("/register", 422, 422),
     ("GET", "/login"): ("/login", 200, 303),
     ("POST", "/login"): ("/login", 422, 422),
+    # a password reset by mail: open to anyone (no identifier given: refused); a link that
+    # does not work is gone for everyone (tests/modules/accounts/test_reset.py)
+    ("GET", "/forgot-password"): ("/forgot-password", 200, 200),
+    ("POST", "/forgot-password"): ("/forgot-password", 422, 422),
+    ("GET", "/reset-password/{token}"): (f"/reset-password/{RESET_TOKEN}", 410, 410),
+    ("POST", "/reset-password/{token}"): (f"/reset-password/{RESET_TOKEN}", 410, 410),
     ("POST", "/logout"): ("/logout", 303, 303),
     ("POST", "/lang"): ("/lang", 303, 303),
     ("GET", "/me/profile"): ("/me/profile", 303, 200),

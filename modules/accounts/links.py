@@ -1,0 +1,86 @@
+"""Single-use links mailed to people: made with a purpose and a lifetime, kept as the SHA-256
+of their token, redeemed once (one conditional UPDATE decides, so two clicks at once cannot
+both succeed). Looking at a link (the page that asks for the new password) never uses it."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from app.clock import as_utc, utcnow
+from modules.accounts.models import AccountLink, User
+
+RESET = "reset"
+RESET_LIFETIME = timedelta(minutes=30)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def make(session: Session, user: User, purpose: str, lifetime: timedelta) -> str:
+    """A new link for `user` (in the caller's transaction); earlier unused links of the same
+    purpose stop working. Returns the token (only the mail carries it)."""
+    assert user.id is not None
+    now = utcnow()
+    session.execute(
+        update(AccountLink)
+        .where(
+            col(AccountLink.user_id) == user.id,
+            col(AccountLink.purpose) == purpose,
+            col(AccountLink.used_at).is_(None),
+        )
+        .values(used_at=now)
+    )
+    token = secrets.token_urlsafe(32)
+    session.add(
+        AccountLink(
+            token_hash=_hash(token),
+            user_id=user.id,
+            purpose=purpose,
+            sent_to=user.email,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    return token
+
+
+def _usable(session: Session, token: str, purpose: str) -> tuple[AccountLink, User] | None:
+    if not 20 <= len(token) <= 100 or not token.isascii():
+        return None
+    link = session.get(AccountLink, _hash(token))
+    if link is None or link.purpose != purpose or link.used_at is not None:
+        return None
+    if as_utc(link.expires_at) <= utcnow():
+        return None
+    user = session.get(User, link.user_id)
+    # a link went to one address: once the account's email changed, it no longer vouches
+    if user is None or not user.active or user.email != link.sent_to:
+        return None
+    return link, user
+
+
+def peek(session: Session, token: str, purpose: str) -> User | None:
+    """The person a link is for, if it still works (nothing is written)."""
+    found = _usable(session, token, purpose)
+    return found[1] if found else None
+
+
+def redeem(session: Session, token: str, purpose: str) -> User | None:
+    """Use the link (in the caller's transaction): its person, or None if it does not work or
+    another request used it first."""
+    found = _usable(session, token, purpose)
+    if found is None:
+        return None
+    link, user = found
+    used = session.connection().execute(
+        update(AccountLink)
+        .where(col(AccountLink.token_hash) == link.token_hash, col(AccountLink.used_at).is_(None))
+        .values(used_at=utcnow())
+    ).rowcount
+    return user if used else None
