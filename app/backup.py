@@ -320,3 +320,47 @@ def restore(admin_url: str, source: Path, manifest: Manifest) -> None:
             ],
             stdin=sql,
         )
+
+
+def verify(source: Path) -> Manifest:
+    """Check a backup without restoring it (for the quarterly drill and after copying it off
+    the machine): finished, readable, and as the manifest says (SQLite: its integrity check
+    and certificate count; PostgreSQL: pg_restore can read its table of contents)."""
+    manifest = Manifest.read(source)
+    if manifest.database == "sqlite":
+        dump = source / SQLITE_FILE
+        if not dump.is_file():
+            raise BackupError(N_("{file} is missing"), file=str(dump))
+        copy = sqlite3.connect(f"file:{dump}?mode=ro", uri=True)
+        try:
+            checked = copy.execute("PRAGMA integrity_check").fetchone()[0]
+            count = copy.execute("SELECT count(*) FROM certificate").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise BackupError(
+                N_("{file} is unreadable ({problem})"), file=str(dump), problem=str(exc)
+            ) from None
+        finally:
+            copy.close()
+        if checked != "ok" or count != manifest.certificates:
+            raise BackupError(
+                N_("{file} does not match its manifest ({problem})"),
+                file=str(dump),
+                problem=f"integrity: {checked}, certificates: {count}/{manifest.certificates}",
+            )
+        return manifest
+    dump = source / POSTGRES_FILE
+    if not dump.is_file():
+        raise BackupError(N_("{file} is missing"), file=str(dump))
+    listing = subprocess.run(  # noqa: S603
+        ["pg_restore", "--list", str(dump)],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if listing.returncode != 0 or "TABLE DATA public certificate" not in listing.stdout:
+        raise BackupError(
+            N_("{file} does not match its manifest ({problem})"),
+            file=str(dump),
+            problem=listing.stderr.strip()[-500:] or "no certificate table",
+        )
+    return manifest

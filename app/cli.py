@@ -283,6 +283,25 @@ def _stopped_or_exit(admin_url: str, force: bool) -> None:
         raise typer.Exit(2)
 
 
+@cli.command("verify-backup")
+def verify_backup_command(
+    source: Annotated[Path, typer.Argument(help="The backup folder.", metavar="FOLDER")],
+) -> None:
+    """Check a backup without restoring it: finished, readable, as its manifest says."""
+    try:
+        manifest = backup.verify(source)
+    except backup.BackupError as exc:
+        raise _backup_problem(exc) from None
+    typer.echo(
+        tr(
+            "backup of {date} is readable: {count} certificate(s), schema {schema}",
+            date=manifest.created_at,
+            count=manifest.certificates,
+            schema=manifest.schema,
+        )
+    )
+
+
 @cli.command("restore")
 def restore_command(
     source: Annotated[Path, typer.Argument(help="The backup folder.", metavar="FOLDER")],

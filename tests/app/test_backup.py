@@ -372,3 +372,16 @@ def test_a_restore_refuses_a_database_still_in_use(db_url, tmp_path, cli_env) ->
     finally:
         release()
     assert cli_env("restore", str(tmp_path / "b"), "--yes").exit_code == 0
+
+
+def test_a_backup_is_verified_without_restoring_it(db_url, tmp_path, cli_env) -> None:
+    app = make_app(db_url, tmp_path, issuance_log=cli_env.log)
+    _complete(app, _learner(app, 1))
+    app.state.engine.dispose()
+    assert cli_env("backup", str(tmp_path / "b")).exit_code == 0
+    checked = cli_env("verify-backup", str(tmp_path / "b"))
+    assert checked.exit_code == 0 and "1 certificate(s)" in checked.output, checked.output
+    dump = tmp_path / "b" / (backup.SQLITE_FILE if DB_CHOICE == "sqlite" else backup.POSTGRES_FILE)
+    dump.write_bytes(dump.read_bytes()[:4096])  # cut short, as a broken copy would be
+    broken = cli_env("verify-backup", str(tmp_path / "b"))
+    assert broken.exit_code == 2 and "error:" in broken.output, broken.output
