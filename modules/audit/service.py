@@ -14,6 +14,7 @@ from modules.audit.models import AuditEvent
 # What each recorded action means, for the people who read the trail (the code stays in the
 # database and in the filter).
 ACTION_LABELS = {
+    "account.password_reset": N_("Set a new password through a mailed link"),
     "agency.create": N_("Added an agency"),
     "agency.update": N_("Changed an agency"),
     "agency.import": N_("Imported agencies"),
