@@ -9,22 +9,27 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from app.clock import as_utc, utcnow
 from modules.accounts.models import AccountLink, User
 
 RESET = "reset"
 RESET_LIFETIME = timedelta(minutes=30)
+EMAIL = "email"  # a new address, confirmed from that address
+EMAIL_LIFETIME = timedelta(hours=24)
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def make(session: Session, user: User, purpose: str, lifetime: timedelta) -> str:
-    """A new link for `user` (in the caller's transaction); earlier unused links of the same
-    purpose stop working. Returns the token (only the mail carries it)."""
+def make(
+    session: Session, user: User, purpose: str, lifetime: timedelta, to: str | None = None
+) -> str:
+    """A new link for `user`, mailed to `to` (default: their address), in the caller's
+    transaction; earlier unused links of the same purpose stop working. Returns the token
+    (only the mail carries it)."""
     assert user.id is not None
     now = utcnow()
     session.execute(
@@ -42,7 +47,7 @@ def make(session: Session, user: User, purpose: str, lifetime: timedelta) -> str
             token_hash=_hash(token),
             user_id=user.id,
             purpose=purpose,
-            sent_to=user.email,
+            sent_to=to or user.email,
             created_at=now,
             expires_at=now + lifetime,
         )
@@ -59,10 +64,21 @@ def _usable(session: Session, token: str, purpose: str) -> tuple[AccountLink, Us
     if as_utc(link.expires_at) <= utcnow():
         return None
     user = session.get(User, link.user_id)
-    # a link went to one address: once the account's email changed, it no longer vouches
-    if user is None or not user.active or user.email != link.sent_to:
+    if user is None or not user.active:
         return None
-    return link, user
+    if purpose == EMAIL:  # the new address must still be free
+        taken = session.exec(
+            select(User.id).where(col(User.email) == link.sent_to, col(User.id) != user.id)
+        ).first()
+        return None if taken else (link, user)
+    # a link went to one address: once the account's email changed, it no longer vouches
+    return (link, user) if user.email == link.sent_to else None
+
+
+def address_of(session: Session, token: str, purpose: str) -> str | None:
+    """The address a working link was mailed to."""
+    found = _usable(session, token, purpose)
+    return found[0].sent_to if found else None
 
 
 def peek(session: Session, token: str, purpose: str) -> User | None:
@@ -78,9 +94,15 @@ def redeem(session: Session, token: str, purpose: str) -> User | None:
     if found is None:
         return None
     link, user = found
-    used = session.connection().execute(
-        update(AccountLink)
-        .where(col(AccountLink.token_hash) == link.token_hash, col(AccountLink.used_at).is_(None))
-        .values(used_at=utcnow())
-    ).rowcount
+    used = (
+        session.connection()
+        .execute(
+            update(AccountLink)
+            .where(
+                col(AccountLink.token_hash) == link.token_hash, col(AccountLink.used_at).is_(None)
+            )
+            .values(used_at=utcnow())
+        )
+        .rowcount
+    )
     return user if used else None

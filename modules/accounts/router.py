@@ -211,8 +211,11 @@ def profile_save(
     agency_ids = set(agency_names)
     try:
         data = parse_profile(form, user.employment_type, agency_ids)
-        service.update_profile(
-            session=session, user=service.get(session=session, user_id=user.id), data=data
+        pending = service.update_profile(
+            session=session,
+            user=service.get(session=session, user_id=user.id),
+            data=data,
+            settings=request.app.state.settings,
         )
     except FormError as exc:
         return _form_page(
@@ -224,7 +227,8 @@ def profile_save(
             saved=None,
             pw_errors={},
         )
-    return RedirectResponse("/me/profile?saved=profile", status_code=303)
+    saved = "email-pending" if pending else "profile"
+    return RedirectResponse(f"/me/profile?saved={saved}", status_code=303)
 
 
 @router.get("/me/data")
@@ -331,8 +335,8 @@ def forgot_password(request: Request, session: SessionDep, form: FormData) -> Re
     )
 
 
-def _link_gone(request: Request) -> Response:
-    return render(request, "accounts/link_invalid.html", {}, status_code=410)
+def _link_gone(request: Request, retry: str = "/forgot-password") -> Response:
+    return render(request, "accounts/link_invalid.html", {"retry": retry}, status_code=410)
 
 
 @router.get("/reset-password/{token}")
@@ -367,3 +371,29 @@ def reset_password(request: Request, session: SessionDep, form: FormData, token:
     response = RedirectResponse("/login?reset=1", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")  # every session ended, this one too
     return response
+
+
+# ---- a new email, confirmed from the new address -------------------------------------------
+
+
+@router.get("/confirm-email/{token}")
+def confirm_email_page(request: Request, session: SessionDep, token: str) -> Response:
+    """Asks to confirm the new address (looking does not use the link: mail scanners open
+    links)."""
+    new_email = service.email_link_address(session=session, token=token)
+    if new_email is None:
+        return _link_gone(request, retry="/me/profile")
+    return render(request, "accounts/confirm_email.html", {"token": token, "new_email": new_email})
+
+
+@router.post("/confirm-email/{token}")
+def confirm_email(request: Request, session: SessionDep, token: str, _form: FormData) -> Response:
+    try:
+        service.confirm_email(
+            session=session,
+            token=token,
+            address=request.client.host if request.client else "unknown",
+        )
+    except service.LinkInvalid:
+        return _link_gone(request, retry="/me/profile")
+    return RedirectResponse("/me/profile?saved=email", status_code=303)

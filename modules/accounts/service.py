@@ -307,17 +307,86 @@ def end_session(*, session: Session, token: str) -> None:
     session.commit()
 
 
-def update_profile(*, session: Session, user: User, data: ProfileInput) -> User:
-    """Save profile changes; an email taken by someone else is a field error."""
+def update_profile(
+    *, session: Session, user: User, data: ProfileInput, settings: Any, address: str = ""
+) -> bool:
+    """Save profile changes; an email taken by someone else is a field error. A new email is
+    not taken at once: a link to confirm it goes to the new address and a notice to the old
+    one; the account keeps its address until the link is opened. True if that happened."""
     taken = session.exec(
         select(User.id).where(User.email == data.email, User.id != user.id)
     ).first()
     if taken:
         raise FormError({"email": N_("An account with this email already exists.")})
+    new_email = data.email if data.email != user.email else None
     for key, value in vars(data).items():
-        setattr(user, key, value)
+        if key != "email":
+            setattr(user, key, value)
     session.add(user)
+    if new_email is not None:
+        locale = user.locale or settings.default_locale
+        token = links.make(session, user, links.EMAIL, links.EMAIL_LIFETIME, to=new_email)
+        base = settings.base_url.rstrip("/")
+        try:
+            mail.queue(
+                session,
+                settings,
+                to=new_email,
+                name=user.name,
+                locale=locale,
+                template="email_confirm",
+                context={"name": user.name, "link": f"{base}/confirm-email/{token}"},
+                purpose="email-confirm",
+                user_id=user.id,
+            )
+            mail.queue(
+                session,
+                settings,
+                to=user.email,
+                name=user.name,
+                locale=locale,
+                template="email_notice",
+                context={"name": user.name, "new_email": new_email},
+                purpose="email-notice",
+                user_id=user.id,
+            )
+        except mail.MailRefused as exc:
+            session.rollback()
+            raise FormError({"email": N_("Mail cannot be sent from this site now.")}) from exc
     session.commit()
+    session.refresh(user)
+    return new_email is not None
+
+
+def email_link_address(*, session: Session, token: str) -> str | None:
+    """The new address a confirmation link is for, if it still works (nothing is written)."""
+    return links.address_of(session, token, links.EMAIL)
+
+
+def confirm_email(*, session: Session, token: str, address: str) -> User:
+    """Make the link's address the account's email, once (audited). LinkInvalid."""
+    new_email = links.address_of(session, token, links.EMAIL)
+    user = links.redeem(session, token, links.EMAIL)
+    if user is None or new_email is None:
+        session.rollback()
+        raise LinkInvalid
+    old = user.email
+    user.email = new_email
+    session.add(user)
+    audit.record(
+        session=session,
+        actor_id=user.id,
+        action="account.email_change",
+        subject_type="user",
+        subject_id=user.nip,
+        detail={"from": old, "to": new_email},
+        address=address,
+    )
+    try:
+        session.commit()
+    except IntegrityError:  # taken by someone else at this very moment
+        session.rollback()
+        raise LinkInvalid from None
     session.refresh(user)
     return user
 

@@ -33,6 +33,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("POST", "/forgot-password"): ("/forgot-password", 422, 422),
     ("GET", "/reset-password/{token}"): (f"/reset-password/{RESET_TOKEN}", 410, 410),
     ("POST", "/reset-password/{token}"): (f"/reset-password/{RESET_TOKEN}", 410, 410),
+    ("GET", "/confirm-email/{token}"): (f"/confirm-email/{RESET_TOKEN}", 410, 410),
+    ("POST", "/confirm-email/{token}"): (f"/confirm-email/{RESET_TOKEN}", 410, 410),
     ("POST", "/logout"): ("/logout", 303, 303),
     ("POST", "/lang"): ("/lang", 303, 303),
     ("GET", "/me/profile"): ("/me/profile", 303, 200),

@@ -142,3 +142,56 @@ def test_a_link_expires_after_thirty_minutes(db_url) -> None:
         assert visitor.get(link).status_code == 410
     assert port  # (no SMTP server in this one)
     app.state.engine.dispose()
+
+
+CONFIRM = re.compile(r"http://testserver(/confirm-email/[A-Za-z0-9_-]+)")
+
+
+def test_a_new_email_is_confirmed_from_the_new_address_and_the_old_one_is_told(db_url) -> None:
+    inbox, port = Inbox(), _port()
+    server = _smtp(inbox, port)
+    app = _app(db_url, port)
+    try:
+        client = TestClient(app)
+        register(client)
+        from tests.conftest import agency_id
+
+        form = {
+            "csrf_token": csrf_from(client, "/me/profile"),
+            "name": "Siti Rahmawati",
+            "email": "siti.baru@bkn.go.id",
+            "agency_id": str(agency_id(client)),
+            "work_unit": "Biro SDM",
+            "position": "Analis",
+            "grade": "III/a",
+        }
+        saved = client.post("/me/profile", data=form, follow_redirects=False)
+        assert saved.headers["location"] == "/me/profile?saved=email-pending"
+        page = client.get("/me/profile").text
+        assert "siti@bkn.go.id" in page and "Biro SDM" in page  # the rest saved, not the email
+        run_jobs(app)
+        by_address = {m["To"].addresses[0].addr_spec: m for m in inbox.received}
+        assert set(by_address) == {"siti.baru@bkn.go.id", "siti@bkn.go.id"}
+        notice = by_address["siti@bkn.go.id"].get_body(preferencelist=("plain",)).get_content()
+        assert "siti.baru@bkn.go.id" in notice and "/confirm-email/" not in notice
+        confirm = by_address["siti.baru@bkn.go.id"].get_body(preferencelist=("plain",))
+        (link,) = CONFIRM.findall(confirm.get_content())
+        visitor = TestClient(app)  # a mail scanner opening the link changes nothing
+        assert "siti.baru@bkn.go.id" in visitor.get(link).text
+        assert "siti@bkn.go.id" in client.get("/me/profile").text
+        done = client.post(
+            link, data={"csrf_token": csrf_from(client, link)}, follow_redirects=False
+        )
+        assert done.headers["location"] == "/me/profile?saved=email"
+        assert "siti.baru@bkn.go.id" in client.get("/me/profile").text
+        assert client.get(link).status_code == 410  # once
+        assert login(TestClient(app), "siti.baru@bkn.go.id").status_code == 303
+        assert login(TestClient(app), "siti@bkn.go.id").status_code == 422
+        with Session(app.state.engine) as session:
+            change = session.exec(
+                select(AuditEvent).where(AuditEvent.action == "account.email_change")
+            ).one()
+            assert change.subject_id == nip()
+    finally:
+        server.stop()
+        app.state.engine.dispose()
