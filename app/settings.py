@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         description="Sender of every mail (`Name <address>`); its domain names the Message-IDs.",
     )
     mail_reply_to: str = Field("", description="Reply-To of every mail; empty: none.")
+    email_verification: Literal["required", "off"] = Field(
+        "required",
+        description="`required`: a new account confirms its email address by a mailed link "
+        "before its certificates are issued (it can learn meanwhile); `off`: addresses are "
+        "trusted as typed.",
+    )
     mail_dir: Path = Field(
         ROOT / "var" / "mail",
         description="Folder the mail goes to when `SMTP_HOST` is empty (one .eml file each).",

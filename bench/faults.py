@@ -60,6 +60,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from lesson_page import _free_port, parse_wrk  # noqa: E402
 from quiz import _form_fields  # noqa: E402
 
+from app.clock import utcnow  # noqa: E402
 from app.jobs import DONE, Job  # noqa: E402
 from app.main import build_state, prepare  # noqa: E402
 from app.security import SESSION_COOKIE  # noqa: E402
@@ -209,6 +210,7 @@ def _prepare_learners(settings: Settings, count: int) -> list[str]:
                 work_unit="Uji",
                 position="Analis",
                 grade="III/a",
+                email_verified_at=utcnow(),
             )
             session.add(user)
             session.commit()

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from lesson_page import _free_port, _scratch_database, _server  # noqa: E402
 
+from app.clock import utcnow  # noqa: E402
 from app.db import make_engine  # noqa: E402
 from app.main import prepare  # noqa: E402
 from app.security import SESSION_COOKIE  # noqa: E402
@@ -88,6 +89,7 @@ def _learners(settings: Settings, count: int, offset: int = 0) -> list[str]:
                 work_unit="Bench",
                 position="Bench",
                 grade="III/a",
+                email_verified_at=utcnow(),
             )
             session.add(user)
             session.commit()

@@ -74,7 +74,7 @@ def users_create(
                 {found.id} if found.id else set(),
                 agency_names={found.id: found.name} if found.id else {},
             )
-            user = accounts_service.register(session=session, data=data)
+            user = accounts_service.register(session=session, data=data, verified=True)
             if role:
                 # HR sees the people of an agency: their own, until grants can be edited
                 scope = found.id if role == "hr" else None

@@ -16,6 +16,8 @@ from modules.accounts.models import AccountLink, User
 
 RESET = "reset"
 RESET_LIFETIME = timedelta(minutes=30)
+VERIFY = "verify"  # the address of a new account
+VERIFY_LIFETIME = timedelta(days=7)
 EMAIL = "email"  # a new address, confirmed from that address
 EMAIL_LIFETIME = timedelta(hours=24)
 
@@ -73,6 +75,15 @@ def _usable(session: Session, token: str, purpose: str) -> tuple[AccountLink, Us
         return None if taken else (link, user)
     # a link went to one address: once the account's email changed, it no longer vouches
     return (link, user) if user.email == link.sent_to else None
+
+
+def latest(session: Session, user_id: int, purpose: str) -> AccountLink | None:
+    """The newest link of `purpose` made for the person."""
+    return session.exec(
+        select(AccountLink)
+        .where(col(AccountLink.user_id) == user_id, col(AccountLink.purpose) == purpose)
+        .order_by(col(AccountLink.created_at).desc())
+    ).first()
 
 
 def address_of(session: Session, token: str, purpose: str) -> str | None:

@@ -33,6 +33,8 @@ class User(SQLModel, table=True):
     locale: str | None = Field(default=None, max_length=5)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    # when the person showed they read mail at `email` (None: not yet; docs/identity.md)
+    email_verified_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class RoleGrant(SQLModel, table=True):

@@ -94,9 +94,12 @@ def register(request: Request, session: SessionDep, form: FormData, _u: Optional
         data = parse_registration(
             form, agency_ids, today=clock.today(settings.tz), agency_names=agency_names
         )
-        user = service.register(session=session, data=data)
+        required = settings.email_verification == "required"
+        user = service.register(session=session, data=data, verified=not required)
     except FormError as exc:
         return _form_page(request, session, "accounts/register.html", values, exc.errors)
+    if required:
+        service.send_verification(session=session, settings=settings, user=user, address=address)
     token = service.start_session(
         session=session,
         user=user,
@@ -162,6 +165,15 @@ def login(request: Request, session: SessionDep, form: FormData, _u: OptionalUse
             status_code=status,
             headers=headers,
         )
+    if settings.email_verification == "required" and result.user.email_verified_at is None:
+        # an account from before verification, or whose link ran out: one mail a day at most
+        service.send_verification(
+            session=session,
+            settings=settings,
+            user=result.user,
+            address=request.client.host if request.client else "unknown",
+            unless_recent=True,
+        )
     token = service.start_session(
         session=session,
         user=result.user,
@@ -200,6 +212,7 @@ def profile_page(request: Request, session: SessionDep, user: CurrentUser) -> Re
         saved=saved,
         pw_errors={},
         roles=roles,
+        verified=record.email_verified_at is not None,
     )
 
 
@@ -397,3 +410,46 @@ def confirm_email(request: Request, session: SessionDep, token: str, _form: Form
     except service.LinkInvalid:
         return _link_gone(request, retry="/me/profile")
     return RedirectResponse("/me/profile?saved=email", status_code=303)
+
+
+# ---- the address of a new account, verified ------------------------------------------------
+
+
+@router.get("/verify-email/{token}")
+def verify_email_page(request: Request, session: SessionDep, token: str) -> Response:
+    """Asks to confirm the address (looking does not use the link: mail scanners open it)."""
+    user = service.verification_link_user(session=session, token=token)
+    if user is None:
+        return _link_gone(request, retry="/me/profile")
+    return render(request, "accounts/verify_email.html", {"token": token, "email": user.email})
+
+
+@router.post("/verify-email/{token}")
+def verify_email(request: Request, session: SessionDep, token: str, _form: FormData) -> Response:
+    try:
+        service.verify_email(
+            session=session,
+            token=token,
+            address=request.client.host if request.client else "unknown",
+        )
+    except service.LinkInvalid:
+        return _link_gone(request, retry="/me/profile")
+    return RedirectResponse("/me/profile?saved=verified", status_code=303)
+
+
+@router.post("/me/verify-email")
+def verification_again(
+    request: Request, session: SessionDep, user: CurrentUser, _form: FormData
+) -> Response:
+    """Send the confirmation link again (limited per account and address)."""
+    record = service.get(session=session, user_id=user.id)
+    sent = service.send_verification(
+        session=session,
+        settings=request.app.state.settings,
+        user=record,
+        address=request.client.host if request.client else "unknown",
+    )
+    return RedirectResponse(
+        f"/me/profile?saved={'verification-sent' if sent else 'verification-later'}",
+        status_code=303,
+    )

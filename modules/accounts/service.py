@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import mail, ratelimit, security
+from app import jobs, mail, ratelimit, security
 from app.auth import Principal
 from app.clock import as_utc, utcnow
 from app.i18n import N_
@@ -46,14 +46,19 @@ ACCOUNT_FAILURE_FACTOR = 4
 ADDRESS_FAILURE_FACTOR = 10  # an address (an office NAT) may fail more often than one account
 
 
-def register(*, session: Session, data: RegistrationInput) -> User:
+def register(*, session: Session, data: RegistrationInput, verified: bool = False) -> User:
     """Create a learner account, or claim one a roster made; a taken NIP or email is a field
-    error, never a 500."""
+    error, never a 500. `verified`: the address is trusted as typed (no verification asked,
+    or an administrator made the account)."""
     errors: dict[str, str] = {}
     existing = session.exec(select(User).where(User.nip == data.nip)).first()
     if existing is not None and _claimable(existing, data):
         claimed = _claim(session, existing, data)
         if claimed is not None:
+            if verified and claimed.email_verified_at is None:
+                claimed.email_verified_at = utcnow()
+                session.add(claimed)
+                session.commit()
             return claimed
     if existing is not None:
         errors["nip"] = N_("An account with this NIP already exists. Log in instead.")
@@ -71,6 +76,7 @@ def register(*, session: Session, data: RegistrationInput) -> User:
         work_unit=data.work_unit,
         position=data.position,
         grade=data.grade,
+        email_verified_at=utcnow() if verified else None,
     )
     session.add(user)
     try:
@@ -372,6 +378,8 @@ def confirm_email(*, session: Session, token: str, address: str) -> User:
         raise LinkInvalid
     old = user.email
     user.email = new_email
+    if user.email_verified_at is None:  # the link was opened from the address: it is read
+        _verified_now(session, user)
     session.add(user)
     audit.record(
         session=session,
@@ -635,3 +643,103 @@ def reset_by_link(*, session: Session, token: str, new: str, confirm: str, addre
 def reset_link_user(*, session: Session, token: str) -> User | None:
     """The person a reset link is for, if it still works (nothing is written)."""
     return links.peek(session, token, links.RESET)
+
+
+# ---- the address of a new account, verified ------------------------------------------------
+
+EMAIL_VERIFIED_JOB = "account.email_verified"  # the learning workflow issues what is owed
+VERIFICATIONS_PER_ACCOUNT_HOUR = 3
+VERIFICATIONS_PER_ADDRESS_HOUR = 10
+REMIND_AFTER = timedelta(days=1)  # a login of an unverified account re-sends after this
+
+
+def is_verified(*, session: Session, user_id: int) -> bool:
+    """Whether the person has shown they read mail at their address."""
+    user = session.get(User, user_id)
+    return user is not None and user.email_verified_at is not None
+
+
+def send_verification(
+    *, session: Session, settings: Any, user: User, address: str, unless_recent: bool = False
+) -> bool:
+    """Mail a link that confirms the account's address (limited per account and address;
+    with `unless_recent`, not when one went out in the last day). Commits. True if sent."""
+    if user.email_verified_at is not None or user.id is None:
+        return False
+    if unless_recent:
+        last = links.latest(session, user.id, links.VERIFY)
+        if last is not None and as_utc(last.created_at) > utcnow() - REMIND_AFTER:
+            return False
+    conn = session.connection()
+    hour = timedelta(hours=1)
+    by_address = ratelimit.hit(conn, ratelimit.address_key("verify-ip", address), per=hour)
+    by_account = ratelimit.hit(conn, ratelimit.key("verify-id", f"account:{user.id}"), per=hour)
+    if (
+        by_address.value > VERIFICATIONS_PER_ADDRESS_HOUR
+        or by_account.value > VERIFICATIONS_PER_ACCOUNT_HOUR
+    ):
+        session.commit()
+        return False
+    token = links.make(session, user, links.VERIFY, links.VERIFY_LIFETIME)
+    try:
+        mail.queue(
+            session,
+            settings,
+            to=user.email,
+            name=user.name,
+            locale=user.locale or settings.default_locale,
+            template="verify",
+            context={
+                "name": user.name,
+                "link": f"{settings.base_url.rstrip('/')}/verify-email/{token}",
+            },
+            purpose="verify",
+            user_id=user.id,
+        )
+    except mail.MailRefused:
+        log.exception("verification mail for user %s refused", user.id)
+        session.rollback()
+        return False
+    session.commit()
+    return True
+
+
+def verification_link_user(*, session: Session, token: str) -> User | None:
+    """The person a verification link is for, if it still works (nothing is written)."""
+    return links.peek(session, token, links.VERIFY)
+
+
+def _verified_now(session: Session, user: User) -> None:
+    """Record the address as read, and owe what waited for it (in the caller's transaction):
+    the learning workflow issues the certificates of completions recorded meanwhile."""
+    user.email_verified_at = utcnow()
+    jobs.enqueue(
+        session,
+        EMAIL_VERIFIED_JOB,
+        {"user_id": user.id},
+        key=f"verified/{user.id}/{user.email}",
+        user_id=user.id,
+    )
+
+
+def verify_email(*, session: Session, token: str, address: str) -> User:
+    """Confirm the account's address through its link, once (audited). LinkInvalid."""
+    user = links.redeem(session, token, links.VERIFY)
+    if user is None:
+        session.rollback()
+        raise LinkInvalid
+    if user.email_verified_at is None:
+        _verified_now(session, user)
+        session.add(user)
+        audit.record(
+            session=session,
+            actor_id=user.id,
+            action="account.email_verified",
+            subject_type="user",
+            subject_id=user.nip,
+            detail={"email": user.email},
+            address=address,
+        )
+    session.commit()
+    session.refresh(user)
+    return user

@@ -15,6 +15,7 @@ from modules.audit.models import AuditEvent
 # database and in the filter).
 ACTION_LABELS = {
     "account.password_reset": N_("Set a new password through a mailed link"),
+    "account.email_verified": N_("Confirmed the email address from a mailed link"),
     "account.email_change": N_("Changed the email address, confirmed from the new address"),
     "agency.create": N_("Added an agency"),
     "agency.update": N_("Changed an agency"),

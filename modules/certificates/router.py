@@ -56,8 +56,11 @@ def my_certificates(request: Request, session: SessionDep, user: CurrentUser) ->
         for c in service.for_user(session=session, user_id=user.id)
     ]
     manages = bool(accounts_service.roles_of(session=session, user_id=user.id) & {"hr", "admin"})
+    unverified = not accounts_service.is_verified(session=session, user_id=user.id)
     return render(
-        request, "certificates/mine.html", {"items": items, "owed": owed, "manages": manages}
+        request,
+        "certificates/mine.html",
+        {"items": items, "owed": owed, "manages": manages, "unverified": unverified},
     )
 
 

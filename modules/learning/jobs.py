@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 from app.jobs import Handler, JobContext, Schedule
+from modules.accounts import service as accounts_service
 from modules.courses import service as courses_service
 from modules.learning import workflow
 from modules.progress import service as progress_service
@@ -73,8 +74,14 @@ def content_published(ctx: JobContext) -> None:
         raise SomeFailed(f"{failed} learner(s) could not be settled; see the log")
 
 
+def email_verified(ctx: JobContext) -> None:
+    """A person confirmed their address: what their completions owe is owed now."""
+    workflow.email_verified(session=ctx.session, user_id=int(ctx.payload["user_id"]))
+
+
 HANDLERS = {
     "attempts.expire": Handler(expire_attempts, transactional=False),
+    accounts_service.EMAIL_VERIFIED_JOB: Handler(email_verified, transactional=False),
     courses_service.PUBLISHED_JOB: Handler(content_published, transactional=False),
 }
 SCHEDULES = [Schedule("attempts.expire", timedelta(minutes=1), "attempts.expire")]

@@ -252,18 +252,39 @@ def _settle(session: Session, user_id: int, course: CourseView) -> Outcome:
         subject=course.id,
         version_id=course.version_id,
     )
-    # what the completion owes, in the same transaction: the worker issues it
+    # what the completion owes, in the same transaction: the worker issues it; for a person
+    # whose email address is not confirmed yet, once it is (`email_verified`)
+    if accounts.is_verified(session=session, user_id=user_id):
+        _owe(session, completion)
+    return Outcome(completed_now=True, standing=standing)
+
+
+def _owe(session: Session, completion: Any) -> None:
     certificates_service.owe(
         session=session,
         owed=certificates_service.Owed(
-            user_id=user_id,
-            course_id=course.id,
+            user_id=completion.user_id,
+            course_id=completion.course_id,
             completed_at=completion.completed_at or utcnow(),
             jp=completion.jp,
             content_version_id=completion.content_version_id,
         ),
     )
-    return Outcome(completed_now=True, standing=standing)
+
+
+def email_verified(*, session: Session, user_id: int) -> int:
+    """The event "a person confirmed their email address": the certificates of the courses
+    they completed meanwhile become owed (the worker issues them). Returns how many."""
+    owed = 0
+    with _transaction(session):
+        for completion in progress.completions_of(session=session, user_id=user_id):
+            issued = certificates_service.current(
+                session=session, user_id=user_id, course_id=completion.course_id
+            )
+            if issued is None:
+                _owe(session, completion)
+                owed += 1
+    return owed
 
 
 # ---- after a restore -------------------------------------------------------------------------

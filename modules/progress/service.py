@@ -176,6 +176,13 @@ def record_completion(
     return completion if result.rowcount else None
 
 
+def completions_of(*, session: Session, user_id: int) -> list[CourseCompletion]:
+    """Every course a learner completed."""
+    return list(
+        session.exec(select(CourseCompletion).where(col(CourseCompletion.user_id) == user_id)).all()
+    )
+
+
 def completion(*, session: Session, user_id: int, course_id: str) -> CourseCompletion | None:
     """The learner's completion of a course, or None."""
     return session.get(CourseCompletion, (user_id, course_id))

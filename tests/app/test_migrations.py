@@ -32,12 +32,20 @@ def test_completions_without_a_certificate_become_owed_on_upgrade(db_url: str) -
     from app.jobs import Job
     from app.main import create_app, make_worker
     from modules.certificates.models import Certificate
-    from tests.conftest import make_settings, make_user
+    from tests.conftest import make_settings
 
     engine = make_engine(db_url)
     command.downgrade(migrate.alembic_config(engine), "5a1c0e7d9b21")  # before the outbox
     with Session(engine) as session:
-        user_id = make_user(session).id
+        # the schema of that revision (no columns added since): a plain insert
+        user_id = session.exec(
+            text(
+                "INSERT INTO \"user\" (nip, employment_type, name, email, password_hash, "
+                "agency_id, work_unit, position, grade, active, created_at) VALUES "
+                "('199001012015031001', 'PNS', 'Siti', 'siti@bkn.go.id', 'x', 1, 'Unit', "
+                "'Analis', 'III/a', :t, :at) RETURNING id"
+            ).bindparams(t=True, at=datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+        ).scalar_one()
         version = session.exec(text("SELECT current_version_id FROM course")).scalar_one()
         session.exec(
             text(
