@@ -122,3 +122,39 @@ def test_asking_for_the_link_again_is_limited(db_url, tmp_path) -> None:
     with Session(app.state.engine) as session:
         assert len(session.exec(select(mail.MailMessage)).all()) == 3
     app.state.engine.dispose()
+
+
+def test_the_embedded_default_mails_to_the_folder_and_the_cli_finds_the_link(
+    db_url, tmp_path, monkeypatch
+) -> None:
+    """No SMTP server (the one-command start): register, find the mail with `berakhlak mail
+    list` and `show`, follow its link."""
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.observability import MULTIPROCESS_ENV
+    from tests.conftest import SECRET
+
+    folder = tmp_path / "var-mail"
+    app = make_app(db_url, tmp_path, email_verification="required", mail_dir=folder)
+    client = TestClient(app)
+    register(client)
+    run_jobs(app)  # the worker writes the mail into the folder
+    for name, value in {
+        "BERAKHLAK_DATABASE_URL": db_url,
+        "BERAKHLAK_SECRET_KEY": SECRET,
+        "BERAKHLAK_MAIL_DIR": str(folder),
+        "BERAKHLAK_METRICS_DIR": str(tmp_path / "metrics"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("BERAKHLAK_SMTP_HOST", raising=False)
+    monkeypatch.delenv(MULTIPROCESS_ENV, raising=False)
+    listed = CliRunner().invoke(cli, ["mail", "list"])
+    assert "siti@bkn.go.id" in listed.output and "Konfirmasi alamat email" in listed.output
+    shown = CliRunner().invoke(cli, ["mail", "show", "last"]).output
+    (link,) = LINK.findall(shown)
+    client.post(link, data={"csrf_token": csrf_from(client, link)})
+    run_jobs(app)
+    with Session(app.state.engine) as session:
+        assert session.exec(select(User)).one().email_verified_at is not None
+    app.state.engine.dispose()
