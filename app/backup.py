@@ -29,8 +29,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Field, Session, SQLModel
 
+import app.db  # noqa: F401 - the naming convention before the table below is declared
 from app.clock import utcnow
-from app.db import write_lock  # noqa: F401 - also: the naming convention before the table below
 from app.i18n import N_
 
 MANIFEST = "manifest.json"

@@ -196,10 +196,11 @@ def mail_show(
     typer.echo(body.get_content() if body is not None else "")
 
 
-def _backup(settings: Settings, target: Path) -> backup.Manifest:
+def _backup(settings: Settings, target: Path) -> None:
+    """Back up into `target` and say so (exit with the problem otherwise)."""
     engine = make_engine(settings.database_url, settings.db_limits)
     try:
-        return backup.backup(
+        manifest = backup.backup(
             engine,
             settings.database_admin_url or settings.database_url,
             settings.secret_key,
@@ -210,15 +211,6 @@ def _backup(settings: Settings, target: Path) -> backup.Manifest:
         raise _backup_problem(exc) from None
     finally:
         engine.dispose()
-
-
-@cli.command("backup")
-def backup_command(
-    target: Annotated[Path, typer.Argument(help="A new folder to back up into.", metavar="FOLDER")],
-) -> None:
-    """Back the database up (signing keys included) into a new folder, while the platform
-    runs. Keep BERAKHLAK_SECRET_KEY (never in the backup) and the issuance log apart from it."""
-    manifest = _backup(commands.settings(), target)
     typer.echo(
         tr(
             "backed up to {folder}: {count} certificate(s), restore generation {generation}",
@@ -227,6 +219,15 @@ def backup_command(
             generation=manifest.generation,
         )
     )
+
+
+@cli.command("backup")
+def backup_command(
+    target: Annotated[Path, typer.Argument(help="A new folder to back up into.", metavar="FOLDER")],
+) -> None:
+    """Back the database up (signing keys included) into a new folder, while the platform
+    runs. Keep BERAKHLAK_SECRET_KEY (never in the backup) and the issuance log apart from it."""
+    _backup(commands.settings(), target)
 
 
 def _backup_problem(exc: backup.BackupError) -> typer.Exit:
@@ -427,15 +428,7 @@ def db_upgrade(
     BERAKHLAK_DATABASE_ADMIN_URL when it is set, then add the reference agencies that are
     missing (so that `users create --agency` works on a new database)."""
     if backup_to is not None:
-        manifest = _backup(commands.settings(), backup_to)
-        typer.echo(
-            tr(
-                "backed up to {folder}: {count} certificate(s), restore generation {generation}",
-                folder=str(backup_to),
-                count=manifest.certificates,
-                generation=manifest.generation,
-            )
-        )
+        _backup(commands.settings(), backup_to)
     settings = commands.settings()
     engine = make_engine(settings.database_admin_url or settings.database_url, settings.db_limits)
     try:

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from app import clock
 from app.auth import CurrentUser, OptionalUser
 from app.db import SessionDep
-from app.forms import FormData, safe_next
+from app.forms import FormData, client_address, safe_next
 from app.i18n import LOCALES, N_
 from app.security import CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, new_token, session_cookie
 from app.templating import is_htmx, render
@@ -82,7 +82,7 @@ def register(request: Request, session: SessionDep, form: FormData, _u: Optional
     agency_ids = set(agency_names)
     values = {k: v for k, v in form.items() if "password" not in k}
     settings = request.app.state.settings
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     if not service.registration_allowed(
         session=session, address=address, per_hour=settings.registrations_per_hour
     ):
@@ -143,7 +143,7 @@ def login(request: Request, session: SessionDep, form: FormData, _u: OptionalUse
         session=session,
         identifier=identifier,
         password=form.get("password", ""),
-        address=request.client.host if request.client else "unknown",
+        address=client_address(request),
         max_failures=settings.login_max_failures,
         lockout_minutes=settings.login_lockout_minutes,
     )
@@ -171,7 +171,7 @@ def login(request: Request, session: SessionDep, form: FormData, _u: OptionalUse
             session=session,
             settings=settings,
             user=result.user,
-            address=request.client.host if request.client else "unknown",
+            address=client_address(request),
             unless_recent=True,
         )
     token = service.start_session(
@@ -341,7 +341,7 @@ def forgot_password(request: Request, session: SessionDep, form: FormData) -> Re
         session=session,
         settings=request.app.state.settings,
         identifier=identifier,
-        address=request.client.host if request.client else "unknown",
+        address=client_address(request),
     )
     return render(
         request, "accounts/forgot_password.html", {"sent": True, "values": {}, "errors": {}}
@@ -370,7 +370,7 @@ def reset_password(request: Request, session: SessionDep, form: FormData, token:
             token=token,
             new=form.get("password", ""),
             confirm=form.get("password_confirm", ""),
-            address=request.client.host if request.client else "unknown",
+            address=client_address(request),
         )
     except service.LinkInvalid:
         return _link_gone(request)
@@ -405,7 +405,7 @@ def confirm_email(request: Request, session: SessionDep, token: str, _form: Form
         service.confirm_email(
             session=session,
             token=token,
-            address=request.client.host if request.client else "unknown",
+            address=client_address(request),
         )
     except service.LinkInvalid:
         return _link_gone(request, retry="/me/profile")
@@ -430,7 +430,7 @@ def verify_email(request: Request, session: SessionDep, token: str, _form: FormD
         service.verify_email(
             session=session,
             token=token,
-            address=request.client.host if request.client else "unknown",
+            address=client_address(request),
         )
     except service.LinkInvalid:
         return _link_gone(request, retry="/me/profile")
@@ -447,7 +447,7 @@ def verification_again(
         session=session,
         settings=request.app.state.settings,
         user=record,
-        address=request.client.host if request.client else "unknown",
+        address=client_address(request),
     )
     return RedirectResponse(
         f"/me/profile?saved={'verification-sent' if sent else 'verification-later'}",

@@ -133,6 +133,30 @@ def _subject(user: User | None, ident: str) -> str:
     return f"account:{user.id}" if user is not None else f"ident:{ident}"
 
 
+def _by_identifier(session: Session, identifier: str) -> tuple[str, User | None]:
+    """The identifier as typed, normalised (a NIP without its spaces, an email lower-case), and
+    its account, if any."""
+    ident = identifier.strip().lower()
+    ident = normalise(ident) if "@" not in ident else ident
+    user = None
+    if len(ident) <= 254 and ident.isprintable():  # anything else matches no account
+        column = User.email if "@" in ident else User.nip
+        user = session.exec(select(User).where(column == ident)).first()
+    return ident, user
+
+
+def _within_the_hour(
+    session: Session, kind: str, *, subject: str, address: str, per_account: int, per_address: int
+) -> bool:
+    """Count one mail of `kind` asked for, against its account and the asking address (the
+    platform's rate limiter, in the caller's transaction); False once either is over."""
+    conn = session.connection()
+    hour = timedelta(hours=1)
+    by_address = ratelimit.hit(conn, ratelimit.address_key(f"{kind}-ip", address), per=hour)
+    by_account = ratelimit.hit(conn, ratelimit.key(f"{kind}-id", subject), per=hour)
+    return by_address.value <= per_address and by_account.value <= per_account
+
+
 def _pair_prefix(subject: str) -> str:
     return ratelimit.key("login-pair", subject) + ":"
 
@@ -152,12 +176,7 @@ def authenticate(
 
     The attempt is counted before the password is checked, so concurrent guesses are counted
     before any of them is verified (a read-check-write order would let them all through)."""
-    ident = identifier.strip().lower()
-    ident = normalise(ident) if "@" not in ident else ident
-    user = None
-    if len(ident) <= 254 and ident.isprintable():  # anything else matches no account
-        column = User.email if "@" in ident else User.nip
-        user = session.exec(select(User).where(column == ident)).first()
+    ident, user = _by_identifier(session, identifier)
     subject = _subject(user, ident)
     window = timedelta(minutes=lockout_minutes)
     id_key = ratelimit.key("login-id", subject)
@@ -570,18 +589,14 @@ def request_reset(*, session: Session, settings: Any, identifier: str, address: 
     one and neither it nor the address asked too often in the last hour. The caller answers
     the same whatever happened, so nobody learns which NIPs or addresses have accounts; the
     work done is the same too (a mail is composed either way)."""
-    ident = identifier.strip().lower()
-    ident = normalise(ident) if "@" not in ident else ident
-    user = None
-    if len(ident) <= 254 and ident.isprintable():
-        column = User.email if "@" in ident else User.nip
-        user = session.exec(select(User).where(column == ident)).first()
-    conn = session.connection()
-    hour = timedelta(hours=1)
-    by_address = ratelimit.hit(conn, ratelimit.address_key("reset-ip", address), per=hour)
-    by_account = ratelimit.hit(conn, ratelimit.key("reset-id", _subject(user, ident)), per=hour)
-    allowed = (
-        by_address.value <= RESETS_PER_ADDRESS_HOUR and by_account.value <= RESETS_PER_ACCOUNT_HOUR
+    ident, user = _by_identifier(session, identifier)
+    allowed = _within_the_hour(
+        session,
+        "reset",
+        subject=_subject(user, ident),
+        address=address,
+        per_account=RESETS_PER_ACCOUNT_HOUR,
+        per_address=RESETS_PER_ADDRESS_HOUR,
     )
     locale = (user.locale if user else None) or settings.default_locale
     context = {"name": user.name if user else "", "minutes": 30}
@@ -670,13 +685,13 @@ def send_verification(
         last = links.latest(session, user.id, links.VERIFY)
         if last is not None and as_utc(last.created_at) > utcnow() - REMIND_AFTER:
             return False
-    conn = session.connection()
-    hour = timedelta(hours=1)
-    by_address = ratelimit.hit(conn, ratelimit.address_key("verify-ip", address), per=hour)
-    by_account = ratelimit.hit(conn, ratelimit.key("verify-id", f"account:{user.id}"), per=hour)
-    if (
-        by_address.value > VERIFICATIONS_PER_ADDRESS_HOUR
-        or by_account.value > VERIFICATIONS_PER_ACCOUNT_HOUR
+    if not _within_the_hour(
+        session,
+        "verify",
+        subject=_subject(user, ""),
+        address=address,
+        per_account=VERIFICATIONS_PER_ACCOUNT_HOUR,
+        per_address=VERIFICATIONS_PER_ADDRESS_HOUR,
     ):
         session.commit()
         return False
