@@ -162,6 +162,23 @@ def make_settings(db_url: str, **overrides: object) -> Settings:
     return Settings(**values)
 
 
+def cli_environment(monkeypatch, tmp_path: Path, db_url: str, **settings: str) -> None:
+    """The environment a `berakhlak` command runs with in a test: the test's database and
+    secret, no SMTP server, the metrics folder in the test's folder, and the settings given
+    (`mail_dir=...` sets BERAKHLAK_MAIL_DIR). `serve` and `worker` set PROMETHEUS_MULTIPROC_DIR
+    in the process: it is undone after the test."""
+    values = {
+        "database_url": db_url,
+        "secret_key": SECRET,
+        "metrics_dir": str(tmp_path / "metrics"),
+        **settings,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(f"BERAKHLAK_{name.upper()}", value)
+    monkeypatch.delenv("BERAKHLAK_SMTP_HOST", raising=False)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+
+
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return make_settings(db_url)

@@ -16,12 +16,11 @@ from typer.testing import CliRunner
 
 from app import backup
 from app.cli import cli
-from app.observability import MULTIPROCESS_ENV
 from modules.certificates import service
 from modules.certificates.models import Certificate
 from modules.progress import service as progress_service
 from modules.progress.models import CourseCompletion
-from tests.conftest import DB_CHOICE, DIRECT_URL, SECRET, make_user, run_jobs
+from tests.conftest import DB_CHOICE, DIRECT_URL, SECRET, cli_environment, make_user, run_jobs
 from tests.modules.certificates.helpers import make_app
 
 
@@ -75,15 +74,7 @@ def cli_env(db_url: str, tmp_path: Path, monkeypatch):
             .render_as_string(hide_password=False)
         )
     log = tmp_path / "issuance-log.jsonl"
-    for name, value in {
-        "BERAKHLAK_DATABASE_URL": db_url,
-        "BERAKHLAK_DATABASE_ADMIN_URL": admin,
-        "BERAKHLAK_SECRET_KEY": SECRET,
-        "BERAKHLAK_ISSUANCE_LOG": str(log),
-        "BERAKHLAK_METRICS_DIR": str(tmp_path / "metrics"),
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv(MULTIPROCESS_ENV, raising=False)
+    cli_environment(monkeypatch, tmp_path, db_url, database_admin_url=admin, issuance_log=str(log))
     runner = CliRunner()
 
     def run(*args: str):

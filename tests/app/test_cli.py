@@ -12,23 +12,19 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.clock import utcnow
 from app.main import build_state
-from app.observability import MULTIPROCESS_ENV
 from app.settings import ROOT
 from modules.accounts.models import RoleGrant, User
 from modules.certificates.models import Certificate
 from modules.learning import rules
 from modules.progress.models import CourseCompletion, Enrollment, LessonProgress
 from modules.quizzes.models import QuizAttempt
-from tests.conftest import PASSWORD, SECRET, make_settings, make_user
+from tests.conftest import PASSWORD, cli_environment, make_settings, make_user
 from tests.modules.courses.test_content_check import BROKEN, write_course
 
 
 @pytest.fixture
 def run(db_url: str, monkeypatch, tmp_path):
-    monkeypatch.setenv("BERAKHLAK_DATABASE_URL", db_url)
-    monkeypatch.setenv("BERAKHLAK_SECRET_KEY", SECRET)
-    monkeypatch.setenv("BERAKHLAK_METRICS_DIR", str(tmp_path / "metrics"))  # `worker` uses it
-    monkeypatch.delenv(MULTIPROCESS_ENV, raising=False)  # and sets this: undone after the test
+    cli_environment(monkeypatch, tmp_path, db_url)
     runner = CliRunner()
 
     def invoke(*args: str, stdin: str | None = None):

@@ -20,8 +20,7 @@ from app import clock, mail
 from app.cli import cli
 from app.jobs import Job
 from app.main import create_app
-from app.observability import MULTIPROCESS_ENV
-from tests.conftest import SECRET, make_settings, run_jobs
+from tests.conftest import cli_environment, make_settings, run_jobs
 
 
 class Inbox:
@@ -193,15 +192,7 @@ def test_without_smtp_mail_goes_to_the_folder_and_the_cli_reads_it(
     db_url, tmp_path: Path, monkeypatch
 ) -> None:
     folder = tmp_path / "mail"
-    for name, value in {
-        "BERAKHLAK_DATABASE_URL": db_url,
-        "BERAKHLAK_SECRET_KEY": SECRET,
-        "BERAKHLAK_MAIL_DIR": str(folder),
-        "BERAKHLAK_METRICS_DIR": str(tmp_path / "metrics"),
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("BERAKHLAK_SMTP_HOST", raising=False)
-    monkeypatch.delenv(MULTIPROCESS_ENV, raising=False)
+    cli_environment(monkeypatch, tmp_path, db_url, mail_dir=str(folder))
     runner = CliRunner()
     queued = runner.invoke(cli, ["mail", "test", "--to", "siti@instansi.go.id", "--name", "Siti"])
     assert queued.exit_code == 0, queued.output

@@ -132,23 +132,14 @@ def test_the_embedded_default_mails_to_the_folder_and_the_cli_finds_the_link(
     from typer.testing import CliRunner
 
     from app.cli import cli
-    from app.observability import MULTIPROCESS_ENV
-    from tests.conftest import SECRET
+    from tests.conftest import cli_environment
 
     folder = tmp_path / "var-mail"
     app = make_app(db_url, tmp_path, email_verification="required", mail_dir=folder)
     client = TestClient(app)
     register(client)
     run_jobs(app)  # the worker writes the mail into the folder
-    for name, value in {
-        "BERAKHLAK_DATABASE_URL": db_url,
-        "BERAKHLAK_SECRET_KEY": SECRET,
-        "BERAKHLAK_MAIL_DIR": str(folder),
-        "BERAKHLAK_METRICS_DIR": str(tmp_path / "metrics"),
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("BERAKHLAK_SMTP_HOST", raising=False)
-    monkeypatch.delenv(MULTIPROCESS_ENV, raising=False)
+    cli_environment(monkeypatch, tmp_path, db_url, mail_dir=str(folder))
     listed = CliRunner().invoke(cli, ["mail", "list"])
     assert "siti@bkn.go.id" in listed.output and "Konfirmasi alamat email" in listed.output
     shown = CliRunner().invoke(cli, ["mail", "show", "last"]).output
