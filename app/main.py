@@ -33,6 +33,8 @@ from modules.accounts.dependencies import AccountsIdentity
 from modules.accounts.roster_file import MAX_BYTES as ROSTER_MAX_BYTES
 from modules.accounts.router import router as accounts_router
 from modules.accounts.router_admin import router as accounts_admin_router
+from modules.accounts.router_disputes import router as accounts_disputes_router
+from modules.accounts.router_invitations import router as accounts_invitations_router
 from modules.accounts.router_roster import router as accounts_roster_router
 from modules.accounts.router_tokens import router as accounts_tokens_router
 from modules.agencies import service as agencies_service
@@ -187,6 +189,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_router,
         accounts_admin_router,
         accounts_roster_router,
+        accounts_invitations_router,
+        accounts_disputes_router,
         accounts_tokens_router,
         audit_router,
         agencies_router,

@@ -1,11 +1,14 @@
-"""Background work of accounts: retention of uploaded roster files."""
+"""Background work of accounts: retention of uploaded roster files, HR's invitations."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from app.jobs import Handler, JobContext, Schedule
-from modules.accounts import roster_uploads
+from modules.accounts import grants, invitations, roster_uploads
+
+log = logging.getLogger("berakhlak.accounts")
 
 
 def purge_rosters(ctx: JobContext) -> None:
@@ -13,5 +16,20 @@ def purge_rosters(ctx: JobContext) -> None:
     roster_uploads.purge(session=ctx.session)
 
 
-HANDLERS = {"roster.purge": Handler(purge_rosters)}
+def invite(ctx: JobContext) -> None:
+    """Send the invitations an HR officer asked for, within the scope they hold now."""
+    officer = int(ctx.payload["officer_id"])
+    scope = grants.hr_scope(session=ctx.session, user_id=officer)
+    if scope.empty:
+        return  # the officer lost their grants meanwhile: nobody is invited in their name
+    counts = invitations.send_many(
+        session=ctx.session, settings=ctx.state.settings, scope=scope, payload=ctx.payload
+    )
+    log.info("invitations asked by user %s: %s", officer, counts)
+
+
+HANDLERS = {
+    "roster.purge": Handler(purge_rosters),
+    invitations.INVITE_JOB: Handler(invite, transactional=False),
+}
 SCHEDULES = [Schedule("roster.purge", timedelta(hours=1), "roster.purge")]

@@ -20,6 +20,8 @@ VERIFY = "verify"  # the address of a new account
 VERIFY_LIFETIME = timedelta(days=7)
 EMAIL = "email"  # a new address, confirmed from that address
 EMAIL_LIFETIME = timedelta(hours=24)
+INVITE = "invite"  # an account a roster made, claimed from the roster's address
+INVITE_LIFETIME = timedelta(days=14)
 
 
 def _hash(token: str) -> str:
@@ -33,6 +35,9 @@ def make(
     transaction; earlier unused links of the same purpose stop working. Returns the token
     (only the mail carries it)."""
     assert user.id is not None
+    sent_to = to or user.email
+    if not sent_to:
+        raise ValueError("a link needs an address to go to")
     now = utcnow()
     session.execute(
         update(AccountLink)
@@ -49,7 +54,7 @@ def make(
             token_hash=_hash(token),
             user_id=user.id,
             purpose=purpose,
-            sent_to=to or user.email,
+            sent_to=sent_to,
             created_at=now,
             expires_at=now + lifetime,
         )
@@ -73,6 +78,8 @@ def _usable(session: Session, token: str, purpose: str) -> tuple[AccountLink, Us
             select(User.id).where(col(User.email) == link.sent_to, col(User.id) != user.id)
         ).first()
         return None if taken else (link, user)
+    if purpose == INVITE and user.password_hash:  # claimed already (by this link or a reset)
+        return None
     # a link went to one address: once the account's email changed, it no longer vouches
     return (link, user) if user.email == link.sent_to else None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary
+from sqlalchemy import Column, DateTime, Index, LargeBinary, true
 from sqlmodel import Field, SQLModel
 
 from app.clock import utcnow
@@ -24,7 +24,8 @@ class User(SQLModel, table=True):
     nip: str = Field(max_length=18, unique=True)
     employment_type: str = Field(max_length=4)  # PNS or PPPK, read from the number
     name: str = Field(max_length=120)
-    email: str = Field(max_length=254, unique=True)  # stored lower-case
+    # stored lower-case; None only for a person a roster listed without one (cannot be invited)
+    email: str | None = Field(default=None, max_length=254, unique=True)
     password_hash: str = Field(max_length=255)
     agency_id: int = Field(foreign_key="agency.id", index=True)
     work_unit: str = Field(max_length=200)
@@ -35,6 +36,8 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     # when the person showed they read mail at `email` (None: not yet; docs/identity.md)
     email_verified_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # whether the person wants due-date reminders by mail (turned off by the mails' unsubscribe)
+    reminders: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class RoleGrant(SQLModel, table=True):
@@ -108,3 +111,40 @@ class AccountLink(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     expires_at: datetime = Field(sa_column=_ts(nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class RosterEntry(SQLModel, table=True):
+    """The agency whose roster last listed a NIP, and the email it gave: that agency's HR
+    resolves disputes over the NIP, and only that email may register it (docs/identity.md)."""
+
+    __tablename__ = "roster_entry"
+    nip: str = Field(primary_key=True, max_length=18)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    work_unit: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class NipDispute(SQLModel, table=True):
+    """Someone says a NIP held by another account is theirs. Filed without an account (the
+    NIP is taken), opened once the claimant confirmed their address, resolved by HR of the
+    agency whose roster holds the NIP (an administrator where none does)."""
+
+    __tablename__ = "nip_dispute"
+    id: int | None = Field(default=None, primary_key=True)
+    nip: str = Field(max_length=18, index=True)
+    holder_id: int = Field(foreign_key="user.id", index=True)  # the account holding the NIP
+    # whose HR resolves it: the roster's agency and unit (None: an administrator)
+    agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
+    work_unit: str = Field(default="", max_length=200)
+    claimant_name: str = Field(max_length=120)
+    claimant_email: str = Field(max_length=254)
+    statement: str = Field(max_length=2000)
+    locale: str = Field(default="id", max_length=5)  # the claimant's language, for mail
+    status: str = Field(default="unconfirmed", max_length=12, index=True)
+    token_hash: str | None = Field(default=None, max_length=64, unique=True)  # confirmation
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    confirmed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    resolved_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    resolved_by: int | None = Field(default=None, foreign_key="user.id")
+    note: str = Field(default="", max_length=2000)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, insert, text, update
+from sqlalchemy import bindparam, delete, insert, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -19,7 +19,7 @@ from sqlmodel import Session, col
 from app.clock import utcnow
 from app.i18n import N_
 from modules.accounts.grants import Scope
-from modules.accounts.models import RosterUpload, User
+from modules.accounts.models import RosterEntry, RosterUpload, User
 from modules.accounts.roster_file import RosterTable
 from modules.accounts.roster_rows import Person, Reason, RowResult, validate
 from modules.agencies import service as agencies_service
@@ -29,6 +29,7 @@ OUTCOMES = ("created", "updated", "unchanged", "rejected")
 CHUNK = 1000  # values per IN list: well under every driver's parameter limit
 ANALYZE_AFTER = 1000  # new people in one import that make PostgreSQL statistics stale
 _USER = User.__table__  # type: ignore[attr-defined]
+_ENTRY = RosterEntry.__table__  # type: ignore[attr-defined]
 
 
 class RosterError(ValueError):
@@ -41,6 +42,7 @@ class Plan:
     results: list[RowResult]
     creates: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)  # roster_entry rows to record
 
     def count(self, outcome: str) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
@@ -59,6 +61,7 @@ _LOOKUP = (
     _USER.c.work_unit,
     _USER.c.position,
     _USER.c.grade,
+    _USER.c.password_hash,
 )
 
 
@@ -89,26 +92,37 @@ def check(*, session: Session, table: RosterTable, scope: Scope, today: date) ->
         person, result = validate(row, agencies, scope, today)
         plan.results.append(result)
         # a later row repeating a NIP or an email is refused: which one is meant is unclear
-        email = row.cells[2].lower()
+        email = row.cells[2].strip().lower()
         bad = {reason.column for reason in result.reasons}
         if "nip" not in bad and result.nip in first_nip:
             message = N_("This NIP already appears in row %(row)s.")
             result.reasons.append(Reason("nip", message, {"row": first_nip[result.nip]}))
-        elif "email" not in bad and email in first_email:
+        elif "email" not in bad and email and email in first_email:
             message = N_("This email already appears in row %(row)s.")
             result.reasons.append(Reason("email", message, {"row": first_email[email]}))
         if "nip" not in bad:
             first_nip.setdefault(result.nip, row.row)
-        if "email" not in bad:
+        if "email" not in bad and email:
             first_email.setdefault(email, row.row)
         if person is not None and not result.reasons:
             people.append(person)
     by_nip = _existing(session, "nip", (p.nip for p in people))
-    by_email = _existing(session, "email", (p.email for p in people))
+    by_email = _existing(session, "email", (p.email for p in people if p.email))
     now = utcnow()
     for person in people:
         _compare(plan, person, by_nip.get(person.nip), by_email.get(person.email), scope, now)
     return plan
+
+
+def _email_for(person: Person, current: Any) -> str | None:
+    """The address a roster gives: a claimed account's address is the person's own (changed
+    only through the confirmation mailed to the new one), and an empty cell keeps the one
+    known."""
+    if current is None:
+        return person.email or None
+    if current.password_hash or not person.email:
+        return current.email
+    return person.email
 
 
 def _compare(
@@ -120,18 +134,27 @@ def _compare(
         message = N_("This NIP belongs to a person outside the agencies and units you manage.")
         result.reasons.append(Reason("nip", message, {}))
         return
-    if holder is not None and holder.nip != person.nip:
+    if person.email and holder is not None and holder.nip != person.nip:
         message = N_("Another person's account already uses this email.")
         result.reasons.append(Reason("email", message, {}))
         return
     values = {
         "name": person.name,
-        "email": person.email,
+        "email": _email_for(person, current),
         "agency_id": person.agency_id,
         "work_unit": person.unit,
         "position": person.position,
         "grade": person.grade,
     }
+    plan.entries.append(
+        {
+            "nip": person.nip,
+            "agency_id": person.agency_id,
+            "work_unit": person.unit,
+            "email": person.email or None,
+            "recorded_at": now,
+        }
+    )
     if current is None:
         result.outcome = "created"
         plan.creates.append(
@@ -139,7 +162,7 @@ def _compare(
                 **values,
                 "nip": person.nip,
                 "employment_type": person.employment_type,
-                "password_hash": "",  # no password: the person claims the account at /register
+                "password_hash": "",  # no password: claimed through a mailed invitation
                 "active": True,
                 "locale": None,
                 "created_at": now,
@@ -203,6 +226,7 @@ def apply(
             connection.execute(insert(_USER), plan.creates)
         if plan.updates:
             connection.execute(_UPDATE, plan.updates)
+        _record_entries(connection, plan.entries)
         audit.record(
             session=session,
             actor_id=actor_id,
@@ -228,6 +252,15 @@ def apply(
         session.rollback()
         raise
     return plan
+
+
+def _record_entries(connection: Any, entries: list[dict[str, Any]]) -> None:
+    """Record this agency's roster as the one holding each applied NIP (replacing another
+    agency's entry: the latest roster to list a person holds them)."""
+    for start in range(0, len(entries), CHUNK):
+        chunk = entries[start : start + CHUNK]
+        connection.execute(delete(_ENTRY).where(_ENTRY.c.nip.in_([e["nip"] for e in chunk])))
+        connection.execute(insert(_ENTRY), chunk)
 
 
 OUTCOME_LABELS = {

@@ -42,7 +42,7 @@ class Person:
     nip: str
     employment_type: str
     name: str
-    email: str
+    email: str  # "" when the roster gives none: the person cannot be invited until it does
     agency_id: int
     unit: str
     position: str
@@ -117,8 +117,8 @@ def validate(
     if not _text(name, 120):
         message = N_("Give the person's full name (at most 120 characters).")
         reasons.append(Reason("name", message, {}))
-    email = email.lower()
-    if not (len(email) <= 254 and email.isprintable() and EMAIL_RE.match(email)):
+    email = email.strip().lower()
+    if email and not (len(email) <= 254 and email.isprintable() and EMAIL_RE.match(email)):
         message = N_("Enter a valid email address, e.g. nama@instansi.go.id.")
         reasons.append(Reason("email", message, {}))
     agency = _place(code, unit, agencies, scope, reasons)

@@ -14,7 +14,7 @@ from app.forms import FormData, client_address, safe_next
 from app.i18n import LOCALES, N_
 from app.security import CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, new_token, session_cookie
 from app.templating import is_htmx, render
-from modules.accounts import service
+from modules.accounts import invitations, service
 from modules.accounts.nip import PNS_GRADES, PPPK_GRADES
 from modules.accounts.schemas import FormError, parse_profile, parse_registration
 from modules.agencies import service as agencies_service
@@ -95,9 +95,13 @@ def register(request: Request, session: SessionDep, form: FormData, _u: Optional
             form, agency_ids, today=clock.today(settings.tz), agency_names=agency_names
         )
         required = settings.email_verification == "required"
-        user = service.register(session=session, data=data, verified=not required)
+        user = service.register(
+            session=session, data=data, verified=not required, settings=settings, address=address
+        )
     except FormError as exc:
         return _form_page(request, session, "accounts/register.html", values, exc.errors)
+    except service.InvitationMailed as mailed:
+        return render(request, "accounts/invitation_mailed.html", {"sent": mailed.sent})
     if required:
         service.send_verification(session=session, settings=settings, user=user, address=address)
     token = service.start_session(
@@ -213,6 +217,7 @@ def profile_page(request: Request, session: SessionDep, user: CurrentUser) -> Re
         pw_errors={},
         roles=roles,
         verified=record.email_verified_at is not None,
+        reminders=record.reminders,
     )
 
 
@@ -239,6 +244,7 @@ def profile_save(
             exc.errors,
             saved=None,
             pw_errors={},
+            reminders=service.get(session=session, user_id=user.id).reminders,
         )
     saved = "email-pending" if pending else "profile"
     return RedirectResponse(f"/me/profile?saved={saved}", status_code=303)
@@ -289,6 +295,7 @@ def password_save(
             None,
             saved=None,
             pw_errors=exc.errors,
+            reminders=record.reminders,
         )
     return RedirectResponse("/me/profile?saved=password", status_code=303)
 
@@ -453,3 +460,104 @@ def verification_again(
         f"/me/profile?saved={'verification-sent' if sent else 'verification-later'}",
         status_code=303,
     )
+
+
+# ---- an account a roster made, claimed through its invitation -------------------------------
+
+
+@router.get("/claim/{token}")
+def claim_page(request: Request, session: SessionDep, token: str) -> Response:
+    """The form for the password of an invited account (looking does not use the link)."""
+    user = invitations.invited_user(session=session, token=token)
+    if user is None:
+        return _link_gone(request, retry="/register")
+    return render(
+        request,
+        "accounts/claim.html",
+        {"token": token, "person": user, "errors": {}, "values": {}},
+    )
+
+
+@router.post("/claim/{token}")
+def claim(request: Request, session: SessionDep, form: FormData, token: str) -> Response:
+    try:
+        user = service.claim_invitation(
+            session=session,
+            token=token,
+            password=form.get("password", ""),
+            confirm=form.get("password_confirm", ""),
+            address=client_address(request),
+        )
+    except service.LinkInvalid:
+        return _link_gone(request, retry="/register")
+    except FormError as exc:
+        person = invitations.invited_user(session=session, token=token)
+        return render(
+            request,
+            "accounts/claim.html",
+            {"token": token, "person": person, "errors": exc.errors, "values": {}},
+            status_code=422,
+        )
+    session_token = service.start_session(
+        session=session,
+        user=user,
+        days=request.app.state.settings.session_days,
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    response = RedirectResponse("/me/learning", status_code=303)
+    _set_session_cookie(request, response, session_token)
+    return response
+
+
+# ---- due-date reminders: leaving them without logging in (RFC 8058) --------------------------
+
+
+@router.get("/unsubscribe/{token}")
+def unsubscribe_page(request: Request, session: SessionDep, token: str) -> Response:
+    """Asks to stop the reminders (looking changes nothing: mail scanners open links)."""
+    secret = request.app.state.settings.secret_key
+    user = service.unsubscribe_user(session=session, secret=secret, token=token)
+    if user is None:
+        return render(request, "accounts/unsubscribe.html", {"unknown": True}, status_code=404)
+    return render(request, "accounts/unsubscribe.html", {"token": token, "person": user})
+
+
+@router.post("/unsubscribe/{token}")
+def unsubscribe(request: Request, session: SessionDep, token: str, _form: FormData) -> Response:
+    secret = request.app.state.settings.secret_key
+    user = service.unsubscribe_user(session=session, secret=secret, token=token)
+    if user is None:
+        return render(request, "accounts/unsubscribe.html", {"unknown": True}, status_code=404)
+    service.set_reminders(
+        session=session, user=user, on=False, address=client_address(request), how="link"
+    )
+    return render(request, "accounts/unsubscribe.html", {"done": True, "person": user})
+
+
+@router.post("/api/unsubscribe/{token}")
+def unsubscribe_one_click(request: Request, session: SessionDep, token: str) -> Response:
+    """RFC 8058 one-click: a mail program posts `List-Unsubscribe=One-Click` here, without
+    cookies; the token is the authority."""
+    secret = request.app.state.settings.secret_key
+    user = service.unsubscribe_user(session=session, secret=secret, token=token)
+    if user is None:
+        return Response(status_code=404)
+    service.set_reminders(
+        session=session, user=user, on=False, address=client_address(request), how="one-click"
+    )
+    return Response(status_code=204)
+
+
+@router.post("/me/reminders")
+def reminders_save(
+    request: Request, session: SessionDep, user: CurrentUser, form: FormData
+) -> Response:
+    record = service.get(session=session, user_id=user.id)
+    service.set_reminders(
+        session=session,
+        user=record,
+        on=form.get("reminders") == "on",
+        address=client_address(request),
+        how="profile",
+    )
+    return RedirectResponse("/me/profile?saved=reminders", status_code=303)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,13 +19,13 @@ from app import jobs, mail, ratelimit, security
 from app.auth import Principal
 from app.clock import as_utc, utcnow
 from app.i18n import N_
-from modules.accounts import links, roster_uploads
+from modules.accounts import disputes, invitations, links, roster_uploads
 
 # re-exported: the scopes of HR officers and trainers are part of what accounts offers others
 from modules.accounts.grants import Scope as Scope
 from modules.accounts.grants import hr_scope as hr_scope
 from modules.accounts.grants import trainer_courses as trainer_courses
-from modules.accounts.models import AuthSession, RoleGrant, RosterUpload, User
+from modules.accounts.models import AuthSession, RoleGrant, RosterEntry, RosterUpload, User
 from modules.accounts.nip import normalise
 from modules.accounts.schemas import FormError, ProfileInput, RegistrationInput, password_problem
 from modules.agencies import service as agencies_service
@@ -46,22 +47,57 @@ ACCOUNT_FAILURE_FACTOR = 4
 ADDRESS_FAILURE_FACTOR = 10  # an address (an office NAT) may fail more often than one account
 
 
-def register(*, session: Session, data: RegistrationInput, verified: bool = False) -> User:
-    """Create a learner account, or claim one a roster made; a taken NIP or email is a field
-    error, never a 500. `verified`: the address is trusted as typed (no verification asked,
-    or an administrator made the account)."""
+class InvitationMailed(Exception):
+    """Registration with the NIP and the email of an account a roster made: the account is
+    claimed through the invitation mailed to that address (`sent`: False when the limits held
+    it back), never by the registration itself."""
+
+    def __init__(self, sent: bool) -> None:
+        super().__init__("invitation")
+        self.sent = sent
+
+
+NIP_TAKEN = N_("An account with this NIP already exists. Log in instead.")
+
+
+def register(
+    *,
+    session: Session,
+    data: RegistrationInput,
+    verified: bool = False,
+    settings: Any = None,
+    address: str | None = None,
+) -> User:
+    """Create a learner account; a taken NIP or email is a field error, never a 500.
+    `verified`: the address is trusted as typed (no verification asked, or an administrator
+    made the account). A NIP a roster holds registers only with the roster's email; an
+    account a roster made is claimed through a mailed invitation (InvitationMailed)."""
     errors: dict[str, str] = {}
     existing = session.exec(select(User).where(User.nip == data.nip)).first()
-    if existing is not None and _claimable(existing, data):
-        claimed = _claim(session, existing, data)
-        if claimed is not None:
-            if verified and claimed.email_verified_at is None:
-                claimed.email_verified_at = utcnow()
-                session.add(claimed)
-                session.commit()
-            return claimed
+    if invitations.unclaimed_roster_account(existing):
+        assert existing is not None
+        if existing.email is None:
+            raise FormError(
+                {
+                    "email": N_(
+                        "Your agency's roster lists this NIP without an email address. Ask "
+                        "your HR officer to add your work email; an invitation to claim your "
+                        "account is then mailed to it."
+                    )
+                }
+            )
+        if existing.email != data.email:
+            raise FormError({"email": ROSTER_EMAIL_ONLY})
+        outcome = invitations.send(
+            session=session, settings=settings, user=existing, by=None, address=address
+        )
+        session.commit()
+        raise InvitationMailed(outcome == invitations.SENT)
+    entry = session.get(RosterEntry, data.nip)
+    if existing is None and entry is not None and entry.email and entry.email != data.email:
+        raise FormError({"email": ROSTER_EMAIL_ONLY})
     if existing is not None:
-        errors["nip"] = N_("An account with this NIP already exists. Log in instead.")
+        errors["nip"] = NIP_TAKEN
     if session.exec(select(User.id).where(User.email == data.email)).first():
         errors["email"] = N_("An account with this email already exists.")
     if errors:
@@ -83,38 +119,62 @@ def register(*, session: Session, data: RegistrationInput, verified: bool = Fals
         session.commit()
     except IntegrityError:  # a concurrent registration won the race
         session.rollback()
-        raise FormError(
-            {"nip": N_("An account with this NIP already exists. Log in instead.")}
-        ) from None
+        raise FormError({"nip": NIP_TAKEN}) from None
     session.refresh(user)
     return user
 
 
-def _claimable(user: User, data: RegistrationInput) -> bool:
-    """An account a roster made (no password yet), registered for with the same NIP and the
-    same email HR gave: the person takes it over. Anything else stays "already exists"."""
-    return user.password_hash == "" and user.active and user.email == data.email
+ROSTER_EMAIL_ONLY = N_(
+    "Your agency's roster lists this NIP with another email address. Register with that "
+    "address (an invitation to claim your account is mailed to it), or ask your HR officer "
+    "to correct the roster."
+)
 
 
-def _claim(session: Session, user: User, data: RegistrationInput) -> User | None:
-    """Set the password of a roster-made account; None when someone claimed it first (the
-    condition on the empty hash makes two claims at once succeed only once). The profile stays
-    as HR's roster gave it: a claim must not move a person out of their agency's reports; the
-    person corrects their details on their profile page afterwards, like anyone."""
+def claim_invitation(
+    *, session: Session, token: str, password: str, confirm: str, address: str
+) -> User:
+    """Set the password of a roster-made account through its invitation, once; the link
+    proves the address, which counts as confirmed (audited as `user.claim`). The profile
+    stays as HR's roster gave it: a claim must not move a person out of their agency's
+    reports. LinkInvalid or FormError."""
+    user = links.peek(session, token, links.INVITE)
+    if user is None:
+        raise LinkInvalid
+    problem = password_problem(
+        password,
+        nip=user.nip,
+        email=user.email or "",
+        name=user.name,
+        agency=_agency_name(session, user),
+    )
+    if problem:
+        raise FormError({"password": problem})
+    if password != confirm:
+        raise FormError({"password_confirm": N_("The two passwords do not match.")})
+    if links.redeem(session, token, links.INVITE) is None:
+        session.rollback()
+        raise LinkInvalid
     claimed = session.exec(
         update(User)
         .where(col(User.id) == user.id, col(User.password_hash) == "")
-        .values(password_hash=security.hash_password(data.password))
+        .values(password_hash=security.hash_password(password))
     )
-    if claimed.rowcount != 1:
+    if claimed.rowcount != 1:  # claimed at the same moment through another way
         session.rollback()
-        return None
+        raise LinkInvalid
+    session.refresh(user)
+    if user.email_verified_at is None:
+        _verified_now(session, user)
+        session.add(user)
     audit.record(
         session=session,
         actor_id=user.id,
         action="user.claim",
         subject_type="user",
         subject_id=user.nip,
+        detail={"by": "invitation", "email": user.email},
+        address=address,
     )
     session.commit()
     session.refresh(user)
@@ -367,7 +427,7 @@ def update_profile(
             mail.queue(
                 session,
                 settings,
-                to=user.email,
+                to=user.email or "",
                 name=user.name,
                 locale=locale,
                 template="email_notice",
@@ -431,7 +491,11 @@ def change_password(
     if not security.verify_password(current, user.password_hash):
         errors["current_password"] = N_("Your current password is not correct.")
     problem = password_problem(
-        new, nip=user.nip, email=user.email, name=user.name, agency=_agency_name(session, user)
+        new,
+        nip=user.nip,
+        email=user.email or "",
+        name=user.name,
+        agency=_agency_name(session, user),
     )
     if problem:
         errors["new_password"] = problem
@@ -456,7 +520,11 @@ def change_password(
 def reset_password(*, session: Session, user: User, new: str) -> None:
     """Set a new password for a user (by an administrator) and end all their sessions."""
     problem = password_problem(
-        new, nip=user.nip, email=user.email, name=user.name, agency=_agency_name(session, user)
+        new,
+        nip=user.nip,
+        email=user.email or "",
+        name=user.name,
+        agency=_agency_name(session, user),
     )
     if problem:
         raise FormError({"password": problem})
@@ -611,7 +679,7 @@ def request_reset(*, session: Session, settings: Any, identifier: str, address: 
         mail.queue(
             session,
             settings,
-            to=user.email,
+            to=user.email or "",
             name=user.name,
             locale=locale,
             template="reset",
@@ -633,7 +701,11 @@ def reset_by_link(*, session: Session, token: str, new: str, confirm: str, addre
     if user is None:
         raise LinkInvalid
     problem = password_problem(
-        new, nip=user.nip, email=user.email, name=user.name, agency=_agency_name(session, user)
+        new,
+        nip=user.nip,
+        email=user.email or "",
+        name=user.name,
+        agency=_agency_name(session, user),
     )
     if problem:
         raise FormError({"password": problem})
@@ -663,6 +735,7 @@ def reset_link_user(*, session: Session, token: str) -> User | None:
 # ---- the address of a new account, verified ------------------------------------------------
 
 EMAIL_VERIFIED_JOB = "account.email_verified"  # the learning workflow issues what is owed
+TRANSFERRED_JOB = disputes.TRANSFERRED_JOB  # the learning workflow re-issues the certificates
 VERIFICATIONS_PER_ACCOUNT_HOUR = 3
 VERIFICATIONS_PER_ADDRESS_HOUR = 10
 REMIND_AFTER = timedelta(days=1)  # a login of an unverified account re-sends after this
@@ -700,7 +773,7 @@ def send_verification(
         mail.queue(
             session,
             settings,
-            to=user.email,
+            to=user.email or "",
             name=user.name,
             locale=user.locale or settings.default_locale,
             template="verify",
@@ -758,3 +831,56 @@ def verify_email(*, session: Session, token: str, address: str) -> User:
     session.commit()
     session.refresh(user)
     return user
+
+
+# ---- reminders by mail, and leaving them without logging in ----------------------------------
+
+
+def reminder_recipients() -> Select[Any]:
+    """A query of the ids of people who get due-date reminders: active, claimed, with an
+    address, and not unsubscribed."""
+    return select(User.id).where(
+        col(User.active) == true(),
+        col(User.reminders) == true(),
+        col(User.password_hash) != "",
+        col(User.email).is_not(None),
+    )
+
+
+def _unsubscribe_mac(secret: str, user_id: int) -> str:
+    digest = hmac.new(secret.encode(), f"unsubscribe:reminders:{user_id}".encode(), "sha256")
+    return digest.hexdigest()[:32]
+
+
+def unsubscribe_token(*, secret: str, user_id: int) -> str:
+    """The token of a person's unsubscribe link (it does not expire: RFC 8058 links must keep
+    working; it only ever turns reminders off)."""
+    return f"{user_id}.{_unsubscribe_mac(secret, user_id)}"
+
+
+def unsubscribe_user(*, session: Session, secret: str, token: str) -> User | None:
+    """The person an unsubscribe token is for, or None."""
+    user_part, _dot, mac = token.partition(".")
+    if not user_part.isdigit() or len(user_part) > 12 or len(mac) != 32:
+        return None
+    if not hmac.compare_digest(mac, _unsubscribe_mac(secret, int(user_part))):
+        return None
+    return session.get(User, int(user_part))
+
+
+def set_reminders(*, session: Session, user: User, on: bool, address: str, how: str) -> None:
+    """Turn a person's due-date reminders on or off (audited when it changes)."""
+    if user.reminders == on:
+        return
+    user.reminders = on
+    session.add(user)
+    audit.record(
+        session=session,
+        actor_id=user.id,
+        action="account.reminders",
+        subject_type="user",
+        subject_id=user.nip,
+        detail={"on": on, "by": how},
+        address=address,
+    )
+    session.commit()

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from app.jobs import Handler, JobContext, Schedule
 from modules.accounts import service as accounts_service
+from modules.certificates import service as certificates_service
 from modules.courses import service as courses_service
-from modules.learning import workflow
+from modules.learning import reminders, workflow
 from modules.progress import service as progress_service
 from modules.quizzes import service as quizzes_service
 
@@ -79,9 +80,33 @@ def email_verified(ctx: JobContext) -> None:
     workflow.email_verified(session=ctx.session, user_id=int(ctx.payload["user_id"]))
 
 
+def holder_changed(ctx: JobContext) -> None:
+    """An account passed to the rightful holder of its NIP: its certificates are re-issued
+    in their name."""
+    workflow.holder_changed(
+        session=ctx.session,
+        user_id=int(ctx.payload["user_id"]),
+        policy=certificates_service.policy_from(ctx.state.settings),
+    )
+
+
+def send_reminders(ctx: JobContext) -> None:
+    """Mail the due-date reminders due today (hourly; each reminder goes out once)."""
+    catalogue = ctx.state.catalogue
+    catalogue.refresh(force=True)
+    sent = reminders.send_due(session=ctx.session, settings=ctx.state.settings, catalogue=catalogue)
+    if sent:
+        log.info("%s due-date reminder(s) queued", sent)
+
+
 HANDLERS = {
     "attempts.expire": Handler(expire_attempts, transactional=False),
     accounts_service.EMAIL_VERIFIED_JOB: Handler(email_verified, transactional=False),
+    accounts_service.TRANSFERRED_JOB: Handler(holder_changed, transactional=False),
+    reminders.REMINDER_JOB: Handler(send_reminders, transactional=False),
     courses_service.PUBLISHED_JOB: Handler(content_published, transactional=False),
 }
-SCHEDULES = [Schedule("attempts.expire", timedelta(minutes=1), "attempts.expire")]
+SCHEDULES = [
+    Schedule("attempts.expire", timedelta(minutes=1), "attempts.expire"),
+    Schedule(reminders.REMINDER_JOB, timedelta(hours=1), reminders.REMINDER_JOB),
+]

@@ -287,6 +287,28 @@ def email_verified(*, session: Session, user_id: int) -> int:
     return owed
 
 
+def holder_changed(*, session: Session, user_id: int, policy: Any) -> list[str]:
+    """The event "the person holding an account changed" (a NIP dispute resolved by
+    transfer): every certificate still valid is re-issued in the current name (the old one
+    revoked, pointing to the new), and the completions not yet certified are owed. Returns the
+    new numbers. Safe to run again: a certificate already in the current name is left."""
+    name = accounts.get(session=session, user_id=user_id).name
+    numbers = []
+    seen: set[str] = set()
+    for certificate in certificates_service.for_user(session=session, user_id=user_id):
+        if certificate.course_id in seen or certificate.revoked_at is not None:
+            continue
+        seen.add(certificate.course_id)  # newest first: the latest of each course
+        if certificate.holder_name == name:
+            continue
+        new = certificates_service.reissue(
+            session=session, certificate=certificate, policy=policy, actor_id=None, address=""
+        )
+        numbers.append(new.number)
+    email_verified(session=session, user_id=user_id)
+    return numbers
+
+
 # ---- after a restore -------------------------------------------------------------------------
 
 

@@ -99,3 +99,15 @@ class LearningEvent(SQLModel, table=True):
     content_version_id: int = Field(foreign_key="content_version.id")
     score: float | None = None
     at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class AssignmentReminder(SQLModel, table=True):
+    """A due-date reminder mailed to a learner (a week before, a day before, overdue): written
+    with the mail in one transaction, so each is sent once per due date."""
+
+    __tablename__ = "assignment_reminder"
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    course_id: str = Field(foreign_key="course.id", primary_key=True, max_length=64)
+    due_on: date = Field(sa_column=Column(Date, primary_key=True))
+    kind: str = Field(primary_key=True, max_length=10)  # week, day, overdue
+    sent_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, literal, text, union_all, update
+from sqlalchemy import (
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    text,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +25,13 @@ from sqlmodel import Session, col, select
 from app.clock import as_utc, utcnow
 from app.db import insert_for
 from modules.courses import service as courses_service
-from modules.progress.models import CourseCompletion, Enrollment, LearningEvent, LessonProgress
+from modules.progress.models import (
+    AssignmentReminder,
+    CourseCompletion,
+    Enrollment,
+    LearningEvent,
+    LessonProgress,
+)
 
 # Statements on the lesson-page path are built once, with bound parameters.
 _DONE_IDS = select(LessonProgress.lesson_id).where(
@@ -359,3 +375,108 @@ def learners_to_settle(
         .limit(limit)
     )
     return list(session.exec(stmt).all())
+
+
+# ---- due-date reminders ------------------------------------------------------------------------
+
+REMIND_WEEK, REMIND_DAY, REMIND_OVERDUE = "week", "day", "overdue"
+OVERDUE_REMINDED_FOR = 30  # days after the due date an overdue reminder may still go out
+
+
+def reminder_kind(due_on: date, today: date) -> str | None:
+    """Which reminder a due date calls for today: a week before (7 to 2 days left), a day
+    before (1 or 0 days left), or overdue (up to 30 days after)."""
+    left = (due_on - today).days
+    if 2 <= left <= 7:
+        return REMIND_WEEK
+    if 0 <= left <= 1:
+        return REMIND_DAY
+    if -OVERDUE_REMINDED_FOR <= left < 0:
+        return REMIND_OVERDUE
+    return None
+
+
+@dataclass(frozen=True)
+class Reminder:
+    user_id: int
+    course_id: str
+    due_on: date
+    kind: str
+
+
+def reminders_due(
+    *, session: Session, today: date, recipients: Any, after: tuple[int, str], limit: int
+) -> tuple[list[Reminder], tuple[int, str] | None]:
+    """Assigned courses not completed whose due date calls for a reminder not sent yet, for
+    the people of `recipients` (a query of user ids), in (user, course) order after `after`;
+    and where the next page starts (None: this was the last)."""
+    done = sa_select(literal(1)).where(
+        col(CourseCompletion.user_id) == col(Enrollment.user_id),
+        col(CourseCompletion.course_id) == col(Enrollment.course_id),
+    )
+    stmt = (
+        sa_select(col(Enrollment.user_id), col(Enrollment.course_id), col(Enrollment.due_on))
+        .where(
+            col(Enrollment.assigned_at).is_not(None),
+            col(Enrollment.due_on).is_not(None),
+            col(Enrollment.due_on) >= today - timedelta(days=OVERDUE_REMINDED_FOR),
+            col(Enrollment.due_on) <= today + timedelta(days=7),
+            col(Enrollment.user_id).in_(recipients),
+            ~done.exists(),
+            tuple_(col(Enrollment.user_id), col(Enrollment.course_id)) > tuple_(*after),
+        )
+        .order_by(col(Enrollment.user_id), col(Enrollment.course_id))
+        .limit(limit)
+    )
+    found = []
+    rows: list[Any] = list(session.execute(stmt).all())
+    sent = _reminders_sent(session, [(u, c) for u, c, _d in rows])
+    for user_id, course_id, due_on in rows:
+        assert due_on is not None
+        kind = reminder_kind(due_on, today)
+        if kind is None or (user_id, course_id, due_on) in sent.get(kind, set()):
+            continue
+        if kind == REMIND_WEEK and (user_id, course_id, due_on) in sent.get(REMIND_DAY, set()):
+            continue
+        found.append(Reminder(user_id, course_id, due_on, kind))
+    # the last row read, even one that needed no reminder, is where the next page starts
+    return found, ((rows[-1][0], rows[-1][1]) if len(rows) == limit else None)
+
+
+def _reminders_sent(
+    session: Session, pairs: list[tuple[int, str]]
+) -> dict[str, set[tuple[int, str, date]]]:
+    sent: dict[str, set[tuple[int, str, date]]] = {}
+    users = sorted({u for u, _c in pairs})
+    if not users:
+        return sent
+    found: list[Any] = list(
+        session.execute(
+            sa_select(
+                col(AssignmentReminder.user_id),
+                col(AssignmentReminder.course_id),
+                col(AssignmentReminder.due_on),
+                col(AssignmentReminder.kind),
+            ).where(col(AssignmentReminder.user_id).in_(users))
+        ).all()
+    )
+    for user_id, course_id, due_on, kind in found:
+        sent.setdefault(kind, set()).add((user_id, course_id, due_on))
+    return sent
+
+
+def mark_reminded(*, session: Session, reminder: Reminder) -> bool:
+    """Record the reminder as sent, in the caller's transaction; False when another worker
+    recorded it first (then it must not be mailed again)."""
+    stmt = (
+        insert_for(session.connection())(AssignmentReminder.__table__)  # type: ignore[attr-defined]
+        .values(
+            user_id=reminder.user_id,
+            course_id=reminder.course_id,
+            due_on=reminder.due_on,
+            kind=reminder.kind,
+            sent_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+    )
+    return bool(session.connection().execute(stmt).rowcount)

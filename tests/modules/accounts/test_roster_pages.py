@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from app import clock, security
+from app import clock, mail, security
 from app.cli import cli
 from app.clock import ManualClock, utcnow
 from app.main import create_app
@@ -204,33 +204,63 @@ def test_an_imported_account_cannot_log_in_until_claimed(app, monkeypatch) -> No
     assert login(client, SITI[2], PASSWORD).status_code == 422
 
 
-def test_registering_with_the_same_nip_and_email_claims_the_imported_account(app) -> None:
+def _invitation_link(app, to: str) -> str:
+    """The claim link of the newest invitation mailed to `to` (as composed for the mail)."""
+    with Session(app.state.engine) as session:
+        (found,) = session.exec(
+            select(mail.MailMessage)
+            .where(mail.MailMessage.to_address == to, mail.MailMessage.purpose == "invite")
+            .order_by(mail.MailMessage.id.desc())  # type: ignore[union-attr]
+            .limit(1)
+        ).all()
+    return re.findall(r"https?://[^/\s]+(/claim/[A-Za-z0-9_-]+)", found.text_body)[0]
+
+
+def test_registering_with_the_roster_nip_and_email_mails_an_invitation_never_a_claim(app) -> None:
     _import_siti(app)
     client = TestClient(app, base_url="http://testserver")
     other_email = register(client, nip=SITI[0], email="siti.pribadi@gmail.com")
-    assert (
-        other_email.status_code == 422 and "Akun dengan NIP ini sudah terdaftar" in other_email.text
-    )
+    assert other_email.status_code == 422
+    assert "dengan alamat email lain" in other_email.text  # the roster's address only
     other_nip = register(client, nip="199001012015031009", email=SITI[2])
     assert other_nip.status_code == 422
-    # a claim sets the password only: HR's roster data stays (another agency or unit typed
-    # into the form must not move the person out of their agency's reports)
+    # the roster's NIP and email: no account is taken over by the form, an invitation goes
+    # to the roster's address instead
     lan = str(agency_id(client, "LB-LAN"))
-    claimed = register(
+    asked = register(
         client, nip=SITI[0], email=SITI[2], position="Analis SDM Ahli Muda", agency_id=lan
+    )
+    assert asked.status_code == 200 and "Periksa email Anda" in asked.text
+    assert "bk_session" not in asked.headers.get("set-cookie", "")
+    with Session(app.state.engine) as session:
+        siti = session.exec(select(User).where(User.nip == SITI[0])).one()
+        assert siti.password_hash == ""
+    link = _invitation_link(app, SITI[2])
+    assert "Siti Rahmawati" in client.get(link).text  # looking claims nothing
+    token = csrf_from(client, link)
+    weak = client.post(link, data={"csrf_token": token, "password": "qwertyuiop123"})
+    assert weak.status_code == 422
+    claimed = client.post(
+        link,
+        data={"csrf_token": token, "password": PASSWORD, "password_confirm": PASSWORD},
+        follow_redirects=False,
     )
     assert claimed.status_code == 303 and "bk_session" in claimed.headers.get("set-cookie", "")
     assert client.get("/me/profile", follow_redirects=False).status_code == 200
     with Session(app.state.engine) as session:
         siti = session.exec(select(User).where(User.nip == SITI[0])).one()
+        # a claim sets the password only: HR's roster data stays, and the address is proven
         assert siti.password_hash and siti.position == SITI[5]
         assert siti.agency_id == agency_id(client, "LB-BKN") and siti.work_unit == SITI[4]
+        assert siti.email_verified_at is not None
         claims = session.exec(select(AuditEvent).where(AuditEvent.action == "user.claim")).all()
         assert [c.subject_id for c in claims] == [SITI[0]]
+    assert client.get(link).status_code == 410  # once
     stranger = TestClient(app, base_url="http://testserver")
     again = register(stranger, nip=SITI[0], email=SITI[2])
-    assert again.status_code == 422  # claimed once: now it simply exists
-    assert login(stranger, SITI[0]).status_code == 303
+    assert again.status_code == 422  # claimed: now it simply exists, and a dispute is offered
+    assert "/nip-dispute?nip=" in again.text
+    assert login(stranger, SITI[0], PASSWORD).status_code == 303
 
 
 @pytest.fixture

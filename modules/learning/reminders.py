@@ -1,0 +1,79 @@
+"""Due-date reminders: a learner whose assigned course is not completed is mailed a week before
+its due date, a day before, and once when it is overdue, in their language, with a link that
+turns the reminders off without logging in (and the RFC 8058 one-click header for mail
+programs). Each reminder is recorded with its mail in one transaction, so it goes out once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlmodel import Session
+
+from app import clock, mail
+from modules.accounts import service as accounts
+from modules.progress import service as progress
+
+log = logging.getLogger("berakhlak.learning")
+REMINDER_JOB = "reminders.send"
+PAGE = 200
+
+
+def unsubscribe_links(settings: Any, user_id: int) -> tuple[str, str]:
+    """The page a person opens to stop reminders, and the one-click address (RFC 8058)."""
+    token = accounts.unsubscribe_token(secret=settings.secret_key, user_id=user_id)
+    base = settings.base_url.rstrip("/")
+    return f"{base}/unsubscribe/{token}", f"{base}/api/unsubscribe/{token}"
+
+
+def send_due(*, session: Session, settings: Any, catalogue: Any) -> int:
+    """Mail every reminder due today, a page per transaction. Returns how many went out."""
+    today = clock.today(settings.tz)
+    sent, after = 0, (0, "")
+    while True:
+        due, next_page = progress.reminders_due(
+            session=session,
+            today=today,
+            recipients=accounts.reminder_recipients(),
+            after=after,
+            limit=PAGE,
+        )
+        for reminder in due:
+            course = catalogue.get(reminder.course_id)
+            if course is None or not progress.mark_reminded(session=session, reminder=reminder):
+                continue
+            user = accounts.get(session=session, user_id=reminder.user_id)
+            page, one_click = unsubscribe_links(settings, reminder.user_id)
+            try:
+                mail.queue(
+                    session,
+                    settings,
+                    to=user.email or "",
+                    name=user.name,
+                    locale=user.locale or settings.default_locale,
+                    template="reminder",
+                    context={
+                        "name": user.name,
+                        "kind": reminder.kind,
+                        "course": course.title,
+                        "due_on": reminder.due_on,
+                        "days_late": (today - reminder.due_on).days,
+                        "link": f"{settings.base_url.rstrip('/')}/courses/{course.id}",
+                        "unsubscribe": page,
+                    },
+                    purpose="reminder",
+                    user_id=user.id,
+                    headers={
+                        "List-Unsubscribe": f"<{one_click}>",
+                        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                    },
+                )
+            except mail.MailRefused:
+                log.exception("reminder for user %s refused", user.id)
+                session.rollback()
+                return sent
+            sent += 1
+        session.commit()
+        if next_page is None:
+            return sent
+        after = next_page
