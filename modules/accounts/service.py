@@ -674,6 +674,12 @@ def request_reset(*, session: Session, settings: Any, identifier: str, address: 
         )
         session.commit()
         return
+    if invitations.unclaimed_roster_account(user):
+        # an account a roster made is claimed only through its invitation: that is what
+        # "forgot my password" sends for one (to the same address a reset link would go)
+        invitations.send(session=session, settings=settings, user=user, by=None, address=None)
+        session.commit()
+        return
     token = links.make(session, user, links.RESET, links.RESET_LIFETIME)
     try:
         mail.queue(

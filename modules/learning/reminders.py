@@ -55,7 +55,7 @@ def send_due(*, session: Session, settings: Any, catalogue: Any) -> int:
                     context={
                         "name": user.name,
                         "kind": reminder.kind,
-                        "course": course.title,
+                        "course": course.content.title,
                         "due_on": reminder.due_on,
                         "days_late": (today - reminder.due_on).days,
                         "link": f"{settings.base_url.rstrip('/')}/courses/{course.id}",
