@@ -3,6 +3,8 @@ have not (a roster, a unit or chosen people), and mail that could not be deliver
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -112,11 +114,16 @@ def invitations_send(
     chosen = form.get("scope") == "chosen"
     if form.get("scope") not in ("all", "chosen") or (chosen and not nips):
         return _page(request, session, staff, str(agency_id or ""), unit, "", "none", 422)
-    selection = invitations.Selection(
-        agency_id=agency_id, unit=unit, nips=nips if chosen else ()
-    )
+    selection = invitations.Selection(agency_id=agency_id, unit=unit, nips=nips if chosen else ())
     started = _start(request, session, staff, selection)
-    query = f"agency={agency_id or ''}&unit={unit}&sent={'yes' if started else 'limited'}"
+    query = urlencode(
+        {
+            "agency": agency_id or "",
+            "unit": unit,
+            "state": "invited",
+            "sent": "yes" if started else "limited",
+        }
+    )
     return RedirectResponse(f"/manage/invitations?{query}", status_code=303)
 
 
@@ -130,5 +137,6 @@ def roster_invite(
     nips = service.roster_nips(upload)
     started = _start(request, session, staff, invitations.Selection(nips=nips))
     return RedirectResponse(
-        f"/manage/invitations?sent={'yes' if started else 'limited'}", status_code=303
+        f"/manage/invitations?state=invited&sent={'yes' if started else 'limited'}",
+        status_code=303,
     )
