@@ -23,6 +23,18 @@ PGBOUNCER_PORT="${PGBOUNCER_PORT:-6442}"
 PG_ADMIN="${PG_ADMIN:-postgresql://postgres@127.0.0.1:5432/postgres}"
 WEB_PORTS=(8001 8002)
 
+# Links in mail must lead somewhere: production refuses to mail links to a loopback address, so
+# the try-out names this machine by its first network address (BERAKHLAK_TRY_HOST overrides;
+# with none, localhost: mail is then refused, as production would).
+try_host() {
+    local host="${BERAKHLAK_TRY_HOST:-$(hostname -I 2>/dev/null | awk '{print $1}')}"
+    case "$host" in
+        "") echo localhost ;;
+        *:*) echo "[$host]" ;;
+        *) echo "$host" ;;
+    esac
+}
+
 localise() {
     sed -e "s#/opt/berakhlak#$ROOT#g" \
         -e "s#/etc/berakhlak#$STATE/etc#g" -e "s#/etc/pgbouncer#$STATE/etc#g" \
@@ -86,7 +98,7 @@ start() {
         localise < "$ROOT/deploy/berakhlak.env" \
             | sed -e "s#CHANGE-ME-to-48-random-characters#$secret#" \
                   -e "s#CHANGE-ME-db-password#$password#g" \
-                  -e "s#https://berakhlak.example.go.id#https://localhost:$HTTPS_PORT#" > "$env"
+                  -e "s#https://berakhlak.example.go.id#https://$(try_host):$HTTPS_PORT#" > "$env"
         chmod 600 "$env"
         printf '"berakhlak" "%s"\n' "$password" > "$STATE/etc/userlist.txt"
         chmod 644 "$STATE/etc/userlist.txt"
@@ -110,8 +122,13 @@ SQL
 
     # TLS: a self-signed certificate for the try-out
     if [ ! -f "$STATE/etc/tls/berakhlak.crt" ]; then
+        local names="DNS:localhost,IP:127.0.0.1" host
+        host="$(try_host)"
+        host="${host#[}"
+        host="${host%]}"
+        [ "$host" != localhost ] && names="$names,IP:$host"
         openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=localhost" \
-            -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+            -addext "subjectAltName=$names" \
             -keyout "$STATE/etc/tls/berakhlak.key" -out "$STATE/etc/tls/berakhlak.crt" 2>/dev/null
     fi
 
@@ -171,7 +188,7 @@ NGINX
         done
     done
     curl -fsS -o /dev/null --cacert "$STATE/etc/tls/berakhlak.crt" "https://localhost:$HTTPS_PORT/readyz"
-    echo "serving https://localhost:$HTTPS_PORT (certificate: $STATE/etc/tls/berakhlak.crt; logs: $STATE/log)"
+    echo "serving https://localhost:$HTTPS_PORT, links in mail: $(sed -n 's/^BERAKHLAK_BASE_URL=//p' "$STATE/etc/berakhlak.env") (certificate: $STATE/etc/tls/berakhlak.crt; logs: $STATE/log; mail: $STATE/lib/mail)"
 }
 
 case "${1:-}" in
