@@ -34,6 +34,19 @@ def upgrade() -> None:
     with op.batch_alter_table("roster_entry", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_roster_entry_agency_id"), ["agency_id"], unique=False)
 
+    # The rosters applied before this release: people a roster made (not claimed yet, or
+    # claimed since, as the audit trail records) are held by their agency's roster; the
+    # address is the one the account has. People a roster only updated cannot be told apart
+    # from those who registered themselves: their disputes go to an administrator.
+    op.execute(
+        """
+        INSERT INTO roster_entry (nip, agency_id, work_unit, email, recorded_at)
+        SELECT u.nip, u.agency_id, u.work_unit, u.email, u.created_at FROM "user" u
+        WHERE u.password_hash = ''
+           OR u.nip IN (SELECT subject_id FROM audit_event WHERE action = 'user.claim')
+        """
+    )
+
     op.create_table(
         "assignment_reminder",
         sa.Column("user_id", sa.Integer(), nullable=False),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -34,12 +35,13 @@ from modules.accounts.nip import NipError, parse_nip
 from modules.accounts.schemas import EMAIL_RE, FormError
 from modules.audit import service as audit
 
-UNCONFIRMED, OPEN, SUSPENDED, TRANSFERRED, KEPT = (
+UNCONFIRMED, OPEN, SUSPENDED, TRANSFERRED, KEPT, CLOSED = (
     "unconfirmed",
     "open",
     "suspended",
     "transferred",
     "kept",
+    "closed",
 )
 OUTCOMES = {"suspend": SUSPENDED, "transfer": TRANSFERRED, "keep": KEPT}
 STATUS_LABELS = {
@@ -48,6 +50,7 @@ STATUS_LABELS = {
     SUSPENDED: N_("account suspended, under review"),
     TRANSFERRED: N_("transferred to the claimant"),
     KEPT: N_("kept with its holder"),
+    CLOSED: N_("closed: the account was given to another claimant"),
 }
 CONFIRM_LIFETIME = timedelta(hours=24)
 PER_ADDRESS_HOUR = 5
@@ -75,9 +78,11 @@ def file(
     locale: str,
     address: str,
     today: date,
-) -> NipDispute:
+    reset: Callable[[str], None],
+) -> NipDispute | None:
     """Record a dispute (not yet open) and mail the claimant a link that opens it. FormError
-    for what the person typed; commits."""
+    for what the person typed; commits. A report giving the holder's own address is no
+    dispute: `reset(address)` mails that address a password reset instead (None)."""
     errors: dict[str, str] = {}
     try:
         nip = parse_nip(form.get("nip", ""), today).number
@@ -95,23 +100,8 @@ def file(
             "Tell us in 20 to 2,000 characters why the NIP is yours and how HR can check it "
             "(e.g. your SK, your unit, your supervisor)."
         )
-    holder = session.exec(select(User).where(col(User.nip) == nip)).first() if nip else None
-    if nip and "nip" not in errors:
-        if holder is None:
-            errors["nip"] = N_("No account uses this NIP: register with it.")
-        elif invitations.unclaimed_roster_account(holder):
-            errors["nip"] = N_(
-                "Your agency's roster holds this NIP and nobody has claimed it: register with "
-                "the email address in the roster, and an invitation is mailed to it."
-            )
-        elif holder.email == email:
-            errors["email"] = N_(
-                "This is the address of the account that holds the NIP: if it is yours, "
-                "reset its password instead."
-            )
     if errors:
         raise FormError(errors)
-    assert holder is not None and holder.id is not None
     conn = session.connection()
     by_address = ratelimit.allow(
         conn,
@@ -119,10 +109,13 @@ def file(
         limit=PER_ADDRESS_HOUR,
         per=timedelta(hours=1),
     )
-    by_nip = ratelimit.allow(
-        conn, ratelimit.key("dispute-nip", nip), limit=PER_NIP_DAY, per=timedelta(days=1)
+    by_claimant = ratelimit.allow(
+        conn,
+        ratelimit.key("dispute-nip", f"{nip}/{email}"),
+        limit=PER_NIP_DAY,
+        per=timedelta(days=1),
     )
-    if not (by_address and by_nip):
+    if not (by_address and by_claimant):
         session.commit()
         raise FormError(
             {
@@ -131,6 +124,27 @@ def file(
                 )
             }
         )
+    holder = session.exec(select(User).where(col(User.nip) == nip)).first()
+    if holder is None:
+        session.commit()
+        raise FormError({"nip": N_("No account uses this NIP: register with it.")})
+    if invitations.unclaimed_roster_account(holder):
+        session.commit()
+        raise FormError(
+            {
+                "nip": N_(
+                    "Your agency's roster holds this NIP and nobody has claimed it: register "
+                    "with the email address in the roster, and an invitation is mailed to it."
+                )
+            }
+        )
+    assert holder.id is not None
+    if holder.email == email:
+        # whoever reads mail at the holder's address needs no dispute: they are sent a reset
+        # link, and the answer is the one every report gets (nobody learns the address)
+        session.commit()
+        reset(email)
+        return None
     entry = session.get(RosterEntry, nip)
     token = secrets.token_urlsafe(32)
     dispute = NipDispute(
@@ -146,15 +160,14 @@ def file(
     )
     session.add(dispute)
     session.flush()
-    mail.queue(
+    mail.queue(  # without the typed name: nobody can put their words into our mail to others
         session,
         settings,
         to=email,
-        name=name,
+        name="",
         locale=locale,
         template="dispute_confirm",
         context={
-            "name": name,
             "nip": nip,
             "link": f"{settings.base_url.rstrip('/')}/nip-dispute/confirm/{token}",
         },
@@ -226,11 +239,18 @@ def confirm(*, session: Session, settings: Any, token: str, address: str) -> Nip
 # ---- HR and administrators -------------------------------------------------------------------
 
 
-def resolvable_by(scope: Scope, dispute: NipDispute) -> bool:
-    """HR of the agency (or unit) whose roster holds the NIP; an administrator for any."""
+def resolvable_by(scope: Scope, dispute: NipDispute, holder: User | None) -> bool:
+    """HR of the agency (or unit) whose roster holds the NIP, while the account is still
+    theirs too (a holder who moved to another agency goes to an administrator, as does a NIP
+    no roster holds); an administrator for any."""
     if scope.everything:
         return True
-    return dispute.agency_id is not None and scope.covers(dispute.agency_id, dispute.work_unit)
+    return (
+        dispute.agency_id is not None
+        and scope.covers(dispute.agency_id, dispute.work_unit)
+        and holder is not None
+        and scope.covers(holder.agency_id, holder.work_unit)
+    )
 
 
 def listed(*, session: Session, scope: Scope, include_closed: bool) -> list[NipDispute]:
@@ -242,15 +262,15 @@ def listed(*, session: Session, scope: Scope, include_closed: bool) -> list[NipD
         agencies = set(scope.agencies) | {agency for agency, _unit in scope.units}
         stmt = stmt.where(col(NipDispute.agency_id).in_(sorted(agencies)))
     rows = session.exec(stmt.order_by(col(NipDispute.created_at).desc()).limit(500)).all()
-    return [d for d in rows if resolvable_by(scope, d)]
+    return [d for d in rows if resolvable_by(scope, d, session.get(User, d.holder_id))]
 
 
 def get(*, session: Session, scope: Scope, dispute_id: int) -> NipDispute | None:
     """A confirmed dispute this officer resolves, or None."""
     dispute = session.get(NipDispute, dispute_id)
-    if dispute is None or dispute.status == UNCONFIRMED or not resolvable_by(scope, dispute):
+    if dispute is None or dispute.status == UNCONFIRMED:
         return None
-    return dispute
+    return dispute if resolvable_by(scope, dispute, session.get(User, dispute.holder_id)) else None
 
 
 def _end_access(session: Session, user_id: int) -> None:
@@ -277,6 +297,7 @@ def resolve(
     outcome: str,
     note: str,
     officer_id: int,
+    officer_email: str,
     address: str,
 ) -> NipDispute:
     """Decide a dispute: `suspend` (the account stops working while it is looked into; the
@@ -289,7 +310,18 @@ def resolve(
     if not 5 <= len(note) <= 2000:
         raise FormError({"note": N_("Say in 5 to 2,000 characters what you checked and decided.")})
     allowed_from = (OPEN,) if outcome == "suspend" else (OPEN, SUSPENDED)
-    if dispute.status not in allowed_from:
+    was = dispute.status
+    if outcome == "transfer" and dispute.claimant_email == officer_email.lower():
+        raise DisputeError(N_("You cannot give an account to yourself; ask an administrator."))
+    # one decision wins: the status moves only from what it was (two officers at once, or a
+    # double click, cannot both decide)
+    decided = session.exec(
+        update(NipDispute)
+        .where(col(NipDispute.id) == dispute.id, col(NipDispute.status).in_(allowed_from))
+        .values(status=OUTCOMES[outcome])
+    )
+    if decided.rowcount != 1:
+        session.rollback()
         raise DisputeError(N_("This dispute was decided already."))
     holder = session.get(User, dispute.holder_id)
     if holder is None or holder.id is None or holder.nip != dispute.nip:
@@ -300,7 +332,8 @@ def resolve(
         holder.active = False
         _end_access(session, holder.id)
     elif outcome == "keep":
-        holder.active = True
+        if was == SUSPENDED:  # this dispute suspended it; another reason stays another reason
+            holder.active = True
     else:
         taken = session.exec(
             select(User.id).where(
@@ -323,6 +356,7 @@ def resolve(
             "from": {"name": before["name"], "email": before["email"]},
             "to": {"name": holder.name, "email": holder.email},
         }
+        _close_others(session, settings, dispute)
         jobs.enqueue(
             session,
             TRANSFERRED_JOB,
@@ -354,6 +388,39 @@ def resolve(
         )
     session.commit()
     return dispute
+
+
+def _close_others(session: Session, settings: Any, dispute: NipDispute) -> None:
+    """The other open disputes over the NIP end with the transfer; their claimants are told."""
+    others = session.exec(
+        select(NipDispute).where(
+            col(NipDispute.nip) == dispute.nip,
+            col(NipDispute.id) != dispute.id,
+            col(NipDispute.status).in_((UNCONFIRMED, OPEN, SUSPENDED)),
+        )
+    ).all()
+    for other in others:
+        told = other.status != UNCONFIRMED
+        other.status, other.resolved_at = CLOSED, utcnow()
+        other.note, other.token_hash = dispute.note, None
+        session.add(other)
+        if told:
+            mail.queue(
+                session,
+                settings,
+                to=other.claimant_email,
+                name=other.claimant_name,
+                locale=other.locale,
+                template="dispute_outcome",
+                context={
+                    "nip": other.nip,
+                    "outcome": CLOSED,
+                    "note": dispute.note,
+                    "name": other.claimant_name,
+                    "role": "claimant",
+                },
+                purpose="dispute",
+            )
 
 
 def _tell(session: Session, settings: Any, dispute: NipDispute, holder: dict[str, Any]) -> None:

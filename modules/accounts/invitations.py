@@ -41,11 +41,18 @@ def _agency_name(session: Session, agency_id: int) -> str:
 
 
 def send(
-    *, session: Session, settings: Any, user: User, by: int | None, address: str | None
+    *,
+    session: Session,
+    settings: Any,
+    user: User,
+    by: int | None,
+    address: str | None,
+    seen_from: str = "",
 ) -> str:
     """Mail `user` a link to claim their account, in the caller's transaction (the caller
     commits). Returns what happened: sent, claimed (nothing to claim), no_email, inactive or
-    limited (3 a day per person; 10 an hour per asking address)."""
+    limited (3 a day per person; 10 an hour per asking `address`). `seen_from`: the address
+    the officer asked from, for the audit trail of a send the worker makes."""
     if not user.active:
         return INACTIVE
     if user.password_hash:
@@ -53,9 +60,12 @@ def send(
     if not user.email or user.id is None:
         return NO_EMAIL
     conn = session.connection()
+    # what HR sends and what a stranger can ask for (knowing a NIP and its address) count
+    # apart: asking cannot use up HR's budget
+    kind = "invite-id" if by is not None else "invite-self"
     allowed = ratelimit.allow(
         conn,
-        ratelimit.key("invite-id", f"account:{user.id}"),
+        ratelimit.key(kind, f"account:{user.id}"),
         limit=PER_PERSON_DAY,
         per=timedelta(days=1),
     )
@@ -88,16 +98,15 @@ def send(
         purpose="invite",
         user_id=user.id,
     )
-    if by is not None or address is not None:
-        audit.record(
-            session=session,
-            actor_id=by,
-            action="account.invite",
-            subject_type="user",
-            subject_id=user.nip,
-            detail={"email": user.email},
-            address=address or "",
-        )
+    audit.record(
+        session=session,
+        actor_id=by,
+        action="account.invite",
+        subject_type="user",
+        subject_id=user.nip,
+        detail={"email": user.email},
+        address=address or seen_from,
+    )
     return SENT
 
 
@@ -183,7 +192,12 @@ def send_many(
                     counts["recent"] += 1
                     continue
                 outcome = send(
-                    session=session, settings=settings, user=user, by=officer, address=None
+                    session=session,
+                    settings=settings,
+                    user=user,
+                    by=officer,
+                    address=None,
+                    seen_from=str(payload.get("address") or ""),
                 )
                 counts[outcome] = counts.get(outcome, 0) + 1
             session.commit()

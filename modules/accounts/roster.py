@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, text, update
+from sqlalchemy import bindparam, case, delete, insert, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -62,6 +62,7 @@ _LOOKUP = (
     _USER.c.position,
     _USER.c.grade,
     _USER.c.password_hash,
+    _USER.c.email_verified_at,
 )
 
 
@@ -115,12 +116,12 @@ def check(*, session: Session, table: RosterTable, scope: Scope, today: date) ->
 
 
 def _email_for(person: Person, current: Any) -> str | None:
-    """The address a roster gives: a claimed account's address is the person's own (changed
-    only through the confirmation mailed to the new one), and an empty cell keeps the one
-    known."""
+    """The address a roster gives: the address of a claimed account, or of one whose address
+    was confirmed (a NIP dispute's transfer), is the person's own (changed only through the
+    confirmation mailed to the new one); an empty cell keeps the one known."""
     if current is None:
         return person.email or None
-    if current.password_hash or not person.email:
+    if current.password_hash or current.email_verified_at is not None or not person.email:
         return current.email
     return person.email
 
@@ -187,7 +188,19 @@ _COMPARED = (
 _UPDATE = (
     update(_USER)
     .where(_USER.c.id == bindparam("b_id"))
-    .values({key: bindparam(f"b_{key}") for _c, key in _COMPARED})
+    .values(
+        {key: bindparam(f"b_{key}") for _c, key in _COMPARED if key != "email"}
+        # an account claimed (or confirmed) while the import ran keeps its own address
+        | {
+            "email": case(
+                (
+                    (_USER.c.password_hash == "") & _USER.c.email_verified_at.is_(None),
+                    bindparam("b_email"),
+                ),
+                else_=_USER.c.email,
+            )
+        }
+    )
 )
 
 

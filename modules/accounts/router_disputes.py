@@ -27,14 +27,20 @@ def dispute_form(request: Request, nip: str = "") -> Response:
 @router.post("/nip-dispute")
 def dispute_file(request: Request, session: SessionDep, form: FormData) -> Response:
     settings = request.app.state.settings
+    address = client_address(request)
+
+    def reset(email: str) -> None:
+        service.request_reset(session=session, settings=settings, identifier=email, address=address)
+
     try:
         disputes.file(
             session=session,
             settings=settings,
             form=form,
             locale=request_locale(request),
-            address=client_address(request),
+            address=address,
             today=clock.today(settings.tz),
+            reset=reset,
         )
     except FormError as exc:
         values = {k: form.get(k, "") for k in ("nip", "name", "email", "statement")}
@@ -150,6 +156,7 @@ def dispute_resolve(
             outcome=form.get("outcome", ""),
             note=form.get("note", ""),
             officer_id=staff.user.id,
+            officer_email=staff.user.email,
             address=client_address(request),
         )
     except FormError as exc:

@@ -93,6 +93,7 @@ def register(
         )
         session.commit()
         raise InvitationMailed(outcome == invitations.SENT)
+    # a roster's NIP without an account (the account was erased): its address only
     entry = session.get(RosterEntry, data.nip)
     if existing is None and entry is not None and entry.email and entry.email != data.email:
         raise FormError({"email": ROSTER_EMAIL_ONLY})
@@ -677,7 +678,7 @@ def request_reset(*, session: Session, settings: Any, identifier: str, address: 
     if invitations.unclaimed_roster_account(user):
         # an account a roster made is claimed only through its invitation: that is what
         # "forgot my password" sends for one (to the same address a reset link would go)
-        invitations.send(session=session, settings=settings, user=user, by=None, address=None)
+        invitations.send(session=session, settings=settings, user=user, by=None, address=address)
         session.commit()
         return
     token = links.make(session, user, links.RESET, links.RESET_LIFETIME)
@@ -867,7 +868,7 @@ def unsubscribe_token(*, secret: str, user_id: int) -> str:
 def unsubscribe_user(*, session: Session, secret: str, token: str) -> User | None:
     """The person an unsubscribe token is for, or None."""
     user_part, _dot, mac = token.partition(".")
-    if not user_part.isdigit() or len(user_part) > 12 or len(mac) != 32:
+    if not (user_part.isascii() and user_part.isdigit()) or len(user_part) > 12 or len(mac) != 32:
         return None
     if not hmac.compare_digest(mac, _unsubscribe_mac(secret, int(user_part))):
         return None

@@ -38,6 +38,7 @@ def send_due(*, session: Session, settings: Any, catalogue: Any) -> int:
             after=after,
             limit=PAGE,
         )
+        queued = 0
         for reminder in due:
             course = catalogue.get(reminder.course_id)
             if course is None or not progress.mark_reminded(session=session, reminder=reminder):
@@ -57,7 +58,7 @@ def send_due(*, session: Session, settings: Any, catalogue: Any) -> int:
                         "kind": reminder.kind,
                         "course": course.content.title,
                         "due_on": reminder.due_on,
-                        "days_late": (today - reminder.due_on).days,
+                        "days_left": (reminder.due_on - today).days,
                         "link": f"{settings.base_url.rstrip('/')}/courses/{course.id}",
                         "unsubscribe": page,
                     },
@@ -71,9 +72,10 @@ def send_due(*, session: Session, settings: Any, catalogue: Any) -> int:
             except mail.MailRefused:
                 log.exception("reminder for user %s refused", user.id)
                 session.rollback()
-                return sent
-            sent += 1
+                return sent  # what this page queued was rolled back with it
+            queued += 1
         session.commit()
+        sent += queued
         if next_page is None:
             return sent
         after = next_page

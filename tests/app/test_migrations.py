@@ -40,7 +40,7 @@ def test_completions_without_a_certificate_become_owed_on_upgrade(db_url: str) -
         # the schema of that revision (no columns added since): a plain insert
         user_id = session.exec(
             text(
-                "INSERT INTO \"user\" (nip, employment_type, name, email, password_hash, "
+                'INSERT INTO "user" (nip, employment_type, name, email, password_hash, '
                 "agency_id, work_unit, position, grade, active, created_at) VALUES "
                 "('199001012015031001', 'PNS', 'Siti', 'siti@bkn.go.id', 'x', 1, 'Unit', "
                 "'Analis', 'III/a', :t, :at) RETURNING id"
@@ -100,3 +100,48 @@ def test_the_restore_generation_migration_keeps_reissued_certificates(db_url, tm
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_rosters_applied_before_hold_the_people_they_made(db_url: str) -> None:
+    """The migration that brings roster entries records the people a roster made (unclaimed,
+    or claimed as the audit trail says) as held by their agency's roster; people who
+    registered themselves are held by none (their disputes go to an administrator)."""
+    from app import migrate
+    from app.db import make_engine
+
+    engine = make_engine(db_url)
+    command.downgrade(migrate.alembic_config(engine), "983037de730f")  # before roster_entry
+    at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        for i, hashed in enumerate(("", "argon2-hash", "argon2-hash"), start=1):
+            conn.execute(
+                text(
+                    'INSERT INTO "user" (nip, employment_type, name, email, password_hash, '
+                    "agency_id, work_unit, position, grade, active, created_at) VALUES "
+                    "(:nip, 'PNS', 'Siti', :email, :hash, 1, 'Unit', 'Analis', 'III/a', "
+                    ":t, :at)"
+                ),
+                {
+                    "nip": f"19900101201503100{i}",
+                    "email": f"p{i}@bkn.go.id",
+                    "hash": hashed,
+                    "t": True,
+                    "at": at,
+                },
+            )
+        conn.execute(
+            text(
+                "INSERT INTO audit_event (at, actor_id, action, subject_type, subject_id, "
+                "detail, address) VALUES (:at, NULL, 'user.claim', 'user', "
+                "'199001012015031002', '', '')"
+            ),
+            {"at": at},
+        )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        held = conn.execute(text("SELECT nip, email FROM roster_entry ORDER BY nip")).all()
+    engine.dispose()
+    assert [tuple(r) for r in held] == [
+        ("199001012015031001", "p1@bkn.go.id"),
+        ("199001012015031002", "p2@bkn.go.id"),
+    ]

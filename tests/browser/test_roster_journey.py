@@ -139,7 +139,7 @@ def _journey(app, port: int, page, inbox: Inbox, roster, tmp_path) -> None:
             )
             jobs.enqueue(session, REMINDER_JOB)
             session.commit()
-        reminder = _wait_for(inbox, "Tenggat seminggu lagi")
+        reminder = _wait_for(inbox, "Tenggat 3 hari lagi")
         body = reminder.get_body(preferencelist=("plain",)).get_content()
         (unsubscribe,) = re.findall(r"(http://127\.0\.0\.1:\d+/unsubscribe/[0-9a-f.]+)", body)
         page.get_by_role("button", name="Keluar").click()

@@ -9,18 +9,20 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app import clock
 from app.clock import ManualClock
+from modules.accounts import disputes
 from modules.accounts.models import NipDispute, User
 from modules.audit.models import AuditEvent
 from modules.certificates.models import Certificate
 from tests.app.test_mail import Inbox, _port, _smtp
 from tests.conftest import csrf_from, login, register, run_jobs
 from tests.modules.accounts.test_invitations import _claim, _import, _staff
-from tests.modules.accounts.test_roster import SITI
+from tests.modules.accounts.test_roster import SITI, agency, row
 from tests.modules.certificates.helpers import complete_in_browserless_client, make_app
 
 HR_NIP, LAN_NIP, ADMIN_NIP = "198001012005011001", "198001012005011002", "198001012005011003"
@@ -79,7 +81,10 @@ def _file(app, inbox: Inbox) -> str:
     assert siti.get(link).status_code == 410  # once
     run_jobs(app)
     (notice,) = _mails(inbox, "penyerobot@gmail.com")
-    assert notice["Subject"].strip() == f"Seseorang menyatakan NIP {SITI[0]} pada akun Anda adalah miliknya"
+    assert (
+        notice["Subject"].strip()
+        == f"Seseorang menyatakan NIP {SITI[0]} pada akun Anda adalah miliknya"
+    )
     with Session(app.state.engine) as session:
         dispute = session.exec(select(NipDispute)).one()
         return f"/manage/disputes/{dispute.id}"
@@ -217,8 +222,15 @@ def test_a_report_is_refused_where_it_makes_no_sense_and_its_link_expires(db_url
             assert free.status_code == 422 and "silakan daftar" in free.text  # nobody holds it
             _squatter(app)
             assert file(statement="pendek").status_code == 422
+            # the holder's own address: no dispute, no word that it is theirs; a reset goes
+            # to that address, as "forgot my password" would send
             same = file(email="penyerobot@gmail.com")
-            assert same.status_code == 422 and "atur ulang kata sandinya" in same.text
+            assert same.status_code == 200 and "Buka dalam 24 jam" in same.text
+            run_jobs(app)
+            (reset,) = _mails(inbox, "penyerobot@gmail.com")
+            assert "/reset-password/" in reset.get_body(preferencelist=("plain",)).get_content()
+            with Session(app.state.engine) as session:
+                assert session.exec(select(NipDispute)).all() == []
             assert file().status_code == 200
             run_jobs(app)
             link = _link(_mails(inbox, SITI[2])[0], "/nip-dispute/confirm")
@@ -226,9 +238,138 @@ def test_a_report_is_refused_where_it_makes_no_sense_and_its_link_expires(db_url
             assert "/manage/disputes/" not in admin.get("/manage/disputes").text  # unconfirmed
             moment.advance(timedelta(hours=25))
             assert client.get(link).status_code == 410
-            for _ in range(2):
-                assert file().status_code == 200
-            assert file().status_code == 429  # three a day per NIP
+            answers = [file().status_code for _ in range(4)]
+            assert answers[0] == 200 and answers[-1] == 429  # three a day per NIP and claimant
+            assert set(answers) == {200, 429}
+    finally:
+        server.stop()
+        app.state.engine.dispose()
+
+
+def test_who_decides_follows_the_holder_and_one_decision_wins(db_url, tmp_path) -> None:
+    inbox, port = Inbox(), _port()
+    server = _smtp(inbox, port)
+    app = _app(db_url, tmp_path, port)
+    try:
+        squatter = _squatter(app)
+        hr = _staff(app, HR_NIP)
+        _import(hr, SITI)
+        url = _file(app, inbox)
+        # a second claimant reports the same NIP
+        other = TestClient(app, base_url="http://testserver")
+        other.post(
+            "/nip-dispute",
+            data={
+                "csrf_token": csrf_from(other, "/nip-dispute"),
+                "nip": SITI[0],
+                "name": "Orang Lain",
+                "email": "lain@bkn.go.id",
+                "statement": STATEMENT,
+            },
+        )
+        run_jobs(app)
+        (confirm,) = _mails(inbox, "lain@bkn.go.id")
+        link = _link(confirm, "/nip-dispute/confirm")
+        other.post(link, data={"csrf_token": csrf_from(other, link)})
+
+        # the holder moves themselves to LAN: BKN's HR no longer decides, an admin does
+        token = csrf_from(squatter, "/me/profile")
+        with Session(app.state.engine) as session:
+            lan_id = agency(session, "LB-LAN")
+        moved = squatter.post(
+            "/me/profile",
+            data={
+                "csrf_token": token,
+                "name": "Penyerobot",
+                "email": "penyerobot@gmail.com",
+                "agency_id": str(lan_id),
+                "work_unit": "Biro Umum",
+                "position": "Analis",
+                "grade": "III/a",
+            },
+            follow_redirects=False,
+        )
+        assert moved.status_code == 303
+        assert hr.get(url).status_code == 404
+        admin = _staff(app, ADMIN_NIP, role="admin")
+        assert admin.get(url).status_code == 200
+
+        # an officer cannot give the account to themselves
+        with Session(app.state.engine) as session:
+            dispute = session.exec(select(NipDispute).order_by(NipDispute.id)).first()  # type: ignore[arg-type]
+            with pytest.raises(disputes.DisputeError):
+                disputes.resolve(
+                    session=session,
+                    settings=app.state.settings,
+                    dispute=dispute,
+                    outcome="transfer",
+                    note="Diperiksa.",
+                    officer_id=1,
+                    officer_email=SITI[2],
+                    address="127.0.0.1",
+                )
+            session.rollback()
+        # two decisions at once: the one that reads the dispute second loses
+        with Session(app.state.engine) as first, Session(app.state.engine) as second:
+            a = first.exec(select(NipDispute).order_by(NipDispute.id)).first()  # type: ignore[arg-type]
+            b = second.exec(select(NipDispute).order_by(NipDispute.id)).first()  # type: ignore[arg-type]
+            disputes.resolve(
+                session=first,
+                settings=app.state.settings,
+                dispute=a,
+                outcome="transfer",
+                note="Diperiksa dengan SK.",
+                officer_id=1,
+                officer_email="admin@bkn.go.id",
+                address="127.0.0.1",
+            )
+            with pytest.raises(disputes.DisputeError):
+                disputes.resolve(
+                    session=second,
+                    settings=app.state.settings,
+                    dispute=b,
+                    outcome="keep",
+                    note="Diperiksa juga.",
+                    officer_id=1,
+                    officer_email="admin@bkn.go.id",
+                    address="127.0.0.1",
+                )
+        with Session(app.state.engine) as session:
+            statuses = [d.status for d in session.exec(select(NipDispute).order_by(NipDispute.id))]  # type: ignore[arg-type]
+            assert statuses == ["transferred", "closed"]  # the other report ends with it
+        run_jobs(app)
+        closed = _mails(inbox, "lain@bkn.go.id")[-1].get_body(preferencelist=("plain",))
+        assert "kepada orang lain; laporan Anda ditutup" in closed.get_content()
+
+        # the next roster import lists the old address: the account keeps its new holder's
+        _import(admin, row(SITI, email="penyerobot.kantor@bkn.go.id"))
+        with Session(app.state.engine) as session:
+            account = session.exec(select(User).where(User.nip == SITI[0])).one()
+            assert account.email == SITI[2]
+            assert account.agency_id == agency(session, "LB-BKN")  # the import did apply
+    finally:
+        server.stop()
+        app.state.engine.dispose()
+
+
+def test_keeping_does_not_reactivate_an_account_deactivated_for_another_reason(
+    db_url, tmp_path
+) -> None:
+    inbox, port = Inbox(), _port()
+    server = _smtp(inbox, port)
+    app = _app(db_url, tmp_path, port)
+    try:
+        _squatter(app)
+        admin = _staff(app, ADMIN_NIP, role="admin")
+        url = _file(app, inbox)
+        with Session(app.state.engine) as session:
+            account = session.exec(select(User).where(User.nip == SITI[0])).one()
+            account.active = False
+            session.add(account)
+            session.commit()
+        assert _decide(admin, url, "keep").status_code == 303
+        with Session(app.state.engine) as session:
+            assert session.exec(select(User).where(User.nip == SITI[0])).one().active is False
     finally:
         server.stop()
         app.state.engine.dispose()

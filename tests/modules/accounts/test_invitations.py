@@ -276,4 +276,10 @@ def test_forgot_password_on_an_unclaimed_account_sends_its_invitation(app) -> No
     assert asked.status_code == 200
     with Session(app.state.engine) as session:
         purposes = [link.purpose for link in session.exec(select(AccountLink)).all()]
+        (sent,) = session.exec(select(mail.MailMessage)).all()
+        (audited,) = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "account.invite")
+        ).all()
     assert purposes == ["invite"]
+    assert (sent.purpose, sent.to_address) == ("invite", SITI[2])  # the roster's address
+    assert audited.actor_id is None and audited.subject_id == SITI[0]

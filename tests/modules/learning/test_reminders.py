@@ -92,7 +92,7 @@ def test_a_week_a_day_and_overdue_each_once_with_one_click_unsubscribe(db_url) -
             _remind(app)
             (week,) = inbox.received
             assert week["To"].addresses[0].addr_spec == "learner@bkn.go.id"
-            assert week["Subject"].strip() == f"Tenggat seminggu lagi: {title}"
+            assert week["Subject"].strip() == f"Tenggat 7 hari lagi: {title}"
             body = week.get_body(preferencelist=("plain",)).get_content()
             assert "8 Maret 2027" in body and "http://testserver/courses/berakhlak" in body
             one_click = week["List-Unsubscribe"].strip()
@@ -101,7 +101,7 @@ def test_a_week_a_day_and_overdue_each_once_with_one_click_unsubscribe(db_url) -
             _remind(app)
             assert len(inbox.received) == 1  # once
 
-            moment.set(datetime(2027, 3, 7, 2, 0, tzinfo=UTC))
+            moment.set(datetime(2027, 3, 6, 18, 0, tzinfo=UTC))  # 7 March, 01:00 in Jakarta
             _remind(app)
             assert inbox.received[-1]["Subject"].strip() == f"Tenggat besok: {title}"
             moment.set(datetime(2027, 3, 9, 2, 0, tzinfo=UTC))
@@ -110,7 +110,7 @@ def test_a_week_a_day_and_overdue_each_once_with_one_click_unsubscribe(db_url) -
             moment.set(datetime(2027, 3, 12, 2, 0, tzinfo=UTC))
             _remind(app)
             assert [m["Subject"].strip().split(":")[0] for m in inbox.received] == [
-                "Tenggat seminggu lagi",
+                "Tenggat 7 hari lagi",
                 "Tenggat besok",
                 "Lewat tenggat",
             ]
@@ -148,7 +148,7 @@ def test_a_week_a_day_and_overdue_each_once_with_one_click_unsubscribe(db_url) -
             assert saved.headers["location"] == "/me/profile?saved=reminders"
             assert 'name="reminders" value="on" checked' in learner.get("/me/profile").text
             _remind(app)
-            assert inbox.received[-1]["Subject"].strip() == f"Tenggat seminggu lagi: {title}"
+            assert inbox.received[-1]["Subject"].strip() == f"Tenggat 3 hari lagi: {title}"
             assert len(inbox.received) == 4
     finally:
         server.stop()
@@ -174,3 +174,10 @@ def test_the_unsubscribe_page_asks_then_stops_the_reminders(app) -> None:
         assert session.get(User, user.id).reminders is False
     other = service.unsubscribe_token(secret="another-secret-" * 4, user_id=user.id)
     assert client.get(f"/unsubscribe/{other}").status_code == 404
+
+
+def test_an_unsubscribe_token_that_is_not_ours_is_not_found(app) -> None:
+    client = TestClient(app, base_url="http://testserver")
+    for token in ("²." + "0" * 32, "1." + "g" * 32, "x", "1" * 13 + "." + "0" * 32):
+        assert client.get(f"/unsubscribe/{token}").status_code == 404
+        assert client.post(f"/api/unsubscribe/{token}").status_code == 404
