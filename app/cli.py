@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -194,6 +195,33 @@ def mail_show(
     body = message.get_body(preferencelist=("plain",))
     typer.echo("")
     typer.echo(body.get_content() if body is not None else "")
+
+
+@mail_cli.command("bounce")
+def mail_bounce(
+    source: Annotated[
+        Path | None, typer.Argument(help="A delivery status notification (.eml); none: stdin.")
+    ] = None,
+) -> None:
+    """Record a bounce: the mail system pipes each delivery status notification (RFC 3464)
+    here; the mail it names is marked failed with the reason. Exits 0 also for a report that
+    names no mail of ours (a pipe must not bounce the bounce)."""
+    raw = source.read_bytes() if source is not None else sys.stdin.buffer.read()
+    engine = commands.engine()
+    try:
+        found = mail.record_bounces(engine, raw)
+    finally:
+        engine.dispose()
+    if not found:
+        typer.echo(tr("no failed delivery in this report"))
+    for bounce in found:
+        line = tr(
+            "{address}: {status} {diagnostic}",
+            address=bounce.recipient,
+            status=bounce.status,
+            diagnostic=bounce.diagnostic,
+        )
+        typer.echo(line if bounce.recorded else tr("{line} (no mail of ours)", line=line))
 
 
 def _backup(settings: Settings, target: Path) -> None:

@@ -313,3 +313,85 @@ def folder_messages(folder: Path) -> list[tuple[str, EmailMessage]]:
             parsed = BytesParser(policy=policy.default).parse(data)
         found.append((path.stem, parsed))
     return found
+
+
+# ---- bounces: delivery status notifications (RFC 3464) piped in by the mail system -----------
+
+
+@dataclass(frozen=True)
+class Bounce:
+    message_id: str
+    recipient: str
+    status: str  # the enhanced status code, e.g. 5.1.1
+    diagnostic: str
+    recorded: bool  # whether it named a mail of ours, now marked failed
+
+
+def _original_id(report: Any) -> str:
+    """The Message-ID of the mail a report returns (its whole text, or its headers only)."""
+    for part in report.walk():
+        kind = part.get_content_type()
+        if kind == "message/rfc822":
+            inner: Any = part.get_payload()
+            inner = inner[0] if isinstance(inner, list) else inner
+            return str(inner.get("Message-ID", "")).strip()
+        if kind == "text/rfc822-headers":
+            data: Any = part.get_payload(decode=True) or b""
+            headers = BytesParser(policy=policy.default).parsebytes(data, headersonly=True)
+            return str(headers.get("Message-ID", "")).strip()
+    return ""
+
+
+def bounces(raw: bytes) -> list[Bounce]:
+    """The failed recipients a delivery status notification reports (RFC 3464): only
+    `Action: failed` counts (a delay is not a bounce)."""
+    report = BytesParser(policy=policy.default).parsebytes(raw)
+    message_id = _original_id(report)
+    found = []
+    for part in report.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        blocks: Any = part.get_payload()
+        for block in blocks[1:] if isinstance(blocks, list) else []:
+            if str(block.get("Action", "")).strip().lower() != "failed":
+                continue
+            recipient = str(block.get("Final-Recipient") or block.get("Original-Recipient") or "")
+            recipient = recipient.partition(";")[2].strip().lower() or recipient.strip().lower()
+            found.append(
+                Bounce(
+                    message_id=message_id,
+                    recipient=recipient,
+                    status=clean(str(block.get("Status", "")), 20),
+                    diagnostic=clean(str(block.get("Diagnostic-Code", "")), 300),
+                    recorded=False,
+                )
+            )
+    return found
+
+
+def record_bounces(engine: Any, raw: bytes) -> list[Bounce]:
+    """Mark the mail a delivery status notification names as failed, with the reason (the
+    mail of people HR manages then shows as undelivered on HR's page)."""
+    recorded = []
+    for bounce in bounces(raw):
+        if not bounce.message_id:
+            recorded.append(bounce)
+            continue
+        problem = f"bounced {bounce.status}: {bounce.diagnostic}".strip()[:500]
+        with engine.begin() as conn:
+            changed = conn.execute(
+                update(_table)
+                .where(
+                    _table.c.message_id == bounce.message_id,
+                    func.lower(_table.c.to_address) == bounce.recipient,
+                )
+                .values(status=FAILED, last_error=problem)
+            ).rowcount
+        recorded.append(
+            Bounce(
+                bounce.message_id, bounce.recipient, bounce.status, bounce.diagnostic, bool(changed)
+            )
+        )
+        if changed:
+            log.warning("mail %s to %s bounced: %s", bounce.message_id, bounce.recipient, problem)
+    return recorded

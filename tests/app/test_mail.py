@@ -229,3 +229,61 @@ def test_a_mail_queue_that_does_not_drain_makes_readiness_degraded(db_url) -> No
     metrics = TestClient(app, client=("127.0.0.1", 5000)).get("/metrics").text
     assert 'berakhlak_mail{status="queued"} 1.0' in metrics
     app.state.engine.dispose()
+
+
+def _dsn(message_id: str, recipient: str, action: str = "failed") -> bytes:
+    """A delivery status notification as Postfix writes one (RFC 3464)."""
+    return (
+        "From: MAILER-DAEMON@mx.bkn.go.id (Mail Delivery System)\r\n"
+        "To: noreply@berakhlak.localhost\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n'
+        "\r\n"
+        "--B\r\n"
+        "Content-Type: text/plain\r\n\r\n"
+        "I'm sorry to have to inform you that your message could not be delivered.\r\n"
+        "--B\r\n"
+        "Content-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.bkn.go.id\r\n"
+        "\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\n"
+        f"Original-Recipient: rfc822;{recipient}\r\n"
+        f"Action: {action}\r\n"
+        "Status: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <x>: Recipient address rejected: User unknown\r\n"
+        "--B\r\n"
+        "Content-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {message_id}\r\n"
+        "Subject: Undangan\r\n"
+        "--B--\r\n"
+    ).encode()
+
+
+def test_a_bounce_piped_in_marks_the_mail_failed(db_url, tmp_path, monkeypatch) -> None:
+    cli_environment(monkeypatch, tmp_path, db_url)
+    app = create_app(make_settings(db_url, mail_dir=tmp_path / "mail"))
+    mail_id = _queue(app, to="hilang@bkn.go.id")
+    run_jobs(app)
+    sent = _row(app, mail_id)
+    assert sent.status == mail.SENT
+    runner = CliRunner()
+    delayed = runner.invoke(
+        cli,
+        ["--lang", "en", "mail", "bounce"],
+        input=_dsn(sent.message_id, "hilang@bkn.go.id", "delayed"),
+    )
+    assert delayed.exit_code == 0 and "no failed delivery" in delayed.output
+    assert _row(app, mail_id).status == mail.SENT  # a delay is no bounce
+    stranger = runner.invoke(
+        cli, ["--lang", "en", "mail", "bounce"], input=_dsn("<x@elsewhere>", "a@b.go.id")
+    )
+    assert stranger.exit_code == 0 and "(no mail of ours)" in stranger.output
+    report = tmp_path / "bounce.eml"
+    report.write_bytes(_dsn(sent.message_id, "Hilang@BKN.go.id"))
+    done = runner.invoke(cli, ["--lang", "en", "mail", "bounce", str(report)])
+    assert done.exit_code == 0 and "hilang@bkn.go.id: 5.1.1" in done.output, done.output
+    bounced = _row(app, mail_id)
+    assert bounced.status == mail.FAILED
+    assert bounced.last_error.startswith("bounced 5.1.1: smtp; 550 5.1.1")
+    app.state.engine.dispose()
