@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from starlette.datastructures import FormData as StarletteFormData
 
 from app.errors import CsrfRefused
@@ -71,3 +71,8 @@ def client_address(request: Request) -> str:
     """The client's address (the proxy's X-Forwarded-For when uvicorn trusts it), for
     throttling and the audit trail."""
     return request.client.host if request.client else "unknown"
+
+
+# A row id in a path: a number out of the databases' range (a 25-digit id) is a 422 like any
+# other malformed input, never an overflow deep in the driver (a 500).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]

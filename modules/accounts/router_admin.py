@@ -11,7 +11,7 @@ from sqlmodel import Session, col, or_, select
 
 from app.auth import Principal, require_roles
 from app.db import SessionDep
-from app.forms import FormData, client_address
+from app.forms import FormData, RowId, client_address
 from app.templating import render
 from modules.accounts import grants, service
 from modules.accounts.models import User
@@ -104,7 +104,7 @@ def _page(
 
 
 @router.get("/admin/users/{user_id}")
-def admin_user(request: Request, session: SessionDep, _admin: Admin, user_id: int) -> Response:
+def admin_user(request: Request, session: SessionDep, _admin: Admin, user_id: RowId) -> Response:
     """A person's account and roles, with forms to grant and withdraw (the view is audited)."""
     person = _person(session, user_id)
     audit_service.record(
@@ -121,7 +121,7 @@ def admin_user(request: Request, session: SessionDep, _admin: Admin, user_id: in
 
 @router.post("/admin/users/{user_id}/grants")
 def admin_grant(
-    request: Request, session: SessionDep, admin: Admin, user_id: int, form: FormData
+    request: Request, session: SessionDep, admin: Admin, user_id: RowId, form: FormData
 ) -> Response:
     """Grant a role with its scope; a grant that does not make sense comes back explained."""
     person = _person(session, user_id)
@@ -153,7 +153,7 @@ def admin_grant(
 
 @router.post("/admin/users/{user_id}/grants/{grant_id}/withdraw")
 def admin_withdraw(
-    request: Request, session: SessionDep, admin: Admin, user_id: int, grant_id: int
+    request: Request, session: SessionDep, admin: Admin, user_id: RowId, grant_id: RowId
 ) -> Response:
     """Withdraw one grant."""
     person = _person(session, user_id)

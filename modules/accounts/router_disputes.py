@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app import clock
 from app.db import SessionDep
-from app.forms import FormData, client_address
+from app.forms import FormData, RowId, client_address
 from app.templating import render, request_locale
 from modules.accounts import disputes, service
 from modules.accounts.dependencies import HrOrAdmin
@@ -138,14 +138,14 @@ def _detail(
 
 @router.get("/manage/disputes/{dispute_id}")
 def dispute_page(
-    request: Request, session: SessionDep, staff: HrOrAdmin, dispute_id: int
+    request: Request, session: SessionDep, staff: HrOrAdmin, dispute_id: RowId
 ) -> Response:
     return _detail(request, session, _dispute(session, staff, dispute_id))
 
 
 @router.post("/manage/disputes/{dispute_id}")
 def dispute_resolve(
-    request: Request, session: SessionDep, staff: HrOrAdmin, dispute_id: int, form: FormData
+    request: Request, session: SessionDep, staff: HrOrAdmin, dispute_id: RowId, form: FormData
 ) -> Response:
     dispute = _dispute(session, staff, dispute_id)
     try:

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from app.auth import Principal, StaffUser
 from app.db import SessionDep
-from app.forms import FormData, client_address
+from app.forms import FormData, RowId, client_address
 from app.templating import render
 from modules.accounts import tokens
 
@@ -67,7 +67,9 @@ def token_create(
 
 
 @router.post("/manage/api-tokens/{token_id}/revoke")
-def token_revoke(request: Request, session: SessionDep, user: StaffUser, token_id: int) -> Response:
+def token_revoke(
+    request: Request, session: SessionDep, user: StaffUser, token_id: RowId
+) -> Response:
     """Revoke one of one's own tokens; anyone else's is not found."""
     if not tokens.revoke(
         session=session, user_id=user.id, token_id=token_id, address=client_address(request)

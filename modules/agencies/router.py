@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 
 from app.auth import Principal, require_roles
 from app.db import SessionDep
-from app.forms import FormData, RawForm, client_address
+from app.forms import FormData, RawForm, RowId, client_address
 from app.templating import render
 from modules.agencies import editing
 from modules.agencies.models import Agency
@@ -122,7 +122,7 @@ async def agency_import(
 
 
 @router.get("/admin/agencies/{agency_id}")
-def agency_edit(request: Request, session: SessionDep, _admin: Admin, agency_id: int) -> Response:
+def agency_edit(request: Request, session: SessionDep, _admin: Admin, agency_id: RowId) -> Response:
     agency = _agency(session, agency_id)
     values = {
         "code": agency.code,
@@ -136,7 +136,7 @@ def agency_edit(request: Request, session: SessionDep, _admin: Admin, agency_id:
 
 @router.post("/admin/agencies/{agency_id}")
 def agency_save(
-    request: Request, session: SessionDep, admin: Admin, agency_id: int, form: FormData
+    request: Request, session: SessionDep, admin: Admin, agency_id: RowId, form: FormData
 ) -> Response:
     agency = _agency(session, agency_id)
     values = {**form, "code": agency.code}  # the code identifies it: not editable

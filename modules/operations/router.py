@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from app import jobs
 from app.auth import Admin
 from app.db import SessionDep, write_lock
-from app.forms import client_address
+from app.forms import RowId, client_address
 from app.templating import render
 from modules.audit import service as audit
 
@@ -32,7 +32,7 @@ def job_list(request: Request, session: SessionDep, _admin: Admin, kind: str = "
 
 
 @router.post("/admin/jobs/{job_id}/retry")
-def job_retry(request: Request, session: SessionDep, admin: Admin, job_id: int) -> Response:
+def job_retry(request: Request, session: SessionDep, admin: Admin, job_id: RowId) -> Response:
     """Give a failed job a fresh set of attempts, now (recorded in the audit trail)."""
     if not 0 < job_id < 2**63:
         raise HTTPException(404)
