@@ -293,7 +293,7 @@ def report_messages(plan: Plan) -> set[str]:
     return found
 
 
-def report_lines(plan: Plan, say: Callable[[str], str]) -> Iterator[list[str]]:
+def report_lines(plan: Plan, say: Callable[[str], str]) -> Iterator[list[Any]]:
     """The per-row report as CSV cells: row, NIP, name, outcome, column, reason (one line per
     reason of a rejected row; the changed columns of an updated one). `say` translates."""
     yield [say(text) for text in REPORT_HEADER]
@@ -303,7 +303,7 @@ def report_lines(plan: Plan, say: Callable[[str], str]) -> Iterator[list[str]]:
             for reason in r.reasons:
                 column = plan.headers.get(reason.column, reason.column)
                 yield [
-                    str(r.row),
+                    r.row,
                     r.nip,
                     r.name,
                     outcome,
@@ -312,4 +312,4 @@ def report_lines(plan: Plan, say: Callable[[str], str]) -> Iterator[list[str]]:
                 ]
         else:
             columns = ", ".join(plan.headers.get(c, c) for c in r.fields)
-            yield [str(r.row), r.nip, r.name, outcome, columns, ""]
+            yield [r.row, r.nip, r.name, outcome, columns, ""]

@@ -3,16 +3,13 @@ the per-row report. Only the uploader (or an admin) sees an upload."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
-from app import clock, i18n
+from app import clock, i18n, spreadsheet
 from app.db import SessionDep, write_lock
 from app.forms import RawForm, client_address
 from app.i18n import N_
@@ -156,7 +153,8 @@ def roster_apply(
 def roster_report(
     request: Request, session: SessionDep, staff: HrOrAdmin, upload: OwnRosterUpload
 ) -> Response:
-    """Every row's outcome as CSV (UTF-8 with BOM, so Excel reads it), streamed."""
+    """Every row's outcome as CSV (app/spreadsheet.py: the file Excel in Indonesian splits
+    into columns, nothing in it a formula), streamed."""
     plan = _plan(request, session, staff, upload)
     # Translate now, while this request's language is set: the body is produced later, in
     # worker threads that do not share it.
@@ -164,21 +162,12 @@ def roster_report(
     said = {message: i18n.gettext(message) for message in roster.report_messages(plan)}
     lines = roster.report_lines(plan, lambda message: said.get(message, message))
 
-    def chunks() -> Iterator[bytes]:
-        buffer = io.StringIO()
-        buffer.write("\ufeff")
-        writer = csv.writer(buffer)
-        for count, line in enumerate(lines, start=1):
-            writer.writerow(line)
-            if count % 1000 == 0:
-                yield buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue().encode()
+    header = next(lines)
+    chunks = spreadsheet.csv_chunks(header, lines)
 
     name = f"roster-{upload.created_at:%Y%m%d-%H%M}-{upload.id[:6]}.csv"
     return StreamingResponse(
-        chunks(),
+        chunks,
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',

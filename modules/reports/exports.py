@@ -4,7 +4,6 @@ stays flat whatever the size (XlsxWriter in constant-memory mode)."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ from zoneinfo import ZoneInfo
 import xlsxwriter
 from sqlalchemy import and_, select
 
+from app import spreadsheet
 from app.i18n import N_, gettext
 from modules.accounts.service import Scope
 from modules.reports import queries
@@ -71,13 +71,6 @@ SIASN_HEADER = (
     "tahun_kursus",
 )
 SIASN_COURSE_TYPE = "Kursus"
-
-
-def _safe(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula is quoted (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _local_day(value: datetime | date | None, tz: ZoneInfo) -> date | None:
@@ -216,10 +209,16 @@ def header(kind: str) -> list[str]:
     return [gettext(h) for h in (PEOPLE_HEADER if kind == "people" else JP_HEADER)]
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    return "" if value is None else value
+SHEET_NAMES = {
+    "people": N_("Status per person"),
+    "jp": N_("JP recap"),
+    "siasn": N_("SIASN course history"),
+}
+WIDTHS = {
+    "people": (20, 30, 34, 30, 30, 8, 10, 16, 12, 12, 6, 22),
+    "jp": (20, 30, 34, 30, 30, 8, 10, 8, 10, 10, 16),
+    "siasn": (20, 30, 34, 14, 34, 10, 22, 14, 14, 12),
+}
 
 
 def write(
@@ -231,36 +230,26 @@ def write(
     progress: Callable[[int], None],
     every: int = 5000,
 ) -> int:
-    """Write an export to `path`, calling `progress(rows so far)` every `every` rows;
-    returns the number of rows."""
+    """Write an export to `path` (app/spreadsheet.py: the CSV Excel in Indonesian splits
+    into columns, or XLSX with typed cells), calling `progress(rows so far)` every `every`
+    rows; returns the number of rows."""
     rows = ROWS[kind](ctx)
     count = 0
     if fmt == "csv":
-        with path.open("w", encoding="utf-8-sig", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(header(kind))
-            for row in rows:
-                writer.writerow([_safe(_cell(v)) for v in row])
-                count += 1
+        with path.open("w", encoding="utf-8", newline="") as out:
+            for count in spreadsheet.write_csv(out, header(kind), rows):
                 if count % every == 0:
                     progress(count)
         return count
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "in_memory": False})
     try:
-        sheet = book.add_worksheet(kind.upper())
-        bold = book.add_format({"bold": True})
-        for col, name in enumerate(header(kind)):
-            sheet.write_string(0, col, name, bold)
+        sheet = spreadsheet.Sheet(book, gettext(SHEET_NAMES[kind]), header(kind), WIDTHS[kind])
         for row in rows:
+            sheet.add(row)
             count += 1
-            for col, value in enumerate(row):
-                value = _cell(value)
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    sheet.write_number(count, col, value)
-                else:  # as text, never a formula
-                    sheet.write_string(count, col, str(value))
             if count % every == 0:
                 progress(count)
+        sheet.close()
     finally:
         book.close()
     return count

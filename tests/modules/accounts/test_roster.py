@@ -325,9 +325,9 @@ def test_the_report_has_one_line_per_reason_and_the_changed_columns(session) -> 
     plan = check(session, csv_bytes(row(jabatan="Kepala"), row(BUDI, nip="1", golongan="X/z")))
     lines = list(roster.report_lines(plan, lambda message: message))
     assert lines[0] == ["Row", "NIP", "Name", "Outcome", "Column", "Reason"]
-    assert lines[1] == ["2", SITI[0], "Siti Rahmawati", "updated", "jabatan", ""]
+    assert lines[1] == [2, SITI[0], "Siti Rahmawati", "updated", "jabatan", ""]
     assert [line[4] for line in lines[2:]] == ["nip", "golongan"]
-    assert all(line[:4] == ["3", "1", "Budi Santoso", "rejected"] for line in lines[2:])
+    assert all(line[:4] == [3, "1", "Budi Santoso", "rejected"] for line in lines[2:])
 
 
 def test_two_confirmations_at_once_apply_the_upload_once(app) -> None:

@@ -22,6 +22,7 @@ from app.security import hash_password
 from modules.accounts import grants, roster_file
 from modules.accounts.models import RosterUpload, User
 from modules.audit.models import AuditEvent
+from tests import excel
 from tests.conftest import (
     SECRET,
     agency_id,
@@ -100,9 +101,10 @@ def test_hr_uploads_reads_the_dry_run_applies_once_and_downloads_the_report(app)
     assert again.status_code == 409 and "sudah diterapkan" in again.text
     report = client.get(f"{page_url}/report.csv")
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/csv")
-    lines = report.content.decode("utf-8-sig").splitlines()
-    assert lines[0] == "Baris,NIP,Nama,Hasil,Kolom,Keterangan"
-    assert lines[3].startswith("4,199505052023212002,Budi Santoso,ditolak,golongan,")
+    rows = excel.read(report.content, "id-ID")  # as Excel in Indonesian shows it
+    assert rows[0] == ["Baris", "NIP", "Nama", "Hasil", "Kolom", "Keterangan"]
+    assert rows[3][:5] == [4, "199505052023212002", "Budi Santoso", "ditolak", "golongan"]
+    assert excel.formulas(rows) == []
     listing = _text(client.get("/manage/roster").text)
     assert "pegawai.csv 3" in listing and "Diterapkan" in listing
 
