@@ -253,7 +253,8 @@ def send(ctx: jobs.JobContext) -> None:
         problem = f"{type(exc).__name__}: {exc}"[:500]
         if _permanent(exc):
             _record(engine, row.id, status=FAILED, attempts=attempts, last_error=problem)
-            log.warning("mail %s to %s refused for good: %s", row.id, row.to_address, problem)
+            # the mail's id, not its address: logs keep no personal data (docs/privacy.md)
+            log.warning("mail %s refused for good: %s", row.id, problem)
             return
         _record(engine, row.id, attempts=attempts, last_error=problem)
         raise
@@ -393,5 +394,5 @@ def record_bounces(engine: Any, raw: bytes) -> list[Bounce]:
             )
         )
         if changed:
-            log.warning("mail %s to %s bounced: %s", bounce.message_id, bounce.recipient, problem)
+            log.warning("mail %s bounced: %s", bounce.message_id, problem)
     return recorded

@@ -164,6 +164,7 @@ def _worker_lifespan(settings: Settings) -> Any:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application. Nothing touches the database or environment before this call."""
     settings = settings or Settings()
+    observability.redact_access_log()
     # No Swagger UI: it loads scripts from a CDN, which the CSP (and weak links) rule out.
     app = FastAPI(
         title="BerAKHLAK",

@@ -9,6 +9,7 @@ when `BERAKHLAK_METRICS_TOKEN` is set, requests carrying it as a bearer token.""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import json
@@ -77,6 +78,47 @@ def configure_logging(fmt: str = "text", level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+# ---- access logs without personal data ------------------------------------------------------
+
+# Paths whose last part is a secret or names a person: a mailed link's token, a certificate's
+# code (its page shows the holder's name), an unsubscribe token.
+_SECRET_PATHS = re.compile(
+    r"^(/(?:reset-password|verify-email|confirm-email|claim|unsubscribe|api/unsubscribe"
+    r"|nip-dispute/confirm|verify|certificates)/)[^/?]+"
+)
+
+
+def loggable_path(path: str) -> str:
+    """A request target as access logs keep it: the query string (a NIP or an email typed into
+    a search, a filter) replaced by a short hash, so repeated requests still match up, and the
+    secret part of a link's path replaced by `…`."""
+    target, question, query = path.partition("?")
+    target = _SECRET_PATHS.sub(r"\1…", target)
+    if question:
+        digest = hashlib.sha256(query.encode("utf-8", "replace")).hexdigest()[:10]
+        target += f"?#{digest}"
+    return target
+
+
+class AccessLogFilter(logging.Filter):
+    """Rewrites uvicorn's access-log records (client, method, path, version, status) so the
+    path goes through `loggable_path`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], loggable_path(args[2]), args[3], args[4])
+        return True
+
+
+def redact_access_log() -> None:
+    """Put the filter on uvicorn's access logger (once per process: each server process
+    builds its app, after uvicorn configured its logging)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLogFilter) for f in access.filters):
+        access.addFilter(AccessLogFilter())
 
 
 # ---- metrics ---------------------------------------------------------------------------------

@@ -79,6 +79,11 @@ def confirm_address(learner: httpx.Client, address: str) -> None:
         confirmed.status_code == 303 and "saved=verified" in confirmed.headers["location"],
         confirmed.status_code,
     )
+    log = (STATE / "log" / "berakhlak.access.log").read_text()
+    check(
+        "nginx's access log keeps neither the link's token nor a query string",
+        link.rsplit("/", 1)[1] not in log and "/verify-email/..." in log and "?" not in log,
+    )
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ localise() {
         -e "s#/etc/berakhlak#$STATE/etc#g" -e "s#/etc/pgbouncer#$STATE/etc#g" \
         -e "s#/var/lib/berakhlak#$STATE/lib#g" -e "s#/var/backups/berakhlak#$STATE/backups#g" \
         -e "s#/var/log/berakhlak#$STATE/log#g" -e "s#/var/log/postgresql#$STATE/log#g" \
+        -e "s#/var/log/nginx#$STATE/log#g" \
         -e "s#/run/berakhlak#$STATE/run#g" -e "s#/run/postgresql#$STATE/run#g" \
         -e "s#listen 443 #listen $HTTPS_PORT #" -e "s#listen 80;#listen $HTTP_PORT;#" \
         -e "s#:6432/#:$PGBOUNCER_PORT/#g" -e "s#^listen_port = 6432#listen_port = $PGBOUNCER_PORT#"
