@@ -270,7 +270,23 @@ def _gave_up(session: Session, job: jobs.Job) -> None:
     )
 
 
-HANDLERS = {SEND_JOB: jobs.Handler(send, transactional=False, on_dead=_gave_up)}
+def prune(ctx: jobs.JobContext) -> None:
+    """Delete sent and failed mail older than `BERAKHLAK_MAIL_KEEP_DAYS` (addresses and texts
+    are personal data); mail still waiting stays."""
+    days = int(getattr(ctx.state.settings, "mail_keep_days", 90))
+    ctx.session.connection().execute(
+        _table.delete().where(
+            _table.c.status != QUEUED,
+            _table.c.created_at < clock.utcnow() - timedelta(days=days),
+        )
+    )
+
+
+HANDLERS = {
+    SEND_JOB: jobs.Handler(send, transactional=False, on_dead=_gave_up),
+    "mail.prune": jobs.Handler(prune),
+}
+SCHEDULES = [jobs.Schedule("mail.prune", timedelta(days=1), "mail.prune")]
 
 
 def health(conn: Connection) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from modules.accounts.router_roster import router as accounts_roster_router
 from modules.accounts.router_tokens import router as accounts_tokens_router
 from modules.agencies import service as agencies_service
 from modules.agencies.router import router as agencies_router
+from modules.audit import jobs as audit_jobs
 from modules.audit.router import router as audit_router
 from modules.certificates import jobs as certificates_jobs
 from modules.certificates import keys as certificates_keys
@@ -76,9 +77,10 @@ def job_registry() -> jobs.Registry:
     """Every kind of background job, and every schedule, of every module."""
     registry = jobs.Registry()
     registry.add(jobs.HANDLERS, jobs.SCHEDULES)
-    registry.add(mail.HANDLERS)
+    registry.add(mail.HANDLERS, mail.SCHEDULES)
     registry.add(ratelimit.HANDLERS, ratelimit.SCHEDULES)
     registry.add(accounts_jobs.HANDLERS, accounts_jobs.SCHEDULES)
+    registry.add(audit_jobs.HANDLERS, audit_jobs.SCHEDULES)
     registry.add(certificates_jobs.HANDLERS)
     registry.add(learning_jobs.HANDLERS, learning_jobs.SCHEDULES)
     registry.add(reports_jobs.HANDLERS, reports_jobs.SCHEDULES)

@@ -158,6 +158,19 @@ class Settings(BaseSettings):
     job_keep_days: int = Field(
         14, ge=1, le=3650, description="Days finished background jobs are kept before deletion."
     )
+    mail_keep_days: int = Field(
+        90,
+        ge=7,
+        le=3650,
+        description="Days a sent or failed mail (its address and text) is kept before deletion.",
+    )
+    audit_keep_days: int = Field(
+        1825,
+        ge=365,
+        le=36_500,
+        description="Days audit events (who did what, who viewed whose records) are kept; at "
+        "least 365, the shortest this platform allows (docs/privacy.md).",
+    )
     db_connect_timeout_seconds: float = Field(
         5, gt=0, le=120, description="PostgreSQL: longest wait to establish a connection."
     )

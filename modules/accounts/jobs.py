@@ -5,8 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from sqlalchemy import delete
+from sqlmodel import col
+
+from app.clock import utcnow
 from app.jobs import Handler, JobContext, Schedule
 from modules.accounts import grants, invitations, roster_uploads
+from modules.accounts.models import AccountLink, AuthSession, NipDispute
 
 log = logging.getLogger("berakhlak.accounts")
 
@@ -28,8 +33,29 @@ def invite(ctx: JobContext) -> None:
     log.info("invitations asked by user %s: %s", officer, counts)
 
 
+LINKS_KEPT = timedelta(days=30)  # a used or expired mailed link, kept this long for questions
+
+
+def retention(ctx: JobContext) -> None:
+    """Delete what has served its purpose: expired logins, mailed links a month past their
+    end, disputes never confirmed a month after they were filed."""
+    now = utcnow()
+    ctx.session.execute(delete(AuthSession).where(col(AuthSession.expires_at) < now))
+    ctx.session.execute(delete(AccountLink).where(col(AccountLink.expires_at) < now - LINKS_KEPT))
+    ctx.session.execute(
+        delete(NipDispute).where(
+            col(NipDispute.status) == "unconfirmed",
+            col(NipDispute.created_at) < now - LINKS_KEPT,
+        )
+    )
+
+
 HANDLERS = {
+    "accounts.retention": Handler(retention),
     "roster.purge": Handler(purge_rosters),
     invitations.INVITE_JOB: Handler(invite, transactional=False),
 }
-SCHEDULES = [Schedule("roster.purge", timedelta(hours=1), "roster.purge")]
+SCHEDULES = [
+    Schedule("roster.purge", timedelta(hours=1), "roster.purge"),
+    Schedule("accounts.retention", timedelta(days=1), "accounts.retention"),
+]

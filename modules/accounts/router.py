@@ -561,3 +561,67 @@ def reminders_save(
         how="profile",
     )
     return RedirectResponse("/me/profile?saved=reminders", status_code=303)
+
+
+# ---- the person's logins ---------------------------------------------------------------------
+
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("SamsungBrowser", "Samsung Internet"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def _device(user_agent: str) -> str:
+    """A browser's own description, shortened to what a person recognises."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), "")
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), "")
+    return " · ".join(part for part in (browser, system) if part)
+
+
+@router.get("/me/sessions")
+def sessions_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """Where the person is logged in, with a way to end each other login."""
+    current = service.current_session_id(request.cookies.get(SESSION_COOKIE))
+    rows = [
+        {
+            "id": s.id,
+            "device": _device(s.user_agent),
+            "agent": s.user_agent,
+            "created_at": s.created_at,
+            "last_seen_at": s.last_seen_at,
+            "current": s.id == current,
+        }
+        for s in service.sessions_of(session=session, user_id=user.id)
+    ]
+    ended = request.query_params.get("ended", "")
+    return render(request, "accounts/sessions.html", {"sessions": rows, "ended": ended[:3]})
+
+
+@router.post("/me/sessions")
+def sessions_end(
+    request: Request, session: SessionDep, user: CurrentUser, form: FormData
+) -> Response:
+    """End one other login (`session` = its id) or every other one (`session` = `others`)."""
+    current = service.current_session_id(request.cookies.get(SESSION_COOKIE))
+    chosen = form.get("session", "")
+    ended = service.end_sessions(
+        session=session,
+        user=user,
+        keep=current,
+        only=None if chosen == "others" else chosen[:64],
+        address=client_address(request),
+    )
+    return RedirectResponse(f"/me/sessions?ended={ended}", status_code=303)

@@ -282,13 +282,28 @@ def registration_allowed(*, session: Session, address: str, per_hour: int) -> bo
     return allowed
 
 
+SESSIONS_KEPT = 10  # a person's newest logins; an older one ends when an eleventh starts
+
+
 def start_session(*, session: Session, user: User, days: int, user_agent: str = "") -> str:
-    """Create a login session and return the token for the cookie."""
+    """Create a login session and return the token for the cookie. The person's expired
+    sessions go, and beyond their newest ten the oldest end (logins do not pile up)."""
     token = security.new_token()
     now = utcnow()
     session.exec(
         delete(AuthSession).where(
             col(AuthSession.user_id) == user.id, col(AuthSession.expires_at) < now
+        )
+    )
+    kept = (
+        select(AuthSession.id)
+        .where(col(AuthSession.user_id) == user.id)
+        .order_by(col(AuthSession.last_seen_at).desc())
+        .limit(SESSIONS_KEPT - 1)
+    )
+    session.exec(
+        delete(AuthSession).where(
+            col(AuthSession.user_id) == user.id, col(AuthSession.id).not_in(kept)
         )
     )
     session.add(
@@ -391,6 +406,47 @@ def end_session(*, session: Session, token: str) -> None:
     """Log out: forget the session server-side."""
     session.exec(delete(AuthSession).where(col(AuthSession.id) == security.token_digest(token)))
     session.commit()
+
+
+def sessions_of(*, session: Session, user_id: int) -> list[AuthSession]:
+    """A person's logins still valid, the most recently used first."""
+    return list(
+        session.exec(
+            select(AuthSession)
+            .where(col(AuthSession.user_id) == user_id, col(AuthSession.expires_at) > utcnow())
+            .order_by(col(AuthSession.last_seen_at).desc())
+        ).all()
+    )
+
+
+def current_session_id(token: str | None) -> str:
+    """The id of the session a cookie holds (its token's digest)."""
+    return security.token_digest(token) if token else ""
+
+
+def end_sessions(
+    *, session: Session, user: Any, keep: str, only: str | None = None, address: str
+) -> int:
+    """End one of a person's sessions (`only`), or all but `keep`; never `keep` itself
+    through `only` (that is logging out). Audited; returns how many ended."""
+    stmt = delete(AuthSession).where(
+        col(AuthSession.user_id) == user.id, col(AuthSession.id) != keep
+    )
+    if only is not None:
+        stmt = stmt.where(col(AuthSession.id) == only)
+    ended = int(session.exec(stmt).rowcount or 0)
+    if ended:
+        audit.record(
+            session=session,
+            actor_id=user.id,
+            action="account.sessions_end",
+            subject_type="user",
+            subject_id=user.nip,
+            detail={"ended": ended, "which": "one" if only else "all others"},
+            address=address,
+        )
+    session.commit()
+    return ended
 
 
 def update_profile(

@@ -19,6 +19,7 @@ ACTION_LABELS = {
     "account.email_change": N_("Changed the email address, confirmed from the new address"),
     "account.invite": N_("Mailed an invitation to claim an account"),
     "account.reminders": N_("Turned due-date reminders on or off"),
+    "account.sessions_end": N_("Logged out on other devices"),
     "dispute.file": N_("Reported that a NIP is used by someone else"),
     "dispute.suspend": N_("Suspended an account while a NIP dispute is looked into"),
     "dispute.transfer": N_("Gave an account to the rightful holder of its NIP"),

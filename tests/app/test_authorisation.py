@@ -55,6 +55,9 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
         404,
     ),
     ("POST", "/me/reminders"): ("/me/reminders", 303, 303),
+    # a person's own logins (tests/modules/accounts/test_sessions.py)
+    ("GET", "/me/sessions"): ("/me/sessions", 303, 200),
+    ("POST", "/me/sessions"): ("/me/sessions", 303, 303),
     ("POST", "/logout"): ("/logout", 303, 303),
     ("POST", "/lang"): ("/lang", 303, 303),
     ("GET", "/me/profile"): ("/me/profile", 303, 200),

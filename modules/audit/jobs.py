@@ -1,0 +1,24 @@
+"""Background work of the audit trail: its retention."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlmodel import col
+
+from app.clock import utcnow
+from app.jobs import Handler, JobContext, Schedule
+from modules.audit.models import AuditEvent
+
+
+def prune(ctx: JobContext) -> None:
+    """Delete audit events older than `BERAKHLAK_AUDIT_KEEP_DAYS` (at least 365)."""
+    days = max(365, int(getattr(ctx.state.settings, "audit_keep_days", 1825)))
+    ctx.session.execute(
+        delete(AuditEvent).where(col(AuditEvent.at) < utcnow() - timedelta(days=days))
+    )
+
+
+HANDLERS = {"audit.prune": Handler(prune)}
+SCHEDULES = [Schedule("audit.prune", timedelta(days=1), "audit.prune")]
