@@ -17,7 +17,7 @@ from app import i18n, ratelimit
 from app.auth import CurrentUser, OptionalUser
 from app.db import SessionDep, autocommit, write_lock
 from app.errors import problem
-from app.forms import RawForm, client_address
+from app.forms import FormData, RawForm, client_address
 from app.i18n import N_
 from app.templating import render, request_locale
 from modules.accounts import service as accounts_service
@@ -310,14 +310,37 @@ async def verify(request: Request, _user: OptionalUser, ref: str) -> Response:
             {"ref": ref[:80], "not_found": True},
             status_code=404,
         )
+    return _verdict(request, certificate, replacement, ref)
+
+
+def _verdict(
+    request: Request,
+    certificate: Certificate,
+    replacement: Certificate | None,
+    ref: str,
+    holder_check: str = "",
+    status_code: int = 200,
+) -> Response:
+    """The verification page. Looked up by its public number, it shows that the certificate
+    exists, its status, course and dates, never whose it is (numbers can be guessed); with
+    the unguessable code (the QR) it shows the holder too. A verifier holding a paper copy
+    without a usable QR types the holder's name or NIP beside the number: match / no match."""
+    settings = request.app.state.settings
+    by_code = ref.strip().upper() == certificate.code
     status = service.status(certificate)
     context: dict[str, Any] = {
         "c": certificate,
         "status": status,
-        "nip": service.mask_nip(certificate.holder_nip),
+        "by_code": by_code,
+        "nip": service.mask_nip(certificate.holder_nip) if by_code else "",
         "replacement": replacement,
+        "replacement_ref": (replacement.code if by_code else replacement.number)
+        if replacement
+        else "",
         "reissued": certificate.revoked_reason == service.REISSUED,
         "settings_issuer": settings.issuer_name,
+        "ref": certificate.code if by_code else certificate.number,
+        "holder_check": holder_check,
     }
     key = (
         certificate.id,
@@ -325,13 +348,66 @@ async def verify(request: Request, _user: OptionalUser, ref: str) -> Response:
         certificate.revoked_reason,
         replacement.code if replacement else None,
         request.state.user is not None,
+        by_code,
+        holder_check,
     )
     response = request.app.state.shells.render(
         request, "certificates/verify.html", context, key=key, slots={}
     )
+    response.status_code = status_code
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
+
+
+HOLDER_CHECKS_PER_DAY = 20  # per certificate: a name or NIP cannot be guessed through it
+
+
+@router.post("/verify/{ref:path}")
+async def verify_holder(
+    request: Request, _user: OptionalUser, ref: str, form: FormData
+) -> Response:
+    """Does this certificate belong to the person named? Answers match / no match only
+    (counted per address like every look-up, and per certificate)."""
+    engine = request.app.state.engine
+    settings = request.app.state.settings
+    address = client_address(request)
+
+    def work() -> tuple[bool, Certificate | None, Certificate | None]:
+        with autocommit(engine) as conn:
+            with write_lock(engine):
+                allowed = ratelimit.allow(
+                    conn,
+                    ratelimit.address_key("verify", address),
+                    limit=settings.verify_per_minute,
+                    per=MINUTE,
+                )
+            certificate, replacement = service.find_for_verification(conn=conn, ref=ref)
+            if allowed and certificate is not None:
+                with write_lock(engine):
+                    allowed = ratelimit.allow(
+                        conn,
+                        ratelimit.key("verify-holder", str(certificate.id)),
+                        limit=HOLDER_CHECKS_PER_DAY,
+                        per=timedelta(days=1),
+                    )
+            return allowed, certificate, replacement
+
+    allowed, certificate, replacement = await run_in_threadpool(work)
+    if certificate is None:
+        return render(
+            request,
+            "certificates/verify_form.html",
+            {"ref": ref[:80], "not_found": True},
+            status_code=404,
+        )
+    if not allowed:
+        return _verdict(request, certificate, replacement, ref, "limited", 429)
+    given = form.get("holder", "")
+    if not given.strip():
+        return _verdict(request, certificate, replacement, ref, "empty", 422)
+    matches = service.holder_matches(certificate, given)
+    return _verdict(request, certificate, replacement, ref, "match" if matches else "no-match")
 
 
 @router.get("/issuer")

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -300,6 +301,26 @@ STATUS_LABELS = {
     "revoked": N_("Revoked"),
     "expired": N_("Expired"),
 }
+
+
+def _words(text: str) -> list[str]:
+    """A name's words, compared without case, accents or punctuation."""
+    plain = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).casefold()
+    return re.findall(r"[^\W_]+", plain)
+
+
+def holder_matches(certificate: Certificate, given: str) -> bool:
+    """Whether `given` (what a verifier typed from a paper copy) is the holder's NIP or name.
+    A name matches when every word of the holder's name is in it, so academic titles
+    ("Dr. Siti Rahmawati, S.Kom.") may be added; at most four more words, so a list of
+    common names cannot match everyone."""
+    given = given.strip()[:200]
+    digits = "".join(ch for ch in given if ch.isdigit())
+    if digits and len(digits) == len(certificate.holder_nip) and not re.search(r"[^\d\s.-]", given):
+        return hmac.compare_digest(digits, certificate.holder_nip)
+    holder, typed = _words(certificate.holder_name), _words(given)
+    return bool(holder) and set(holder) <= set(typed) and len(typed) <= len(holder) + 4
 
 
 def mask_nip(nip: str) -> str:

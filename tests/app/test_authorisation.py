@@ -104,6 +104,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ),
     ("GET", "/verify"): ("/verify", 200, 200),
     ("GET", "/verify/{ref:path}"): ("/verify/BA/2026/999999", 404, 404),
+    # the holder check of a paper copy: open to anyone, counted (test_documents.py)
+    ("POST", "/verify/{ref:path}"): ("/verify/BA/2026/999999", 404, 404),
     ("GET", "/credentials/verify"): ("/credentials/verify", 200, 200),
     ("POST", "/credentials/verify"): ("/credentials/verify", 422, 422),  # an empty form
     ("POST", "/api/v1/credentials/verify"): ("/api/v1/credentials/verify", 422, 422),

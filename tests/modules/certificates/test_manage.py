@@ -166,8 +166,10 @@ def test_the_admin_reissues_after_a_name_correction(env) -> None:
         new = service.current(session=session, user_id=mine[1].user_id, course_id="demo")
     assert done.headers["location"] == f"/manage/certificates/{new.code}?done=reissued"
     assert new.holder_name == "Nama Yang Sudah Dibetulkan"
-    public = TestClient(app, base_url="http://testserver").get(f"/verify/{mine[1].number}")
-    assert f"/verify/{new.code}" in public.text  # the old one points to the new
+    public = TestClient(app, base_url="http://testserver")
+    # the old one points to the new: by number to its number, by code to its code
+    assert f"/verify/{new.number}" in public.get(f"/verify/{mine[1].number}").text
+    assert f"/verify/{new.code}" in public.get(f"/verify/{mine[1].code}").text
 
 
 @pytest.mark.parametrize(
