@@ -97,7 +97,8 @@ class Settings(BaseSettings):
         "BA/{year}/{serial:06d}{restore}",
         description="Public certificate number; `{year}`, `{serial}` (sequential per year, "
         "no gaps) and `{restore}` (empty until a backup is restored, then `-R1`, `-R2`…; or "
-        "`{generation}`, the bare count) are filled in.",
+        "`{generation}`, the bare count) are filled in, and `{random}` (optional: 4 random "
+        "characters, so the next number cannot be told from one seen).",
     )
     certificate_validity_days: int = Field(
         365, ge=0, description="Days a certificate stays valid after completion (0: no expiry)."
@@ -264,7 +265,7 @@ class Settings(BaseSettings):
     @classmethod
     def _usable_pattern(cls, value: str) -> str:
         try:
-            sample = value.format(year=2026, serial=1, restore="-R12", generation=12)
+            sample = value.format(year=2026, serial=1, restore="-R12", generation=12, random="K7Q2")
         except (KeyError, IndexError, ValueError) as exc:
             raise ValueError(
                 f"certificate number pattern {value!r} is not usable ({exc}); use {{year}}, "

@@ -34,6 +34,7 @@ from modules.certificates.models import Certificate, CertificateCounter
 from modules.certificates.schemas import Owed as Owed  # what the workflow hands over
 from modules.courses import service as courses_service
 
+RANDOM_LENGTH = 4  # `{random}` in the number pattern: 20 bits nobody can guess from the serial
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
 CODE_LENGTH = 12
 MAX_REASON = 500
@@ -165,6 +166,7 @@ def issue(
             serial=serial,
             generation=generation,
             restore=f"-R{generation}" if generation else "",
+            random="".join(secrets.choice(CODE_ALPHABET) for _ in range(RANDOM_LENGTH)),
         ),
         code=new_code(),
         year=year,

@@ -301,3 +301,19 @@ def test_a_changed_platform_secret_gives_a_clear_503_until_keys_are_rotated(app,
     with Session(app.state.engine) as session:
         keys.rotate(session=session, secret="z" * 40)
     assert client.get(f"/certificates/{certificate.code}/credential.jwt").status_code == 200
+
+
+def test_a_number_pattern_with_a_random_part(db_url, tmp_path) -> None:
+    from tests.modules.certificates.helpers import completed_user, issue, make_app
+
+    app = make_app(
+        db_url, tmp_path, certificate_number_pattern="BA/{year}/{serial:06d}-{random}{restore}"
+    )
+    first, second = (issue(app, completed_user(app, index)) for index in (1, 2))
+    for certificate in (first, second):
+        prefix, _dash, random = certificate.number.rpartition("-")
+        assert prefix.endswith(f"{certificate.serial:06d}") and len(random) == 4
+        assert set(random) <= set(service.CODE_ALPHABET)
+    page = TestClient(app, base_url="http://testserver").get(f"/verify/{first.number}")
+    assert page.status_code == 200 and "Sah" in page.text
+    app.state.engine.dispose()
