@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from app.clock import utcnow
 from modules.certificates import credential, keys, service
 from modules.certificates.models import Certificate
-from tests.conftest import csrf_from, SECRET, register
+from tests.conftest import SECRET, csrf_from, register
 from tests.modules.certificates.helpers import complete_in_browserless_client, make_app
 
 
