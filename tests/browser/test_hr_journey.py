@@ -4,8 +4,6 @@ agency's report."""
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,6 +17,7 @@ from modules.accounts import grants
 from modules.accounts.models import User
 from modules.agencies import service as agencies_service
 from modules.progress.models import Enrollment
+from tests import excel
 from tests.browser.conftest import _free_port, serve
 from tests.conftest import make_settings, make_user
 
@@ -108,7 +107,9 @@ def test_hr_imports_assigns_reports_and_exports(hr_server, page, tmp_path: Path)
     link = page.wait_for_selector("a[href$='/download']", timeout=15000)
     with page.expect_download() as info:
         link.click()
-    rows = list(csv.reader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8-sig"))))
+    # as Excel in Indonesian opens it (tests/excel.py)
+    rows = excel.read(Path(info.value.path()).read_bytes(), "id-ID")
+    assert excel.formulas(rows) == []
     assert rows[0][0] == "NIP"
     assert sorted(r[1] for r in rows[1:]) == ["Maya Sari", "Rina Kartika", "Yusuf Hidayat"]
     assert {r[7] for r in rows[1:]} == {"Belum mulai"}

@@ -19,6 +19,7 @@ from modules.accounts import grants
 from modules.accounts.models import User
 from modules.learning.reminders import REMINDER_JOB
 from modules.progress.models import Enrollment
+from tests import excel
 from tests.app.test_mail import Inbox, _port, _smtp
 from tests.browser.conftest import _free_port, register_in_browser, serve
 from tests.browser.test_mail_journey import _next_link
@@ -87,8 +88,9 @@ def _journey(app, port: int, page, inbox: Inbox, roster, tmp_path) -> None:
         assert "NIP terdiri atas tepat 18 digit." in page.content()
         with page.expect_download() as waiting:
             page.get_by_role("link", name="Unduh laporan semua baris (CSV)").click()
-        report = waiting.value.path().read_text(encoding="utf-8-sig").splitlines()
-        assert report[0] == "Baris,NIP,Nama,Hasil,Kolom,Keterangan" and len(report) == 4
+        report = excel.read(waiting.value.path().read_bytes(), "id-ID")  # tests/excel.py
+        assert report[0] == ["Baris", "NIP", "Nama", "Hasil", "Kolom", "Keterangan"]
+        assert len(report) == 4
         page.get_by_role("button", name="Terapkan 2 perubahan").click()
         page.get_by_text("2 dibuat, 0 diperbarui, 0 tidak berubah, 1 ditolak").wait_for()
         page.screenshot(path=str(tmp_path / "applied.png"), full_page=True)
