@@ -43,12 +43,13 @@ def keys_rotate() -> None:
 
 @keys_cli.command("list")
 def keys_list() -> None:
-    """Every signing key, newest first: key id, made, retired."""
+    """Every signing key, newest first: key id, algorithm, made, retired."""
 
     with commands.session() as session:
         for row in keys.listing(session=session):
             retired = row.retired_at.isoformat(timespec="seconds") if row.retired_at else "-"
-            typer.echo(f"{row.kid}\t{row.created_at.isoformat(timespec='seconds')}\t{retired}")
+            made = row.created_at.isoformat(timespec="seconds")
+            typer.echo(f"{row.kid}\t{row.alg}\t{made}\t{retired}")
 
 
 def _certificate_or_exit(session: Session, ref: str) -> Certificate:

@@ -19,7 +19,7 @@ from typing import Any
 
 from joserfc import jws
 from joserfc.errors import JoseError, SecurityWarning
-from joserfc.jwk import KeySet, OKPKey
+from joserfc.jwk import JWKRegistry
 
 from app.clock import as_utc, utcnow
 from app.i18n import N_
@@ -28,7 +28,7 @@ from modules.certificates.models import Certificate
 # "EdDSA" is what Open Badges 3.0 verifiers and wallets know; RFC 9864 prefers the fully
 # specified "Ed25519" for new protocols, which joserfc announces with a warning.
 warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=SecurityWarning)
-ALGORITHMS = ["EdDSA"]
+ALGORITHMS = ["RS256", "EdDSA"]  # RS256 signs; EdDSA: credentials signed before
 CONTEXT = [
     "https://www.w3.org/ns/credentials/v2",
     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
@@ -130,8 +130,15 @@ def build(certificate: Certificate, issuer: Issuer) -> dict[str, Any]:
     return credential
 
 
-def sign(credential: dict[str, Any], kid: str, key: OKPKey) -> str:
-    """The VC-JWT (compact JWS) of a credential."""
+def key_uri(base_url: str, kid: str) -> str:
+    """The `kid` of a JOSE header: a URI that dereferences to the public key's JWK."""
+    return f"{base_url.rstrip('/')}/keys/{kid}"
+
+
+def sign(credential: dict[str, Any], signer: Any, base_url: str) -> str:
+    """The VC-JWT (compact JWS) of a credential, with the JOSE header Open Badges 3.0 allows
+    (§8.2, "Create the JOSE Header"): `alg`, `kid` (a URI that dereferences to the public
+    JWK) and `typ` "JWT", nothing else."""
     issuer = credential["issuer"]
     iss = issuer["id"] if isinstance(issuer, dict) else issuer
     claims = {**credential, "iss": iss, "jti": credential["id"]}
@@ -141,9 +148,9 @@ def sign(credential: dict[str, Any], kid: str, key: OKPKey) -> str:
     claims["nbf"] = _epoch(credential["validFrom"])
     if "validUntil" in credential:
         claims["exp"] = _epoch(credential["validUntil"])
-    header = {"alg": "EdDSA", "kid": kid, "typ": "vc+jwt", "cty": "vc"}
+    header = {"alg": signer.alg, "kid": key_uri(base_url, signer.kid), "typ": "JWT"}
     payload = json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode()
-    return jws.serialize_compact(header, payload, key, algorithms=ALGORITHMS)
+    return jws.serialize_compact(header, payload, signer.key, algorithms=ALGORITHMS)
 
 
 def _epoch(stamp: str) -> int:
@@ -249,22 +256,22 @@ def check_jwt(
     except (ValueError, IndexError):
         return Report([Check("format", False, N_("This JWT cannot be read."))])
     if not isinstance(header, dict) or header.get("alg") not in ALGORITHMS:
-        return Report([Check("format", False, N_("This JWT is not signed with EdDSA."))])
-    keys = [k for k in jwks if k.get("kid") == header.get("kid")]
+        return Report([Check("format", False, N_("This JWT is not signed with RS256 or EdDSA."))])
+    # the kid is our key's URI (BASE_URL/keys/<kid>), or the bare kid of older credentials
+    kid = str(header.get("kid", "")).rsplit("/", 1)[-1]
+    keys = [k for k in jwks if k.get("kid") == kid and k.get("alg") == header.get("alg")]
     if not keys:
         return Report([Check("signature", False, N_("It was not signed with any of our keys."))])
     try:
         verified = jws.deserialize_compact(
-            token, KeySet.import_key_set({"keys": keys}), algorithms=ALGORITHMS
+            token, JWKRegistry.import_key(keys[0]), algorithms=ALGORITHMS
         )
         claims = json.loads(verified.payload)
     except (JoseError, ValueError, TypeError):  # any malformed or forged token
         return Report([Check("signature", False, N_("The signature does not match the content."))])
     if not isinstance(claims, dict):
         return Report([Check("format", False, N_("This JWT cannot be read."))])
-    checks.append(
-        Check("signature", True, N_("Signed with our key {kid}."), {"kid": header["kid"]})
-    )
+    checks.append(Check("signature", True, N_("Signed with our key {kid}."), {"kid": kid}))
     issuer_id = claims.get("iss")
     checks.append(
         Check("issuer", issuer_id == issuer.id, N_("Issuer: {issuer}."), {"issuer": issuer_id})

@@ -1,6 +1,9 @@
-"""The platform's Ed25519 signing keys: generate, rotate, publish (JWKS).
+"""The platform's signing keys: generate, rotate, publish (JWKS).
 
-The newest key that is not retired signs new credentials. Retired keys stay published, so a
+New keys are RSA (2048 bits) for RS256, the algorithm every Open Badges 3.0 verifier must
+support (OB 3.0 §8.2, "Create the JOSE Header"); keys made before are Ed25519 (EdDSA) and stay
+published. The newest key that is not retired signs new credentials; at start-up an active
+EdDSA key is retired for a new RS256 one. Retired keys stay published, so a
 credential keeps verifying for as long as it is valid. Private keys are kept in the database
 as encrypted PKCS#8, with a password derived from BERAKHLAK_SECRET_KEY: after changing the
 secret, run `berakhlak keys rotate` (with the new secret; rotating never opens the old keys, which
@@ -11,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from joserfc.jwk import OKPKey
+from joserfc.jwk import OKPKey, RSAKey
 from sqlmodel import Session, col, select
 
 from app.clock import utcnow
@@ -28,13 +32,20 @@ def _password(secret: str) -> str:
     return hmac.new(secret.encode(), b"berakhlak signing key", hashlib.sha256).hexdigest()
 
 
-def generate(*, session: Session, secret: str) -> SigningKey:
-    """Make a new signing key; it becomes the one that signs. Commits."""
-    key = OKPKey.generate_key("Ed25519")
+RS256, EDDSA = "RS256", "EdDSA"
+RSA_BITS = 2048
+Key = OKPKey | RSAKey
+
+
+def generate(*, session: Session, secret: str, alg: str = RS256) -> SigningKey:
+    """Make a new signing key (RS256, or EdDSA); it becomes the one that signs. Commits."""
+    key: Key = RSAKey.generate_key(RSA_BITS) if alg == RS256 else OKPKey.generate_key("Ed25519")
     kid = key.thumbprint()
-    public = {**key.as_dict(private=False), "kid": kid, "alg": "EdDSA", "use": "sig"}
+    public = {**key.as_dict(private=False), "kid": kid, "alg": alg, "use": "sig"}
+    assert "d" not in public  # a public JWK never carries the private part
     row = SigningKey(
         kid=kid,
+        alg=alg,
         public_jwk=json.dumps(public),
         private_pem=key.as_pem(private=True, password=_password(secret)).decode(),
     )
@@ -44,7 +55,7 @@ def generate(*, session: Session, secret: str) -> SigningKey:
     return row
 
 
-def rotate(*, session: Session, secret: str) -> tuple[list[str], SigningKey]:
+def rotate(*, session: Session, secret: str, alg: str = RS256) -> tuple[list[str], SigningKey]:
     """Retire every active key and make a new one; the retired stay published. Returns the
     retired kids and the new key."""
     active = session.exec(select(SigningKey).where(col(SigningKey.retired_at).is_(None))).all()
@@ -54,7 +65,7 @@ def rotate(*, session: Session, secret: str) -> tuple[list[str], SigningKey]:
         session.add(row)
     retired = [row.kid for row in active]
     session.commit()
-    return retired, generate(session=session, secret=secret)
+    return retired, generate(session=session, secret=secret, alg=alg)
 
 
 def _active(session: Session) -> SigningKey | None:
@@ -66,25 +77,43 @@ def _active(session: Session) -> SigningKey | None:
 
 
 def ensure(*, session: Session, secret: str) -> SigningKey | None:
-    """Make the first signing key of a fresh installation (at start-up, never on a page
-    view); the new key, or None when one exists."""
-    if _active(session) is not None:
-        return None
-    return generate(session=session, secret=secret)
+    """At start-up (never on a page view): make the first signing key of a fresh
+    installation, or replace an active EdDSA key by an RS256 one (the EdDSA key stays
+    published). The new key, or None when an RS256 key signs already."""
+    active = _active(session)
+    if active is None:
+        return generate(session=session, secret=secret)
+    if active.alg != RS256:
+        return rotate(session=session, secret=secret)[1]
+    return None
 
 
-def signing_key(*, session: Session, secret: str) -> tuple[str, OKPKey]:
+@dataclass(frozen=True)
+class Signer:
+    kid: str
+    alg: str
+    key: Key
+
+
+def signing_key(*, session: Session, secret: str) -> Signer:
     """The key that signs now (KeyUnavailable when there is none, or it cannot be opened)."""
     row = _active(session)
     if row is None:
         raise KeyUnavailable("no signing key: run `berakhlak keys generate`")
+    kind: type[RSAKey] | type[OKPKey] = RSAKey if row.alg == RS256 else OKPKey
     try:
-        key = OKPKey.import_key(row.private_pem.encode(), password=_password(secret))
+        key = kind.import_key(row.private_pem.encode(), password=_password(secret))
     except (ValueError, TypeError) as exc:
         raise KeyUnavailable(
             f"signing key {row.kid} cannot be opened with the current secret"
         ) from exc
-    return row.kid, key
+    return Signer(row.kid, row.alg, key)
+
+
+def public(*, session: Session, kid: str) -> dict[str, Any] | None:
+    """One published public key (its JWK), current or retired."""
+    row = session.get(SigningKey, kid) if 0 < len(kid) <= 64 else None
+    return json.loads(row.public_jwk) if row is not None else None
 
 
 def usable(*, session: Session, secret: str) -> bool:

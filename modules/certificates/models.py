@@ -69,12 +69,14 @@ class CertificateCounter(SQLModel, table=True):
 
 
 class SigningKey(SQLModel, table=True):
-    """An Ed25519 key. The newest active key signs; retired keys stay published so that the
-    credentials they signed still verify. The private key is stored encrypted with the
-    platform secret."""
+    """A signing key: RSA for RS256 (what every Open Badges 3.0 verifier must accept; new
+    keys) or Ed25519 for EdDSA (keys made before). The newest active key signs; retired keys
+    stay published so that the credentials they signed still verify. The private key is
+    stored encrypted with the platform secret."""
 
     __tablename__ = "signing_key"
     kid: str = Field(primary_key=True, max_length=64)
+    alg: str = Field(default="RS256", max_length=10, sa_column_kwargs={"server_default": "EdDSA"})
     public_jwk: str = Field(sa_column=Column(Text, nullable=False))  # JSON
     private_pem: str = Field(sa_column=Column(Text, nullable=False))  # PKCS#8, encrypted
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

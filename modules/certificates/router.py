@@ -89,7 +89,7 @@ def certificate_pdf(request: Request, certificate: OwnCertificate) -> Response:
     )
 
 
-def _key(request: Request, session: SessionDep) -> tuple[str, Any]:
+def _key(request: Request, session: SessionDep) -> keys.Signer:
     """The signing key, or 503: a database without a key (made at start-up, or by `berakhlak
     keys generate`), or after a change of the platform secret, until an operator runs
     `berakhlak keys rotate`."""
@@ -103,8 +103,9 @@ def _key(request: Request, session: SessionDep) -> tuple[str, Any]:
 
 
 def _signed(request: Request, session: SessionDep, certificate: Certificate) -> str:
-    kid, key = _key(request, session)
-    return credential.sign(credential.build(certificate, _issuer(request)), kid, key)
+    signer = _key(request, session)
+    base = request.app.state.settings.base_url
+    return credential.sign(credential.build(certificate, _issuer(request)), signer, base)
 
 
 @router.get("/certificates/{code}/credential.jwt")
@@ -422,6 +423,16 @@ def jwks(session: SessionDep) -> JSONResponse:
     return JSONResponse({"keys": keys.published(session=session)}, headers=PUBLIC_CACHE)
 
 
+@router.get("/keys/{kid}")
+def public_key(session: SessionDep, kid: str) -> Response:
+    """One public signing key as a JWK: what the `kid` URI in a credential's header
+    dereferences to (OB 3.0 §8.2). Never a private part."""
+    found = keys.public(session=session, kid=kid)
+    if found is None:
+        return JSONResponse({"detail": "not found"}, status_code=404)
+    return JSONResponse(found, media_type="application/jwk+json", headers=PUBLIC_CACHE)
+
+
 @router.get("/credentials/status/{list_id}")
 def status_list(request: Request, session: SessionDep, list_id: str) -> Response:
     """The Bitstring Status List of revocations (JSON; signed VC-JWT if asked for with
@@ -431,8 +442,7 @@ def status_list(request: Request, session: SessionDep, list_id: str) -> Response
     body = credential.status_list_credential(_issuer(request), service.revoked_ids(session=session))
     headers = {"Cache-Control": "public, max-age=60"}
     if "application/vc+jwt" in request.headers.get("accept", ""):
-        kid, key = _key(request, session)
-        return Response(
-            credential.sign(body, kid, key), media_type="application/vc+jwt", headers=headers
-        )
+        signer = _key(request, session)
+        signed = credential.sign(body, signer, request.app.state.settings.base_url)
+        return Response(signed, media_type="application/vc+jwt", headers=headers)
     return JSONResponse(body, headers=headers)

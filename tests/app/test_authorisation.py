@@ -156,6 +156,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("GET", "/manage/disputes/{dispute_id}"): ("/manage/disputes/999999", 303, 403, 403, 404),
     ("POST", "/manage/disputes/{dispute_id}"): ("/manage/disputes/999999", 303, 403, 403, 404),
     ("GET", "/.well-known/jwks.json"): ("/.well-known/jwks.json", 200, 200),
+    # one public key, what a credential header's kid dereferences to (an unknown one: 404)
+    ("GET", "/keys/{kid}"): ("/keys/not-a-key", 404, 404),
     ("GET", "/credentials/status/{list_id}"): ("/credentials/status/1", 200, 200),
     ("GET", "/admin/users"): ("/admin/users?q=Siti", 303, 403, 403, 200),
     ("GET", "/admin/audit"): ("/admin/audit", 303, 403, 403, 200),

@@ -40,7 +40,7 @@ def test_keys_generate_rotate_and_list(env) -> None:
     assert listing[0].endswith("-") and not listing[2].endswith("-")
     with Session(app.state.engine) as session:
         assert kid in {k["kid"] for k in keys.published(session=session)}  # still published
-        assert keys.signing_key(session=session, secret=SECRET)[0] != kid
+        assert keys.signing_key(session=session, secret=SECRET).kid != kid
 
 
 def test_revoke_and_reissue_from_the_command_line(env) -> None:

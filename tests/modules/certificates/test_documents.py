@@ -80,16 +80,24 @@ def _jwks(client) -> pyjwt.PyJWKSet:
 
 
 def _decode(client, token: str) -> dict:
+    """Verify as an Open Badges verifier does (§8.2): dereference the header's `kid` URI to
+    the public JWK, then check the signature with it (PyJWT, an independent library)."""
     header = pyjwt.get_unverified_header(token)
-    key = _jwks(client)[header["kid"]]
-    return pyjwt.decode(token, key.key, algorithms=["EdDSA"], options={"verify_aud": False})
+    assert header["kid"].startswith("http://testserver/keys/")
+    jwk = client.get(header["kid"].removeprefix("http://testserver")).json()
+    assert "d" not in jwk and jwk["kid"] == header["kid"].rsplit("/", 1)[1]
+    key = pyjwt.PyJWK(jwk)
+    return pyjwt.decode(token, key.key, algorithms=[header["alg"]], options={"verify_aud": False})
 
 
 def test_the_signed_credential_verifies_with_an_independent_jose_library(holder) -> None:
     client, certificate = holder
     token = client.get(f"/certificates/{certificate.code}/credential.jwt").text
     header = pyjwt.get_unverified_header(token)
-    assert header["alg"] == "EdDSA" and header["typ"] == "vc+jwt"
+    # OB 3.0 §8.2: alg RS256 (what every verifier supports), kid a dereferenceable URI,
+    # typ "JWT"; no other header
+    assert set(header) == {"alg", "kid", "typ"}
+    assert header["alg"] == "RS256" and header["typ"] == "JWT"
     claims = _decode(client, token)
     assert claims["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert claims["iss"] == "http://testserver/issuer" == claims["issuer"]["id"]
@@ -114,7 +122,7 @@ def test_the_signed_credential_verifies_with_an_independent_jose_library(holder)
     issuer = client.get("/issuer").json()
     assert issuer["id"] == claims["iss"] and "Profile" in issuer["type"]
     enveloped = client.get(f"/certificates/{certificate.code}/credential.json").json()
-    # Ed25519 signatures are deterministic: the envelope carries the very same JWT
+    # RS256 (PKCS #1 v1.5) signatures are deterministic: the envelope carries the same JWT
     assert enveloped["id"] == f"data:application/vc+jwt,{token}"
     assert enveloped["credential"]["id"] == claims["id"]
 
@@ -196,8 +204,8 @@ def test_old_credentials_still_verify_after_the_key_is_rotated(app, holder) -> N
     with Session(app.state.engine) as session:
         retired, new = keys.rotate(session=session, secret=app.state.settings.secret_key)
     after = client.get(f"/certificates/{certificate.code}/credential.jwt").text
-    assert pyjwt.get_unverified_header(before)["kid"] in retired
-    assert pyjwt.get_unverified_header(after)["kid"] == new.kid
+    assert pyjwt.get_unverified_header(before)["kid"].rsplit("/", 1)[1] in retired
+    assert pyjwt.get_unverified_header(after)["kid"] == f"http://testserver/keys/{new.kid}"
     assert len(client.get("/.well-known/jwks.json").json()["keys"]) == 2
     _decode(client, before)
     _decode(client, after)

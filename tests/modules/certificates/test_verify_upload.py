@@ -186,3 +186,45 @@ def test_crafted_headers_are_refused_not_crashed_on(env, header) -> None:
     answer = _api(client, _unsigned_with_our_kid(client, header))
     assert not answer["valid"]
     assert answer["checks"][0]["name"] in ("signature", "format")
+
+
+def test_an_installation_signing_with_eddsa_moves_to_rs256_and_old_credentials_verify(
+    env,
+) -> None:
+    """Keys made before RS256 were Ed25519: at start-up the active one is retired for an RSA
+    key; credentials it signed (their header naming the bare kid, as they were written) still
+    verify, through our checker and the JWKS."""
+    from joserfc import jws
+
+    from app.main import prepare
+    from modules.certificates import credential, keys
+
+    app, client, certificate, _token, _envelope = env
+    settings = app.state.settings
+    with Session(app.state.engine) as session:
+        old = keys.rotate(session=session, secret=settings.secret_key, alg=keys.EDDSA)[1]
+        signer = keys.signing_key(session=session, secret=settings.secret_key)
+        assert signer.alg == "EdDSA"
+        body = credential.build(certificate, credential.Issuer("http://testserver", "BKN"))
+        claims = {**body, "iss": body["issuer"]["id"], "jti": body["id"]}
+        claims["sub"] = body["credentialSubject"]["id"]
+        claims["nbf"] = credential._epoch(body["validFrom"])
+        claims["exp"] = credential._epoch(body["validUntil"])
+        header = {"alg": "EdDSA", "kid": old.kid, "typ": "vc+jwt", "cty": "vc"}
+        old_token = jws.serialize_compact(
+            header, json.dumps(claims).encode(), signer.key, algorithms=["EdDSA"]
+        )
+    prepare(settings)  # what `berakhlak serve` does at start-up
+    with Session(app.state.engine) as session:
+        now = keys.signing_key(session=session, secret=settings.secret_key)
+        assert now.alg == "RS256" and now.kid != old.kid
+    jwks = client.get("/.well-known/jwks.json").json()["keys"]
+    assert {k["alg"] for k in jwks} >= {"RS256", "EdDSA"}
+    assert all("d" not in k for k in jwks)
+    answer = _api(client, old_token)
+    assert answer["valid"], answer
+    new_token = client.get(f"/certificates/{certificate.code}/credential.jwt").text
+    assert json.loads(base64.urlsafe_b64decode(new_token.split(".")[0] + "=="))["alg"] == "RS256"
+    assert _api(client, new_token)["valid"]
+    assert client.get("/keys/not-a-key").status_code == 404
+    assert client.get(f"/keys/{old.kid}").json()["alg"] == "EdDSA"
