@@ -132,14 +132,12 @@ ROSTER_EMAIL_ONLY = N_(
 )
 
 
-def claim_invitation(
-    *, session: Session, token: str, password: str, confirm: str, address: str
+def _password_by_link(
+    session: Session, token: str, purpose: str, password: str, confirm: str
 ) -> User:
-    """Set the password of a roster-made account through its invitation, once; the link
-    proves the address, which counts as confirmed (audited as `user.claim`). The profile
-    stays as HR's roster gave it: a claim must not move a person out of their agency's
-    reports. LinkInvalid or FormError."""
-    user = links.peek(session, token, links.INVITE)
+    """The person of a mailed link whose new password passes the rules; the link is used (in
+    the caller's transaction). LinkInvalid or FormError."""
+    user = links.peek(session, token, purpose)
     if user is None:
         raise LinkInvalid
     problem = password_problem(
@@ -153,9 +151,20 @@ def claim_invitation(
         raise FormError({"password": problem})
     if password != confirm:
         raise FormError({"password_confirm": N_("The two passwords do not match.")})
-    if links.redeem(session, token, links.INVITE) is None:
+    if links.redeem(session, token, purpose) is None:
         session.rollback()
         raise LinkInvalid
+    return user
+
+
+def claim_invitation(
+    *, session: Session, token: str, password: str, confirm: str, address: str
+) -> User:
+    """Set the password of a roster-made account through its invitation, once; the link
+    proves the address, which counts as confirmed (audited as `user.claim`). The profile
+    stays as HR's roster gave it: a claim must not move a person out of their agency's
+    reports. LinkInvalid or FormError."""
+    user = _password_by_link(session, token, links.INVITE, password, confirm)
     claimed = session.exec(
         update(User)
         .where(col(User.id) == user.id, col(User.password_hash) == "")
@@ -760,23 +769,7 @@ def request_reset(*, session: Session, settings: Any, identifier: str, address: 
 def reset_by_link(*, session: Session, token: str, new: str, confirm: str, address: str) -> User:
     """Set a new password through a reset link, once: the link is used, every session of the
     person ends and their login lockout lifts (audited). LinkInvalid or FormError."""
-    user = links.peek(session, token, links.RESET)
-    if user is None:
-        raise LinkInvalid
-    problem = password_problem(
-        new,
-        nip=user.nip,
-        email=user.email or "",
-        name=user.name,
-        agency=_agency_name(session, user),
-    )
-    if problem:
-        raise FormError({"password": problem})
-    if new != confirm:
-        raise FormError({"password_confirm": N_("The two passwords do not match.")})
-    if links.redeem(session, token, links.RESET) is None:
-        session.rollback()
-        raise LinkInvalid
+    user = _password_by_link(session, token, links.RESET, new, confirm)
     audit.record(
         session=session,
         actor_id=user.id,
