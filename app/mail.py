@@ -412,3 +412,45 @@ def record_bounces(engine: Any, raw: bytes) -> list[Bounce]:
         if changed:
             log.warning("mail %s bounced: %s", bounce.message_id, problem)
     return recorded
+
+
+_LINK = re.compile(r"https?://\S+/(?:reset-password|verify-email|confirm-email|claim)/\S+")
+
+
+def export_for(*, session: Session, user_id: int) -> dict[str, Any]:
+    """The mail sent to a person (kept `BERAKHLAK_MAIL_KEEP_DAYS`), for their data download."""
+    rows = session.execute(
+        select(
+            _table.c.created_at,
+            _table.c.sent_at,
+            _table.c.purpose,
+            _table.c.to_address,
+            _table.c.subject,
+            _table.c.status,
+            _table.c.text_body,
+        )
+        .where(_table.c.user_id == user_id)
+        .order_by(_table.c.id)
+    )
+    return {
+        "mail": [
+            {
+                "created_at": clock.as_utc(r.created_at).isoformat(),
+                "sent_at": clock.as_utc(r.sent_at).isoformat() if r.sent_at else None,
+                "purpose": r.purpose,
+                "to": r.to_address,
+                "subject": r.subject,
+                "status": r.status,
+                # links in mail are secrets that may still work: shown as sent, minus them
+                "text": re.sub(
+                    r"https?://\S+/(reset-password|verify-email|confirm-email|claim)/\S+",
+                    "[link]",
+                    r.text_body,
+                ),
+            }
+            for r in rows
+        ]
+    }
+
+
+PERSONAL_TABLES = ("mail_message",)

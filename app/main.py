@@ -40,6 +40,7 @@ from modules.accounts.router_tokens import router as accounts_tokens_router
 from modules.agencies import service as agencies_service
 from modules.agencies.router import router as agencies_router
 from modules.audit import jobs as audit_jobs
+from modules.audit import service as audit_service
 from modules.audit.router import router as audit_router
 from modules.certificates import jobs as certificates_jobs
 from modules.certificates import keys as certificates_keys
@@ -53,8 +54,10 @@ from modules.learning.router import router as learning_router
 from modules.operations.router import router as operations_router
 from modules.progress import service as progress_service
 from modules.progress.router_assign import router as assign_router
+from modules.quizzes import service as quizzes_service
 from modules.quizzes.router import router as quizzes_router
 from modules.reports import jobs as reports_jobs
+from modules.reports import service as reports_service
 from modules.reports.router import router as reports_router
 from modules.reports.router_api import router as reports_api_router
 
@@ -121,11 +124,32 @@ def prepare(settings: Settings, *, migrate_schema: bool = True) -> None:
         engine.dispose()
 
 
-# Each module's part of a learner's data download (UU 27/2022), in the document's order.
-PERSONAL_DATA = [
-    ("account", accounts_service.export_profile),
-    ("learning", progress_service.export_for),
+# Each module's part of a person's data download (UU 27/2022), in the document's order, with the
+# tables it covers: tests/app/test_personal_data.py fails when a table holding a person's id is
+# in none (or in NOT_PERSONAL, with the reason).
+def _by_id(section: Any) -> Any:
+    """A section that needs only the person's id."""
+    return lambda *, session, user_id, nip: section(session=session, user_id=user_id)
+
+
+PERSONAL_DATA: list[tuple[str, Any, tuple[str, ...]]] = [
+    ("account", _by_id(accounts_service.export_profile), accounts_service.PERSONAL_TABLES),
+    ("learning", _by_id(progress_service.export_for), progress_service.PERSONAL_TABLES),
+    ("quizzes", _by_id(quizzes_service.export_for), quizzes_service.PERSONAL_TABLES),
+    (
+        "certificates",
+        _by_id(certificates_service.export_for),
+        certificates_service.PERSONAL_TABLES,
+    ),
+    ("exports", _by_id(reports_service.export_for), reports_service.PERSONAL_TABLES),
+    ("mail", _by_id(mail.export_for), mail.PERSONAL_TABLES),
+    ("audit", audit_service.export_for, audit_service.PERSONAL_TABLES),
 ]
+NOT_PERSONAL = {
+    # the outbox's bookkeeping: its payloads repeat what the sections above show (a mail's id,
+    # a certificate owed), and finished jobs are deleted after BERAKHLAK_JOB_KEEP_DAYS
+    "job": "queue bookkeeping, deleted after BERAKHLAK_JOB_KEEP_DAYS",
+}
 
 
 def _worker_lifespan(settings: Settings) -> Any:

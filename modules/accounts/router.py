@@ -255,8 +255,8 @@ def personal_data(request: Request, session: SessionDep, user: CurrentUser) -> R
     """All the platform keeps about the learner, as one document (UU 27/2022): each module
     contributes its part, listed by the composition root (app/main.py)."""
     document: dict[str, object] = {"exported_at": clock.utcnow().isoformat()}
-    for name, section in request.app.state.personal_data:
-        document[name] = section(session=session, user_id=user.id)
+    for name, section, _tables in request.app.state.personal_data:
+        document[name] = section(session=session, user_id=user.id, nip=user.nip)
     body = json.dumps(document, ensure_ascii=False, indent=2)
     return Response(
         body,

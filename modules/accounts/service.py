@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import jobs, mail, ratelimit, security
+from app import jobs, mail, personal_data, ratelimit, security
 from app.auth import Principal
 from app.clock import as_utc, utcnow
 from app.i18n import N_
@@ -25,7 +25,16 @@ from modules.accounts import disputes, invitations, links, roster_uploads
 from modules.accounts.grants import Scope as Scope
 from modules.accounts.grants import hr_scope as hr_scope
 from modules.accounts.grants import trainer_courses as trainer_courses
-from modules.accounts.models import AuthSession, RoleGrant, RosterEntry, RosterUpload, User
+from modules.accounts.models import (
+    AccountLink,
+    ApiToken,
+    AuthSession,
+    NipDispute,
+    RoleGrant,
+    RosterEntry,
+    RosterUpload,
+    User,
+)
 from modules.accounts.nip import normalise
 from modules.accounts.schemas import FormError, ProfileInput, RegistrationInput, password_problem
 from modules.agencies import service as agencies_service
@@ -631,22 +640,30 @@ def get_by_nip(*, session: Session, nip: str) -> User | None:
 
 
 def export_profile(*, session: Session, user_id: int) -> dict[str, object]:
-    """The account as stored (never the password hash or session tokens), for the data download."""
+    """The account as stored (never the password hash, tokens or links' secrets), for the
+    data download: the profile, logins, roles, API tokens, mailed links, rosters uploaded,
+    NIP disputes about the account (without the claimant's address: theirs, not this
+    person's) and those the person decided."""
     user = get(session=session, user_id=user_id)
     agency = agencies_service.get(session=session, agency_id=user.agency_id)
-    sessions = session.exec(select(AuthSession).where(AuthSession.user_id == user_id)).all()
     return {
         "nip": user.nip,
         "employment_type": user.employment_type,
         "name": user.name,
         "email": user.email,
+        "email_confirmed_at": personal_data.plain(user.email_verified_at),
         "agency": {"code": agency.code, "name": agency.name} if agency else None,
         "work_unit": user.work_unit,
         "position": user.position,
         "grade": user.grade,
         "language": user.locale,
+        "reminders_by_mail": user.reminders,
+        "active": user.active,
         "registered_at": as_utc(user.created_at).isoformat(),
-        "roles": sorted(roles_of(session=session, user_id=user_id)),
+        "roles": personal_data.rows_of(session, RoleGrant, col(RoleGrant.user_id) == user_id),
+        "roles_granted_to_others": personal_data.rows_of(
+            session, RoleGrant, col(RoleGrant.granted_by) == user_id
+        ),
         "sessions": [
             {
                 "started_at": as_utc(s.created_at).isoformat(),
@@ -654,9 +671,39 @@ def export_profile(*, session: Session, user_id: int) -> dict[str, object]:
                 "expires_at": as_utc(s.expires_at).isoformat(),
                 "device": s.user_agent,
             }
-            for s in sessions
+            for s in session.exec(select(AuthSession).where(AuthSession.user_id == user_id))
         ],
+        "api_tokens": personal_data.rows_of(session, ApiToken, col(ApiToken.user_id) == user_id),
+        "mailed_links": personal_data.rows_of(
+            session, AccountLink, col(AccountLink.user_id) == user_id
+        ),
+        "roster_uploads": personal_data.rows_of(
+            session, RosterUpload, col(RosterUpload.user_id) == user_id
+        ),
+        "nip_disputes_about_this_account": personal_data.rows_of(
+            session,
+            NipDispute,
+            col(NipDispute.holder_id) == user_id,
+            omit=("claimant_email", "statement", "locale"),
+        ),
+        "nip_disputes_decided": personal_data.rows_of(
+            session,
+            NipDispute,
+            col(NipDispute.resolved_by) == user_id,
+            omit=("claimant_email", "statement", "locale"),
+        ),
     }
+
+
+PERSONAL_TABLES = (
+    "user",
+    "auth_session",
+    "role_grant",
+    "api_token",
+    "account_link",
+    "roster_upload",
+    "nip_dispute",
+)
 
 
 # ---- people, for other modules' set-based SQL ------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app import personal_data
 from app.i18n import N_
 from modules.audit.models import AuditEvent
 
@@ -142,3 +143,23 @@ def recent(
         stmt = stmt.where(col(AuditEvent.id) < before_id)
     events = session.exec(stmt.order_by(col(AuditEvent.id).desc()).limit(limit)).all()
     return _with_names(list(events), names)
+
+
+def export_for(*, session: Session, user_id: int, nip: str) -> dict[str, Any]:
+    """For a person's data download: what they did (as the actor), and every event about
+    them, by whom (who viewed or changed their records)."""
+    return {
+        "done_by_you": personal_data.rows_of(
+            session, AuditEvent, col(AuditEvent.actor_id) == user_id, order=col(AuditEvent.id)
+        ),
+        "about_you": personal_data.rows_of(
+            session,
+            AuditEvent,
+            col(AuditEvent.subject_type) == "user",
+            col(AuditEvent.subject_id) == nip,
+            order=col(AuditEvent.id),
+        ),
+    }
+
+
+PERSONAL_TABLES = ("audit_event",)

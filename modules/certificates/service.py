@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from app import backup, jobs
+from app import backup, jobs, personal_data
 from app.clock import as_utc, utcnow
 from app.i18n import N_
 from modules.accounts import service as accounts_service
@@ -607,3 +607,19 @@ restore_gaps = recovery.gaps
 advance_generation = recovery.advance
 put_back = recovery.put_back
 revoke_again = recovery.revoke_again
+
+
+def export_for(*, session: Session, user_id: int) -> dict[str, Any]:
+    """A person's certificates as issued (with revocations), for their data download."""
+    return {
+        "certificates": personal_data.rows_of(
+            session,
+            Certificate,
+            col(Certificate.user_id) == user_id,
+            omit=("user_id",),
+            order=col(Certificate.id),
+        )
+    }
+
+
+PERSONAL_TABLES = ("certificate",)

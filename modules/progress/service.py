@@ -22,11 +22,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app import personal_data
 from app.clock import as_utc, utcnow
 from app.db import insert_for
 from modules.courses import service as courses_service
 from modules.progress.models import (
     AssignmentReminder,
+    CourseAssignment,
     CourseCompletion,
     Enrollment,
     LearningEvent,
@@ -302,7 +304,35 @@ def export_for(*, session: Session, user_id: int) -> dict[str, list[dict[str, ob
             }
             for c in completed
         ],
+        "assignments": [
+            {
+                "course": e.course_id,
+                "due_on": personal_data.plain(e.due_on),
+                "assigned_at": personal_data.plain(e.assigned_at),
+            }
+            for e in enrolled
+            if e.assigned_at is not None
+        ],
+        "learning_events": personal_data.rows_of(
+            session, LearningEvent, col(LearningEvent.user_id) == user_id, omit=("user_id",)
+        ),
+        "due_date_reminders_sent": personal_data.rows_of(
+            session, AssignmentReminder, col(AssignmentReminder.user_id) == user_id
+        ),
+        "assignments_made_as_hr": personal_data.rows_of(
+            session, CourseAssignment, col(CourseAssignment.assigned_by) == user_id
+        ),
     }
+
+
+PERSONAL_TABLES = (
+    "enrollment",
+    "lesson_progress",
+    "course_completion",
+    "learning_event",
+    "assignment_reminder",
+    "course_assignment",
+)
 
 
 def events(*, session: Session, user_id: int, course_id: str) -> set[tuple[str, str]]:

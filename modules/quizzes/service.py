@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app import personal_data
 from app.clock import as_utc, utcnow
 from modules.courses.schemas import Question, QuizContent
 from modules.quizzes import forms, grading
@@ -218,9 +219,7 @@ def get_attempt(*, session: Session, attempt_id: str, fresh: bool = False) -> Qu
     return attempt
 
 
-def overdue(
-    *, session: Session, limit: int = 200, skip: frozenset[str] = frozenset()
-) -> list[str]:
+def overdue(*, session: Session, limit: int = 200, skip: frozenset[str] = frozenset()) -> list[str]:
     """Ids of open attempts whose time ran out (oldest deadline first), but those in `skip`,
     for the worker to hand in."""
     stmt = select(QuizAttempt.id).where(
@@ -564,3 +563,25 @@ def likert_means(
             for tag in question.tags or ["-"]:
                 totals.setdefault(tag, []).append(value)
     return {tag: round(sum(v) / len(v), 2) for tag, v in totals.items()}
+
+
+def export_for(*, session: Session, user_id: int) -> dict[str, Any]:
+    """A learner's quiz attempts with every answer saved, for their data download."""
+    attempts = personal_data.rows_of(
+        session,
+        QuizAttempt,
+        col(QuizAttempt.user_id) == user_id,
+        omit=("user_id", "seed"),
+        order=col(QuizAttempt.started_at),
+    )
+    for attempt in attempts:
+        attempt["answers"] = personal_data.rows_of(
+            session,
+            QuizAnswer,
+            col(QuizAnswer.attempt_id) == attempt["id"],
+            omit=("attempt_id",),
+        )
+    return {"attempts": attempts}
+
+
+PERSONAL_TABLES = ("quiz_attempt", "quiz_answer")

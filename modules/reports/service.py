@@ -11,11 +11,15 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlmodel import Session, col
+
+from app import personal_data
 from app.i18n import N_
 from modules.accounts.schemas import PNS_GRADES, PPPK_GRADES
 from modules.accounts.service import Scope
 from modules.courses.schemas import CourseContent
 from modules.reports import queries
+from modules.reports.models import ReportJob
 from modules.reports.queries import GROUPS, STATUSES, Filters, GroupRow, PersonRow, Window
 
 __all__ = [
@@ -325,3 +329,15 @@ def person_dict(row: PersonRow) -> dict[str, Any]:
         "jp": row.jp,
         "certificate_number": row.certificate,
     }
+
+
+def export_for(*, session: Session, user_id: int) -> dict[str, Any]:
+    """The exports a person (as HR) started, for their data download (not the files)."""
+    return {
+        "exports": personal_data.rows_of(
+            session, ReportJob, col(ReportJob.user_id) == user_id, omit=("user_id",)
+        )
+    }
+
+
+PERSONAL_TABLES = ("report_job",)
