@@ -104,11 +104,15 @@ def _journey(app, port: int, page, inbox: Inbox, roster, tmp_path) -> None:
         # registering is no way in: the roster's address gets the invitation instead
         register_in_browser(page, base, nip=SITI[0], email=SITI[2])
         page.get_by_text("Periksa email Anda").first.wait_for()
+        # HR's two invitations, then the one the registration sent Siti (the newest link
+        # is the one that works)
         deadline = clock.utcnow() + timedelta(seconds=20)
-        while len({str(m["To"]) for m in inbox.received}) < 2:
+        while True:
+            siti_mail = [i for i, m in enumerate(inbox.received, 1) if SITI[2] in str(m["To"])]
+            if len(inbox.received) >= 3 and len(siti_mail) >= 2:
+                break
             assert clock.utcnow() < deadline, "the invitations did not arrive"
             page.wait_for_timeout(50)
-        siti_mail = [i for i, m in enumerate(inbox.received, 1) if SITI[2] in str(m["To"])]
         page.goto(_next_link(inbox, siti_mail[-1], "claim"))
         assert SITI[1] in page.content()
         page.get_by_label("Kata sandi", exact=True).fill(CHOSEN)
