@@ -71,6 +71,7 @@ def make_engine(url: str, limits: Limits | None = None) -> Engine:
         pool_timeout=limits.pool_timeout,
         pool_recycle=3600,
         connect_args=connect_args,
+        hide_parameters=True,  # a logged error never shows the values (NIPs, emails) bound
     )
     if behind_pooler:
         # A session setting made here would reach one server connection only, and PgBouncer
@@ -116,6 +117,7 @@ def _sqlite_engine(url: str, limits: Limits) -> Engine:
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": limits.busy_timeout},
+        hide_parameters=True,
         pool_size=40,
         max_overflow=10,
     )

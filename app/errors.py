@@ -14,6 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.i18n import N_
+from app.observability import loggable_path
 
 log = logging.getLogger("berakhlak")
 
@@ -170,12 +171,17 @@ def install(app: FastAPI) -> None:
     async def _database_down(request: Request, exc: Exception) -> Response:
         # the database did not answer (refused, timed out, busy, interrupted): nothing may be
         # claimed as saved
-        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+        log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            loggable_path(request.url.path),
+            type(exc).__name__,
+        )
         response = error_page(request, 503, DATABASE_DOWN)
         response.headers["Retry-After"] = "10"
         return response
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, loggable_path(request.url.path))
         return error_page(request, 500)

@@ -21,7 +21,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.observability import metrics
+from app.observability import loggable_path, metrics
 from app.security import SECURITY_HEADERS
 
 log = logging.getLogger("berakhlak.guard")
@@ -82,7 +82,10 @@ class Guard:
             self.timed_out += 1
             metrics().timed_out.inc()
             log.warning(
-                "%s %s: no answer after %s s", scope["method"], scope["path"], self.timeout
+                "%s %s: no answer after %s s",
+                scope["method"],
+                loggable_path(scope["path"]),
+                self.timeout,
             )
             await self._unavailable(scope, send, overloaded=False)
 

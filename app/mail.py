@@ -233,6 +233,16 @@ def _permanent(exc: Exception) -> bool:
     return False
 
 
+def _code(exc: Exception) -> str:
+    """What an SMTP failure was, without the addresses its text names."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _message in exc.recipients.values()})
+        return f"{type(exc).__name__} {codes}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{type(exc).__name__} {exc.smtp_code}"
+    return type(exc).__name__
+
+
 def _record(engine: Any, mail_id: int, **values: Any) -> None:
     with engine.begin() as conn:
         conn.execute(update(_table).where(_table.c.id == mail_id).values(**values))
@@ -253,8 +263,9 @@ def send(ctx: jobs.JobContext) -> None:
         problem = f"{type(exc).__name__}: {exc}"[:500]
         if _permanent(exc):
             _record(engine, row.id, status=FAILED, attempts=attempts, last_error=problem)
-            # the mail's id, not its address: logs keep no personal data (docs/privacy.md)
-            log.warning("mail %s refused for good: %s", row.id, problem)
+            # the mail's id and the answer's code, not its text (which names the address): logs
+            # keep no personal data (docs/privacy.md); the whole answer is on the mail's row
+            log.warning("mail %s refused for good: %s", row.id, _code(exc))
             return
         _record(engine, row.id, attempts=attempts, last_error=problem)
         raise
@@ -410,15 +421,16 @@ def record_bounces(engine: Any, raw: bytes) -> list[Bounce]:
             )
         )
         if changed:
-            log.warning("mail %s bounced: %s", bounce.message_id, problem)
+            log.warning("mail %s bounced: %s", bounce.message_id, bounce.status)
     return recorded
 
 
 _LINK = re.compile(r"https?://\S+/(?:reset-password|verify-email|confirm-email|claim)/\S+")
 
 
-def export_for(*, session: Session, user_id: int) -> dict[str, Any]:
-    """The mail sent to a person (kept `BERAKHLAK_MAIL_KEEP_DAYS`), for their data download."""
+def export_for(*, session: Session, user_id: int, since: Any = None) -> dict[str, Any]:
+    """The mail sent to a person (kept `BERAKHLAK_MAIL_KEEP_DAYS`), for their data download;
+    `since`: only from then (an account passed to the rightful holder of its NIP)."""
     rows = session.execute(
         select(
             _table.c.created_at,
@@ -429,7 +441,10 @@ def export_for(*, session: Session, user_id: int) -> dict[str, Any]:
             _table.c.status,
             _table.c.text_body,
         )
-        .where(_table.c.user_id == user_id)
+        .where(
+            _table.c.user_id == user_id,
+            *([_table.c.created_at >= since] if since is not None else []),
+        )
         .order_by(_table.c.id)
     )
     return {

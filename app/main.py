@@ -132,18 +132,37 @@ def _by_id(section: Any) -> Any:
     return lambda *, session, user_id, nip: section(session=session, user_id=user_id)
 
 
+def _certificates_section(*, session: Session, user_id: int, nip: str) -> Any:
+    since = accounts_service.held_since(session=session, user_id=user_id)
+    return certificates_service.export_for(session=session, user_id=user_id, since=since)
+
+
+def _mail_section(*, session: Session, user_id: int, nip: str) -> Any:
+    since = accounts_service.held_since(session=session, user_id=user_id)
+    return mail.export_for(session=session, user_id=user_id, since=since)
+
+
+def _audit_section(*, session: Session, user_id: int, nip: str) -> Any:
+    """What the person did and every event about them or their certificates, with who."""
+    numbers = [c.number for c in certificates_service.for_user(session=session, user_id=user_id)]
+    return audit_service.export_for(
+        session=session,
+        user_id=user_id,
+        nip=nip,
+        certificates=numbers,
+        since=accounts_service.held_since(session=session, user_id=user_id),
+        names=lambda ids: accounts_service.names(session=session, user_ids=ids),
+    )
+
+
 PERSONAL_DATA: list[tuple[str, Any, tuple[str, ...]]] = [
     ("account", _by_id(accounts_service.export_profile), accounts_service.PERSONAL_TABLES),
     ("learning", _by_id(progress_service.export_for), progress_service.PERSONAL_TABLES),
     ("quizzes", _by_id(quizzes_service.export_for), quizzes_service.PERSONAL_TABLES),
-    (
-        "certificates",
-        _by_id(certificates_service.export_for),
-        certificates_service.PERSONAL_TABLES,
-    ),
+    ("certificates", _certificates_section, certificates_service.PERSONAL_TABLES),
     ("exports", _by_id(reports_service.export_for), reports_service.PERSONAL_TABLES),
-    ("mail", _by_id(mail.export_for), mail.PERSONAL_TABLES),
-    ("audit", audit_service.export_for, audit_service.PERSONAL_TABLES),
+    ("mail", _mail_section, mail.PERSONAL_TABLES),
+    ("audit", _audit_section, audit_service.PERSONAL_TABLES),
 ]
 NOT_PERSONAL = {
     # the outbox's bookkeeping: its payloads repeat what the sections above show (a mail's id,

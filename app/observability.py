@@ -9,7 +9,6 @@ when `BERAKHLAK_METRICS_TOKEN` is set, requests carrying it as a bearer token.""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import ipaddress
 import json
@@ -86,8 +85,9 @@ def configure_logging(fmt: str = "text", level: int = logging.INFO) -> None:
 # code (its page shows the holder's name), an unsubscribe token.
 _SECRET_PATHS = re.compile(
     r"^(/(?:reset-password|verify-email|confirm-email|claim|unsubscribe|api/unsubscribe"
-    r"|nip-dispute/confirm|verify|certificates)/)[^/?]+"
+    r"|nip-dispute/confirm|verify|certificates|manage/certificates|keys)/)[^/?]+"
 )
+_QUERY_KEY = secrets.token_bytes(32)  # per process: a searched NIP cannot be found offline
 
 
 def loggable_path(path: str) -> str:
@@ -97,8 +97,10 @@ def loggable_path(path: str) -> str:
     target, question, query = path.partition("?")
     target = _SECRET_PATHS.sub(r"\1…", target)
     if question:
-        digest = hashlib.sha256(query.encode("utf-8", "replace")).hexdigest()[:10]
-        target += f"?#{digest}"
+        # keyed, so the hash of a searched NIP or email cannot be recomputed from the log (a
+        # NIP has few enough likely values to try them all); repeats within a process match
+        digest = hmac.new(_QUERY_KEY, query.encode("utf-8", "replace"), "sha256").hexdigest()
+        target += f"?#{digest[:10]}"
     return target
 
 

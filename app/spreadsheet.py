@@ -28,7 +28,8 @@ LINE_END = "\r\n"
 BOM = "\ufeff"
 _DIGITS = re.compile(r"[0-9]{1,40}")
 # a formula may start at the cell's start, or wherever another reading starts a new cell
-_FORMULA_START = re.compile(r"(^|[,;\r\n])([ ]*)([=+\-@\t\r])")
+# (a quote may stand between: `x","=cmd` read at `,` gives a cell `=cmd` after the quotes)
+_FORMULA_START = re.compile(r"(^|[,;\r\n])([ \"]*)([=+\-@\t\r])")
 
 
 def text_cell(value: str) -> str:

@@ -38,10 +38,14 @@ LINKS_KEPT = timedelta(days=30)  # a used or expired mailed link, kept this long
 
 def retention(ctx: JobContext) -> None:
     """Delete what has served its purpose: expired logins, mailed links a month past their
-    end, disputes never confirmed a month after they were filed."""
+    end (but invitations), disputes never confirmed a month after they were filed."""
     now = utcnow()
     ctx.session.execute(delete(AuthSession).where(col(AuthSession.expires_at) < now))
-    ctx.session.execute(delete(AccountLink).where(col(AccountLink.expires_at) < now - LINKS_KEPT))
+    ctx.session.execute(  # invitations stay: HR's page tells "invited" from them
+        delete(AccountLink).where(
+            col(AccountLink.expires_at) < now - LINKS_KEPT, col(AccountLink.purpose) != "invite"
+        )
+    )
     ctx.session.execute(
         delete(NipDispute).where(
             col(NipDispute.status) == "unconfirmed",

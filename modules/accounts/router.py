@@ -607,7 +607,8 @@ def sessions_page(request: Request, session: SessionDep, user: CurrentUser) -> R
         for s in service.sessions_of(session=session, user_id=user.id)
     ]
     ended = request.query_params.get("ended", "")
-    return render(request, "accounts/sessions.html", {"sessions": rows, "ended": ended[:3]})
+    count = int(ended) if ended.isascii() and ended.isdigit() and len(ended) < 4 else 0
+    return render(request, "accounts/sessions.html", {"sessions": rows, "ended": count})
 
 
 @router.post("/me/sessions")

@@ -6,7 +6,7 @@ import hmac
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, func, true, update
@@ -639,13 +639,31 @@ def get_by_nip(*, session: Session, nip: str) -> User | None:
     return session.exec(select(User).where(User.nip == normalise(nip))).first()
 
 
+def held_since(*, session: Session, user_id: int) -> datetime | None:
+    """When the account passed to its present holder through a NIP dispute (None: it has
+    been theirs from the start): what happened before belongs to the former holder."""
+    return session.exec(
+        select(func.max(NipDispute.resolved_at)).where(
+            col(NipDispute.holder_id) == user_id, col(NipDispute.status) == "transferred"
+        )
+    ).one()
+
+
 def export_profile(*, session: Session, user_id: int) -> dict[str, object]:
     """The account as stored (never the password hash, tokens or links' secrets), for the
     data download: the profile, logins, roles, API tokens, mailed links, rosters uploaded,
-    NIP disputes about the account (without the claimant's address: theirs, not this
-    person's) and those the person decided."""
+    the roster's listing, NIP disputes about the account (without the claimant's name,
+    address, statement or the officer's note: not this person's) and those the person
+    decided. After a NIP dispute's transfer, only what is the present holder's."""
     user = get(session=session, user_id=user_id)
     agency = agencies_service.get(session=session, agency_id=user.agency_id)
+    since = held_since(session=session, user_id=user_id)
+
+    def after(column: Any) -> list[Any]:
+        return [col(column) >= since] if since is not None else []
+
+    third_party = ("claimant_name", "claimant_email", "statement", "note", "locale")
+    entry = session.get(RosterEntry, user.nip)
     return {
         "nip": user.nip,
         "employment_type": user.employment_type,
@@ -660,9 +678,20 @@ def export_profile(*, session: Session, user_id: int) -> dict[str, object]:
         "reminders_by_mail": user.reminders,
         "active": user.active,
         "registered_at": as_utc(user.created_at).isoformat(),
+        "roster_listing": {
+            "agency_id": entry.agency_id,
+            "work_unit": entry.work_unit,
+            "email": entry.email,
+            "recorded_at": personal_data.plain(entry.recorded_at),
+        }
+        if entry is not None
+        else None,
         "roles": personal_data.rows_of(session, RoleGrant, col(RoleGrant.user_id) == user_id),
         "roles_granted_to_others": personal_data.rows_of(
-            session, RoleGrant, col(RoleGrant.granted_by) == user_id
+            session,
+            RoleGrant,
+            col(RoleGrant.granted_by) == user_id,
+            *after(RoleGrant.created_at),
         ),
         "sessions": [
             {
@@ -673,23 +702,29 @@ def export_profile(*, session: Session, user_id: int) -> dict[str, object]:
             }
             for s in session.exec(select(AuthSession).where(AuthSession.user_id == user_id))
         ],
-        "api_tokens": personal_data.rows_of(session, ApiToken, col(ApiToken.user_id) == user_id),
+        "api_tokens": personal_data.rows_of(
+            session, ApiToken, col(ApiToken.user_id) == user_id, *after(ApiToken.created_at)
+        ),
         "mailed_links": personal_data.rows_of(
-            session, AccountLink, col(AccountLink.user_id) == user_id
+            session,
+            AccountLink,
+            col(AccountLink.user_id) == user_id,
+            *after(AccountLink.created_at),
         ),
         "roster_uploads": personal_data.rows_of(
-            session, RosterUpload, col(RosterUpload.user_id) == user_id
+            session,
+            RosterUpload,
+            col(RosterUpload.user_id) == user_id,
+            *after(RosterUpload.created_at),
         ),
         "nip_disputes_about_this_account": personal_data.rows_of(
-            session,
-            NipDispute,
-            col(NipDispute.holder_id) == user_id,
-            omit=("claimant_email", "statement", "locale"),
+            session, NipDispute, col(NipDispute.holder_id) == user_id, omit=third_party
         ),
         "nip_disputes_decided": personal_data.rows_of(
             session,
             NipDispute,
             col(NipDispute.resolved_by) == user_id,
+            *after(NipDispute.created_at),
             omit=("claimant_email", "statement", "locale"),
         ),
     }
@@ -697,6 +732,7 @@ def export_profile(*, session: Session, user_id: int) -> dict[str, object]:
 
 PERSONAL_TABLES = (
     "user",
+    "roster_entry",
     "auth_session",
     "role_grant",
     "api_token",

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from app import personal_data
@@ -145,21 +146,42 @@ def recent(
     return _with_names(list(events), names)
 
 
-def export_for(*, session: Session, user_id: int, nip: str) -> dict[str, Any]:
+def export_for(
+    *,
+    session: Session,
+    user_id: int,
+    nip: str,
+    certificates: Iterable[str] = (),
+    since: Any = None,
+    names: Names | None = None,
+) -> dict[str, Any]:
     """For a person's data download: what they did (as the actor), and every event about
-    them, by whom (who viewed or changed their records)."""
-    return {
-        "done_by_you": personal_data.rows_of(
-            session, AuditEvent, col(AuditEvent.actor_id) == user_id, order=col(AuditEvent.id)
+    them or their certificates with who did it (who viewed or changed their records). Others'
+    addresses and the details of events about the person (which may name third parties, a
+    NIP dispute's claimant) are left out. `since`: only events from then (an account passed
+    to the rightful holder of its NIP: the former holder's history is not theirs)."""
+    after = [col(AuditEvent.at) >= since] if since is not None else []
+    done = personal_data.rows_of(
+        session, AuditEvent, col(AuditEvent.actor_id) == user_id, *after, order=col(AuditEvent.id)
+    )
+    about = personal_data.rows_of(
+        session,
+        AuditEvent,
+        or_(
+            and_(col(AuditEvent.subject_type) == "user", col(AuditEvent.subject_id) == nip),
+            and_(
+                col(AuditEvent.subject_type) == "certificate",
+                col(AuditEvent.subject_id).in_(list(certificates)),
+            ),
         ),
-        "about_you": personal_data.rows_of(
-            session,
-            AuditEvent,
-            col(AuditEvent.subject_type) == "user",
-            col(AuditEvent.subject_id) == nip,
-            order=col(AuditEvent.id),
-        ),
-    }
+        *after,
+        omit=("address", "detail"),
+        order=col(AuditEvent.id),
+    )
+    who = names({e["actor_id"] for e in about if e["actor_id"]}) if names else {}
+    for event in about:
+        event["actor"] = who.get(event["actor_id"], "") if event["actor_id"] else ""
+    return {"done_by_you": done, "about_you": about}
 
 
 PERSONAL_TABLES = ("audit_event",)

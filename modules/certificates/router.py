@@ -362,6 +362,7 @@ def _verdict(
 
 
 HOLDER_CHECKS_PER_DAY = 20  # per certificate: a name or NIP cannot be guessed through it
+HOLDER_CHECKS_PER_ADDRESS_DAY = 50  # per address: nobody walks the numbers with one name
 
 
 @router.post("/verify/{ref:path}")
@@ -386,12 +387,20 @@ async def verify_holder(
             certificate, replacement = service.find_for_verification(conn=conn, ref=ref)
             if allowed and certificate is not None:
                 with write_lock(engine):
-                    allowed = ratelimit.allow(
+                    # per certificate, and per address (one name tried on every number)
+                    per_certificate = ratelimit.allow(
                         conn,
                         ratelimit.key("verify-holder", str(certificate.id)),
                         limit=HOLDER_CHECKS_PER_DAY,
                         per=timedelta(days=1),
                     )
+                    per_address = ratelimit.allow(
+                        conn,
+                        ratelimit.address_key("verify-holder-ip", address),
+                        limit=HOLDER_CHECKS_PER_ADDRESS_DAY,
+                        per=timedelta(days=1),
+                    )
+                    allowed = per_certificate and per_address
             return allowed, certificate, replacement
 
     allowed, certificate, replacement = await run_in_threadpool(work)

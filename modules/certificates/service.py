@@ -312,17 +312,75 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", plain)
 
 
+# Parts of Indonesian degrees and honorifics (S.Kom., M.M., Dr., Ir., Hj., A.Md. …), in the
+# words `_words` makes of them
+TITLE_WORDS = frozenset(
+    [
+        "dr",
+        "drs",
+        "dra",
+        "ir",
+        "prof",
+        "h",
+        "hj",
+        "s",
+        "m",
+        "d",
+        "a",
+        "t",
+        "e",
+        "p",
+        "st",
+        "se",
+        "sh",
+        "sp",
+        "si",
+        "ss",
+        "sos",
+        "pd",
+        "kom",
+        "kes",
+        "ked",
+        "kep",
+        "farm",
+        "gz",
+        "ak",
+        "ag",
+        "hum",
+        "ip",
+        "mm",
+        "mh",
+        "mpd",
+        "msi",
+        "mt",
+        "mkes",
+        "mba",
+        "ma",
+        "msc",
+        "bsc",
+        "phd",
+        "md",
+        "amd",
+        "ab",
+        "sk",
+        "ked",
+    ]
+)
+
+
 def holder_matches(certificate: Certificate, given: str) -> bool:
     """Whether `given` (what a verifier typed from a paper copy) is the holder's NIP or name.
     A name matches when every word of the holder's name is in it, so academic titles
-    ("Dr. Siti Rahmawati, S.Kom.") may be added; at most four more words, so a list of
-    common names cannot match everyone."""
+    ("Dr. Siti Rahmawati, S.Kom.") may be added; at most two more words, so a list of
+    common names cannot test many at once."""
     given = given.strip()[:200]
     digits = "".join(ch for ch in given if ch.isdigit())
     if digits and len(digits) == len(certificate.holder_nip) and not re.search(r"[^\d\s.-]", given):
         return hmac.compare_digest(digits, certificate.holder_nip)
-    holder, typed = _words(certificate.holder_name), _words(given)
-    return bool(holder) and set(holder) <= set(typed) and len(typed) <= len(holder) + 4
+    holder = _words(certificate.holder_name)
+    # academic degrees and honorifics as printed around a name are not counted as words
+    typed = [w for w in _words(given) if w in holder or w not in TITLE_WORDS]
+    return bool(holder) and set(holder) <= set(typed) and len(typed) <= len(holder) + 2
 
 
 def mask_nip(nip: str) -> str:
@@ -609,17 +667,25 @@ put_back = recovery.put_back
 revoke_again = recovery.revoke_again
 
 
-def export_for(*, session: Session, user_id: int) -> dict[str, Any]:
-    """A person's certificates as issued (with revocations), for their data download."""
-    return {
-        "certificates": personal_data.rows_of(
-            session,
-            Certificate,
-            col(Certificate.user_id) == user_id,
-            omit=("user_id",),
-            order=col(Certificate.id),
-        )
-    }
+def export_for(*, session: Session, user_id: int, since: datetime | None = None) -> dict[str, Any]:
+    """A person's certificates as issued (with revocations), for their data download. Those
+    issued before `since` (an account passed to the rightful holder of its NIP) are listed
+    without the former holder's name and workplace."""
+    rows = personal_data.rows_of(
+        session,
+        Certificate,
+        col(Certificate.user_id) == user_id,
+        omit=("user_id",),
+        order=col(Certificate.id),
+    )
+    if since is not None:
+        cut = as_utc(since).isoformat()
+        former = ("holder_name", "holder_agency", "holder_work_unit", "holder_position")
+        for row in rows:
+            if row["issued_at"] < cut:
+                for column in (*former, "holder_grade"):
+                    row.pop(column, None)
+    return {"certificates": rows}
 
 
 PERSONAL_TABLES = ("certificate",)

@@ -19,6 +19,7 @@ from tests.conftest import PASSWORD, login, register
 from tests.modules.certificates.helpers import complete_in_browserless_client, make_app
 
 PERSON_COLUMNS = {"user_id", "holder_id", "actor_id", "assigned_by", "granted_by", "resolved_by"}
+IDENTIFYING = {"nip", "email"}  # a table keyed by a person's NIP or address holds them too
 
 
 def _holding_a_person() -> set[str]:
@@ -26,7 +27,7 @@ def _holding_a_person() -> set[str]:
     for table in metadata.sorted_tables:
         for column in table.columns:
             to_user = any(fk.column.table.name == "user" for fk in column.foreign_keys)
-            if to_user or column.name in PERSON_COLUMNS:
+            if to_user or column.name in PERSON_COLUMNS | IDENTIFYING:
                 found.add(table.name)
     return found | {"user"}
 

@@ -6,6 +6,7 @@ name through the workflow."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -163,6 +164,13 @@ def test_hr_of_the_roster_transfers_the_account_and_its_certificate(db_url, tmp_
         siti = TestClient(app, base_url="http://testserver")
         assert _claim(siti, _link(invitation, "/claim")).status_code == 303
         assert new_number in siti.get("/certificates").text
+        # her data download holds nothing of the former holder, nor a claimant's words
+        document = siti.get("/me/data").text
+        assert "penyerobot@gmail.com" not in document and "Penyerobot" not in document
+        assert STATEMENT not in document
+        about = json.loads(document)["audit"]["about_you"]
+        assert {e["action"] for e in about} >= {"dispute.transfer"}
+        assert all("address" not in e and "detail" not in e for e in about)
     finally:
         server.stop()
         app.state.engine.dispose()

@@ -22,8 +22,8 @@ from tests.modules.reports.test_exports import _export, pop  # noqa: F401 - the 
 HOSTILE = {
     "done": "Budi;=cmd|' /C calc'!A0",
     "started": '=HYPERLINK("http://evil.example","klik")',
-    "late": "x,=1+1",
-    "idle": "@SUM(1)",
+    "late": 'x,=1+1 y," =2+2',
+    "idle": 'x","=cmd|\' /C calc\'!A0,',
     "old": '"kutip";-2+3\n=1+1',
 }
 UNIT = "+62 Biro, -SDM"
