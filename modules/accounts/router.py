@@ -234,6 +234,7 @@ def profile_save(
             user=service.get(session=session, user_id=user.id),
             data=data,
             settings=request.app.state.settings,
+            address=client_address(request),
         )
     except FormError as exc:
         return _form_page(

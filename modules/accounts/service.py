@@ -479,10 +479,23 @@ def update_profile(
     if taken:
         raise FormError({"email": N_("An account with this email already exists.")})
     new_email = data.email if data.email != user.email else None
+    before = {"agency_id": user.agency_id, "work_unit": user.work_unit}
     for key, value in vars(data).items():
         if key != "email":
             setattr(user, key, value)
     session.add(user)
+    after = {"agency_id": user.agency_id, "work_unit": user.work_unit}
+    if after != before:
+        # a move leaves one agency's (or unit's) reports and enters another's: on the record
+        audit.record(
+            session=session,
+            actor_id=user.id,
+            action="account.move",
+            subject_type="user",
+            subject_id=user.nip,
+            detail={"from": before, "to": after},
+            address=address,
+        )
     if new_email is not None:
         locale = user.locale or settings.default_locale
         token = links.make(session, user, links.EMAIL, links.EMAIL_LIFETIME, to=new_email)

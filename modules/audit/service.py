@@ -22,6 +22,7 @@ ACTION_LABELS = {
     "account.invite": N_("Mailed an invitation to claim an account"),
     "account.reminders": N_("Turned due-date reminders on or off"),
     "account.sessions_end": N_("Logged out on other devices"),
+    "account.move": N_("Moved themselves to another agency or work unit"),
     "dispute.file": N_("Reported that a NIP is used by someone else"),
     "dispute.suspend": N_("Suspended an account while a NIP dispute is looked into"),
     "dispute.transfer": N_("Gave an account to the rightful holder of its NIP"),

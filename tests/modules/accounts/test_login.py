@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
@@ -285,3 +287,32 @@ def test_a_stranger_cannot_lock_a_colleague_out_with_a_few_tries(client, app, se
             lockout_minutes=settings.login_lockout_minutes,
         )
     assert from_office.user is not None and not from_office.locked
+
+
+def test_moving_oneself_to_another_agency_or_unit_is_audited(client, app) -> None:
+    from sqlmodel import Session, select
+
+    from modules.audit.models import AuditEvent
+    from tests.conftest import agency_id
+
+    register(client)
+    token = csrf_from(client, "/me/profile")
+    form = {
+        "csrf_token": token,
+        "name": "Siti Rahmawati",
+        "email": "siti@bkn.go.id",
+        "agency_id": str(agency_id(client)),
+        "work_unit": "Direktorat Pengembangan",
+        "position": "Analis Kebijakan",
+        "grade": "III/a",
+    }
+    assert client.post("/me/profile", data=form, follow_redirects=False).status_code == 303
+    lan = agency_id(client, "LB-LAN")
+    form.update(agency_id=str(lan), work_unit="Pusat Pembinaan")
+    assert client.post("/me/profile", data=form, follow_redirects=False).status_code == 303
+    with Session(app.state.engine) as session:
+        (moved,) = session.exec(select(AuditEvent).where(AuditEvent.action == "account.move")).all()
+    detail = json.loads(moved.detail)
+    assert detail["to"] == {"agency_id": lan, "work_unit": "Pusat Pembinaan"}
+    assert detail["from"]["work_unit"] == "Direktorat Pengembangan"
+    assert moved.subject_id == nip()
