@@ -141,6 +141,18 @@ ROSTER_EMAIL_ONLY = N_(
 )
 
 
+def _password_problem(session: Session, user: User, password: str) -> str | None:
+    """What is wrong with `password` for this person (their NIP, name, email and agency are
+    what a guesser tries first), or None."""
+    return password_problem(
+        password,
+        nip=user.nip,
+        email=user.email or "",
+        name=user.name,
+        agency=_agency_name(session, user),
+    )
+
+
 def _password_by_link(
     session: Session, token: str, purpose: str, password: str, confirm: str
 ) -> User:
@@ -149,13 +161,7 @@ def _password_by_link(
     user = links.peek(session, token, purpose)
     if user is None:
         raise LinkInvalid
-    problem = password_problem(
-        password,
-        nip=user.nip,
-        email=user.email or "",
-        name=user.name,
-        agency=_agency_name(session, user),
-    )
+    problem = _password_problem(session, user, password)
     if problem:
         raise FormError({"password": problem})
     if password != confirm:
@@ -578,13 +584,7 @@ def change_password(
     errors: dict[str, str] = {}
     if not security.verify_password(current, user.password_hash):
         errors["current_password"] = N_("Your current password is not correct.")
-    problem = password_problem(
-        new,
-        nip=user.nip,
-        email=user.email or "",
-        name=user.name,
-        agency=_agency_name(session, user),
-    )
+    problem = _password_problem(session, user, new)
     if problem:
         errors["new_password"] = problem
     elif new == current:
@@ -607,13 +607,7 @@ def change_password(
 
 def reset_password(*, session: Session, user: User, new: str) -> None:
     """Set a new password for a user (by an administrator) and end all their sessions."""
-    problem = password_problem(
-        new,
-        nip=user.nip,
-        email=user.email or "",
-        name=user.name,
-        agency=_agency_name(session, user),
-    )
+    problem = _password_problem(session, user, new)
     if problem:
         raise FormError({"password": problem})
     user.password_hash = security.hash_password(new)

@@ -274,6 +274,17 @@ def verify_form(request: Request, _user: OptionalUser, ref: str = "") -> Respons
     return render(request, "certificates/verify_form.html", {"ref": ""})
 
 
+def _counted_look_up(conn: Any, engine: Any, settings: Any, address: str) -> bool:
+    """Count one verification look-up from `address`; False once over the minute's limit."""
+    with write_lock(engine):
+        return ratelimit.allow(
+            conn,
+            ratelimit.address_key("verify", address),
+            limit=settings.verify_per_minute,
+            per=MINUTE,
+        )
+
+
 @router.get("/verify/{ref:path}")
 async def verify(request: Request, _user: OptionalUser, ref: str) -> Response:
     """Public: is this certificate valid? Shows only what verification needs. One thread-pool
@@ -286,13 +297,7 @@ async def verify(request: Request, _user: OptionalUser, ref: str) -> Response:
     def work() -> tuple[bool, Certificate | None, Certificate | None]:
         # each statement is its own transaction: the count is one upsert, the rest reads
         with autocommit(engine) as conn:
-            with write_lock(engine):
-                allowed = ratelimit.allow(
-                    conn,
-                    ratelimit.address_key("verify", address),
-                    limit=settings.verify_per_minute,
-                    per=MINUTE,
-                )
+            allowed = _counted_look_up(conn, engine, settings, address)
             if not allowed:
                 return False, None, None
             return True, *service.find_for_verification(conn=conn, ref=ref)
@@ -377,13 +382,7 @@ async def verify_holder(
 
     def work() -> tuple[bool, Certificate | None, Certificate | None]:
         with autocommit(engine) as conn:
-            with write_lock(engine):
-                allowed = ratelimit.allow(
-                    conn,
-                    ratelimit.address_key("verify", address),
-                    limit=settings.verify_per_minute,
-                    per=MINUTE,
-                )
+            allowed = _counted_look_up(conn, engine, settings, address)
             certificate, replacement = service.find_for_verification(conn=conn, ref=ref)
             if allowed and certificate is not None:
                 with write_lock(engine):
