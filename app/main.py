@@ -152,6 +152,7 @@ def _audit_section(*, session: Session, user_id: int, nip: str) -> Any:
         certificates=numbers,
         since=accounts_service.held_since(session=session, user_id=user_id),
         names=lambda ids: accounts_service.names(session=session, user_ids=ids),
+        placements=accounts_service.placements(session=session, user_id=user_id),
     )
 
 

@@ -49,6 +49,21 @@ class Scope:
             or (agency_id, " ".join(unit.split()).lower()) in self.units
         )
 
+    def narrowed(
+        self, agency_id: int | None = None, unit: str | None = None
+    ) -> list[tuple[int | None, str | None]]:
+        """Whose records a view with these filters could show, as (agency, work unit)
+        pairs, None for all (the audit of report views)."""
+        unit = " ".join(unit.split()).lower() if unit else None
+        if agency_id is None:
+            if self.everything:
+                return [(None, unit)]
+            pairs: list[tuple[int | None, str | None]] = [(a, unit) for a in sorted(self.agencies)]
+            return pairs + [(a, u) for a, u in sorted(self.units) if unit in (None, u)]
+        if self.everything or agency_id in self.agencies:
+            return [(agency_id, unit)]
+        return [(a, u) for a, u in sorted(self.units) if a == agency_id and unit in (None, u)]
+
     def where(self, agency: Any, unit: Any) -> Any:
         """A SQL condition on a person's agency and work unit columns (None: no limit)."""
         if self.everything:

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
-from app import clock
+from app import clock, i18n
 from app.auth import CurrentUser, OptionalUser
 from app.db import SessionDep
 from app.forms import FormData, client_address, safe_next
-from app.i18n import LOCALES, N_
+from app.i18n import LOCALES, N_, tr
 from app.security import CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, new_token, session_cookie
 from app.templating import is_htmx, render
 from modules.accounts import invitations, service
 from modules.accounts.nip import PNS_GRADES, PPPK_GRADES
 from modules.accounts.schemas import FormError, parse_profile, parse_registration
 from modules.agencies import service as agencies_service
+from modules.audit import service as audit_service
 
 router = APIRouter()
 
@@ -251,14 +256,90 @@ def profile_save(
     return RedirectResponse(f"/me/profile?saved={saved}", status_code=303)
 
 
-@router.get("/me/data")
-def personal_data(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    """All the platform keeps about the learner, as one document (UU 27/2022): each module
-    contributes its part, listed by the composition root (app/main.py)."""
-    document: dict[str, object] = {"exported_at": clock.utcnow().isoformat()}
+def _personal_document(request: Request, session: Session, user: Any) -> dict[str, Any]:
+    """All the platform keeps about the person (UU 27/2022): each module contributes its
+    part, listed by the composition root (app/main.py)."""
+    document: dict[str, Any] = {"exported_at": clock.utcnow().isoformat()}
     for name, section, _tables in request.app.state.personal_data:
         document[name] = section(session=session, user_id=user.id, nip=user.nip)
-    body = json.dumps(document, ensure_ascii=False, indent=2)
+    return document
+
+
+# the parts of the download, for the readable page
+DATA_SECTIONS = {
+    "account": N_("Your account"),
+    "learning": N_("Your learning"),
+    "quizzes": N_("Your quiz attempts and answers"),
+    "certificates": N_("Your certificates"),
+    "exports": N_("Exports you started"),
+    "mail": N_("Mail sent to you"),
+    "audit": N_("The audit trail"),
+}
+
+
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def _shown(value: Any) -> str:
+    """One stored value as a person reads it: times in the site's zone and locale."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return tr("yes") if value else tr("no")
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        try:
+            return i18n.format_time(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_shown(v)}" for k, v in value.items() if v not in (None, ""))
+    if isinstance(value, list):
+        return ", ".join(_shown(v) for v in value)
+    return str(value)
+
+
+def _split(value: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """A part's plain values, and its tables and sub-parts (shown under their own heading)."""
+    flat: list[Any] = []
+    nested: list[Any] = []
+    for key, inner in value.items():
+        deep = isinstance(inner, dict) or (
+            isinstance(inner, list) and (not inner or isinstance(inner[0], dict))
+        )
+        (nested if deep else flat).append((key, inner))
+    return flat, nested
+
+
+def _columns(rows: list[Any]) -> list[str]:
+    """The columns of a table of records: every key any row has, in first-seen order."""
+    return list(dict.fromkeys(k for row in rows if isinstance(row, dict) for k in row))
+
+
+@router.get("/me/data")
+def personal_data_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """The same document as the download, to read: first who viewed or changed the
+    person's records, then every part."""
+    document = _personal_document(request, session, user)
+    audit = document.get("audit", {})
+    context = {
+        "document": document,
+        "sections": [(k, DATA_SECTIONS.get(k, k), document[k]) for k in list(document)[1:]],
+        "about_you": [e for e in audit.get("about_you", []) if e.get("actor_id") != user.id],
+        "in_reports": audit.get("in_reports", []),
+        "labels": audit_service.ACTION_LABELS,
+        "shown": _shown,
+        "split": _split,
+        "columns": _columns,
+    }
+    response = render(request, "accounts/my_data.html", context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/me/data.json")
+def personal_data(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """The person's data as one JSON document to keep or take elsewhere."""
+    body = json.dumps(_personal_document(request, session, user), ensure_ascii=False, indent=2)
     return Response(
         body,
         media_type="application/json",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -654,6 +655,27 @@ def held_since(*, session: Session, user_id: int) -> datetime | None:
             col(NipDispute.holder_id) == user_id, col(NipDispute.status) == "transferred"
         )
     ).one()
+
+
+def placements(*, session: Session, user_id: int) -> list[tuple[int, str, Any, Any]]:
+    """Where the person was, when: (agency, work unit, from, until), None for open ends,
+    from the audited moves (`account.move`) and where they are now. Rosters re-placing
+    someone before they claimed the account are not in it (docs/privacy.md)."""
+    user = get(session=session, user_id=user_id)
+    moves = audit.for_subject(session=session, subject_type="user", subject_id=user.nip)
+    spans: list[tuple[int, str, Any, Any]] = []
+    start = None
+    for event, _who in moves:
+        if event.action != "account.move":
+            continue
+        try:
+            before = json.loads(event.detail)["from"]
+            spans.append((int(before["agency_id"]), str(before["work_unit"]), start, event.at))
+        except (ValueError, KeyError, TypeError):
+            continue
+        start = event.at
+    spans.append((user.agency_id, user.work_unit, start, None))
+    return spans
 
 
 def export_profile(*, session: Session, user_id: int) -> dict[str, object]:

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from app import personal_data
 from app.i18n import N_
-from modules.audit.models import AuditEvent
+from modules.audit.models import AuditEvent, AuditScope
 
 # What each recorded action means, for the people who read the trail (the code stays in the
 # database and in the filter).
@@ -81,19 +81,73 @@ def record(
     subject_id: str | int,
     detail: dict[str, Any] | None = None,
     address: str = "",
+    covers: Iterable[tuple[int | None, str | None]] = (),
 ) -> None:
     """Add an audit event to the caller's transaction (the caller commits, so the event and
-    the change it describes land together or not at all)."""
-    session.add(
-        AuditEvent(
-            actor_id=actor_id,
-            action=action,
-            subject_type=subject_type,
-            subject_id=str(subject_id),
-            detail=json.dumps(detail or {}, ensure_ascii=False, default=str),
-            address=address[:64],
-        )
+    the change it describes land together or not at all). `covers`: for a view of many
+    people (a report), whose records it could show, as (agency, work unit) pairs, None for
+    all (`covering`)."""
+    event = AuditEvent(
+        actor_id=actor_id,
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        detail=json.dumps(detail or {}, ensure_ascii=False, default=str),
+        address=address[:64],
     )
+    session.add(event)
+    pairs = list(dict.fromkeys(covers))
+    if pairs:
+        session.flush()
+        assert event.id is not None
+        for agency_id, unit in pairs:
+            unit = " ".join(unit.split()).lower() if unit else None
+            session.add(AuditScope(event_id=event.id, agency_id=agency_id, work_unit=unit))
+
+
+def covering(
+    *,
+    session: Session,
+    placements: Iterable[tuple[int, str, Any, Any]],
+    names: Names | None = None,
+) -> list[dict[str, Any]]:
+    """Views of many people that could have shown someone placed, in turn, in each
+    (agency, work unit, from, until) of `placements` (None: open-ended): who, what, when
+    and with which filters, oldest first."""
+    found: dict[int, AuditEvent] = {}
+    for agency_id, unit, since, until in placements:
+        unit = " ".join(unit.split()).lower()
+        stmt = (
+            select(AuditEvent)
+            .join(AuditScope, col(AuditScope.event_id) == col(AuditEvent.id))
+            .where(
+                or_(col(AuditScope.agency_id).is_(None), col(AuditScope.agency_id) == agency_id),
+                or_(col(AuditScope.work_unit).is_(None), col(AuditScope.work_unit) == unit),
+            )
+        )
+        if since is not None:
+            stmt = stmt.where(col(AuditEvent.at) >= since)
+        if until is not None:
+            stmt = stmt.where(col(AuditEvent.at) < until)
+        for event in session.exec(stmt):
+            found[event.id or 0] = event
+    events = [found[k] for k in sorted(found)]
+    who = names({e.actor_id for e in events if e.actor_id is not None}) if names else {}
+    views = []
+    for event in events:
+        try:
+            detail = json.loads(event.detail or "{}")
+        except ValueError:
+            detail = {}
+        views.append(
+            {
+                "at": personal_data.plain(event.at),
+                "action": event.action,
+                "actor": who.get(event.actor_id, "") if event.actor_id else "",
+                "filters": detail.get("filters", {}) if isinstance(detail, dict) else {},
+            }
+        )
+    return views
 
 
 Names = Callable[[Iterable[int]], dict[int, str]]
@@ -155,12 +209,15 @@ def export_for(
     certificates: Iterable[str] = (),
     since: Any = None,
     names: Names | None = None,
+    placements: Iterable[tuple[int, str, Any, Any]] = (),
 ) -> dict[str, Any]:
     """For a person's data download: what they did (as the actor), and every event about
     them or their certificates with who did it (who viewed or changed their records). Others'
     addresses and the details of events about the person (which may name third parties, a
     NIP dispute's claimant) are left out. `since`: only events from then (an account passed
-    to the rightful holder of its NIP: the former holder's history is not theirs)."""
+    to the rightful holder of its NIP: the former holder's history is not theirs).
+    `placements`: where the person was when (`covering`), for the reports that could have
+    shown them."""
     after = [col(AuditEvent.at) >= since] if since is not None else []
     done = personal_data.rows_of(
         session, AuditEvent, col(AuditEvent.actor_id) == user_id, *after, order=col(AuditEvent.id)
@@ -182,7 +239,13 @@ def export_for(
     who = names({e["actor_id"] for e in about if e["actor_id"]}) if names else {}
     for event in about:
         event["actor"] = who.get(event["actor_id"], "") if event["actor_id"] else ""
-    return {"done_by_you": done, "about_you": about}
+    if since is not None:
+        placements = [
+            (a, u, max(since, start) if start is not None else since, end)
+            for a, u, start, end in placements
+        ]
+    in_reports = covering(session=session, placements=placements, names=names)
+    return {"done_by_you": done, "about_you": about, "in_reports": in_reports}
 
 
-PERSONAL_TABLES = ("audit_event",)
+PERSONAL_TABLES = ("audit_event", "audit_scope")

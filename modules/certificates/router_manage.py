@@ -74,6 +74,7 @@ def manage_zip(request: Request, session: SessionDep, scope: Manager) -> Respons
         subject_id="*",
         detail={"filters": filters.as_params(), "count": total},
         address=client_address(request),
+        covers=scope.scope.narrowed(filters.agency_id),
     )
     session.commit()
     engine = request.app.state.engine

@@ -100,6 +100,7 @@ def _audit_view(
         subject_id=filters.course_id,
         detail={"filters": filters.as_params(), **extra},
         address=client_address(request),
+        covers=manager.scope.narrowed(filters.agency_id, filters.unit),
     )
     session.commit()
 
@@ -264,6 +265,7 @@ def export_start(
         subject_id=job.id,
         detail={"kind": kind, "format": fmt, "filters": filters.as_params(), "people": rows},
         address=client_address(request),
+        covers=manager.scope.narrowed(filters.agency_id, filters.unit),
     )
     session.commit()
     return RedirectResponse(f"/manage/reports/exports/{job.id}", status_code=303)

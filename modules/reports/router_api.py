@@ -117,6 +117,7 @@ def _audit(
         subject_id=filters.course_id,
         detail={"token": reader.prefix, "filters": filters.as_params(), **more},
         address=client_address(request),
+        covers=reader.scope.narrowed(filters.agency_id, filters.unit),
     )
     session.commit()
 

@@ -65,6 +65,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("POST", "/me/password"): ("/me/password", 303, 422),
     ("GET", "/me/learning"): ("/me/learning", 303, 200),
     ("GET", "/me/data"): ("/me/data", 303, 200),
+    ("GET", "/me/data.json"): ("/me/data.json", 303, 200),
     ("GET", "/courses/{course_id}"): ("/courses/berakhlak", 200, 200),
     ("GET", "/courses/{course_id}/lessons/{lesson_id}"): (LESSON, 303, 200),
     ("POST", "/courses/{course_id}/lessons/{lesson_id}/done"): (f"{LESSON}/done", 303, 303),

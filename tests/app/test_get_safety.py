@@ -43,6 +43,8 @@ def allowed(write: Write) -> bool:
         return write.op in ("INSERT", "UPDATE")
     if write.table == "audit_event":
         return write.op == "INSERT" and write.action in VIEW_ACTIONS
+    if write.table == "audit_scope":  # whose records a view could show, with its event
+        return write.op == "INSERT"
     if write.table == "enrollment":
         if write.op == "INSERT":
             return write.columns <= ENROLMENT_BY_A_VISIT

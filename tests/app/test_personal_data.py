@@ -46,7 +46,7 @@ def test_a_learners_download_holds_their_learning_and_no_secret(db_url, tmp_path
     client = TestClient(app, base_url="http://testserver")
     assert register(client).status_code == 303
     complete_in_browserless_client(client)
-    response = client.get("/me/data")
+    response = client.get("/me/data.json")
     assert response.status_code == 200
     document = response.json()
     assert list(document)[1:] == [name for name, _s, _t in PERSONAL_DATA]
@@ -58,7 +58,12 @@ def test_a_learners_download_holds_their_learning_and_no_secret(db_url, tmp_path
     assert document["certificates"]["certificates"][0]["number"] == certificate.number
     assert document["learning"]["course_completions"][0]["course"] == "demo"
     assert document["quizzes"] == {"attempts": []}
-    assert set(document["audit"]) == {"done_by_you", "about_you"}
+    assert set(document["audit"]) == {"done_by_you", "about_you", "in_reports"}
+    page = client.get("/me/data")  # the same, to read
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    for shown in (user.nip, certificate.number, "Sertifikat Anda", "Siapa yang melihat"):
+        assert shown in page.text
+    assert user.password_hash not in page.text and "password_hash" not in page.text
     text = json.dumps(document)
     for secret in ("password_hash", "token_hash", user.password_hash, "private_pem"):
         assert secret not in text

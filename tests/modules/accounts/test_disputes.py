@@ -165,7 +165,7 @@ def test_hr_of_the_roster_transfers_the_account_and_its_certificate(db_url, tmp_
         assert _claim(siti, _link(invitation, "/claim")).status_code == 303
         assert new_number in siti.get("/certificates").text
         # her data download holds nothing of the former holder, nor a claimant's words
-        document = siti.get("/me/data").text
+        document = siti.get("/me/data.json").text
         assert "penyerobot@gmail.com" not in document and "Penyerobot" not in document
         assert STATEMENT not in document
         about = json.loads(document)["audit"]["about_you"]

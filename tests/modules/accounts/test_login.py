@@ -167,7 +167,7 @@ def test_learner_downloads_their_own_data(client) -> None:
     client.post(
         "/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar/done", data={"csrf_token": token}
     )
-    response = client.get("/me/data")
+    response = client.get("/me/data.json")
     assert response.status_code == 200
     assert response.headers["content-disposition"].startswith("attachment;")
     data = response.json()

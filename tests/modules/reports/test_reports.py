@@ -9,7 +9,9 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlmodel import Session, select
 
-from modules.audit.models import AuditEvent
+from modules.accounts.models import User
+from modules.audit import service as audit_service
+from modules.audit.models import AuditEvent, AuditScope
 from tests.modules.reports.helpers import populate, self_assessed, staff
 
 
@@ -42,7 +44,7 @@ def test_hr_sees_their_agency_by_unit_with_each_status(app, pop) -> None:
     assert rows["Biro SDM"][:6] == ["3", "2", "66.7", "1", "0", "0"]
     assert rows["Biro Umum"][:6] == ["2", "0", "0.0", "0", "1", "1"]
     assert "Fajar" not in page.text and "Kepegawaian" not in page.text
-    assert page.text.count("<svg class=\"chart\"") == 2
+    assert page.text.count('<svg class="chart"') == 2
 
 
 def test_grouping_by_grade_and_type_and_the_period(app, pop) -> None:
@@ -186,3 +188,74 @@ def test_the_jp_view_records_the_year_asked_for(app, pop) -> None:
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "report.jp")).one()
     detail = json.loads(event.detail)
     assert detail["year"] == date.today().year - 1 and detail["filters"]["status"] == "below"
+
+
+def _in_reports(app, user_id: int) -> list[dict]:
+    from app.main import PERSONAL_DATA
+
+    section = dict((name, fn) for name, fn, _t in PERSONAL_DATA)["audit"]
+    with Session(app.state.engine) as s:
+        nip = s.get(User, user_id).nip
+        return section(session=s, user_id=user_id, nip=nip)["in_reports"]
+
+
+def test_who_viewed_my_records_is_resolved_from_each_views_scope(app, pop) -> None:
+    """A view of a report is one event with the few (agency, unit) pairs it could show; a
+    person's download lists the views whose pairs covered where they were at the time."""
+    unit_hr = staff(app, "hr", pop.bkn, "198001012005011901", work_unit="Biro SDM")
+    admin = staff(app, "admin", None, "198001012005011902")
+    unit_hr.get("/manage/reports/people")
+    admin.get(f"/manage/reports/jp?agency={pop.lan}")
+    with Session(app.state.engine) as s:
+        scopes = s.exec(select(AuditScope)).all()
+    assert len(scopes) == 2  # one per view, never one per person shown
+    done = _in_reports(app, pop.ids["done"])  # BKN, Biro SDM
+    assert [(v["action"], v["actor"]) for v in done] == [("report.people", "Siti")]
+    assert _in_reports(app, pop.ids["late"]) == []  # Biro Umum: outside the unit's grant
+    other = _in_reports(app, pop.ids["other"])  # LAN
+    assert [(v["action"], v["filters"]) for v in other] == [("report.jp", {"course": "berakhlak", "agency": str(pop.lan)})]
+    # "done" moves to LAN: the admin's later view of LAN covers them, the unit's earlier one
+    # stays in their history, and the unit's view after the move does not
+    with Session(app.state.engine) as s:
+        user = s.get(User, pop.ids["done"])
+        user.agency_id, user.work_unit = pop.lan, "Biro SDM"
+        s.add(user)
+        audit_service.record(
+            session=s,
+            actor_id=user.id,
+            action="account.move",
+            subject_type="user",
+            subject_id=user.nip,
+            detail={
+                "from": {"agency_id": pop.bkn, "work_unit": "Biro SDM"},
+                "to": {"agency_id": pop.lan, "work_unit": "Biro SDM"},
+            },
+        )
+        s.commit()
+    unit_hr.get("/manage/reports/people")
+    admin.get(f"/manage/reports/people?agency={pop.lan}")
+    done = _in_reports(app, pop.ids["done"])
+    assert [(v["action"], v["actor"]) for v in done] == [
+        ("report.people", "Siti"),
+        ("report.people", "Siti"),
+    ]
+    assert done[1]["filters"] == {"course": "berakhlak", "agency": str(pop.lan)}
+
+
+def test_the_audit_prune_takes_a_views_scope_with_it(app, pop) -> None:
+    from datetime import timedelta
+
+    from app.clock import utcnow
+    from modules.audit.jobs import prune
+
+    hr = staff(app, "hr", pop.bkn, "198001012005011901")
+    hr.get("/manage/reports/people")
+    with Session(app.state.engine) as s:
+        for event in s.exec(select(AuditEvent)).all():
+            event.at = utcnow() - timedelta(days=4000)
+            s.add(event)
+        s.commit()
+        prune(type("Ctx", (), {"session": s, "state": app.state})())
+        s.commit()
+        assert s.exec(select(AuditScope)).all() == []
+        assert s.exec(select(AuditEvent)).all() == []
