@@ -29,9 +29,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import Column, DateTime, Text, func, select, update
+from sqlalchemy import Column, DateTime, Text, delete, func, select, update
 from sqlalchemy.engine import Connection
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col
 
 from app import clock, i18n, jobs
 from app.settings import ROOT
@@ -466,6 +466,11 @@ def export_for(*, session: Session, user_id: int, since: Any = None) -> dict[str
             for r in rows
         ]
     }
+
+
+def erase_for(*, session: Session, user_id: int) -> None:
+    """An erasure's part of mail: every mail kept for the person deleted."""
+    session.execute(delete(MailMessage).where(col(MailMessage.user_id) == user_id))
 
 
 PERSONAL_TABLES = ("mail_message",)

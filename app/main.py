@@ -27,6 +27,7 @@ from app.middleware import PlatformMiddleware
 from app.settings import Settings
 from app.static import MemoryStatic
 from app.templating import STATIC_DIR, ShellCache, make_environment
+from modules.accounts import erasure as accounts_erasure
 from modules.accounts import jobs as accounts_jobs
 from modules.accounts import service as accounts_service
 from modules.accounts.dependencies import AccountsIdentity
@@ -34,6 +35,7 @@ from modules.accounts.roster_file import MAX_BYTES as ROSTER_MAX_BYTES
 from modules.accounts.router import router as accounts_router
 from modules.accounts.router_admin import router as accounts_admin_router
 from modules.accounts.router_disputes import router as accounts_disputes_router
+from modules.accounts.router_erasure import router as accounts_erasure_router
 from modules.accounts.router_invitations import router as accounts_invitations_router
 from modules.accounts.router_roster import router as accounts_roster_router
 from modules.accounts.router_tokens import router as accounts_tokens_router
@@ -76,6 +78,54 @@ def build_state(settings: Settings) -> SimpleNamespace:
     )
 
 
+# Each module's part of an erasure (UU 27/2022 Pasal 43; docs/privacy.md, "Erasure"), run in
+# this order by one job, with the tables it handles (deletes, minimises or keeps on purpose):
+# tests/app/test_personal_data.py fails when a table of the data download is in none.
+ERASURE: list[tuple[str, Any, tuple[str, ...]]] = [
+    ("quizzes", quizzes_service.erase_for, quizzes_service.PERSONAL_TABLES),
+    ("learning", progress_service.erase_for, progress_service.PERSONAL_TABLES),
+    ("certificates", certificates_service.erase_for, certificates_service.PERSONAL_TABLES),
+    ("mail", mail.erase_for, mail.PERSONAL_TABLES),
+    # the audit trail is kept: it is the record of who accessed the person's data
+    ("audit", lambda *, session, user_id: None, audit_service.PERSONAL_TABLES),
+]
+
+
+def _erase(ctx: jobs.JobContext) -> None:
+    """Carry out an approved erasure: every module's part, then the account, in one
+    transaction (all of it lands, or the job is retried)."""
+    request_id = int(ctx.payload["request"])
+    entry = ctx.session.get(accounts_erasure.ErasureRequest, request_id)
+    if entry is None or entry.status != accounts_erasure.APPROVED:
+        return
+    settings = ctx.state.settings
+    for _name, erase, _tables in ERASURE:
+        erase(session=ctx.session, user_id=entry.user_id)
+    reports_service.erase_for(
+        session=ctx.session, user_id=entry.user_id, export_dir=settings.export_dir
+    )
+    accounts_erasure.erase_account(session=ctx.session, settings=settings, request_id=request_id)
+
+
+def _release_erased(ctx: jobs.JobContext) -> None:
+    """The NIPs of erased people leave the kept records after BERAKHLAK_ERASURE_KEEP_YEARS."""
+    years = ctx.state.settings.erasure_keep_years
+    certificates_service.release_erased(session=ctx.session, keep_years=years)
+    accounts_erasure.release_nips(session=ctx.session, keep_years=years)
+
+
+ERASURE_TABLES = {
+    *(t for _n, _f, tables in ERASURE for t in tables),
+    *reports_service.PERSONAL_TABLES,
+    *accounts_service.PERSONAL_TABLES,
+}
+ERASURE_HANDLERS = {
+    accounts_erasure.ERASE_JOB: jobs.Handler(_erase),
+    "erasure.release": jobs.Handler(_release_erased),
+}
+ERASURE_SCHEDULES = [jobs.Schedule("erasure.release", timedelta(days=1), "erasure.release")]
+
+
 def job_registry() -> jobs.Registry:
     """Every kind of background job, and every schedule, of every module."""
     registry = jobs.Registry()
@@ -87,6 +137,7 @@ def job_registry() -> jobs.Registry:
     registry.add(certificates_jobs.HANDLERS)
     registry.add(learning_jobs.HANDLERS, learning_jobs.SCHEDULES)
     registry.add(reports_jobs.HANDLERS, reports_jobs.SCHEDULES)
+    registry.add(ERASURE_HANDLERS, ERASURE_SCHEDULES)
     return registry
 
 
@@ -238,6 +289,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_roster_router,
         accounts_invitations_router,
         accounts_disputes_router,
+        accounts_erasure_router,
         accounts_tokens_router,
         audit_router,
         agencies_router,

@@ -172,6 +172,13 @@ class Settings(BaseSettings):
         description="Days audit events (who did what, who viewed whose records) are kept; at "
         "least 365, the shortest this platform allows (docs/privacy.md).",
     )
+    erasure_keep_years: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Years an erased person's NIP stays on the records kept after an erasure "
+        "(issued certificates, completed JP); then only a digest of it is kept (docs/privacy.md).",
+    )
     db_connect_timeout_seconds: float = Field(
         5, gt=0, le=120, description="PostgreSQL: longest wait to establish a connection."
     )

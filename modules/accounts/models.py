@@ -38,6 +38,9 @@ class User(SQLModel, table=True):
     email_verified_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     # whether the person wants due-date reminders by mail (turned off by the mails' unsubscribe)
     reminders: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    # erased at the person's request: the row stays as the anchor of the records kept for
+    # legal reasons (docs/privacy.md, "Erasure"), emptied of everything else
+    erased_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class RoleGrant(SQLModel, table=True):
@@ -148,3 +151,28 @@ class NipDispute(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     resolved_by: int | None = Field(default=None, foreign_key="user.id")
     note: str = Field(default="", max_length=2000)
+
+
+class ErasureRequest(SQLModel, table=True):
+    """A person's request to erase their account (UU 27/2022 Pasal 8 and 43): decided by an
+    administrator or HR of the person's agency, carried out by the worker."""
+
+    __tablename__ = "erasure_request"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    status: str = Field(max_length=12, index=True)  # requested, approved, refused, withdrawn, done
+    reason: str = Field(default="", max_length=1000)  # the person's own words (optional)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    decided_by: int | None = Field(default=None, foreign_key="user.id")
+    decided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    note: str = Field(default="", max_length=1000)  # the decision's reason, mailed to the person
+    done_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ErasedNip(SQLModel, table=True):
+    """A NIP whose account was erased, as a keyed digest: a later roster never re-creates the
+    person, also after the NIP itself is gone from the kept records."""
+
+    __tablename__ = "erased_nip"
+    digest: str = Field(primary_key=True, max_length=64)
+    erased_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

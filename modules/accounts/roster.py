@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 
 from app.clock import utcnow
 from app.i18n import N_
+from modules.accounts import erasure
 from modules.accounts.grants import Scope
 from modules.accounts.models import RosterEntry, RosterUpload, User
 from modules.accounts.roster_file import RosterTable
@@ -109,8 +110,17 @@ def check(*, session: Session, table: RosterTable, scope: Scope, today: date) ->
             people.append(person)
     by_nip = _existing(session, "nip", (p.nip for p in people))
     by_email = _existing(session, "email", (p.email for p in people if p.email))
+    erased = erasure.erased_among(session=session, nips=[p.nip for p in people])
     now = utcnow()
     for person in people:
+        if person.nip in erased:
+            # the person asked for their account to be erased: never re-created silently
+            message = N_(
+                "The account of this NIP was erased at the person's request: a roster does "
+                "not create it again."
+            )
+            person.result.reasons.append(Reason("nip", message, {}))
+            continue
         _compare(plan, person, by_nip.get(person.nip), by_email.get(person.email), scope, now)
     return plan
 

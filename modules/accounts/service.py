@@ -21,6 +21,7 @@ from app.auth import Principal
 from app.clock import as_utc, utcnow
 from app.i18n import N_
 from modules.accounts import disputes, invitations, links, roster_uploads
+from modules.accounts.erasure import nip_digest as erasure_digest
 
 # re-exported: the scopes of HR officers and trainers are part of what accounts offers others
 from modules.accounts.grants import Scope as Scope
@@ -30,6 +31,8 @@ from modules.accounts.models import (
     AccountLink,
     ApiToken,
     AuthSession,
+    ErasedNip,
+    ErasureRequest,
     NipDispute,
     RoleGrant,
     RosterEntry,
@@ -107,7 +110,13 @@ def register(
     entry = session.get(RosterEntry, data.nip)
     if existing is None and entry is not None and entry.email and entry.email != data.email:
         raise FormError({"email": ROSTER_EMAIL_ONLY})
-    if existing is not None:
+    if existing is not None and existing.erased_at is not None:
+        errors["nip"] = N_(
+            "The account of this NIP was erased at its holder's request; its records are kept "
+            "for a set period, and it cannot be registered again meanwhile. Ask your agency's "
+            "HR officer."
+        )
+    elif existing is not None:
         errors["nip"] = NIP_TAKEN
     if session.exec(select(User.id).where(User.email == data.email)).first():
         errors["email"] = N_("An account with this email already exists.")
@@ -126,6 +135,8 @@ def register(
         email_verified_at=utcnow() if verified else None,
     )
     session.add(user)
+    # a person erased long ago who registers again themselves: rosters may list them again
+    session.execute(delete(ErasedNip).where(col(ErasedNip.digest) == erasure_digest(data.nip)))
     try:
         session.commit()
     except IntegrityError:  # a concurrent registration won the race
@@ -756,10 +767,20 @@ def export_profile(*, session: Session, user_id: int) -> dict[str, object]:
             *after(NipDispute.created_at),
             omit=("claimant_email", "statement", "locale"),
         ),
+        "erasure_requests": personal_data.rows_of(
+            session, ErasureRequest, col(ErasureRequest.user_id) == user_id, omit=("user_id",)
+        ),
+        "erasure_requests_decided": personal_data.rows_of(
+            session,
+            ErasureRequest,
+            col(ErasureRequest.decided_by) == user_id,
+            omit=("reason", "note"),
+        ),
     }
 
 
 PERSONAL_TABLES = (
+    "erasure_request",
     "user",
     "roster_entry",
     "auth_session",

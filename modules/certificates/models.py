@@ -57,6 +57,9 @@ class Certificate(SQLModel, table=True):
     signer_title: str = Field(max_length=200)
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     revoked_reason: str | None = Field(default=None, max_length=500)
+    # the holder's account was erased: the record stays (number, course, JP, dates, agency,
+    # and the NIP for BERAKHLAK_ERASURE_KEEP_YEARS), without their name or position
+    holder_erased_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class CertificateCounter(SQLModel, table=True):

@@ -334,11 +334,13 @@ def _verdict(
     settings = request.app.state.settings
     by_code = ref.strip().upper() == certificate.code
     status = service.status(certificate)
+    erased = certificate.holder_erased_at is not None  # the holder's account was erased
     context: dict[str, Any] = {
         "c": certificate,
         "status": status,
         "by_code": by_code,
-        "nip": service.mask_nip(certificate.holder_nip) if by_code else "",
+        "nip": service.mask_nip(certificate.holder_nip) if by_code and not erased else "",
+        "erased": erased,
         "replacement": replacement,
         "replacement_ref": (replacement.code if by_code else replacement.number)
         if replacement
@@ -356,6 +358,7 @@ def _verdict(
         request.state.user is not None,
         by_code,
         holder_check,
+        erased,
     )
     response = request.app.state.shells.render(
         request, "certificates/verify.html", context, key=key, slots={}
@@ -413,6 +416,8 @@ async def verify_holder(
     if not allowed:
         return _verdict(request, certificate, replacement, ref, "limited", 429)
     given = form.get("holder", "")
+    if certificate.holder_erased_at is not None:  # nothing personal to check against
+        return _verdict(request, certificate, replacement, ref, "erased", 409)
     if not given.strip():
         return _verdict(request, certificate, replacement, ref, "empty", 422)
     matches = service.holder_matches(certificate, given)

@@ -688,4 +688,34 @@ def export_for(*, session: Session, user_id: int, since: datetime | None = None)
     return {"certificates": rows}
 
 
+def erase_for(*, session: Session, user_id: int) -> None:
+    """An erasure's certificate part: every certificate stays on record (number, course, JP,
+    dates, status, the agency) but loses the holder's name, work unit, position and grade;
+    the NIP stays until `release_erased`. Its verification page then shows no personal
+    data."""
+    session.execute(
+        update(Certificate)
+        .where(col(Certificate.user_id) == user_id)
+        .values(
+            holder_name="",
+            holder_work_unit="",
+            holder_position="",
+            holder_grade="",
+            holder_erased_at=utcnow(),
+        )
+    )
+
+
+def release_erased(*, session: Session, keep_years: int) -> int:
+    """The end of an erased holder's NIP on their certificates, `keep_years` after the
+    erasure."""
+    before = utcnow() - timedelta(days=365 * keep_years)
+    result = session.connection().execute(
+        update(Certificate)
+        .where(col(Certificate.holder_erased_at) < before, col(Certificate.holder_nip) != "")
+        .values(holder_nip="")
+    )
+    return int(result.rowcount or 0)
+
+
 PERSONAL_TABLES = ("certificate",)

@@ -325,6 +325,14 @@ def export_for(*, session: Session, user_id: int) -> dict[str, list[dict[str, ob
     }
 
 
+def erase_for(*, session: Session, user_id: int) -> None:
+    """An erasure's learning part: enrolments, lessons done, learning events and reminders
+    deleted; course completions (the JP record) kept; assignments the person made as HR
+    kept (they are the agency's)."""
+    for model in (LessonProgress, LearningEvent, AssignmentReminder, Enrollment):
+        session.execute(delete(model).where(col(model.user_id) == user_id))
+
+
 PERSONAL_TABLES = (
     "enrollment",
     "lesson_progress",

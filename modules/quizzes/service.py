@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     bindparam,
+    delete,
     func,
     literal,
     literal_column,
@@ -582,6 +583,13 @@ def export_for(*, session: Session, user_id: int) -> dict[str, Any]:
             omit=("attempt_id",),
         )
     return {"attempts": attempts}
+
+
+def erase_for(*, session: Session, user_id: int) -> None:
+    """An erasure's quiz part: every attempt and answer deleted."""
+    attempts = select(QuizAttempt.id).where(col(QuizAttempt.user_id) == user_id)
+    session.execute(delete(QuizAnswer).where(col(QuizAnswer.attempt_id).in_(attempts)))
+    session.execute(delete(QuizAttempt).where(col(QuizAttempt.user_id) == user_id))
 
 
 PERSONAL_TABLES = ("quiz_attempt", "quiz_answer")

@@ -8,10 +8,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
 from app import personal_data
 from app.i18n import N_
@@ -338,6 +340,14 @@ def export_for(*, session: Session, user_id: int) -> dict[str, Any]:
             session, ReportJob, col(ReportJob.user_id) == user_id, omit=("user_id",)
         )
     }
+
+
+def erase_for(*, session: Session, user_id: int, export_dir: Any) -> None:
+    """An erasure's part of exports: the exports the person started as HR, and their files
+    (the audit keeps that they were made)."""
+    for job in session.exec(select(ReportJob).where(col(ReportJob.user_id) == user_id)):
+        Path(export_dir, f"{job.id}.{job.format}").unlink(missing_ok=True)
+    session.execute(delete(ReportJob).where(col(ReportJob.user_id) == user_id))
 
 
 PERSONAL_TABLES = ("report_job",)

@@ -55,6 +55,11 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
         404,
     ),
     ("POST", "/me/reminders"): ("/me/reminders", 303, 303),
+    # erasure on request (tests/modules/accounts/test_erasure.py): one's own account only;
+    # an empty form is refused, a withdrawal without a request changes nothing
+    ("GET", "/me/erase"): ("/me/erase", 303, 200),
+    ("POST", "/me/erase"): ("/me/erase", 303, 422),
+    ("POST", "/me/erase/withdraw"): ("/me/erase/withdraw", 303, 303),
     # a person's own logins (tests/modules/accounts/test_sessions.py)
     ("GET", "/me/sessions"): ("/me/sessions", 303, 200),
     ("POST", "/me/sessions"): ("/me/sessions", 303, 303),
@@ -156,6 +161,10 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("GET", "/manage/disputes"): ("/manage/disputes", 303, 403, 403, 200),
     ("GET", "/manage/disputes/{dispute_id}"): ("/manage/disputes/999999", 303, 403, 403, 404),
     ("POST", "/manage/disputes/{dispute_id}"): ("/manage/disputes/999999", 303, 403, 403, 404),
+    # requests to erase an account: HR (whom they decide is their scope) and admins; no
+    # decision chosen: 422
+    ("GET", "/manage/erasures"): ("/manage/erasures", 303, 403, 403, 200),
+    ("POST", "/manage/erasures/{request_id}"): ("/manage/erasures/999999", 303, 403, 403, 422),
     ("GET", "/.well-known/jwks.json"): ("/.well-known/jwks.json", 200, 200),
     # one public key, what a credential header's kid dereferences to (an unknown one: 404)
     ("GET", "/keys/{kid}"): ("/keys/not-a-key", 404, 404),
@@ -281,6 +290,8 @@ HR_ANSWERS: dict[tuple[str, str], tuple[int, int]] = {
     ("GET", "/manage/disputes"): (200, 200),
     ("GET", "/manage/disputes/{dispute_id}"): (404, 404),
     ("POST", "/manage/disputes/{dispute_id}"): (404, 404),
+    ("GET", "/manage/erasures"): (200, 200),
+    ("POST", "/manage/erasures/{request_id}"): (422, 422),
     # any HR officer keeps their own tokens, whatever their agency
     ("GET", "/manage/api-tokens"): (200, 200),
     ("POST", "/manage/api-tokens"): (422, 422),

@@ -1,0 +1,123 @@
+"""Pages: a person asks for their account to be erased (and may withdraw while it waits);
+an administrator or HR of their agency approves or refuses; the worker carries it out
+(modules/accounts/erasure.py, docs/privacy.md)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app import security
+from app.auth import CurrentUser
+from app.db import SessionDep
+from app.forms import FormData, RowId, client_address
+from app.i18n import N_
+from app.templating import render
+from modules.accounts import erasure, service
+from modules.accounts.dependencies import HrOrAdmin
+from modules.accounts.schemas import FormError
+from modules.agencies import service as agencies_service
+
+router = APIRouter()
+
+
+def _mine(
+    request: Request,
+    session: SessionDep,
+    user_id: int,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "current": erasure.latest(session=session, user_id=user_id),
+        "labels": erasure.STATUS_LABELS,
+        "keep_years": request.app.state.settings.erasure_keep_years,
+        "errors": errors or {},
+        "values": values or {},
+    }
+    return render(request, "accounts/erase.html", context, status_code=status_code)
+
+
+@router.get("/me/erase")
+def erase_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """What an erasure deletes and keeps, the form to ask for it, and where a request
+    stands."""
+    return _mine(request, session, user.id)
+
+
+@router.post("/me/erase")
+def erase_request(
+    request: Request, session: SessionDep, user: CurrentUser, form: FormData
+) -> Response:
+    record = service.get(session=session, user_id=user.id)
+    values = {"reason": form.get("reason", "")[:1000]}
+    try:
+        if not security.verify_password(form.get("password", ""), record.password_hash):
+            raise FormError({"password": N_("Your current password is not correct.")})
+        erasure.request(
+            session=session,
+            settings=request.app.state.settings,
+            user=record,
+            reason=form.get("reason", ""),
+            confirmed=form.get("confirm") == "yes",
+            address=client_address(request),
+        )
+    except FormError as exc:
+        session.rollback()
+        return _mine(request, session, user.id, exc.errors, values, status_code=422)
+    return RedirectResponse("/me/erase", status_code=303)
+
+
+@router.post("/me/erase/withdraw")
+def erase_withdraw(
+    request: Request, session: SessionDep, user: CurrentUser, _f: FormData
+) -> Response:
+    record = service.get(session=session, user_id=user.id)
+    erasure.withdraw(session=session, user=record, address=client_address(request))
+    return RedirectResponse("/me/erase", status_code=303)
+
+
+# ---- HR and administrators -------------------------------------------------------------------
+
+
+def _list(
+    request: Request, session: SessionDep, staff: HrOrAdmin, problem: str = "", status: int = 200
+) -> Response:
+    rows = erasure.listing(session=session, scope=staff.scope)
+    agencies = {a.id: a.name for a in agencies_service.list_active(session=session)}
+    context = {"rows": rows, "agencies": agencies, "problem": problem}
+    return render(request, "accounts/erasures.html", context, status_code=status)
+
+
+@router.get("/manage/erasures")
+def erasures_page(request: Request, session: SessionDep, staff: HrOrAdmin) -> Response:
+    """Requests to erase an account that this officer may decide."""
+    return _list(request, session, staff)
+
+
+@router.post("/manage/erasures/{request_id}")
+def erasure_decide(
+    request: Request, session: SessionDep, staff: HrOrAdmin, request_id: RowId, form: FormData
+) -> Response:
+    decision = form.get("decision", "")
+    if decision not in ("approve", "refuse"):
+        return _list(request, session, staff, N_("Choose to approve or refuse."), 422)
+    try:
+        erasure.decide(
+            session=session,
+            settings=request.app.state.settings,
+            scope=staff.scope,
+            officer_id=staff.user.id,
+            request_id=request_id,
+            approve=decision == "approve",
+            note=form.get("note", ""),
+            address=client_address(request),
+        )
+    except LookupError:
+        session.rollback()
+        raise HTTPException(404) from None
+    except erasure.ErasureError as exc:
+        session.rollback()
+        return _list(request, session, staff, str(exc), 409)
+    return RedirectResponse("/manage/erasures?decided=1", status_code=303)
