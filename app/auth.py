@@ -15,7 +15,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
 
 from app.db import SessionDep
-from app.errors import LoginRequired
+from app.errors import LoginRequired, NoticeRequired
 
 # The one list of roles beyond learner; grants (modules/accounts/grants.py) give them scopes.
 ROLES = ("trainer", "hr", "admin")
@@ -32,6 +32,7 @@ class Principal:
     email: str
     agency_id: int
     locale: str | None
+    privacy_version: str | None = None  # the privacy notice the person acknowledged
 
 
 class IdentityProvider(Protocol):
@@ -67,11 +68,27 @@ async def optional_user(request: Request) -> Principal | None:
     return await _load_user(request)
 
 
+# pages a person reaches before acknowledging a changed privacy notice
+_BEFORE_NOTICE = ("/privacy", "/logout", "/lang", "/me/data", "/me/erase")
+
+
 async def require_user(request: Request) -> Principal:
-    """The logged-in user; anyone else is sent to the login page."""
+    """The logged-in user; anyone else is sent to the login page. A person who has not
+    acknowledged the current privacy notice (it changed, or a roster or an administrator
+    made their account) is shown it before any other page; what they send meanwhile (a
+    quiz answer, a form) is still accepted."""
     user = await _load_user(request)
     if user is None:
         raise LoginRequired
+    current = getattr(request.app.state, "privacy_version", None)
+    if (
+        current is not None
+        and user.privacy_version != current
+        and request.method == "GET"
+        and request.headers.get("hx-request") != "true"
+        and not request.url.path.startswith(_BEFORE_NOTICE)
+    ):
+        raise NoticeRequired
     return user
 
 

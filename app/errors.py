@@ -29,6 +29,10 @@ class LoginRequired(Exception):
     """Raised by dependencies when a page needs a logged-in user."""
 
 
+class NoticeRequired(Exception):
+    """Raised when a person must acknowledge the current privacy notice first."""
+
+
 class CsrfRefused(Exception):
     """Raised when a state-changing request lacks a valid CSRF token."""
 
@@ -118,6 +122,11 @@ def install(app: FastAPI) -> None:
         if request.headers.get("hx-request") == "true":
             return Response(status_code=204, headers={"HX-Redirect": url})
         return RedirectResponse(url, status_code=303)
+
+    @app.exception_handler(NoticeRequired)
+    async def _notice(request: Request, _exc: NoticeRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/privacy?next={quote(target)}", status_code=303)
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, _exc: CsrfRefused) -> Response:

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
 
-from app import errors, health, i18n, jobs, mail, migrate, observability, ratelimit
+from app import errors, health, i18n, jobs, mail, migrate, observability, privacy, ratelimit
 from app.db import make_engine
 from app.forms import csrf_protect
 from app.guard import Guard
@@ -279,6 +279,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.shells = ShellCache()
     app.state.identity = AccountsIdentity()
     app.state.personal_data = PERSONAL_DATA
+    app.state.privacy_version = privacy.version(settings)
+    if settings.environment == "production" and not settings.privacy_contact:
+        log.warning(
+            "BERAKHLAK_PRIVACY_CONTACT is empty: the privacy notice names no one to ask "
+            "(UU 27/2022 Pasal 21); set it to the data protection officer's address"
+        )
     i18n.load_catalogues()
     i18n.set_timezone(settings.tz)
     errors.install(app)

@@ -93,6 +93,22 @@ class Settings(BaseSettings):
         max_length=200,
         description="Organisation that issues the certificates (on the PDF and in credentials).",
     )
+    privacy_controller: str = Field(
+        "",
+        max_length=200,
+        description="The personal-data controller named in the privacy notice (the agency or "
+        "unit running this platform); empty: `ISSUER_NAME`.",
+    )
+    privacy_address: str = Field(
+        "", max_length=300, description="The controller's postal address, in the privacy notice."
+    )
+    privacy_contact: str = Field(
+        "",
+        max_length=200,
+        description="Where people exercise their rights and report a breach (the data "
+        "protection officer's email or desk), in the privacy notice. Production warns at "
+        "start-up while it is empty.",
+    )
     certificate_number_pattern: str = Field(
         "BA/{year}/{serial:06d}{restore}",
         description="Public certificate number; `{year}`, `{serial}` (sequential per year, "

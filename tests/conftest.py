@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from app import security
+from app import privacy, security
 from app.clock import utcnow
 from app.main import create_app, make_worker, prepare
 from app.settings import ROOT, Settings
@@ -248,6 +248,7 @@ def registration(client: TestClient, **overrides: str) -> dict[str, str]:
         "grade": "III/a",
         "password": PASSWORD,
         "password_confirm": PASSWORD,
+        "privacy": "yes",  # the privacy notice's box, ticked
     }
     form.update(overrides)
     return form
@@ -301,6 +302,8 @@ def make_user(
         "position": "Analis",
         "grade": "III/a",
         "email_verified_at": utcnow(),  # a person whose address is confirmed
+        # who has read the current privacy notice (with the default controller settings)
+        "privacy_version": privacy.version(Settings()),
     }
     values.update(fields)
     user = User(**values)

@@ -41,6 +41,9 @@ class User(SQLModel, table=True):
     # erased at the person's request: the row stays as the anchor of the records kept for
     # legal reasons (docs/privacy.md, "Erasure"), emptied of everything else
     erased_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # the privacy notice the person acknowledged (app/privacy.py), and when
+    privacy_version: str | None = Field(default=None, max_length=40)
+    privacy_acknowledged_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class RoleGrant(SQLModel, table=True):

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from app import clock, i18n
+from app import clock, i18n, privacy
 from app.auth import CurrentUser, OptionalUser
 from app.db import SessionDep
 from app.forms import FormData, client_address, safe_next
@@ -81,6 +81,9 @@ def register_page(
     return _form_page(request, session, "accounts/register.html", {"next": next})
 
 
+PRIVACY_UNTICKED = N_("Read the privacy notice and tick the box to go on.")
+
+
 @router.post("/register")
 def register(request: Request, session: SessionDep, form: FormData, _u: OptionalUser) -> Response:
     agency_names = {a.id: a.name for a in agencies_service.list_active(session=session) if a.id}
@@ -95,13 +98,26 @@ def register(request: Request, session: SessionDep, form: FormData, _u: Optional
         response = _form_page(request, session, "accounts/register.html", values, errors)
         response.status_code = 429
         return response
+    acknowledged = form.get("privacy") == "yes"
     try:
-        data = parse_registration(
-            form, agency_ids, today=clock.today(settings.tz), agency_names=agency_names
-        )
+        try:
+            data = parse_registration(
+                form, agency_ids, today=clock.today(settings.tz), agency_names=agency_names
+            )
+        except FormError as exc:
+            if not acknowledged:
+                exc.errors["privacy"] = PRIVACY_UNTICKED
+            raise
+        if not acknowledged:
+            raise FormError({"privacy": PRIVACY_UNTICKED})
         required = settings.email_verification == "required"
         user = service.register(
-            session=session, data=data, verified=not required, settings=settings, address=address
+            session=session,
+            data=data,
+            verified=not required,
+            settings=settings,
+            address=address,
+            privacy_version=request.app.state.privacy_version,
         )
     except FormError as exc:
         return _form_page(request, session, "accounts/register.html", values, exc.errors)
@@ -563,6 +579,10 @@ def claim_page(request: Request, session: SessionDep, token: str) -> Response:
 @router.post("/claim/{token}")
 def claim(request: Request, session: SessionDep, form: FormData, token: str) -> Response:
     try:
+        if form.get("privacy") != "yes":  # checked before the link is used
+            if invitations.invited_user(session=session, token=token) is None:
+                raise service.LinkInvalid
+            raise FormError({"privacy": PRIVACY_UNTICKED})
         user = service.claim_invitation(
             session=session,
             token=token,
@@ -580,6 +600,9 @@ def claim(request: Request, session: SessionDep, form: FormData, token: str) -> 
             {"token": token, "person": person, "errors": exc.errors, "values": {}},
             status_code=422,
         )
+    service.acknowledge_privacy(
+        session=session, user_id=user.id or 0, version=request.app.state.privacy_version
+    )
     session_token = service.start_session(
         session=session,
         user=user,
@@ -708,3 +731,31 @@ def sessions_end(
         address=client_address(request),
     )
     return RedirectResponse(f"/me/sessions?ended={ended}", status_code=303)
+
+
+@router.get("/privacy")
+def privacy_notice(request: Request, user: OptionalUser, next: str = "") -> Response:
+    """The privacy notice, public; a logged-in person who has not acknowledged this version
+    is asked to (and is brought here before any other page until they do)."""
+    settings = request.app.state.settings
+    current = request.app.state.privacy_version
+    context = {
+        "controller": privacy.controller(settings),
+        "settings": settings,
+        "notice_date": privacy.NOTICE_DATE,
+        "ask": user is not None and user.privacy_version != current,
+        "changed": user is not None and user.privacy_version not in (None, current),
+        "next": safe_next(next, "/me/learning"),
+    }
+    return render(request, "privacy.html", context)
+
+
+@router.post("/privacy")
+def privacy_acknowledge(
+    request: Request, session: SessionDep, user: CurrentUser, form: FormData
+) -> Response:
+    """The person acknowledges the current notice (recorded with the time, in their data)."""
+    service.acknowledge_privacy(
+        session=session, user_id=user.id, version=request.app.state.privacy_version
+    )
+    return RedirectResponse(safe_next(form.get("next"), "/me/learning"), status_code=303)

@@ -80,6 +80,7 @@ def register(
     verified: bool = False,
     settings: Any = None,
     address: str | None = None,
+    privacy_version: str | None = None,
 ) -> User:
     """Create a learner account; a taken NIP or email is a field error, never a 500.
     `verified`: the address is trusted as typed (no verification asked, or an administrator
@@ -133,6 +134,8 @@ def register(
         position=data.position,
         grade=data.grade,
         email_verified_at=utcnow() if verified else None,
+        privacy_version=privacy_version,
+        privacy_acknowledged_at=utcnow() if privacy_version else None,
     )
     session.add(user)
     # a person erased long ago who registers again themselves: rosters may list them again
@@ -364,6 +367,7 @@ _PRINCIPAL_COLUMNS: list[Any] = [
     User.email,
     User.agency_id,
     User.locale,
+    User.privacy_version,
 ]
 
 
@@ -668,6 +672,16 @@ def held_since(*, session: Session, user_id: int) -> datetime | None:
     ).one()
 
 
+def acknowledge_privacy(*, session: Session, user_id: int, version: str) -> None:
+    """Record that the person acknowledged this version of the privacy notice."""
+    session.execute(
+        update(User)
+        .where(col(User.id) == user_id)
+        .values(privacy_version=version, privacy_acknowledged_at=utcnow())
+    )
+    session.commit()
+
+
 def placements(*, session: Session, user_id: int) -> list[tuple[int, str, Any, Any]]:
     """Where the person was, when: (agency, work unit, from, until), None for open ends,
     from the audited moves (`account.move`) and where they are now. Rosters re-placing
@@ -718,6 +732,10 @@ def export_profile(*, session: Session, user_id: int) -> dict[str, object]:
         "reminders_by_mail": user.reminders,
         "active": user.active,
         "registered_at": as_utc(user.created_at).isoformat(),
+        "privacy_notice_acknowledged": {
+            "version": user.privacy_version,
+            "at": personal_data.plain(user.privacy_acknowledged_at),
+        },
         "roster_listing": {
             "agency_id": entry.agency_id,
             "work_unit": entry.work_unit,

@@ -57,6 +57,9 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("POST", "/me/reminders"): ("/me/reminders", 303, 303),
     # erasure on request (tests/modules/accounts/test_erasure.py): one's own account only;
     # an empty form is refused, a withdrawal without a request changes nothing
+    # the privacy notice: public; acknowledging it is for a logged-in person
+    ("GET", "/privacy"): ("/privacy", 200, 200),
+    ("POST", "/privacy"): ("/privacy", 303, 303),
     ("GET", "/me/erase"): ("/me/erase", 303, 200),
     ("POST", "/me/erase"): ("/me/erase", 303, 422),
     ("POST", "/me/erase/withdraw"): ("/me/erase/withdraw", 303, 303),

@@ -103,4 +103,5 @@ def register_in_browser(
     page.select_option("#f-grade", grade)
     page.fill("#f-password", PASSWORD)
     page.fill("#f-password_confirm", PASSWORD)
+    page.check("#f-privacy")
     page.click("button.button")

@@ -117,6 +117,7 @@ def _journey(app, port: int, page, inbox: Inbox, roster, tmp_path) -> None:
         assert SITI[1] in page.content()
         page.get_by_label("Kata sandi", exact=True).fill(CHOSEN)
         page.get_by_label("Ulangi kata sandi").fill(CHOSEN)
+        page.check("#f-privacy")
         page.get_by_role("button", name="Klaim akun saya").click()
         page.wait_for_url(re.compile(r"/me/learning$"))  # claimed and logged in
         page.screenshot(path=str(tmp_path / "claimed.png"), full_page=True)

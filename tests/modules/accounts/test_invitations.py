@@ -90,7 +90,12 @@ def _claim(client: TestClient, link: str, password: str = PASSWORD):
     token = csrf_from(client, link)
     return client.post(
         link,
-        data={"csrf_token": token, "password": password, "password_confirm": password},
+        data={
+            "csrf_token": token,
+            "password": password,
+            "password_confirm": password,
+            "privacy": "yes",
+        },
         follow_redirects=False,
     )
 

@@ -244,7 +244,12 @@ def test_registering_with_the_roster_nip_and_email_mails_an_invitation_never_a_c
     assert weak.status_code == 422
     claimed = client.post(
         link,
-        data={"csrf_token": token, "password": PASSWORD, "password_confirm": PASSWORD},
+        data={
+            "csrf_token": token,
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+            "privacy": "yes",
+        },
         follow_redirects=False,
     )
     assert claimed.status_code == 303 and "bk_session" in claimed.headers.get("set-cookie", "")
