@@ -87,6 +87,7 @@ class Field:
     value: str
     checked: bool = False
     options: list[str] = field(default_factory=list)
+    required: bool = False
 
 
 @dataclass
@@ -138,6 +139,7 @@ class PageParser(HTMLParser):
 
     def _field(self, tag: str, a: dict[str, str]) -> None:
         item = Field(tag, a.get("type", "text"), a["name"], a.get("value", ""), "checked" in a)
+        item.required = "required" in a
         if tag == "select":
             self._select = item
         if self._form:
@@ -179,6 +181,8 @@ def fill(form: Form, known: dict[str, str]) -> dict[str, str]:
             data[item.name] = PASSWORD
         elif item.tag == "select":
             data[item.name] = next((o for o in item.options if o), "")
+        elif item.type == "checkbox" and item.required:  # a box one must tick (the notice)
+            data[item.name] = item.value or "on"
         elif item.type not in ("checkbox", "radio", "submit"):
             data[item.name] = item.value or "Bench"
     return data

@@ -75,6 +75,7 @@ def _learner_token(settings: Settings) -> str:
                 "grade": "III/a",
                 "password": PASSWORD,
                 "password_confirm": PASSWORD,
+                "privacy": "yes",
             },
             {agency.id},
         )

@@ -209,6 +209,7 @@ def bench_users(engine: Engine, plan: population.Plan, args: argparse.Namespace)
                 "grade": "IV/a",
                 "password": ADMIN_PASSWORD,
                 "password_confirm": ADMIN_PASSWORD,
+                "privacy": "yes",
             },
             {agency.id},
         )

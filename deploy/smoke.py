@@ -125,6 +125,7 @@ def main() -> None:
         "grade": "III/a",
         "password": PASSWORD,
         "password_confirm": PASSWORD,
+        "privacy": "yes",
     }
     registered = learner.post("/register", data=form)
     check("registered", registered.status_code == 303, registered.text[:300])
