@@ -281,6 +281,49 @@ def _personal_document(request: Request, session: Session, user: Any) -> dict[st
     return document
 
 
+# headings and names of the download's parts, for the readable page (others show as stored)
+DATA_LABELS = {
+    "nip": N_("NIP"),
+    "employment_type": N_("Employee type"),
+    "name": N_("Name"),
+    "email": N_("Email"),
+    "email_confirmed_at": N_("Email confirmed"),
+    "work_unit": N_("Work unit"),
+    "position": N_("Position"),
+    "grade": N_("Grade"),
+    "language": N_("Language"),
+    "reminders_by_mail": N_("Reminders by mail"),
+    "active": N_("Active"),
+    "registered_at": N_("Registered"),
+    "roster_listing": N_("Your agency's roster"),
+    "agency": N_("Agency"),
+    "privacy_notice_acknowledged": N_("Privacy notice read"),
+    "roles": N_("Roles"),
+    "roles_granted_to_others": N_("Roles you granted"),
+    "sessions": N_("Logins"),
+    "api_tokens": N_("API tokens"),
+    "mailed_links": N_("Links mailed to you"),
+    "roster_uploads": N_("Rosters you uploaded"),
+    "nip_disputes_about_this_account": N_("NIP disputes about your account"),
+    "nip_disputes_decided": N_("NIP disputes you decided"),
+    "erasure_requests": N_("Your requests to erase your account"),
+    "erasure_requests_decided": N_("Erasure requests you decided"),
+    "enrollments": N_("Courses started"),
+    "lessons_done": N_("Lessons done"),
+    "course_completions": N_("Courses completed"),
+    "assignments": N_("Courses assigned to you"),
+    "learning_events": N_("Steps reached"),
+    "due_date_reminders_sent": N_("Due-date reminders sent"),
+    "assignments_made_as_hr": N_("Courses you assigned as HR"),
+    "attempts": N_("Quiz attempts"),
+    "certificates": N_("Certificates"),
+    "exports": N_("Exports"),
+    "mail": N_("Mail"),
+    "done_by_you": N_("What you did"),
+    "about_you": N_("Events about you"),
+    "in_reports": N_("Reports that could show you"),
+}
+
 # the parts of the download, for the readable page
 DATA_SECTIONS = {
     "account": N_("Your account"),
@@ -346,6 +389,7 @@ def personal_data_page(request: Request, session: SessionDep, user: CurrentUser)
         "shown": _shown,
         "split": _split,
         "columns": _columns,
+        "label": lambda key: tr(DATA_LABELS[key]) if key in DATA_LABELS else key,
     }
     response = render(request, "accounts/my_data.html", context)
     response.headers["Cache-Control"] = "no-store"

@@ -28,6 +28,7 @@ def test_learner_journey(live_server: str, page, tmp_path) -> None:
     page.get_by_label("Golongan").select_option("III/a")
     page.get_by_label("Kata sandi", exact=True).fill(PASSWORD)
     page.get_by_label("Ulangi kata sandi").fill(PASSWORD)
+    page.get_by_role("checkbox", name=re.compile("pemberitahuan privasi")).check()
     page.get_by_role("button", name="Buat akun").click()
     page.wait_for_url(re.compile(r"/me/learning$"))
 
