@@ -223,6 +223,80 @@ NOT_PERSONAL = {
 }
 
 
+# What the OpenAPI document (/api/openapi.json) describes: the JSON API and the public JSON
+# endpoints; pages (HTML, forms, downloads for a logged-in person) are left out and get their
+# own fuzzing (tests/app/test_openapi.py).
+OPENAPI_PATHS = frozenset(
+    {
+        "/api/v1/reports/completion",
+        "/api/v1/reports/people",
+        "/api/v1/reports/jp",
+        "/api/v1/reports/self-assessment",
+        "/api/v1/credentials/verify",
+        "/api/unsubscribe/{token}",
+        "/.well-known/jwks.json",
+        "/keys/{kid}",
+        "/issuer",
+        "/credentials/status/{list_id}",
+        "/healthz",
+        "/livez",
+        "/readyz",
+    }
+)
+
+
+PROBLEM_SCHEMA = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details.",
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with every error as it is answered: problem+json (RFC 9457) for
+    every 4xx and 5xx; 400 and 413 where a body is read (one that is not JSON, one too
+    large); 503 everywhere (the overload guard; a readiness probe whose database does not
+    answer says so in its own JSON)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = FastAPI.openapi(app)
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            answers = operation["responses"]
+            if "requestBody" in operation:
+                answers.setdefault("400", {"description": "A body that cannot be read."})
+                answers.setdefault("413", {"description": "A body larger than allowed."})
+            answers.setdefault("503", {"description": "Busy, or not ready: retry later."})
+            for code, answer in answers.items():
+                if code[0] in "45":
+                    answer["content"] = dict(_PROBLEM)
+            if path in ("/readyz", "/healthz"):
+                answers["503"]["content"] |= {"application/json": {}}
+    app.openapi_schema = schema
+    return schema
+
+
+def _only_the_api_in_the_schema(routes: Any) -> None:
+    """Leave every route out of the OpenAPI document but those of OPENAPI_PATHS (routers
+    included into the app keep their own routes: walked too)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            _only_the_api_in_the_schema(inner.routes)
+        elif hasattr(route, "include_in_schema"):
+            route.include_in_schema = route.path in OPENAPI_PATHS
+
+
 def _worker_lifespan(settings: Settings) -> Any:
     """With `worker_in_process`, each server process runs a worker thread from start-up to
     shut-down (never started by a request)."""
@@ -313,6 +387,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", MemoryStatic(STATIC_DIR), name="static")
     health.install(app, probe=_probe)
     _install_metrics(app, settings)
+    _only_the_api_in_the_schema(app.routes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
     app.add_middleware(

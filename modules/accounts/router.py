@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app import clock, i18n, privacy
 from app.auth import CurrentUser, OptionalUser
 from app.db import SessionDep
+from app.errors import problem
 from app.forms import FormData, client_address, safe_next
 from app.i18n import LOCALES, N_, tr
 from app.security import CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, new_token, session_cookie
@@ -683,14 +684,19 @@ def unsubscribe(request: Request, session: SessionDep, token: str, _form: FormDa
     return render(request, "accounts/unsubscribe.html", {"done": True, "person": user})
 
 
-@router.post("/api/unsubscribe/{token}")
+@router.post(
+    "/api/unsubscribe/{token}",
+    status_code=204,
+    tags=["mail"],
+    responses={404: {"description": "A token that is not one of ours."}},
+)
 def unsubscribe_one_click(request: Request, session: SessionDep, token: str) -> Response:
     """RFC 8058 one-click: a mail program posts `List-Unsubscribe=One-Click` here, without
     cookies; the token is the authority."""
     secret = request.app.state.settings.secret_key
     user = service.unsubscribe_user(session=session, secret=secret, token=token)
     if user is None:
-        return Response(status_code=404)
+        return problem(404, "A token that is not one of ours.")
     service.set_reminders(
         session=session, user=user, on=False, address=client_address(request), how="one-click"
     )

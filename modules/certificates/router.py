@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -424,34 +424,55 @@ async def verify_holder(
     return _verdict(request, certificate, replacement, ref, "match" if matches else "no-match")
 
 
-@router.get("/issuer")
+@router.get("/issuer", tags=["certificates"])
 def issuer_profile(request: Request) -> JSONResponse:
     """The Open Badges issuer Profile that every credential names."""
     return JSONResponse(_issuer(request).profile(), headers=PUBLIC_CACHE)
 
 
-@router.get("/.well-known/jwks.json")
+@router.get("/.well-known/jwks.json", tags=["certificates"])
 def jwks(session: SessionDep) -> JSONResponse:
     """Every public signing key, current and retired (old credentials keep verifying)."""
     return JSONResponse({"keys": keys.published(session=session)}, headers=PUBLIC_CACHE)
 
 
-@router.get("/keys/{kid}")
+@router.get(
+    "/keys/{kid}",
+    tags=["certificates"],
+    responses={
+        200: {"content": {"application/jwk+json": {}}, "description": "The public key (JWK)."},
+        404: {"description": "No key with this id."},
+    },
+)
 def public_key(session: SessionDep, kid: str) -> Response:
     """One public signing key as a JWK: what the `kid` URI in a credential's header
     dereferences to (OB 3.0 §8.2). Never a private part."""
     found = keys.public(session=session, kid=kid)
     if found is None:
-        return JSONResponse({"detail": "not found"}, status_code=404)
+        return problem(404, "No key with this id.")
     return JSONResponse(found, media_type="application/jwk+json", headers=PUBLIC_CACHE)
 
 
-@router.get("/credentials/status/{list_id}")
-def status_list(request: Request, session: SessionDep, list_id: str) -> Response:
+@router.get(
+    "/credentials/status/{list_id}",
+    tags=["certificates"],
+    responses={
+        200: {
+            "content": {"application/json": {}, "application/vc+jwt": {}},
+            "description": "The status list credential (signed with `Accept: application/vc+jwt`).",
+        },
+        404: {"description": "No status list with this id."},
+    },
+)
+def status_list(
+    request: Request,
+    session: SessionDep,
+    list_id: Annotated[str, Path(examples=[credential.STATUS_LIST])],
+) -> Response:
     """The Bitstring Status List of revocations (JSON; signed VC-JWT if asked for with
     `Accept: application/vc+jwt`)."""
     if list_id != credential.STATUS_LIST:
-        return JSONResponse({"detail": "not found"}, status_code=404)
+        return problem(404, "No status list with this id.")
     body = credential.status_list_credential(_issuer(request), service.revoked_ids(session=session))
     headers = {"Cache-Control": "public, max-age=60"}
     if "application/vc+jwt" in request.headers.get("accept", ""):

@@ -14,6 +14,7 @@ from app.db import SessionDep
 from app.errors import ProblemError
 from app.forms import client_address
 from modules.accounts.dependencies import ApiReader, Reader
+from modules.accounts.schemas import PNS_GRADES, PPPK_GRADES
 from modules.audit import service as audit_service
 from modules.reports import queries, schemas, service
 
@@ -29,15 +30,35 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+DATE: dict[str, Any] = {"format": "date"}
+
+
 def filter_params(
     course: Annotated[str | None, Q(description="Course id (default: the first course).")] = None,
-    agency: Annotated[str | None, Q(description="Agency id; must be in your scope.")] = None,
+    agency: Annotated[
+        str | None, Q(description="Agency id; must be in your scope.", pattern=r"^[0-9]{1,9}$")
+    ] = None,
     unit: Annotated[str | None, Q(description="Work unit, as in people's profiles.")] = None,
-    grade: Annotated[str | None, Q(description="Grade, e.g. III/a (PNS) or IX (PPPK).")] = None,
-    kind: Annotated[str | None, Q(alias="type", description="PNS or PPPK.")] = None,
-    since: Annotated[str | None, Q(description="Start of the period, YYYY-MM-DD.")] = None,
+    grade: Annotated[
+        str | None,
+        Q(
+            description="Grade, e.g. III/a (PNS) or IX (PPPK).",
+            json_schema_extra={"enum": [*PNS_GRADES, *PPPK_GRADES]},
+        ),
+    ] = None,
+    kind: Annotated[
+        str | None,
+        Q(alias="type", description="PNS or PPPK.", json_schema_extra={"enum": ["PNS", "PPPK"]}),
+    ] = None,
+    since: Annotated[
+        str | None, Q(description="Start of the period, YYYY-MM-DD.", json_schema_extra=DATE)
+    ] = None,
     until: Annotated[
-        str | None, Q(description="Statuses as at the end of this day, YYYY-MM-DD (default today).")
+        str | None,
+        Q(
+            description="Statuses as at the end of this day, YYYY-MM-DD (default today).",
+            json_schema_extra=DATE,
+        ),
     ] = None,
 ) -> dict[str, str | None]:
     """The filters every report takes (declared here so OpenAPI lists them; checked by
@@ -73,7 +94,9 @@ def _parse(
     params = {k: v for k, v in asked.items() if v is not None}
     courses = request.app.state.catalogue.courses()
     filters, errors = service.parse_filters(params, [c.id for c in courses], jp=jp)
-    problems = {name: "Unknown parameter." for name in unknown} | errors
+    empty = {name: "Give a value, or leave the parameter out." for name in request.query_params
+             if not request.query_params[name].strip() and name in asked}  # fmt: skip
+    problems = {name: "Unknown parameter." for name in unknown} | empty | errors
     if problems:
         names = ", ".join(problems)
         raise ProblemError(
@@ -182,7 +205,11 @@ def people(
     reader: Reader,
     asked: Filters,
     status: Annotated[
-        str | None, Q(description="completed, overdue, in_progress or not_started.")
+        str | None,
+        Q(
+            description="Only people with this status.",
+            json_schema_extra={"enum": ["completed", "overdue", "in_progress", "not_started"]},
+        ),
     ] = None,
     q: Search = None,
     cursor: Cursor = None,
