@@ -24,6 +24,7 @@ from modules.accounts.models import (
     AuthSession,
     ErasedNip,
     ErasureRequest,
+    MoveRequest,
     RoleGrant,
     RosterEntry,
     RosterUpload,
@@ -220,7 +221,7 @@ def erase_account(*, session: Session, settings: Any, request_id: int) -> int | 
         return None
     user_id = user.id
     _mail(session, settings, user, "erasure_done", {}, keep=False)
-    for model in (AuthSession, ApiToken, AccountLink, RosterUpload, RoleGrant):
+    for model in (AuthSession, ApiToken, AccountLink, RosterUpload, RoleGrant, MoveRequest):
         session.execute(delete(model).where(col(model.user_id) == user_id))
     session.execute(delete(RosterEntry).where(col(RosterEntry.nip) == user.nip))
     if session.get(ErasedNip, nip_digest(user.nip)) is None:

@@ -179,3 +179,25 @@ class ErasedNip(SQLModel, table=True):
     __tablename__ = "erased_nip"
     digest: str = Field(primary_key=True, max_length=64)
     erased_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class MoveRequest(SQLModel, table=True):
+    """A person on an agency's roster asked to move to another agency or work unit: it waits
+    for HR of the agency whose roster holds them (or an administrator); meanwhile reports keep
+    them where they were."""
+
+    __tablename__ = "move_request"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    status: str = Field(max_length=12, index=True)  # requested, approved, refused, withdrawn
+    from_agency_id: int = Field(foreign_key="agency.id")
+    from_unit: str = Field(max_length=200)
+    to_agency_id: int = Field(foreign_key="agency.id")
+    to_unit: str = Field(max_length=200)
+    # whose HR decides: the roster that listed the person when they asked
+    roster_agency_id: int = Field(foreign_key="agency.id", index=True)
+    roster_unit: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    decided_by: int | None = Field(default=None, foreign_key="user.id")
+    decided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    note: str = Field(default="", max_length=1000)

@@ -19,7 +19,7 @@ from app.forms import FormData, client_address, safe_next
 from app.i18n import LOCALES, N_, tr
 from app.security import CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, new_token, session_cookie
 from app.templating import is_htmx, render
-from modules.accounts import invitations, service
+from modules.accounts import invitations, moves, service
 from modules.accounts.nip import PNS_GRADES, PPPK_GRADES
 from modules.accounts.schemas import FormError, parse_profile, parse_registration
 from modules.agencies import service as agencies_service
@@ -240,6 +240,8 @@ def profile_page(request: Request, session: SessionDep, user: CurrentUser) -> Re
         roles=roles,
         verified=record.email_verified_at is not None,
         reminders=record.reminders,
+        move=moves.pending(session=session, user_id=user.id),
+        agency_names={a.id: a.name for a in agencies_service.list_active(session=session)},
     )
 
 
@@ -251,7 +253,7 @@ def profile_save(
     agency_ids = set(agency_names)
     try:
         data = parse_profile(form, user.employment_type, agency_ids)
-        pending = service.update_profile(
+        flags = service.update_profile(
             session=session,
             user=service.get(session=session, user_id=user.id),
             data=data,
@@ -269,7 +271,9 @@ def profile_save(
             pw_errors={},
             reminders=service.get(session=session, user_id=user.id).reminders,
         )
-    saved = "email-pending" if pending else "profile"
+    saved = (
+        "email-pending" if "email" in flags else "move-pending" if "move" in flags else "profile"
+    )
     return RedirectResponse(f"/me/profile?saved={saved}", status_code=303)
 
 
@@ -809,3 +813,12 @@ def privacy_acknowledge(
         session=session, user_id=user.id, version=request.app.state.privacy_version
     )
     return RedirectResponse(safe_next(form.get("next"), "/me/learning"), status_code=303)
+
+
+@router.post("/me/move/withdraw")
+def move_withdraw(
+    request: Request, session: SessionDep, user: CurrentUser, _f: FormData
+) -> Response:
+    """The person withdraws a move still waiting for HR."""
+    moves.withdraw(session=session, user_id=user.id)
+    return RedirectResponse("/me/profile", status_code=303)

@@ -1,6 +1,7 @@
 """Pages: a person asks for their account to be erased (and may withdraw while it waits);
 an administrator or HR of their agency approves or refuses; the worker carries it out
-(modules/accounts/erasure.py, docs/privacy.md)."""
+(modules/accounts/erasure.py, docs/privacy.md). And HR decides the moves of people their
+roster lists (modules/accounts/moves.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from app.db import SessionDep
 from app.forms import FormData, RowId, client_address
 from app.i18n import N_
 from app.templating import render
-from modules.accounts import erasure, service
+from modules.accounts import erasure, moves, service
 from modules.accounts.dependencies import HrOrAdmin
 from modules.accounts.schemas import FormError
 from modules.agencies import service as agencies_service
@@ -121,3 +122,48 @@ def erasure_decide(
         session.rollback()
         return _list(request, session, staff, str(exc), 409)
     return RedirectResponse("/manage/erasures?decided=1", status_code=303)
+
+
+# ---- moves waiting for the roster's HR (modules/accounts/moves.py) ----------------------------
+
+
+def _moves(
+    request: Request, session: SessionDep, staff: HrOrAdmin, problem: str = "", status: int = 200
+) -> Response:
+    rows = moves.listing(session=session, scope=staff.scope)
+    agencies = {a.id: a.name for a in agencies_service.list_active(session=session)}
+    context = {"rows": rows, "agencies": agencies, "problem": problem}
+    return render(request, "accounts/moves.html", context, status_code=status)
+
+
+@router.get("/manage/moves")
+def moves_page(request: Request, session: SessionDep, staff: HrOrAdmin) -> Response:
+    """Moves of people the officer's rosters list, waiting for a decision."""
+    return _moves(request, session, staff)
+
+
+@router.post("/manage/moves/{request_id}")
+def move_decide(
+    request: Request, session: SessionDep, staff: HrOrAdmin, request_id: RowId, form: FormData
+) -> Response:
+    decision = form.get("decision", "")
+    if decision not in ("approve", "refuse"):
+        return _moves(request, session, staff, N_("Choose to approve or refuse."), 422)
+    try:
+        moves.decide(
+            session=session,
+            settings=request.app.state.settings,
+            scope=staff.scope,
+            officer_id=staff.user.id,
+            request_id=request_id,
+            approve=decision == "approve",
+            note=form.get("note", ""),
+            address=client_address(request),
+        )
+    except LookupError:
+        session.rollback()
+        raise HTTPException(404) from None
+    except moves.MoveError as exc:
+        session.rollback()
+        return _moves(request, session, staff, str(exc), 409)
+    return RedirectResponse("/manage/moves?decided=1", status_code=303)

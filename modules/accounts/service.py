@@ -20,7 +20,7 @@ from app import jobs, mail, personal_data, ratelimit, security
 from app.auth import Principal
 from app.clock import as_utc, utcnow
 from app.i18n import N_
-from modules.accounts import disputes, invitations, links, roster_uploads
+from modules.accounts import disputes, invitations, links, moves, roster_uploads
 from modules.accounts.erasure import nip_digest as erasure_digest
 
 # re-exported: the scopes of HR officers and trainers are part of what accounts offers others
@@ -33,6 +33,7 @@ from modules.accounts.models import (
     AuthSession,
     ErasedNip,
     ErasureRequest,
+    MoveRequest,
     NipDispute,
     RoleGrant,
     RosterEntry,
@@ -491,10 +492,13 @@ def end_sessions(
 
 def update_profile(
     *, session: Session, user: User, data: ProfileInput, settings: Any, address: str = ""
-) -> bool:
+) -> set[str]:
     """Save profile changes; an email taken by someone else is a field error. A new email is
     not taken at once: a link to confirm it goes to the new address and a notice to the old
-    one; the account keeps its address until the link is opened. True if that happened."""
+    one; the account keeps its address until the link is opened ("email" in the answer). A
+    person on an agency's roster who changes agency or unit asks that roster's HR instead
+    ("move"; modules/accounts/moves.py)."""
+    flags: set[str] = set()
     taken = session.exec(
         select(User.id).where(User.email == data.email, User.id != user.id)
     ).first()
@@ -502,10 +506,23 @@ def update_profile(
         raise FormError({"email": N_("An account with this email already exists.")})
     new_email = data.email if data.email != user.email else None
     before = {"agency_id": user.agency_id, "work_unit": user.work_unit}
+    wanted = {"agency_id": data.agency_id, "work_unit": data.work_unit}
+    entry = moves.roster_of(session=session, nip=user.nip) if wanted != before else None
     for key, value in vars(data).items():
-        if key != "email":
-            setattr(user, key, value)
+        if key == "email" or (entry is not None and key in wanted):
+            continue  # a move of a person on a roster waits for that roster's HR
+        setattr(user, key, value)
     session.add(user)
+    if entry is not None:
+        moves.ask(
+            session=session,
+            user=user,
+            entry=entry,
+            agency_id=data.agency_id,
+            unit=data.work_unit,
+            address=address,
+        )
+        flags.add("move")
     after = {"agency_id": user.agency_id, "work_unit": user.work_unit}
     if after != before:
         # a move leaves one agency's (or unit's) reports and enters another's: on the record
@@ -550,7 +567,9 @@ def update_profile(
             raise FormError({"email": N_("Mail cannot be sent from this site now.")}) from exc
     session.commit()
     session.refresh(user)
-    return new_email is not None
+    if new_email is not None:
+        flags.add("email")
+    return flags
 
 
 def email_link_address(*, session: Session, token: str) -> str | None:
@@ -785,6 +804,12 @@ def export_profile(*, session: Session, user_id: int) -> dict[str, object]:
             *after(NipDispute.created_at),
             omit=("claimant_email", "statement", "locale"),
         ),
+        "move_requests": personal_data.rows_of(
+            session, MoveRequest, col(MoveRequest.user_id) == user_id, omit=("user_id",)
+        ),
+        "move_requests_decided": personal_data.rows_of(
+            session, MoveRequest, col(MoveRequest.decided_by) == user_id, omit=("note",)
+        ),
         "erasure_requests": personal_data.rows_of(
             session, ErasureRequest, col(ErasureRequest.user_id) == user_id, omit=("user_id",)
         ),
@@ -799,6 +824,7 @@ def export_profile(*, session: Session, user_id: int) -> dict[str, object]:
 
 PERSONAL_TABLES = (
     "erasure_request",
+    "move_request",
     "user",
     "roster_entry",
     "auth_session",

@@ -63,6 +63,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("GET", "/me/erase"): ("/me/erase", 303, 200),
     ("POST", "/me/erase"): ("/me/erase", 303, 422),
     ("POST", "/me/erase/withdraw"): ("/me/erase/withdraw", 303, 303),
+    ("POST", "/me/move/withdraw"): ("/me/move/withdraw", 303, 303),
     # a person's own logins (tests/modules/accounts/test_sessions.py)
     ("GET", "/me/sessions"): ("/me/sessions", 303, 200),
     ("POST", "/me/sessions"): ("/me/sessions", 303, 303),
@@ -168,6 +169,9 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     # decision chosen: 422
     ("GET", "/manage/erasures"): ("/manage/erasures", 303, 403, 403, 200),
     ("POST", "/manage/erasures/{request_id}"): ("/manage/erasures/999999", 303, 403, 403, 422),
+    # moves of people a roster lists: HR (whom they decide is their roster's scope) and admins
+    ("GET", "/manage/moves"): ("/manage/moves", 303, 403, 403, 200),
+    ("POST", "/manage/moves/{request_id}"): ("/manage/moves/999999", 303, 403, 403, 422),
     ("GET", "/.well-known/jwks.json"): ("/.well-known/jwks.json", 200, 200),
     # one public key, what a credential header's kid dereferences to (an unknown one: 404)
     ("GET", "/keys/{kid}"): ("/keys/not-a-key", 404, 404),
@@ -295,6 +299,8 @@ HR_ANSWERS: dict[tuple[str, str], tuple[int, int]] = {
     ("POST", "/manage/disputes/{dispute_id}"): (404, 404),
     ("GET", "/manage/erasures"): (200, 200),
     ("POST", "/manage/erasures/{request_id}"): (422, 422),
+    ("GET", "/manage/moves"): (200, 200),
+    ("POST", "/manage/moves/{request_id}"): (422, 422),
     # any HR officer keeps their own tokens, whatever their agency
     ("GET", "/manage/api-tokens"): (200, 200),
     ("POST", "/manage/api-tokens"): (422, 422),

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from app import clock
 from app.clock import ManualClock
 from modules.accounts import disputes
-from modules.accounts.models import NipDispute, User
+from modules.accounts.models import MoveRequest, NipDispute, User
 from modules.audit.models import AuditEvent
 from modules.certificates.models import Certificate
 from tests.app.test_mail import Inbox, _port, _smtp
@@ -280,7 +280,9 @@ def test_who_decides_follows_the_holder_and_one_decision_wins(db_url, tmp_path) 
         link = _link(confirm, "/nip-dispute/confirm")
         other.post(link, data={"csrf_token": csrf_from(other, link)})
 
-        # the holder moves themselves to LAN: BKN's HR no longer decides, an admin does
+        # the holder moves themselves to LAN: as BKN's roster lists the NIP, the move waits
+        # for BKN's HR (a holder cannot slip away from the roster's HR by moving); once it is
+        # approved, BKN's HR no longer decides the dispute, an admin does
         token = csrf_from(squatter, "/me/profile")
         with Session(app.state.engine) as session:
             lan_id = agency(session, "LB-LAN")
@@ -298,6 +300,17 @@ def test_who_decides_follows_the_holder_and_one_decision_wins(db_url, tmp_path) 
             follow_redirects=False,
         )
         assert moved.status_code == 303
+        assert moved.headers["location"].endswith("saved=move-pending")
+        assert hr.get(url).status_code == 200
+        with Session(app.state.engine) as session:
+            move = session.exec(select(MoveRequest)).one()
+        token = csrf_from(hr, "/manage/moves")
+        decided = hr.post(
+            f"/manage/moves/{move.id}",
+            data={"decision": "approve", "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert decided.status_code == 303
         assert hr.get(url).status_code == 404
         admin = _staff(app, ADMIN_NIP, role="admin")
         assert admin.get(url).status_code == 200
