@@ -60,6 +60,7 @@ from modules.quizzes import service as quizzes_service
 from modules.quizzes.router import router as quizzes_router
 from modules.reports import jobs as reports_jobs
 from modules.reports import service as reports_service
+from modules.reports import siasn as reports_siasn
 from modules.reports.router import router as reports_router
 from modules.reports.router_api import router as reports_api_router
 
@@ -69,6 +70,7 @@ log = logging.getLogger("berakhlak")
 def build_state(settings: Settings) -> SimpleNamespace:
     """What requests and jobs share: settings, the database engine, the course catalogue and
     the certificate policy (the web app copies it onto `app.state`; the worker uses it as is)."""
+    reports_siasn.check_settings(settings)
     engine = make_engine(settings.database_url, settings.db_limits)
     return SimpleNamespace(
         settings=settings,

@@ -254,6 +254,16 @@ class Settings(BaseSettings):
     metrics_token: str = Field(
         "", description="A bearer token that also opens /metrics (empty: addresses only)."
     )
+    siasn_jenis_diklat_id: str = Field(
+        "",
+        description="The SIASN `jenisDiklatId` of this platform's courses, as confirmed in your "
+        "SIASN reference (one of modules/reports/siasn.py); empty: the SIASN export is refused.",
+    )
+    siasn_instansi_ids: str = Field(
+        "",
+        description="Each agency's SIASN `instansiId`, as `CODE=ID,CODE=ID` (the agency codes "
+        "of this platform); the SIASN export is refused for people of an agency without one.",
+    )
     roster_max_rows: int = Field(
         60_000, ge=1, le=1_000_000, description="Most rows one roster file may have."
     )

@@ -172,6 +172,15 @@ def main() -> None:
         data={"csrf_token": csrf(admin, "/login"), "identifier": ADMIN_NIP, "password": PASSWORD},
     )
     check("admin logged in", logged.status_code == 303, logged.status_code)
+    # an account made on the command line has not read the privacy notice: asked first
+    gated = admin.get("/manage/reports/people")
+    check(
+        "privacy notice shown before any page",
+        gated.status_code == 303 and gated.headers["location"].startswith("/privacy?next="),
+        gated.status_code,
+    )
+    read = admin.post("/privacy", data={"csrf_token": csrf(admin, "/privacy")})
+    check("privacy notice acknowledged", read.status_code == 303, read.status_code)
     started = admin.post(
         "/manage/reports/exports",
         data={"csrf_token": csrf(admin, "/manage/reports/people"), "export": "people:csv"},

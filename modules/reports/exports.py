@@ -16,7 +16,7 @@ from sqlalchemy import and_, select
 from app import spreadsheet
 from app.i18n import N_, gettext
 from modules.accounts.service import Scope
-from modules.reports import queries
+from modules.reports import queries, siasn
 from modules.reports.queries import Filters, Window
 
 KINDS = ("people", "jp", "siasn")
@@ -57,20 +57,22 @@ JP_HEADER = (
     N_("Status"),
 )
 # The fields of SIASN's course history (riwayat kursus), in its own names, so HR can paste
-# or map the rows when they record the training in SIASN.
+# or map the rows when they record the training in SIASN (modules/reports/siasn.py: the codes)
 SIASN_HEADER = (
     "nip",
     "nama",
+    "instansi_id",
+    "jenis_diklat_id",
+    "jenis_kursus_sertipikat",
     "nama_kursus",
-    "jenis_kursus",
     "institusi_penyelenggara",
     "jumlah_jam",
     "nomor_sertipikat",
     "tanggal_kursus",
     "tanggal_selesai_kursus",
     "tahun_kursus",
+    "url_sertipikat",
 )
-SIASN_COURSE_TYPE = "Kursus"
 
 
 def _local_day(value: datetime | date | None, tz: ZoneInfo) -> date | None:
@@ -136,11 +138,14 @@ def _siasn(ctx: ExportContext) -> Iterator[tuple[Any, ...]]:
             cert.c.course_title,
             cert.c.jp,
             cert.c.number,
+            cert.c.code,
+            queries.agency_t.c.code.label("agency_code"),
             enrol.c.started_at,
             cert.c.completed_at,
         )
         .select_from(
-            queries._joined(ctx.filters.course_id).join(
+            queries._joined(ctx.filters.course_id)
+            .join(
                 cert,
                 and_(
                     cert.c.user_id == user.c.id,
@@ -148,6 +153,7 @@ def _siasn(ctx: ExportContext) -> Iterator[tuple[Any, ...]]:
                     cert.c.revoked_at.is_(None),
                 ),
             )
+            .join(queries.agency_t, queries.agency_t.c.id == user.c.agency_id)
         )
         .where(*conditions, cert.c.completed_at < ctx.window.end)
         .order_by(cert.c.id)
@@ -158,17 +164,21 @@ def _siasn(ctx: ExportContext) -> Iterator[tuple[Any, ...]]:
     for r in rows:
         finished = _local_day(r.completed_at, ctx.tz)
         started = _local_day(r.started_at, ctx.tz) if r.started_at else finished
+        jenis = ctx.siasn["jenis_diklat_id"]
         yield (
             r.nip,
             r.holder_name,
+            ctx.siasn["instansi"].get(r.agency_code, ""),
+            jenis,
+            siasn.sertipikat(jenis) if jenis else "",
             r.course_title,
-            SIASN_COURSE_TYPE,
             ctx.organiser,
             r.jp,
             r.number,
             _siasn_day(min(started, finished) if started and finished else finished),
             _siasn_day(finished),
             finished.year if finished else "",
+            f"{ctx.siasn['base_url']}/verify/{r.code}",
         )
 
 
@@ -190,9 +200,12 @@ class ExportContext:
         year: int,
         targets: dict[str, int],
         organiser: str,
+        siasn: dict[str, Any] | None = None,
     ) -> None:
         self.conn, self.scope, self.filters, self.window = conn, scope, filters, window
         self.tz, self.year, self.targets, self.organiser = tz, year, targets, organiser
+        # the SIASN codes: jenis_diklat_id, instansi (agency code -> id), base_url
+        self.siasn = siasn or {"jenis_diklat_id": "", "instansi": {}, "base_url": ""}
 
 
 ROWS: dict[str, Callable[[ExportContext], Iterator[tuple[Any, ...]]]] = {
@@ -217,7 +230,7 @@ SHEET_NAMES = {
 WIDTHS = {
     "people": (20, 30, 34, 30, 30, 8, 10, 16, 12, 12, 6, 22),
     "jp": (20, 30, 34, 30, 30, 8, 10, 8, 10, 10, 16),
-    "siasn": (20, 30, 34, 14, 34, 10, 22, 14, 14, 12),
+    "siasn": (20, 30, 34, 10, 10, 34, 34, 10, 22, 14, 14, 12, 50),
 }
 
 

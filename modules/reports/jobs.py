@@ -23,7 +23,7 @@ from app.clock import utcnow
 from app.db import write_lock
 from app.i18n import N_, set_locale
 from modules.accounts import service as accounts_service
-from modules.reports import exports, queries, service
+from modules.reports import exports, queries, service, siasn
 from modules.reports.models import ReportJob
 
 log = logging.getLogger(__name__)
@@ -156,6 +156,11 @@ def run(
                 year=int(params.get("year") or clock.today(settings.tz).year),
                 targets=service.jp_targets(settings),
                 organiser=settings.issuer_name,
+                siasn={
+                    "jenis_diklat_id": settings.siasn_jenis_diklat_id,
+                    "instansi": siasn.instansi_ids(settings.siasn_instansi_ids),
+                    "base_url": settings.base_url.rstrip("/"),
+                },
             )
             count = exports.write(
                 kind=job.kind, fmt=job.format, ctx=ctx, path=partial, progress=progress

@@ -543,3 +543,29 @@ def self_assessment_means(
         .group_by(attempt_t.c.quiz_id, answer_t.c.question_id)
     )
     return [(q, item, float(mean), n) for q, item, mean, n in conn.execute(query)]
+
+
+def certificate_agencies(*, conn: Any, scope: Scope, filters: Filters, window: Window) -> set[str]:
+    """The codes of the agencies whose people in scope hold a valid certificate of the course
+    in the period (what a SIASN export would list)."""
+    cert = certificate_t
+    query = (
+        select(agency_t.c.code)
+        .distinct()
+        .select_from(
+            _joined(filters.course_id)
+            .join(
+                cert,
+                and_(
+                    cert.c.user_id == user_t.c.id,
+                    cert.c.course_id == filters.course_id,
+                    cert.c.revoked_at.is_(None),
+                ),
+            )
+            .join(agency_t, agency_t.c.id == user_t.c.agency_id)
+        )
+        .where(*_conditions(scope, filters, window), cert.c.completed_at < window.end)
+    )
+    if window.start is not None:
+        query = query.where(cert.c.completed_at >= window.start)
+    return {row[0] for row in conn.execute(query)}

@@ -12,13 +12,13 @@ from sqlmodel import Session
 from app import clock
 from app.db import SessionDep
 from app.forms import FormData, client_address
-from app.i18n import N_
+from app.i18n import N_, tr
 from app.templating import is_htmx, render, request_locale
 from modules.accounts.dependencies import HrOrAdmin, StaffScope
 from modules.accounts.schemas import PNS_GRADES, PPPK_GRADES
 from modules.agencies import service as agencies_service
 from modules.audit import service as audit_service
-from modules.reports import exports, jobs, queries, service
+from modules.reports import exports, jobs, queries, service, siasn
 
 router = APIRouter()
 PAGE = 50
@@ -216,6 +216,32 @@ def self_assessment_page(request: Request, session: SessionDep, manager: HrOrAdm
     )
 
 
+def _siasn_ready(
+    settings: Any, session: Session, manager: StaffScope, filters: Any, window: Any
+) -> None:
+    """Refuse a SIASN export while a code it needs is not set: the course type confirmed in
+    the deployment's SIASN reference, and the SIASN id of each agency in it (never guessed)."""
+    codes = queries.certificate_agencies(
+        conn=session.connection(), scope=manager.scope, filters=filters, window=window
+    )
+    no_type, no_id = siasn.missing(settings, codes)
+    if no_type:
+        raise jobs.JobError(N_(
+            "The SIASN export needs the SIASN code of this course's type of training, as "
+            "confirmed in your SIASN reference (BERAKHLAK_SIASN_JENIS_DIKLAT_ID). Ask the "
+            "platform's administrator to set it."
+        ))  # fmt: skip
+    if no_id:
+        raise jobs.JobError(
+            tr(
+                "The SIASN export needs the SIASN agency id (instansiId) of every agency in "
+                "it; missing for: {codes}. Ask the platform's administrator to add them "
+                "(BERAKHLAK_SIASN_INSTANSI_IDS).",
+                codes=", ".join(no_id),
+            )
+        )
+
+
 @router.post("/manage/reports/exports")
 def export_start(
     request: Request, session: SessionDep, manager: HrOrAdmin, form: FormData
@@ -241,6 +267,8 @@ def export_start(
     try:
         if errors:
             raise jobs.JobError(next(iter(errors.values())))
+        if kind == "siasn":
+            _siasn_ready(settings, session, manager, filters, window)
         job = jobs.create(
             session=session,
             user_id=manager.user.id,

@@ -15,17 +15,25 @@ from app import clock
 from app.clock import ManualClock
 from app.main import create_app, make_worker
 from modules.certificates import service as certificates_service
+from modules.certificates.models import Certificate
 from modules.progress.models import CourseCompletion
-from modules.reports import jobs
+from modules.reports import exports, jobs, siasn
 from modules.reports.models import ReportJob
 from tests import excel
 from tests.conftest import csrf_from, run_jobs
 from tests.modules.reports.helpers import COURSE, populate, staff
 
+BKN_SIASN = "A5EB03E23C52F6A0E040640A040252AD"  # an instansiId of the kind SIASN gives
+
 
 @pytest.fixture
 def pop(app, tmp_path):
     app.state.settings.export_dir = tmp_path / "exports"
+    # a deployment that confirmed its SIASN codes (modules/reports/siasn.py)
+    app.state.settings.siasn_jenis_diklat_id = "6"
+    app.state.settings.siasn_instansi_ids = (
+        f"LB-BKN={BKN_SIASN},LB-LAN=B5EB03E23C52F6A0E040640A040252AD"
+    )
     population = populate(app)
     with Session(app.state.engine) as s:
         for key in ("done", "other"):
@@ -70,7 +78,9 @@ def _csv(client: TestClient, url: str) -> list[list[object]]:
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     rows = excel.read(response.content, "id-ID")
-    assert excel.formulas(rows) == [] and excel.formulas(excel.read(response.content, "en-US")) == []
+    assert (
+        excel.formulas(rows) == [] and excel.formulas(excel.read(response.content, "en-US")) == []
+    )
     assert len({len(r) for r in rows}) == 1  # every row splits into the header's columns
     return rows
 
@@ -97,26 +107,63 @@ def test_xlsx_export_opens_in_a_spreadsheet_library(app, pop) -> None:
     assert all(isinstance(r[0], str) and len(r[0]) == 18 for r in rows[1:])  # NIP as text
 
 
-def test_siasn_rows_carry_the_certificate_and_hours(app, pop) -> None:
+def test_siasn_rows_carry_the_codes_the_certificate_and_hours(app, pop) -> None:
     hr = staff(app, "hr", pop.bkn, "198001012005011901")
     rows = _csv(hr, _export(hr, "siasn:csv"))
-    assert rows[0] == [
+    assert rows[0] == list(exports.SIASN_HEADER)
+    assert rows[0][:5] == [
         "nip",
         "nama",
-        "nama_kursus",
-        "jenis_kursus",
-        "institusi_penyelenggara",
-        "jumlah_jam",
-        "nomor_sertipikat",
-        "tanggal_kursus",
-        "tanggal_selesai_kursus",
-        "tahun_kursus",
+        "instansi_id",
+        "jenis_diklat_id",
+        "jenis_kursus_sertipikat",
     ]
     assert len(rows) == 2  # Ani's certificate; Fajar's is another agency's
-    row = rows[1]
+    row = dict(zip(rows[0], rows[1], strict=True))
     jp = app.state.catalogue.get(COURSE).content.jp
-    assert row[1] == "Ani Done" and row[5] == jp and row[6].startswith("BA/")
-    assert len(row[8]) == 10 and row[8][2] == "-" and row[9] == int(row[8][-4:])
+    assert row["nama"] == "Ani Done" and row["jumlah_jam"] == jp
+    assert row["nomor_sertipikat"].startswith("BA/")
+    day = row["tanggal_selesai_kursus"]
+    assert len(day) == 10 and day[2] == "-" and row["tahun_kursus"] == int(day[-4:])
+    # every code emitted is one of the table's, as the deployment set it
+    assert str(row["jenis_diklat_id"]) in siasn.JENIS_DIKLAT
+    assert row["jenis_kursus_sertipikat"] == siasn.sertipikat(str(row["jenis_diklat_id"]))
+    assert row["instansi_id"] == BKN_SIASN
+    with Session(app.state.engine) as s:
+        code = s.exec(
+            select(Certificate.code).where(Certificate.number == row["nomor_sertipikat"])
+        ).one()
+    assert row["url_sertipikat"] == f"{app.state.settings.base_url}/verify/{code}"
+
+
+def test_the_siasn_export_is_refused_while_a_code_is_not_confirmed(app, pop) -> None:
+    hr = staff(app, "hr", pop.bkn, "198001012005011901")
+    token = csrf_from(hr, "/manage/reports/people")
+
+    def start():
+        data = {"csrf_token": token, "export": "siasn:csv"}
+        return hr.post("/manage/reports/exports", data=data, follow_redirects=False)
+
+    app.state.settings.siasn_jenis_diklat_id = ""
+    refused = start()
+    assert refused.status_code == 422 and "BERAKHLAK_SIASN_JENIS_DIKLAT_ID" in refused.text
+    app.state.settings.siasn_jenis_diklat_id = "6"
+    app.state.settings.siasn_instansi_ids = "LB-LAN=B5EB03E23C52F6A0E040640A040252AD"
+    refused = start()
+    assert refused.status_code == 422 and "LB-BKN" in refused.text
+    with Session(app.state.engine) as s:
+        assert s.exec(select(ReportJob)).all() == []
+    app.state.settings.siasn_instansi_ids = f"LB-BKN={BKN_SIASN}"
+    assert start().status_code == 303
+
+
+def test_siasn_settings_that_are_not_codes_stop_the_start(db_url) -> None:
+    from tests.conftest import make_settings
+
+    with pytest.raises(ValueError, match="SIASN_JENIS_DIKLAT_ID"):
+        create_app(make_settings(db_url, siasn_jenis_diklat_id="99"))
+    with pytest.raises(ValueError, match="SIASN_INSTANSI_IDS"):
+        create_app(make_settings(db_url, siasn_instansi_ids="LB-BKN=x;drop"))
 
 
 def test_jp_recap_csv(app, pop) -> None:
