@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from app import jobs, mail
 from app.clock import utcnow
 from app.i18n import N_
+from modules.accounts import decisions
 from modules.accounts.grants import Scope
 from modules.accounts.models import (
     AccountLink,
@@ -49,10 +50,6 @@ STATUS_LABELS = {
 }
 ERASE_JOB = "accounts.erase"
 ERASED_NAME = "—"  # what the kept records show where the name was
-
-
-class ErasureError(ValueError):
-    """A decision that cannot be made; the message is a translatable id."""
 
 
 def nip_digest(nip: str) -> str:
@@ -180,13 +177,7 @@ def decide(
     person = session.get(User, entry.user_id) if entry is not None else None
     if entry is None or person is None or not may_decide(scope, person):
         raise LookupError(request_id)
-    if entry.status != REQUESTED:
-        raise ErasureError(N_("This request was already decided."))
-    note = " ".join(note.split())
-    if not approve and not note:
-        raise ErasureError(N_("Say why the request is refused: the person is told."))
-    if len(note) > 1000:
-        raise ErasureError(N_("At most 1,000 characters."))
+    note = decisions.checked_note(approve=approve, note=note, still_open=entry.status == REQUESTED)
     entry.status = APPROVED if approve else REFUSED
     entry.decided_by, entry.decided_at, entry.note = officer_id, utcnow(), note
     session.add(entry)

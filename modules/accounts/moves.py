@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from app import mail
 from app.clock import utcnow
 from app.i18n import N_
+from modules.accounts import decisions
 from modules.accounts.grants import Scope
 from modules.accounts.models import MoveRequest, RosterEntry, User
 from modules.audit import service as audit
@@ -26,10 +27,6 @@ STATUS_LABELS = {
     REFUSED: N_("refused"),
     WITHDRAWN: N_("withdrawn"),
 }
-
-
-class MoveError(ValueError):
-    """A decision that cannot be made; the message is a translatable id."""
 
 
 def roster_of(*, session: Session, nip: str) -> RosterEntry | None:
@@ -119,13 +116,7 @@ def decide(
     move = session.get(MoveRequest, request_id)
     if move is None or not scope.covers(move.roster_agency_id, move.roster_unit):
         raise LookupError(request_id)
-    if move.status != REQUESTED:
-        raise MoveError(N_("This request was already decided."))
-    note = " ".join(note.split())
-    if not approve and not note:
-        raise MoveError(N_("Say why the request is refused: the person is told."))
-    if len(note) > 1000:
-        raise MoveError(N_("At most 1,000 characters."))
+    note = decisions.checked_note(approve=approve, note=note, still_open=move.status == REQUESTED)
     person = session.get(User, move.user_id)
     assert person is not None
     move.status = APPROVED if approve else REFUSED

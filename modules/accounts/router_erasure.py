@@ -5,6 +5,8 @@ roster lists (modules/accounts/moves.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -15,6 +17,7 @@ from app.forms import FormData, RowId, client_address
 from app.i18n import N_
 from app.templating import render
 from modules.accounts import erasure, moves, service
+from modules.accounts.decisions import DecisionError
 from modules.accounts.dependencies import HrOrAdmin
 from modules.accounts.schemas import FormError
 from modules.agencies import service as agencies_service
@@ -79,91 +82,83 @@ def erase_withdraw(
     return RedirectResponse("/me/erase", status_code=303)
 
 
-# ---- HR and administrators -------------------------------------------------------------------
+# ---- HR and administrators: requests they approve or refuse -----------------------------------
+
+# each kind of request: its list (of what the officer may decide) and its decision
+KINDS: dict[str, tuple[str, Any, Any]] = {
+    "erasures": ("accounts/erasures.html", erasure.listing, erasure.decide),
+    "moves": ("accounts/moves.html", moves.listing, moves.decide),
+}
 
 
 def _list(
-    request: Request, session: SessionDep, staff: HrOrAdmin, problem: str = "", status: int = 200
+    request: Request,
+    session: SessionDep,
+    staff: HrOrAdmin,
+    kind: str,
+    problem: str = "",
+    status: int = 200,
 ) -> Response:
-    rows = erasure.listing(session=session, scope=staff.scope)
+    template, listing, _decide = KINDS[kind]
+    rows = listing(session=session, scope=staff.scope)
     agencies = {a.id: a.name for a in agencies_service.list_active(session=session)}
     context = {"rows": rows, "agencies": agencies, "problem": problem}
-    return render(request, "accounts/erasures.html", context, status_code=status)
+    return render(request, template, context, status_code=status)
+
+
+def _decision(
+    request: Request,
+    session: SessionDep,
+    staff: HrOrAdmin,
+    kind: str,
+    request_id: int,
+    form: dict[str, str],
+) -> Response:
+    """Approve or refuse one request of this kind (404 if the officer may not decide it)."""
+    decision = form.get("decision", "")
+    if decision not in ("approve", "refuse"):
+        return _list(request, session, staff, kind, N_("Choose to approve or refuse."), 422)
+    try:
+        KINDS[kind][2](
+            session=session,
+            settings=request.app.state.settings,
+            scope=staff.scope,
+            officer_id=staff.user.id,
+            request_id=request_id,
+            approve=decision == "approve",
+            note=form.get("note", ""),
+            address=client_address(request),
+        )
+    except LookupError:
+        session.rollback()
+        raise HTTPException(404) from None
+    except DecisionError as exc:
+        session.rollback()
+        return _list(request, session, staff, kind, str(exc), 409)
+    return RedirectResponse(f"/manage/{kind}?decided=1", status_code=303)
 
 
 @router.get("/manage/erasures")
 def erasures_page(request: Request, session: SessionDep, staff: HrOrAdmin) -> Response:
     """Requests to erase an account that this officer may decide."""
-    return _list(request, session, staff)
+    return _list(request, session, staff, "erasures")
 
 
 @router.post("/manage/erasures/{request_id}")
 def erasure_decide(
     request: Request, session: SessionDep, staff: HrOrAdmin, request_id: RowId, form: FormData
 ) -> Response:
-    decision = form.get("decision", "")
-    if decision not in ("approve", "refuse"):
-        return _list(request, session, staff, N_("Choose to approve or refuse."), 422)
-    try:
-        erasure.decide(
-            session=session,
-            settings=request.app.state.settings,
-            scope=staff.scope,
-            officer_id=staff.user.id,
-            request_id=request_id,
-            approve=decision == "approve",
-            note=form.get("note", ""),
-            address=client_address(request),
-        )
-    except LookupError:
-        session.rollback()
-        raise HTTPException(404) from None
-    except erasure.ErasureError as exc:
-        session.rollback()
-        return _list(request, session, staff, str(exc), 409)
-    return RedirectResponse("/manage/erasures?decided=1", status_code=303)
-
-
-# ---- moves waiting for the roster's HR (modules/accounts/moves.py) ----------------------------
-
-
-def _moves(
-    request: Request, session: SessionDep, staff: HrOrAdmin, problem: str = "", status: int = 200
-) -> Response:
-    rows = moves.listing(session=session, scope=staff.scope)
-    agencies = {a.id: a.name for a in agencies_service.list_active(session=session)}
-    context = {"rows": rows, "agencies": agencies, "problem": problem}
-    return render(request, "accounts/moves.html", context, status_code=status)
+    return _decision(request, session, staff, "erasures", request_id, form)
 
 
 @router.get("/manage/moves")
 def moves_page(request: Request, session: SessionDep, staff: HrOrAdmin) -> Response:
     """Moves of people the officer's rosters list, waiting for a decision."""
-    return _moves(request, session, staff)
+    return _list(request, session, staff, "moves")
 
 
 @router.post("/manage/moves/{request_id}")
 def move_decide(
     request: Request, session: SessionDep, staff: HrOrAdmin, request_id: RowId, form: FormData
 ) -> Response:
-    decision = form.get("decision", "")
-    if decision not in ("approve", "refuse"):
-        return _moves(request, session, staff, N_("Choose to approve or refuse."), 422)
-    try:
-        moves.decide(
-            session=session,
-            settings=request.app.state.settings,
-            scope=staff.scope,
-            officer_id=staff.user.id,
-            request_id=request_id,
-            approve=decision == "approve",
-            note=form.get("note", ""),
-            address=client_address(request),
-        )
-    except LookupError:
-        session.rollback()
-        raise HTTPException(404) from None
-    except moves.MoveError as exc:
-        session.rollback()
-        return _moves(request, session, staff, str(exc), 409)
-    return RedirectResponse("/manage/moves?decided=1", status_code=303)
+    return _decision(request, session, staff, "moves", request_id, form)

@@ -1,0 +1,25 @@
+"""What every request an officer approves or refuses shares (erasures, moves): a request is
+decided once; a refusal says why, in a note the person is mailed."""
+
+from __future__ import annotations
+
+from app.i18n import N_
+
+NOTE_MAX = 1000
+
+
+class DecisionError(ValueError):
+    """A decision that cannot be made; the message is a translatable id."""
+
+
+def checked_note(*, approve: bool, note: str, still_open: bool) -> str:
+    """The officer's note, cleaned; refuses a second decision, a refusal without a reason and
+    a note too long."""
+    if not still_open:
+        raise DecisionError(N_("This request was already decided."))
+    note = " ".join(note.split())
+    if not approve and not note:
+        raise DecisionError(N_("Say why the request is refused: the person is told."))
+    if len(note) > NOTE_MAX:
+        raise DecisionError(N_("At most 1,000 characters."))
+    return note
