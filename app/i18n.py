@@ -10,6 +10,7 @@ from io import BytesIO
 from pathlib import Path
 
 from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -100,3 +101,9 @@ def format_day(value: date | datetime | None) -> str:
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
         value = aware.astimezone(_timezone).date()
     return format_date(value, format="long", locale=_current.get())
+
+
+def format_number(value: int | float) -> str:
+    """A number as people in the current locale write it: `1.825` in Indonesian, `1,825` in
+    English (Babel's pattern for the locale)."""
+    return format_decimal(value, locale=_current.get())

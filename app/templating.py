@@ -50,6 +50,7 @@ def make_environment() -> Environment:
         static_url=static_url,
         format_day=i18n.format_day,
         format_time=i18n.format_time,
+        format_number=i18n.format_number,
         LOCALE_NAMES=i18n.LOCALE_NAMES,
         CSRF_FIELD=CSRF_FIELD,
     )

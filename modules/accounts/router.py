@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -796,7 +796,7 @@ def privacy_notice(request: Request, user: OptionalUser, next: str = "") -> Resp
     context = {
         "controller": privacy.controller(settings),
         "settings": settings,
-        "notice_date": privacy.NOTICE_DATE,
+        "notice_date": date.fromisoformat(privacy.NOTICE_DATE),
         "ask": user is not None and user.privacy_version != current,
         "changed": user is not None and user.privacy_version not in (None, current),
         "next": safe_next(next, "/me/learning"),

@@ -37,6 +37,8 @@ def test_the_notice_names_the_controller_and_says_what_why_how_long_and_the_righ
         "pdp@bpsdm.contoh.go.id",
         "Pasal 20 ayat (2) huruf e",
         "60 hari",  # the mail retention setting, as it is
+        "1.825 hari",  # numbers and dates the Indonesian way (Babel, id)
+        "Versi 7 Desember 2026",
         "Pasal 46",
         "/me/erase",
         "/me/data",
@@ -119,3 +121,12 @@ def _hash() -> str:
     from app.security import hash_password
 
     return hash_password(PASSWORD)
+
+
+def test_numbers_follow_the_readers_language() -> None:
+    from app import i18n
+
+    with i18n.using_locale("id"):
+        assert i18n.format_number(1825) == "1.825" and i18n.format_number(87.5) == "87,5"
+    with i18n.using_locale("en"):
+        assert i18n.format_number(1825) == "1,825" and i18n.format_number(87.5) == "87.5"
