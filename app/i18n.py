@@ -10,9 +10,9 @@ from io import BytesIO
 from pathlib import Path
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 LOCALES = ("id", "en")
