@@ -85,7 +85,6 @@ async def require_user(request: Request) -> Principal:
         current is not None
         and user.privacy_version != current
         and request.method == "GET"
-        and request.headers.get("hx-request") != "true"
         and not request.url.path.startswith(_BEFORE_NOTICE)
     ):
         raise NoticeRequired

@@ -126,7 +126,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NoticeRequired)
     async def _notice(request: Request, _exc: NoticeRequired) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/privacy?next={quote(target)}", status_code=303)
+        url = f"/privacy?next={quote(target)}"
+        if request.headers.get("hx-request") == "true":  # a fragment: the whole page goes
+            return Response(status_code=204, headers={"HX-Redirect": url})
+        return RedirectResponse(url, status_code=303)
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, _exc: CsrfRefused) -> Response:

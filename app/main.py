@@ -88,9 +88,19 @@ ERASURE: list[tuple[str, Any, tuple[str, ...]]] = [
     ("learning", progress_service.erase_for, progress_service.PERSONAL_TABLES),
     ("certificates", certificates_service.erase_for, certificates_service.PERSONAL_TABLES),
     ("mail", mail.erase_for, mail.PERSONAL_TABLES),
-    # the audit trail is kept: it is the record of who accessed the person's data
-    ("audit", lambda *, session, user_id: None, audit_service.PERSONAL_TABLES),
+    # the audit trail is kept, the record of who accessed the person's data: without details
+    (
+        "audit",
+        lambda *, session, user_id: _audit_minimised(session, user_id),
+        audit_service.PERSONAL_TABLES,
+    ),
 ]
+
+
+def _audit_minimised(session: Session, user_id: int) -> None:
+    nip = accounts_service.get(session=session, user_id=user_id).nip
+    numbers = [c.number for c in certificates_service.for_user(session=session, user_id=user_id)]
+    audit_service.minimise(session=session, nip=nip, certificates=numbers)
 
 
 def _erase(ctx: jobs.JobContext) -> None:
@@ -101,12 +111,17 @@ def _erase(ctx: jobs.JobContext) -> None:
     if entry is None or entry.status != accounts_erasure.APPROVED:
         return
     settings = ctx.state.settings
+    codes = [
+        c.code for c in certificates_service.for_user(session=ctx.session, user_id=entry.user_id)
+    ]
     for _name, erase, _tables in ERASURE:
         erase(session=ctx.session, user_id=entry.user_id)
     reports_service.erase_for(
         session=ctx.session, user_id=entry.user_id, export_dir=settings.export_dir
     )
     accounts_erasure.erase_account(session=ctx.session, settings=settings, request_id=request_id)
+    # the cached PDFs bear the name (a new one, without it, is made if asked for)
+    certificates_service.forget_pdfs(cache_dir=settings.certificate_cache_dir, codes=codes)
 
 
 def _release_erased(ctx: jobs.JobContext) -> None:

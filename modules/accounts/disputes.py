@@ -128,6 +128,16 @@ def file(
     if holder is None:
         session.commit()
         raise FormError({"nip": N_("No account uses this NIP: register with it.")})
+    if holder.erased_at is not None:  # nothing to give: the records kept are not an account
+        session.commit()
+        raise FormError(
+            {
+                "nip": N_(
+                    "The account of this NIP was erased at its holder's request. Ask your "
+                    "agency's HR officer."
+                )
+            }
+        )
     if invitations.unclaimed_roster_account(holder):
         session.commit()
         raise FormError(
@@ -324,7 +334,7 @@ def resolve(
         session.rollback()
         raise DisputeError(N_("This dispute was decided already."))
     holder = session.get(User, dispute.holder_id)
-    if holder is None or holder.id is None or holder.nip != dispute.nip:
+    if holder is None or holder.id is None or holder.nip != dispute.nip or holder.erased_at:
         raise DisputeError(N_("The account of this NIP changed; this dispute no longer applies."))
     before = {"name": holder.name, "email": holder.email, "locale": holder.locale}
     detail: dict[str, Any] = {"dispute": dispute.id, "note": note}

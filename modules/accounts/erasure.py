@@ -26,6 +26,7 @@ from modules.accounts.models import (
     ErasedNip,
     ErasureRequest,
     MoveRequest,
+    NipDispute,
     RoleGrant,
     RosterEntry,
     RosterUpload,
@@ -127,8 +128,12 @@ def withdraw(*, session: Session, user: User, address: str) -> bool:
     entry = pending(session=session, user_id=user.id or 0)
     if entry is None or entry.status != REQUESTED:
         return False
-    entry.status, entry.decided_at = WITHDRAWN, utcnow()
-    session.add(entry)
+    try:
+        decisions.settle(
+            session, ErasureRequest, entry.id or 0, status=WITHDRAWN, decided_at=utcnow()
+        )
+    except decisions.DecisionError:
+        return False  # decided meanwhile
     audit.record(
         session=session,
         actor_id=user.id,
@@ -140,6 +145,19 @@ def withdraw(*, session: Session, user: User, address: str) -> bool:
     )
     session.commit()
     return True
+
+
+def open_dispute(session: Session, user_id: int) -> bool:
+    """Whether a NIP dispute about the account is still to be decided (an erasure waits)."""
+    return (
+        session.exec(
+            select(NipDispute.id).where(
+                col(NipDispute.holder_id) == user_id,
+                col(NipDispute.status).in_(["open", "suspended"]),
+            )
+        ).first()
+        is not None
+    )
 
 
 def may_decide(scope: Scope, person: User) -> bool:
@@ -178,9 +196,21 @@ def decide(
     if entry is None or person is None or not may_decide(scope, person):
         raise LookupError(request_id)
     note = decisions.checked_note(approve=approve, note=note, still_open=entry.status == REQUESTED)
-    entry.status = APPROVED if approve else REFUSED
-    entry.decided_by, entry.decided_at, entry.note = officer_id, utcnow(), note
-    session.add(entry)
+    decisions.not_ones_own(officer_id, person.id)
+    if approve and open_dispute(session, person.id or 0):
+        raise decisions.DecisionError(
+            N_("A NIP dispute about this account is open: it is decided first.")
+        )
+    decisions.settle(
+        session,
+        ErasureRequest,
+        request_id,
+        status=APPROVED if approve else REFUSED,
+        decided_by=officer_id,
+        decided_at=utcnow(),
+        note=note,
+    )
+    session.refresh(entry)
     audit.record(
         session=session,
         actor_id=officer_id,
@@ -211,7 +241,7 @@ def erase_account(*, session: Session, settings: Any, request_id: int) -> int | 
     if user is None:
         return None
     user_id = user.id
-    _mail(session, settings, user, "erasure_done", {}, keep=False)
+    _mail(session, settings, user, "erasure_done", {}, keep=False)  # no name: it outlives them
     for model in (AuthSession, ApiToken, AccountLink, RosterUpload, RoleGrant, MoveRequest):
         session.execute(delete(model).where(col(model.user_id) == user_id))
     session.execute(delete(RosterEntry).where(col(RosterEntry.nip) == user.nip))
@@ -264,14 +294,15 @@ def _mail(
     their account (it outlives the erasure that deletes their mail)."""
     if not user.email:
         return
+    name = user.name if keep else ""
     mail.queue(
         session,
         settings,
         to=user.email,
-        name=user.name,
+        name=name,
         locale=user.locale or settings.default_locale,
         template=template,
-        context={"name": user.name, **context},
+        context={"name": name, **context},
         purpose="erasure",
         user_id=user.id if keep else None,
     )

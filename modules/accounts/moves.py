@@ -83,22 +83,26 @@ def withdraw(*, session: Session, user_id: int) -> bool:
     move = pending(session=session, user_id=user_id)
     if move is None:
         return False
-    move.status, move.decided_at = WITHDRAWN, utcnow()
-    session.add(move)
+    try:
+        decisions.settle(session, MoveRequest, move.id or 0, status=WITHDRAWN, decided_at=utcnow())
+    except decisions.DecisionError:
+        return False  # decided meanwhile
     session.commit()
     return True
 
 
 def listing(*, session: Session, scope: Scope) -> list[Any]:
     """Requests waiting that this officer may decide, with their person."""
-    rows = session.exec(
+    stmt = (
         select(MoveRequest, User)
         .join(User, col(User.id) == col(MoveRequest.user_id))
         .where(col(MoveRequest.status) == REQUESTED)
         .order_by(col(MoveRequest.id))
-        .limit(500)
-    ).all()
-    return [(m, u) for m, u in rows if scope.covers(m.roster_agency_id, m.roster_unit)]
+    )
+    limit = scope.where(col(MoveRequest.roster_agency_id), col(MoveRequest.roster_unit))
+    if limit is not None:
+        stmt = stmt.where(limit)
+    return list(session.exec(stmt.limit(500)).all())
 
 
 def decide(
@@ -119,9 +123,21 @@ def decide(
     note = decisions.checked_note(approve=approve, note=note, still_open=move.status == REQUESTED)
     person = session.get(User, move.user_id)
     assert person is not None
-    move.status = APPROVED if approve else REFUSED
-    move.decided_by, move.decided_at, move.note = officer_id, utcnow(), note
-    session.add(move)
+    decisions.not_ones_own(officer_id, person.id)
+    if approve and (person.agency_id, person.work_unit) != (move.from_agency_id, move.from_unit):
+        raise decisions.DecisionError(
+            N_("The person has moved since they asked; this request no longer applies.")
+        )
+    decisions.settle(
+        session,
+        MoveRequest,
+        request_id,
+        status=APPROVED if approve else REFUSED,
+        decided_by=officer_id,
+        decided_at=utcnow(),
+        note=note,
+    )
+    session.refresh(move)
     if approve:
         before = {"agency_id": person.agency_id, "work_unit": person.work_unit}
         person.agency_id, person.work_unit = move.to_agency_id, move.to_unit

@@ -44,6 +44,9 @@ class Plan:
     creates: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     entries: list[dict[str, Any]] = field(default_factory=list)  # roster_entry rows to record
+    # people the roster moves to another agency or unit: (nip, from, to), audited one by one
+    # (a person's "who viewed my records" follows where they were)
+    moves: list[tuple[str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
 
     def count(self, outcome: str) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
@@ -181,6 +184,14 @@ def _compare(
         )
         return
     changed = tuple(column for column, key in _COMPARED if getattr(current, key) != values[key])
+    if "agency" in changed or "unit" in changed:
+        plan.moves.append(
+            (
+                person.nip,
+                {"agency_id": current.agency_id, "work_unit": current.work_unit},
+                {"agency_id": person.agency_id, "work_unit": person.unit},
+            )
+        )
     result.outcome = "updated" if changed else "unchanged"
     result.fields = changed
     if changed:
@@ -250,6 +261,16 @@ def apply(
         if plan.updates:
             connection.execute(_UPDATE, plan.updates)
         _record_entries(connection, plan.entries)
+        for nip, before, after in plan.moves:
+            audit.record(
+                session=session,
+                actor_id=actor_id,
+                action="account.move",
+                subject_type="user",
+                subject_id=nip,
+                detail={"from": before, "to": after, "roster": upload_id or sha256[:32]},
+                address=address,
+            )
         audit.record(
             session=session,
             actor_id=actor_id,

@@ -311,6 +311,8 @@ DATA_LABELS = {
     "roster_uploads": N_("Rosters you uploaded"),
     "nip_disputes_about_this_account": N_("NIP disputes about your account"),
     "nip_disputes_decided": N_("NIP disputes you decided"),
+    "move_requests": N_("Your requests to move to another agency or unit"),
+    "move_requests_decided": N_("Move requests you decided"),
     "erasure_requests": N_("Your requests to erase your account"),
     "erasure_requests_decided": N_("Erasure requests you decided"),
     "enrollments": N_("Courses started"),

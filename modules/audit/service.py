@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from app import personal_data
@@ -253,6 +253,25 @@ def export_for(
         ]
     in_reports = covering(session=session, placements=placements, names=names)
     return {"done_by_you": done, "about_you": about, "in_reports": in_reports}
+
+
+def minimise(*, session: Session, nip: str, certificates: Iterable[str]) -> None:
+    """An erasure's audit part: the events about the person and their certificates stay
+    (who acted, what, when: the record of access), without their details, which may hold the
+    person's name or address."""
+    session.execute(
+        update(AuditEvent)
+        .where(
+            or_(
+                and_(col(AuditEvent.subject_type) == "user", col(AuditEvent.subject_id) == nip),
+                and_(
+                    col(AuditEvent.subject_type) == "certificate",
+                    col(AuditEvent.subject_id).in_(list(certificates)),
+                ),
+            )
+        )
+        .values(detail="{}")
+    )
 
 
 PERSONAL_TABLES = ("audit_event", "audit_scope")

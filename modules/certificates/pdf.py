@@ -28,7 +28,9 @@ def qr_data_uri(url: str) -> str:
 def _cache_key(certificate: Certificate, verify_url: str, issuer_name: str) -> str:
     template = (TEMPLATE_DIR / TEMPLATE).read_bytes()
     digest = hashlib.sha256(template)
-    for part in (certificate.number, verify_url, issuer_name, str(certificate.revision)):
+    # the holder's fields too: a certificate minimised after an erasure is another document
+    holder = (certificate.holder_name, certificate.holder_work_unit, certificate.holder_position)
+    for part in (certificate.number, verify_url, issuer_name, str(certificate.revision), *holder):
         digest.update(b"\0" + part.encode())
     return digest.hexdigest()[:16]
 

@@ -194,6 +194,10 @@ def issue(
         signer_name=policy.signer_name,
         signer_title=policy.signer_title,
     )
+    if user.erased_at is not None:  # owed before the erasure: kept as minimised as the others
+        certificate.holder_name = certificate.holder_work_unit = ""
+        certificate.holder_position = certificate.holder_grade = ""
+        certificate.holder_erased_at = user.erased_at
     session.add(certificate)
     session.flush()
     if replaces is not None:
@@ -704,6 +708,24 @@ def erase_for(*, session: Session, user_id: int) -> None:
             holder_erased_at=utcnow(),
         )
     )
+    # an officer's revocation reason may name the person; the re-issue marker stays
+    session.execute(
+        update(Certificate)
+        .where(
+            col(Certificate.user_id) == user_id,
+            col(Certificate.revoked_reason).is_not(None),
+            col(Certificate.revoked_reason) != REISSUED,
+        )
+        .values(revoked_reason="")
+    )
+
+
+def forget_pdfs(*, cache_dir: Any, codes: list[str]) -> None:
+    """Delete the cached PDFs of these certificates (after an erasure: they bear the name)."""
+    folder = Path(cache_dir)
+    for code in codes:
+        for cached in folder.glob(f"{code}-*.pdf"):
+            cached.unlink(missing_ok=True)
 
 
 def release_erased(*, session: Session, keep_years: int) -> int:

@@ -76,11 +76,12 @@ def test_a_changed_notice_is_shown_before_any_page_and_sends_are_still_accepted(
         assert gated.headers["location"] == "/privacy?next=/me/learning"
         notice = client.get("/privacy?next=/me/learning")
         assert "telah berubah" in notice.text and 'action="/privacy"' in notice.text
-        # the data page, erasure and logging out stay open; an htmx fragment is not gated
+        # the data page and erasure stay open; an htmx fragment sends the page to the notice
         assert client.get("/me/data", follow_redirects=False).status_code == 200
         assert client.get("/me/erase", follow_redirects=False).status_code == 200
         fragment = client.get("/me/learning", headers={"HX-Request": "true"})
-        assert fragment.status_code == 200
+        assert fragment.status_code == 204
+        assert fragment.headers["hx-redirect"] == "/privacy?next=/me/learning"
         # a form sent meanwhile is accepted (a POST is never gated)
         token = csrf_from(client, "/privacy")
         saved = client.post("/me/reminders", data={"csrf_token": token}, follow_redirects=False)

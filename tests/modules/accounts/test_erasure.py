@@ -6,8 +6,10 @@ person silently; the NIP leaves the kept records after the retention period."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, select
@@ -205,4 +207,126 @@ def test_the_nip_leaves_the_kept_records_after_the_retention_years_but_rosters_s
     assert register(again, email="siti.baru@bkn.go.id").status_code == 303
     with Session(app.state.engine) as s:
         assert s.get(ErasedNip, erasure.nip_digest(NIP)) is None
+    app.state.engine.dispose()
+
+
+def test_what_outlives_an_erasure_bears_no_name(db_url, tmp_path) -> None:
+    """The cached PDF goes; a certificate the worker still owed is issued minimised; the audit
+    events about the person keep who and what, not the details; a revocation reason goes; the
+    farewell mail names nobody; an officer cannot decide their own request."""
+    from modules.certificates import service as certificates_service
+
+    app = make_app(db_url, tmp_path)
+    learner, certificate = _learner_with_certificate(app)
+    assert learner.get(f"/certificates/{certificate.code}.pdf").status_code == 200
+    cache = tmp_path / "pdf"
+    assert list(cache.glob(f"{certificate.code}-*.pdf"))
+    admin = _staff(app, "admin", "198001012005011902", agency=None)
+    with Session(app.state.engine) as s:
+        user_id = s.exec(select(User).where(User.nip == NIP)).one().id
+        # an officer's reason naming the person, and a certificate still owed (a retrying job)
+        kept = s.get(Certificate, certificate.id)
+        kept.revoked_at, kept.revoked_reason = utcnow(), "Salah nama: Siti Rahmawati"
+        s.add(kept)
+        s.commit()
+    _ask(learner)
+    with Session(app.state.engine) as s:
+        entry_id = s.exec(select(ErasureRequest)).one().id
+        me = s.exec(select(User).where(User.nip == "198001012005011902")).one()
+        own = ErasureRequest(user_id=me.id, status=erasure.REQUESTED)
+        s.add(own)
+        s.commit()
+        own_id = own.id
+    refused = _decide(admin, own_id, "approve")
+    assert refused.status_code == 409 and "permintaan Anda sendiri" in refused.text
+    assert _decide(admin, entry_id, "approve").status_code == 303
+    run_jobs(app)
+    assert not list(cache.glob(f"{certificate.code}-*.pdf"))
+    with Session(app.state.engine) as s:
+        assert s.get(Certificate, certificate.id).revoked_reason == ""
+        about = s.exec(select(AuditEvent).where(AuditEvent.subject_id == NIP)).all()
+        # details gone (the erasure's own events name only the request)
+        assert about and all(set(json.loads(e.detail)) <= {"request"} for e in about)
+        done = s.exec(select(MailMessage).where(MailMessage.user_id.is_(None))).all()
+        farewell = [m for m in done if "dihapus" in m.subject]
+        assert farewell and all("Siti" not in m.text_body and m.to_name == "" for m in farewell)
+        # owed before the erasure, issued after it: as minimised as the others
+        policy = app.state.certificate_policy
+        late = certificates_service.issue(
+            session=s,
+            completion=certificates_service.Owed(
+                user_id=user_id,
+                course_id="demo",
+                completed_at=utcnow(),
+                jp=1,
+                content_version_id=certificate.content_version_id,
+            ),
+            course_title="Kursus Contoh",
+            content_version="1",
+            policy=policy,
+            revision=2,
+        )
+        assert late.holder_name == "" and late.holder_erased_at is not None
+    page = TestClient(app).get(f"/verify/{certificate.code}")
+    assert "Siti" not in page.text and "Salah nama" not in page.text
+    app.state.engine.dispose()
+
+
+def test_an_open_nip_dispute_holds_the_erasure_and_an_erased_nip_cannot_be_disputed(
+    db_url, tmp_path
+) -> None:
+    from modules.accounts.models import NipDispute
+
+    app = make_app(db_url, tmp_path)
+    learner, _certificate = _learner_with_certificate(app)
+    _ask(learner)
+    admin = _staff(app, "admin", "198001012005011902", agency=None)
+    with Session(app.state.engine) as s:
+        user = s.exec(select(User).where(User.nip == NIP)).one()
+        s.add(NipDispute(nip=NIP, holder_id=user.id, status="open", claimant_name="Lain",
+                         claimant_email="lain@bkn.go.id", statement="x" * 30, locale="id"))  # fmt: skip
+        s.commit()
+        entry = s.exec(select(ErasureRequest)).one()
+    held = _decide(admin, entry.id, "approve")
+    assert held.status_code == 409 and "sengketa NIP" in held.text
+    with Session(app.state.engine) as s:
+        s.exec(select(NipDispute)).one().status = "kept"
+        for d in s.exec(select(NipDispute)):
+            d.status = "kept"
+            s.add(d)
+        s.commit()
+    assert _decide(admin, entry.id, "approve").status_code == 303
+    run_jobs(app)
+    claimant = TestClient(app, base_url="http://testserver")
+    filed = claimant.post(
+        "/nip-dispute",
+        data={
+            "csrf_token": csrf_from(claimant, "/nip-dispute"),
+            "nip": NIP,
+            "name": "Orang Lain",
+            "email": "lain2@bkn.go.id",
+            "statement": "Saya pemilik NIP ini, lihat SK saya.",
+        },
+    )
+    assert filed.status_code == 422 and "dihapus" in filed.text
+    app.state.engine.dispose()
+
+
+def test_two_decisions_at_once_one_wins(db_url, tmp_path) -> None:
+    from modules.accounts import decisions
+
+    app = make_app(db_url, tmp_path)
+    learner, _certificate = _learner_with_certificate(app)
+    _ask(learner)
+    with Session(app.state.engine) as s:
+        entry_id = s.exec(select(ErasureRequest)).one().id
+        decisions.settle(s, ErasureRequest, entry_id, status=erasure.APPROVED)
+        s.commit()
+    with Session(app.state.engine) as s, pytest.raises(decisions.DecisionError):
+        decisions.settle(s, ErasureRequest, entry_id, status=erasure.WITHDRAWN)
+    # the person's withdrawal after the approval changes nothing
+    token = csrf_from(learner, "/me/erase")
+    learner.post("/me/erase/withdraw", data={"csrf_token": token})
+    with Session(app.state.engine) as s:
+        assert s.get(ErasureRequest, entry_id).status == erasure.APPROVED
     app.state.engine.dispose()

@@ -128,3 +128,28 @@ def _ask_again(client: TestClient) -> None:
         "grade": "III/a",
     }
     assert client.post("/me/profile", data=form, follow_redirects=False).status_code == 303
+
+
+def test_a_move_asked_before_the_person_moved_otherwise_is_not_approved(client, app) -> None:
+    _on_the_roster_asking_to_move(app, client)
+    hr = _staff(app, "198001012005011901", "LB-BKN")
+    with Session(app.state.engine) as s:
+        move_id = s.exec(select(MoveRequest)).one().id
+        user = s.exec(select(User).where(User.nip == nip())).one()
+        user.work_unit = "Biro Umum"  # the roster placed them elsewhere meanwhile
+        s.add(user)
+        s.commit()
+    token = csrf_from(hr, "/manage/moves")
+    stale = hr.post(f"/manage/moves/{move_id}", data={"decision": "approve", "csrf_token": token})
+    assert stale.status_code == 409 and "sudah berpindah" in stale.text
+
+
+def test_a_roster_moving_someone_is_recorded_as_their_move(session) -> None:
+    from tests.modules.accounts.test_roster import SITI, apply, csv_bytes, row
+
+    apply(session, csv_bytes(row(SITI)))
+    apply(session, csv_bytes(row(SITI, unit_kerja="Bidang Baru")))
+    (moved,) = session.exec(select(AuditEvent).where(AuditEvent.action == "account.move")).all()
+    detail = json.loads(moved.detail)
+    assert moved.subject_id == SITI[0]
+    assert (detail["from"]["work_unit"], detail["to"]["work_unit"]) == ("Bidang A", "Bidang Baru")
