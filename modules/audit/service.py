@@ -46,6 +46,7 @@ ACTION_LABELS = {
     "certificate.reissue": N_("Re-issued a certificate"),
     "certificate.revoke": N_("Revoked a certificate"),
     "certificate.view": N_("Viewed a certificate's record"),
+    "certificate.list": N_("Listed certificates with their holders"),
     "job.retry": N_("Retried a failed background job"),
     "course.assign": N_("Assigned a course"),
     "report.people": N_("Viewed status per person"),

@@ -36,6 +36,18 @@ def manage_list(request: Request, session: SessionDep, scope: Manager) -> Respon
     rows, total = service.managed_page(
         session=session, scope=scope.scope, filters=filters, before_id=before_id
     )
+    if rows:  # holders by name: a view of personal data, at the grain of the view
+        audit_service.record(
+            session=session,
+            actor_id=scope.user.id,
+            action="certificate.list",
+            subject_type="certificate",
+            subject_id="*",
+            detail={"filters": filters.as_params(), "shown": len(rows)},
+            address=client_address(request),
+            covers=scope.scope.narrowed(filters.agency_id),
+        )
+        session.commit()
     agencies = [
         a for a in agencies_service.list_active(session=session) if scope.scope.allows_agency(a.id)
     ]

@@ -27,6 +27,7 @@ VIEW_ACTIONS = {
     "api.people",
     "api.jp",
     "certificate.view",
+    "certificate.list",
     "certificate.bulk_download",
 }
 RESUME_POINT = {"last_lesson_id", "last_seen_at"}

@@ -63,6 +63,14 @@ def test_hr_sees_only_their_agencys_certificates(env) -> None:
     assert hr.get("/manage/certificates", params={"agency": b}).status_code == 403
     assert hr.get("/manage/certificates.zip", params={"agency": b}).status_code == 403
     assert hr.get(f"/manage/certificates/{mine[0].code}").status_code == 403  # admins only
+    # the list names holders: each view is audited with the agency it covered
+    from modules.audit.models import AuditScope
+
+    with Session(app.state.engine) as s:
+        listed = s.exec(select(AuditEvent).where(AuditEvent.action == "certificate.list")).all()
+        assert len(listed) == 1
+        covered = s.exec(select(AuditScope).where(AuditScope.event_id == listed[0].id)).all()
+        assert [c.agency_id for c in covered] == [a]
 
 
 def test_hr_downloads_the_selected_pdfs_as_one_zip(env) -> None:
