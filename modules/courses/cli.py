@@ -10,16 +10,17 @@ import typer
 from app import commands
 from app.i18n import tr
 from modules.courses import service
-from modules.courses.content import load_content_dir
+from modules.courses.content import load_for_check
 
 content_cli = typer.Typer(help="Course content.", no_args_is_help=True)
 
 
 @content_cli.command("check")
 def content_check(directory: Annotated[Path | None, typer.Argument()] = None) -> None:
-    """Validate course content; print every problem as path:line: message."""
+    """Validate course content (the content folder, or one course's folder); print every
+    problem as path:line: message."""
     root = directory or commands.settings().content_dir
-    courses, errors = load_content_dir(root)
+    courses, errors = load_for_check(root)
     for course in courses:
         errors.extend(course.errors)
     for error in sorted(set(errors)):

@@ -82,6 +82,9 @@ class _Doc:
     key_lines: dict[str, int]
     body: str
     body_line: int  # file line number of the body's first line
+    # the front matter could not be read (reported): the body is still checked, so that one
+    # broken file never hides the rest of the course's problems
+    broken: bool = False
 
 
 class _Reporter:
@@ -115,20 +118,20 @@ def _read_doc(path: Path, report: _Reporter) -> _Doc | None:
         report.add(path, 1, tr("front matter is not closed with a '---' line"))
         return None
     source = "\n".join(lines[1:end])
+    body, body_line = "\n".join(lines[end + 1 :]), end + 2
     try:
         node = yaml.compose(source, Loader=yaml.SafeLoader)
         meta = yaml.safe_load(source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        report.add(path, line, tr("invalid YAML in front matter: {problem}", problem=problem))
-        return None
+        report.add(path, line, yaml_problem(getattr(exc, "problem", None) or str(exc)))
+        return _Doc(path, {}, {}, body, body_line, broken=True)
     if meta is None:
         meta, node = {}, None
     if not isinstance(meta, dict):
         report.add(path, 2, tr("front matter must be a set of 'key: value' lines"))
-        return None
+        return _Doc(path, {}, {}, body, body_line, broken=True)
     key_lines: dict[str, int] = {}
     for key_node, _value in getattr(node, "value", []):
         key = str(key_node.value)
@@ -140,10 +143,54 @@ def _read_doc(path: Path, report: _Reporter) -> _Doc | None:
                 tr("duplicate key '{key}' (first on line {line})", key=key, line=key_lines[key]),
             )
         key_lines.setdefault(key, line)
-    return _Doc(path, meta, key_lines, "\n".join(lines[end + 1 :]), end + 2)
+    return _Doc(path, meta, key_lines, body, body_line)
+
+
+# PyYAML's problems, in words a trainer reads (in their language); others are shown as PyYAML
+# words them, after a translated lead
+_YAML_PROBLEMS = (
+    ("mapping values are not allowed", N_(
+        "invalid YAML in front matter: a ':' where a value should be; put a value that "
+        "contains ': ' in quotes"
+    )),
+    ("found character '\\t'", N_(
+        "invalid YAML in front matter: a tab; indent with spaces"
+    )),
+    ("could not find expected ':'", N_(
+        "invalid YAML in front matter: a line without 'key: value' (is a ':' or a quote missing?)"
+    )),
+    ("found unexpected end of stream", N_(
+        "invalid YAML in front matter: a quote or bracket is not closed"
+    )),
+    ("found unexpected ':'", N_(
+        "invalid YAML in front matter: an unexpected ':'; put the value in quotes"
+    )),
+    ("did not find expected key", N_(
+        "invalid YAML in front matter: the indentation does not line up"
+    )),
+    ("expected ',' or ']'", N_(
+        "invalid YAML in front matter: a list in [ ] is not closed or lacks a ','"
+    )),
+    ("did not find expected ',' or ']'", N_(
+        "invalid YAML in front matter: a list in [ ] is not closed or lacks a ','"
+    )),
+    ("found undefined alias", N_(
+        "invalid YAML in front matter: a '*' starts an alias; put the value in quotes"
+    )),
+)  # fmt: skip
+
+
+def yaml_problem(problem: str) -> str:
+    """A front-matter YAML problem in the reader's language."""
+    for start, message in _YAML_PROBLEMS:
+        if problem.startswith(start):
+            return tr(message)
+    return tr("invalid YAML in front matter: {problem}", problem=problem.splitlines()[0])
 
 
 def _validate(model: type[M], doc: _Doc, report: _Reporter) -> M | None:
+    if doc.broken:  # its front matter's problem is reported already
+        return None
     try:
         return model.model_validate(doc.meta)
     except ValidationError as exc:
@@ -501,6 +548,18 @@ def load_course(folder: Path, display_root: Path | None = None) -> LoadedCourse:
     """Read, validate and render one course folder."""
     report = _Reporter(display_root or Path.cwd())
     return _CourseReader(folder, report).read()
+
+
+def load_for_check(
+    folder: Path, display_root: Path | None = None
+) -> tuple[list[LoadedCourse], list[ContentError]]:
+    """What `content check FOLDER` reads: the content root (every course in it), one course
+    folder (it has a course.md), or, for a module folder, its course."""
+    if (folder / COURSE_FILE).is_file():
+        return [load_course(folder, display_root)], []
+    if (folder / MODULE_FILE).is_file() and (folder.parent / COURSE_FILE).is_file():
+        return [load_course(folder.parent, display_root)], []
+    return load_content_dir(folder, display_root)
 
 
 def load_content_dir(

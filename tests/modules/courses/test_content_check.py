@@ -267,3 +267,46 @@ def test_link_lines_inside_multi_line_paragraphs(tmp_path: Path) -> None:
     body = "---\nid: satu-b\ntitle: Dua\n---\nBaris satu\nbaris dua\nbaris [tiga](x.md)\n"
     problems = check(write_course(tmp_path, {"demo/01-satu/02-b.md": body}))
     assert any("02-b.md:7: broken link: 'x.md'" in p for p in problems), problems
+
+
+def test_broken_yaml_hides_none_of_the_courses_other_problems(tmp_path: Path) -> None:
+    """A module, a lesson and a quiz whose front matter YAML is broken: that is reported, and
+    so is every problem of their bodies and of the other files."""
+    quiz = (
+        "---\nid: kuis\ntitle: [Kuis\n---\n"
+        "## Pertanyaan tanpa jawaban {#q1}\n\n- [ ] satu\n- [ ] dua\n"
+    )
+    files = {
+        "demo/01-satu/module.md": "---\nid: satu\ntitle: Modul: Satu: Dua\n---\n[x](tidak-ada.md)\n",
+        "demo/01-satu/01-a.md": "---\nid: satu-a\n\ttitle: A\n---\n![g](img/hilang.png)\n",
+        "demo/01-satu/02-b.md": LESSON_B + "\n[lagi](juga-hilang.md)\n",
+        "demo/01-satu/03-kuis.quiz.md": quiz,
+    }
+    problems = check(write_course(tmp_path, files))
+    text = "\n".join(problems)
+    assert "module.md:3: invalid YAML in front matter: a ':' where a value should be" in text
+    assert "01-a.md:3: invalid YAML in front matter: a tab" in text
+    assert "03-kuis.quiz.md" in text and "a list in [ ] is not closed" in text
+    # the bodies of the broken files, and the other files, are still checked
+    assert "module.md:5: broken link: 'tidak-ada.md'" in text, text
+    assert "01-a.md:5: broken image: 'img/hilang.png'" in text, text
+    assert "broken link: 'juga-hilang.md'" in text, text
+    assert any("03-kuis.quiz.md" in p and "invalid YAML" not in p for p in problems), text
+
+
+def test_check_takes_one_course_folder_or_a_module_folder(tmp_path: Path) -> None:
+    runner = CliRunner()
+    root = write_course(tmp_path, {})
+    for folder in (root / "demo", root / "demo" / "01-satu"):
+        result = runner.invoke(cli, ["--lang", "en", "content", "check", str(folder)])
+        assert result.exit_code == 0, result.output
+        assert "missing course.md" not in result.output and "ok: demo" in result.output
+    shipped = runner.invoke(cli, ["content", "check", str(ROOT / "content" / "berakhlak")])
+    assert shipped.exit_code == 0, shipped.output
+
+
+def test_yaml_problems_come_in_the_chosen_language(tmp_path: Path) -> None:
+    bad = write_course(tmp_path, {"demo/01-satu/module.md": "---\nid: satu\ntitle: A: B\n---\n"})
+    result = CliRunner().invoke(cli, ["content", "check", str(bad / "demo")])  # Indonesian
+    assert result.exit_code == 1
+    assert "YAML tidak valid" in result.output and "mapping values" not in result.output
