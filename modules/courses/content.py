@@ -550,11 +550,25 @@ def load_course(folder: Path, display_root: Path | None = None) -> LoadedCourse:
     return _CourseReader(folder, report).read()
 
 
+def check_quiz_file(path: Path, display_root: Path | None = None) -> list[ContentError]:
+    """The problems of one quiz file on its own (an imported bank, before it joins a
+    course): its settings and every question; links and images relative to its folder."""
+    report = _Reporter(display_root or Path.cwd())
+    reader = _CourseReader(path.parent, report)
+    doc = _read_doc(path.resolve(), report)
+    if doc is not None:
+        reader._quiz(doc)
+    return report.errors
+
+
 def load_for_check(
     folder: Path, display_root: Path | None = None
 ) -> tuple[list[LoadedCourse], list[ContentError]]:
     """What `content check FOLDER` reads: the content root (every course in it), one course
-    folder (it has a course.md), or, for a module folder, its course."""
+    folder (it has a course.md), for a module folder its course, or one quiz file (a
+    question bank on its own)."""
+    if folder.is_file() and folder.name.endswith(QUIZ_SUFFIX):
+        return [], check_quiz_file(folder, display_root)
     if (folder / COURSE_FILE).is_file():
         return [load_course(folder, display_root)], []
     if (folder / MODULE_FILE).is_file() and (folder.parent / COURSE_FILE).is_file():

@@ -65,12 +65,35 @@ def _clean(text: str, skipped: list[tuple[int, str]], line: int) -> str:
         if text.startswith(fmt):
             text = text[len(fmt) :]
     if text.startswith("[html]"):
-        text = TAG.sub(" ", text[len("[html]") :])
-        skipped.append((line, "HTML formatting removed; the text is kept"))
+        text = text[len("[html]") :]
+    if TAG.search(text):
+        text, lost = _html_to_markdown(text)
+        if lost:
+            skipped.append((line, "HTML formatting removed; the text is kept"))
     cleaned = " ".join(_restore(text).split())
     if re.match(r"^([-*+#]|\d+[.)])", cleaned):
         cleaned = "\\" + cleaned
     return cleaned
+
+
+def _html_to_markdown(text: str) -> tuple[str, bool]:
+    """Bold, italics, links and media links as markdown; other tags removed. True in the
+    second place when something other than those was removed."""
+    text = re.sub(r"<(strong|b)>(.*?)</\1>", r"**\2**", text, flags=re.I | re.S)
+    text = re.sub(r"<(em|i)>(.*?)</\1>", r"*\2*", text, flags=re.I | re.S)
+    text = re.sub(
+        r"<a\s[^>]*href=[\"']([^\"']+)[\"'][^>]*>(.*?)</a>", r"[\2](\1)", text, flags=re.I | re.S
+    )
+    text = re.sub(
+        r"<(audio|video|source)\s[^>]*src=[\"']([^\"']+)[\"'][^>]*>",
+        lambda m: f" [{m.group(1)}]({m.group(2)}) ",
+        text,
+        flags=re.I,
+    )
+    text = re.sub(r"<br\s*/?>|</?p>", " ", text, flags=re.I)
+    text = re.sub(r"</(audio|video)>", " ", text, flags=re.I)
+    lost = bool(TAG.search(text))
+    return TAG.sub(" ", text), lost
 
 
 def _split_options(body: str) -> tuple[list[tuple[str, str]], str]:
@@ -123,13 +146,24 @@ def _convert_block(
         skipped.append((line, "numerical question is not supported (skipped)"))
         return None
     question = _Question(line, "", stem, tags, title=title)
-    tf = re.match(r"^(T|TRUE|F|FALSE)\s*((?:#[^#]*){0,2})$", body, re.IGNORECASE)
+    answers, _sep, general = body.partition("####")
+    tf = re.match(r"^(T|TRUE|F|FALSE)\s*((?:#[^#]*){0,2})$", answers.strip(), re.IGNORECASE)
     if tf:
+        right = tf.group(1).upper().startswith("T")
+        question.feedback = _clean(general, skipped, line)
+        # Moodle: `{T#if answered wrongly#if answered rightly}`
+        wrong_fb, right_fb = ([*tf.group(2).split("#")[1:], "", ""])[:2]
+        if wrong_fb.strip() or right_fb.strip():
+            # per-answer feedback has its place on options: a single question Benar / Salah
+            question.qtype = "single"
+            chosen = {True: right_fb, False: wrong_fb}
+            for label, is_true in (("Benar", True), ("Salah", False)):
+                mark = "[x]" if is_true == right else "[ ]"
+                said = chosen[is_true == right]
+                question.options.append(f"- {mark} {label}{_feedback(said, skipped, line)}")
+            return question
         question.qtype = "truefalse"
-        question.answer = "benar" if tf.group(1).upper().startswith("T") else "salah"
-        feedback = [f for f in tf.group(2).split("#") if f.strip()]
-        if feedback:
-            question.feedback = _clean(feedback[-1], skipped, line)
+        question.answer = "benar" if right else "salah"
         return question
     items, general = _split_options(body)
     question.feedback = _clean(general, skipped, line)
@@ -141,22 +175,32 @@ def _convert_block(
         question.qtype = "matching"
         for _m, _w, option, fb in parts:
             left, _sep, right = option.partition("->")
+            if not left.strip():
+                skipped.append((line, f"the extra choice '{right.strip()}' (no left side) "
+                                      "has no equivalent: dropped"))  # fmt: skip
+                continue
             question.options.append(
                 f"- {_clean(left, skipped, line)} = "
                 f"{_clean(right, skipped, line)}{_feedback(fb, skipped, line)}"
             )
         return question
     if all(m == "=" for m, *_rest in parts):
-        if any(w is not None and w < 100 for _m, w, _o, _f in parts):
-            skipped.append(
-                (
-                    line,
-                    "partial credit on short answers is not supported; every "
-                    "listed answer is accepted",
-                )
-            )
+        full = [(o, f) for _m, w, o, f in parts if (w is None or w >= 100) and o.strip() != "*"]
+        for _m, w, o, _f in parts:
+            if o.strip() == "*":
+                skipped.append((line, "the catch-all answer '*' has no equivalent: dropped"))
+            elif w is not None and 0 < w < 100:
+                skipped.append((line, f"partial credit ({w:g}%) for '{o.strip()}' has no "
+                                      "equivalent: that answer is not accepted"))  # fmt: skip
+            elif w is not None and w <= 0:
+                skipped.append((line, f"'{o.strip()}' earns no credit: not accepted"))
+        if not full:
+            skipped.append((line, "no answer earns full credit (skipped)"))
+            return None
         question.qtype = "short"
-        question.answer = " | ".join(_clean(o, skipped, line) for _m, _w, o, _f in parts)
+        question.answer = " | ".join(_clean(o, skipped, line) for o, _f in full)
+        if any(f.strip() for _o, f in full):
+            skipped.append((line, "feedback on a short answer has no place: dropped"))
         return question
     weights = [100.0 if m == "=" else (w or 0.0) for m, w, _o, _f in parts]
     positive = [w for w in weights if w > 0]
@@ -179,13 +223,22 @@ def _convert_block(
     return question
 
 
+MOODLE_TAG = re.compile(r"\[tag:([^\]]+)\]")
+
+
 def _blocks(source: str) -> list[tuple[int, str]]:
-    """Blank-line separated blocks with their first line number; comments removed."""
+    """Blank-line separated blocks with their first line number; comments removed, but the
+    tags Moodle writes in them (`// [tag:name]`) kept as a `\x01tags` line."""
     blocks: list[tuple[int, str]] = []
     current: list[str] = []
     start = 0
     for number, raw in enumerate(source.splitlines(), start=1):
         if raw.lstrip().startswith("//"):
+            found = MOODLE_TAG.findall(raw)
+            if found:
+                if not current:
+                    start = number
+                current.append("\x01" + ",".join(found))
             continue
         if raw.strip():
             if not current:
@@ -239,13 +292,18 @@ def convert_gift(source: str, quiz_id: str, title: str, pass_mark: int = 70) -> 
             if not rest.strip():
                 continue
             block = rest
-        question = _convert_block(block, line, tags, skipped)
+        lines = block.splitlines()
+        own = [t for raw in lines if raw.startswith("\x01") for t in raw[1:].split(",")]
+        block = "\n".join(raw for raw in lines if not raw.startswith("\x01"))
+        if not block.strip():
+            continue
+        question = _convert_block(block, line, [*tags, *(slug(t, "tag") for t in own)], skipped)
         if question is not None:
             questions.append(question)
     return Converted(_render(questions, quiz_id, title, pass_mark), len(questions), skipped)
 
 
-AIKEN_OPTION = re.compile(r"^([A-Z])[.)]\s+(.*)$")
+AIKEN_OPTION = re.compile(r"^([A-Z])[.)]\s*(\S.*)$")
 AIKEN_ANSWER = re.compile(r"^ANSWER:\s*([A-Z])\s*$")
 
 

@@ -22,7 +22,11 @@ def test_gift_converts_every_supported_construct() -> None:
     assert "## akt-arti-akuntabel (single; konsep)" in text
     assert "- [x] Dapat dimintai pertanggungjawaban atas tugasnya => Tepat." in text
     assert "Umpan balik: Lihat SE MenPAN-RB 20/2021." in text
-    assert "## akt-bmn (truefalse; konsep)" in text and "Jawaban: salah" in text
+    # true/false with feedback per answer: Benar / Salah options carry it (shown to whoever
+    # chose that answer, as Moodle does), never one feedback shown to everyone
+    assert "## akt-bmn (single; konsep)" in text
+    assert "- [ ] Benar => Keliru: itu tidak boleh." in text
+    assert "- [x] Salah => Benar, tidak boleh." in text
     assert "## akt-tiga-panduan (multiple; konsep)" in text
     assert "- [ ] Bertindak proaktif => Itu nilai Adaptif." in text
     assert "Jawaban: Pemerintah | pemerintah RI" in text
@@ -41,7 +45,7 @@ def test_gift_unsupported_constructs_are_reported_with_their_line() -> None:
     assert "numerical" in notes[38]
     assert "essay" in notes[40]
     assert "description" in notes[42]
-    assert "HTML" in notes[30]
+    assert 30 not in notes  # simple HTML (<p>) becomes text: nothing lost, nothing noted
 
 
 def test_gift_round_trip_passes_the_content_check(tmp_path: Path) -> None:
@@ -96,7 +100,9 @@ def test_cli_import_gift_and_aiken(tmp_path: Path) -> None:
 def test_a_second_gift_bank_with_multiline_questions_and_category_changes(tmp_path) -> None:
     result = convert_gift((HERE / "mixed.gift").read_text(), "hrm", "Harmonis")
     text = result.text
-    assert result.count == 6 and result.skipped == []
+    # the feedback of a short answer has no place in our format: said, not silently dropped
+    assert result.count == 6
+    assert result.skipped == [(15, "feedback on a short answer has no place: dropped")]
     assert (
         "Seorang pemohon mengeluh karena petugas berbicara dengan nada tinggi. Sikap yang tepat?"
     ) in text
@@ -107,3 +113,46 @@ def test_a_second_gift_bank_with_multiline_questions_and_category_changes(tmp_pa
     assert "- [x] =" in text and "- [ ] ~" in text and "- [ ] \\#" in text  # stays text
     assert "## hrm-baris-baru (truefalse; kasus)" in text
     assert check(write_course(tmp_path, {"demo/01-satu/09-hrm.quiz.md": text})) == []
+
+
+def test_the_forms_moodles_exporter_writes_are_kept_or_reported(tmp_path: Path) -> None:
+    result = convert_gift((HERE / "moodle-forms.gift").read_text(), "mdl", "Moodle")
+    text, notes = result.text, result.skipped
+    assert result.count == 4
+    # true/false with per-answer and general feedback: nothing shown to the wrong people
+    assert "## mdl-pajak (single; integritas)" in text
+    assert "- [x] Benar => Tepat." in text and "- [ ] Salah => Keliru, harus dilaporkan." in text
+    assert "Umpan balik: Lihat ketentuan pelaporan gratifikasi." in text
+    # short answer: only the full-credit answer is accepted; the rest is said
+    assert "Jawaban: SPIP\n" in text and "SPI |" not in text and "| *" not in text
+    assert any("partial credit (50%) for 'SPI'" in m for _line, m in notes)
+    assert any("catch-all answer '*'" in m for _line, m in notes)
+    # matching: the extra right-hand choice is reported, never written as a broken pair
+    assert "- Akuntabel = Bertanggung jawab" in text and "= Bersaing" not in text
+    assert any("'Bersaing'" in m for _line, m in notes)
+    # HTML: bold and links kept as markdown, the audio as a link
+    assert "**paling tepat**" in text and "[sumber ini](https://jdih.menpan.go.id/)" in text
+    assert "[audio](https://contoh.go.id/suara.mp3)" in text and "<" not in text
+    # nothing silently dropped: every construct converted or noted; the bank checks clean
+    bank = tmp_path / "mdl.quiz.md"
+    bank.write_text(text, encoding="utf-8")
+    runner = CliRunner()
+    checked = runner.invoke(cli, ["--lang", "en", "content", "check", "--items", "off", str(bank)])
+    assert checked.exit_code == 0, checked.output
+    root = write_course(tmp_path / "c", {"demo/01-satu/09-mdl.quiz.md": text})
+    assert check(root) == []
+
+
+def test_aiken_options_without_a_space(tmp_path: Path) -> None:
+    result = convert_aiken((HERE / "rapat.aiken").read_text(), "rpt", "Rapat")
+    assert result.count == 1 and result.skipped == []
+    assert "- [x] Tujuh" in result.text and "- [ ] Lima" in result.text
+
+
+def test_a_bank_on_its_own_is_checked_with_its_problems(tmp_path: Path) -> None:
+    bank = tmp_path / "bank.quiz.md"
+    bank.write_text("---\nid: bank\ntitle: Bank\npass_mark: 70\n---\n## q1 (single)\nSoal?\n\n"
+                    "- [ ] a\n- [ ] b\n", encoding="utf-8")  # fmt: skip
+    result = CliRunner().invoke(cli, ["--lang", "en", "content", "check", str(bank)])
+    assert result.exit_code == 1 and "bank.quiz.md:6:" in result.output
+    assert "no course folder" not in result.output
