@@ -1,4 +1,5 @@
-"""`berakhlak content import-gift|import-aiken`: Moodle question files into quiz files."""
+"""`berakhlak content import-gift|import-aiken|import-moodle-xml`: Moodle question files
+into quiz files."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated
 import typer
 
 from app.i18n import tr
-from modules.quizzes import gift
+from modules.quizzes import gift, moodle_xml
 
 
 def _import_quiz(
@@ -20,7 +21,11 @@ def _import_quiz(
         typer.echo(tr("error: cannot read {file}: {problem}", file=source, problem=exc), err=True)
         raise typer.Exit(2) from None
     ident = quiz_id or gift.slug(source.stem, "kuis")
-    convert = gift.convert_gift if kind == "gift" else gift.convert_aiken
+    convert = {
+        "gift": gift.convert_gift,
+        "aiken": gift.convert_aiken,
+        "moodle": moodle_xml.convert_moodle_xml,
+    }[kind]
     result = convert(text, ident, title or source.stem, pass_mark)
     for line, message in result.skipped:
         typer.echo(f"{source}:{line}: {message}", err=True)
@@ -67,7 +72,22 @@ def import_aiken(
     _import_quiz("aiken", file, out, quiz_id, title, pass_mark)
 
 
+def import_moodle_xml(
+    file: Annotated[Path, typer.Argument(help="Moodle XML question export.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the quiz file (a module).")],
+    quiz_id: Annotated[
+        str | None, typer.Option("--id", help="Quiz id (default: file name).")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Quiz title.")] = None,
+    pass_mark: Annotated[int, typer.Option(help="Pass mark, percent.")] = 70,
+) -> None:
+    """Convert a Moodle XML question export into a quiz file; what cannot be kept is
+    reported with its line."""
+    _import_quiz("moodle", file, out, quiz_id, title, pass_mark)
+
+
 def register(content_cli: typer.Typer) -> None:
     """Add the import commands to the `content` group (the courses module owns the group)."""
     content_cli.command("import-gift")(import_gift)
     content_cli.command("import-aiken")(import_aiken)
+    content_cli.command("import-moodle-xml")(import_moodle_xml)

@@ -148,9 +148,7 @@ async def save_one(
 
     problem = await run_in_threadpool(work)
     if problem == CLOSED:
-        return Response(
-            status_code=204, headers={"HX-Redirect": _attempt_url(attempt_id)}
-        )
+        return Response(status_code=204, headers={"HX-Redirect": _attempt_url(attempt_id)})
     return render(
         request,
         "_partials/answer_saved.html",

@@ -156,3 +156,50 @@ def test_a_bank_on_its_own_is_checked_with_its_problems(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--lang", "en", "content", "check", str(bank)])
     assert result.exit_code == 1 and "bank.quiz.md:6:" in result.output
     assert "no course folder" not in result.output
+
+
+def test_moodle_xml_converts_or_reports_every_question(tmp_path: Path) -> None:
+    from modules.quizzes.moodle_xml import convert_moodle_xml
+
+    source = (HERE / "bank.xml").read_text()
+    result = convert_moodle_xml(source, "xml", "Bank")
+    text, notes = result.text, dict(result.skipped)
+    assert result.count == 6
+    assert "## xml-arti-akuntabel (single; akuntabel, konsep)" in text
+    assert "Apa arti nilai **Akuntabel**?" in text
+    assert "- [x] Bertanggung jawab atas kepercayaan => Tepat." in text
+    assert "Umpan balik: Lihat lembar ringkasan." in text
+    assert "## xml-tiga-panduan (multiple; akuntabel)" in text
+    assert "- [ ] Benar => Keliru: tidak boleh." in text and "- [x] Salah => Benar." in text
+    assert "Jawaban: SPIP\n" in text
+    assert "- Akuntabel = Bertanggung jawab" in text and "Bersaing" not in text
+    assert (
+        "## xml-kasus-berita-acara (scenario; akuntabel)" in text
+        and "- [3] Menandatangani dengan catatan" in text
+    )
+    # every question not converted, and every loss, is said with its line
+    said = [message for _line, message in result.skipped]
+    for what in ("essay", "numerical", "cloze", "image or file", "'Bersaing'", "catch-all"):
+        assert any(what in m for m in said), what
+    assert all(line > 1 for line in notes)
+    converted_or_noted = result.count + sum("(skipped)" in m for m in said)
+    assert converted_or_noted == source.count('<question type="') - 1  # the category
+    root = write_course(tmp_path, {"demo/01-satu/09-xml.quiz.md": text})
+    assert check(root) == []
+
+
+def test_moodle_xml_with_entities_is_refused(tmp_path: Path) -> None:
+    from modules.quizzes.moodle_xml import convert_moodle_xml
+
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE q [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><quiz>&b;</quiz>'
+    )
+    result = convert_moodle_xml(bomb, "x", "X")
+    assert result.count == 0 and "not a Moodle XML file" in result.skipped[0][1]
+    source = tmp_path / "bank.xml"
+    source.write_text((HERE / "bank.xml").read_text())
+    runner = CliRunner()
+    done = runner.invoke(cli, ["--lang", "en", "content", "import-moodle-xml", str(source),
+                               "--out", str(tmp_path / "out"), "--id", "bank"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "out" / "bank.quiz.md").is_file()
