@@ -233,6 +233,16 @@ def _current_version(session: Session, course_id: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class Step:
+    """What comes next in the course's order of activities: a lesson or a quiz."""
+
+    kind: str  # "lesson" or "quiz"
+    id: str
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
 class LessonRef:
     """A lesson with its place in the course."""
 
@@ -242,6 +252,9 @@ class LessonRef:
     index: int
     previous: LessonContent | None
     next: LessonContent | None
+    # the activity after this lesson: after a module's last lesson, that module's first quiz
+    # (a learner who only follows "next" meets every quiz), else the next lesson
+    after: Step | None = None
 
 
 class CourseView:
@@ -253,10 +266,17 @@ class CourseView:
         flat = content.lessons()
         self.lesson_ids = [lesson.id for _m, lesson in flat]
         self.refs: dict[str, LessonRef] = {}
+        base = f"/courses/{content.id}"
         for i, (module, lesson) in enumerate(flat):
             prev = flat[i - 1][1] if i > 0 else None
             nxt = flat[i + 1][1] if i + 1 < len(flat) else None
-            self.refs[lesson.id] = LessonRef(self, module, lesson, i, prev, nxt)
+            after = None
+            if lesson is module.lessons[-1] and module.quizzes:
+                quiz = module.quizzes[0]
+                after = Step("quiz", quiz.id, quiz.title, f"{base}/quizzes/{quiz.id}")
+            elif nxt is not None:
+                after = Step("lesson", nxt.id, nxt.title, f"{base}/lessons/{nxt.id}")
+            self.refs[lesson.id] = LessonRef(self, module, lesson, i, prev, nxt, after)
 
     @property
     def id(self) -> str:

@@ -223,9 +223,11 @@ def lesson_done(
     if is_htmx(request):
         return _status_response(request, session, user.id, ref, outcome.completed_now)
     marked = f"?marked={ref.lesson.id}"  # the next page confirms it (no JavaScript here)
-    if outcome.completed_now or ref.next is None:
+    if outcome.completed_now or ref.after is None:
         return RedirectResponse(f"/courses/{course.id}{marked}", status_code=303)
-    return RedirectResponse(_lesson_url(course.id, ref.next.id) + marked, status_code=303)
+    if ref.after.kind == "quiz":  # the module's quiz comes next: this page says so, and links it
+        return RedirectResponse(_lesson_url(course.id, ref.lesson.id) + marked, status_code=303)
+    return RedirectResponse(ref.after.url + marked, status_code=303)
 
 
 @router.post("/courses/{course_id}/lessons/{lesson_id}/undone")

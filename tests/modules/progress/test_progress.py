@@ -201,3 +201,26 @@ def test_every_lesson_done_is_not_enough_without_the_quizzes(client, session, ap
     for lesson_id in course.lesson_ids:
         mark(client, lesson_id)
     assert session.exec(select(CourseCompletion)).all() == []
+
+
+def test_next_after_a_modules_last_lesson_is_its_quiz(client, app) -> None:
+    """A learner who only follows "next" meets every module's quiz."""
+    register(client)
+    course = app.state.catalogue.get("berakhlak")
+    module = next(m for m in course.content.modules if m.quizzes)
+    last, quiz = module.lessons[-1], module.quizzes[0]
+    quiz_url = f"{COURSE}/quizzes/{quiz.id}"
+    page = client.get(lesson_url(last.id))
+    assert f'<a rel="next" href="{quiz_url}">' in page.text
+    fragment = mark(client, last.id, htmx=True)
+    assert f'href="{quiz_url}"' in fragment.text and f"Berikutnya: {quiz.title}" in fragment.text
+    undone = mark(client, last.id, htmx=True, what="undone")
+    assert undone.status_code == 200
+    plain = mark(client, last.id)  # without JavaScript: back to this lesson, which links the quiz
+    assert plain.headers["location"] == f"{lesson_url(last.id)}?marked={last.id}"
+    assert f'href="{quiz_url}"' in client.get(plain.headers["location"]).text
+    # a lesson in the middle of a module still leads to the next lesson
+    first = module.lessons[0]
+    assert f'<a rel="next" href="{lesson_url(module.lessons[1].id)}">' in client.get(
+        lesson_url(first.id)
+    ).text
