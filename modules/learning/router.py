@@ -97,6 +97,7 @@ def course_page(
             "completion": completion,
             "marked": course.lesson(marked) if marked in done else None,
             "passed": passed,
+            "left": rules.remaining(course, done, passed) if user else None,
         },
     )
 

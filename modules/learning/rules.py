@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.courses.schemas import QuizContent
+from modules.courses.schemas import LessonContent, QuizContent
 from modules.courses.service import CourseView
 
 
@@ -43,3 +43,23 @@ def standing(course: CourseView, done: set[str], passed: set[str]) -> Standing:
     else:
         met = set(course.lesson_ids) <= done
     return Standing(frozenset(complete), met)
+
+
+@dataclass(frozen=True)
+class Remaining:
+    """What a learner still has to do to complete the course, by its rule."""
+
+    lessons: list[LessonContent]
+    quizzes: list[QuizContent]
+
+
+def remaining(course: CourseView, done: set[str], passed: set[str]) -> Remaining:
+    """The lessons not done and (rule `modules`) the graded quizzes not passed yet, in the
+    course's order."""
+    lessons = [lesson for _m, lesson in course.content.lessons() if lesson.id not in done]
+    quizzes = (
+        [q for q in graded_quizzes(course) if q.id not in passed]
+        if course.content.completion == "modules"
+        else []
+    )
+    return Remaining(lessons, quizzes)

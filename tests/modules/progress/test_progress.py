@@ -224,3 +224,19 @@ def test_next_after_a_modules_last_lesson_is_its_quiz(client, app) -> None:
     assert f'<a rel="next" href="{lesson_url(module.lessons[1].id)}">' in client.get(
         lesson_url(first.id)
     ).text
+
+
+def test_the_course_page_says_exactly_what_is_left(client, app) -> None:
+    """All lessons done is not enough when quizzes must be passed: the page names them."""
+    register(client)
+    course = app.state.catalogue.get("berakhlak")
+    page = client.get(COURSE).text
+    assert "Untuk menyelesaikan kursus" in page and "33 pelajaran belum selesai" in page
+    for lesson_id in course.lesson_ids:
+        mark(client, lesson_id)
+    page = client.get(COURSE).text
+    assert "pelajaran belum selesai" not in page
+    graded = [q for m in course.content.modules for q in m.quizzes if not q.self_assessment]
+    assert f"{len(graded)} kuis belum lulus" in page
+    for quiz in graded:
+        assert f'href="{COURSE}/quizzes/{quiz.id}">{quiz.title}</a>' in page
