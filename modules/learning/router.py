@@ -165,6 +165,16 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
             session=session, user_id=user.id, course_id=course.id
         )
         resume = courses_service.resume_lesson(course, summary.last_lesson_id, done)
+        passed = (
+            set()
+            if summary.completed_at
+            else quizzes_service.passed_quiz_ids(
+                session=session,
+                user_id=user.id,
+                course_id=course.id,
+                quizzes=rules.graded_quizzes(course),
+            )
+        )
         items.append(
             {
                 "course": course,
@@ -172,6 +182,7 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
                 "resume": course.lesson(resume) if resume else None,
                 "completed_at": summary.completed_at,
                 "due_on": summary.due_on,
+                "left": None if summary.completed_at else rules.remaining(course, done, passed),
             }
         )
     target = settings.jp_target_pppk if user.employment_type == "PPPK" else settings.jp_target

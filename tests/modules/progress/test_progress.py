@@ -232,6 +232,7 @@ def test_the_course_page_says_exactly_what_is_left(client, app) -> None:
     course = app.state.catalogue.get("berakhlak")
     page = client.get(COURSE).text
     assert "Untuk menyelesaikan kursus" in page and "33 pelajaran belum selesai" in page
+    client.get(lesson_url(FIRST))  # the first visit enrols
     for lesson_id in course.lesson_ids:
         mark(client, lesson_id)
     page = client.get(COURSE).text
@@ -240,3 +241,7 @@ def test_the_course_page_says_exactly_what_is_left(client, app) -> None:
     assert f"{len(graded)} kuis belum lulus" in page
     for quiz in graded:
         assert f'href="{COURSE}/quizzes/{quiz.id}">{quiz.title}</a>' in page
+    # "my learning" says it too, and leads to the first quiz left
+    mine = client.get("/me/learning").text
+    assert f"{len(graded)} kuis belum lulus" in mine
+    assert f'href="{COURSE}/quizzes/{graded[0].id}">Berikutnya: {graded[0].title}</a>' in mine
