@@ -268,7 +268,7 @@ def erase_account(*, session: Session, settings: Any, request_id: int) -> int | 
 
 def release_nips(*, session: Session, keep_years: int) -> int:
     """The end of the kept records' NIP: accounts erased more than `keep_years` ago lose it
-    (a placeholder that no NIP can equal takes its place); the digest stays."""
+    (it becomes `E` and the account id in 17 digits, which no NIP can equal); the digest stays."""
     before = utcnow() - timedelta(days=365 * keep_years)
     rows = session.exec(
         select(User.id, User.nip).where(
