@@ -105,6 +105,11 @@ def current(*, session: Session, user_id: int, course_id: str) -> Certificate | 
 ISSUE_JOB = "certificate.issue"
 
 
+def verify_url(base_url: str, certificate: Certificate) -> str:
+    """The public verification page of a certificate: the link a holder shares."""
+    return f"{base_url.rstrip('/')}/verify/{certificate.code}"
+
+
 def owe(*, session: Session, owed: Owed) -> bool:
     """Record, in the caller's transaction (the one that records the completion), that a
     certificate is owed: an outbox row the worker turns into the certificate. Owed once per

@@ -323,6 +323,7 @@ class _CourseReader:
                 jp=course_meta.jp,
                 language=course_meta.language,
                 completion=course_meta.completion,
+                tags=course_meta.tags,
                 content_hash=content_hash(self.folder),
                 git_commit=git_commit(self.folder),
                 modules=rendered,

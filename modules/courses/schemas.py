@@ -136,6 +136,18 @@ class CourseFrontMatter(_FrontMatter):
     jp: int = Field(gt=0, le=200, description="JP (training hours) credited on completion")
     language: Literal["id", "en"]
     completion: Literal["all_lessons", "modules"] = "all_lessons"
+    tags: dict[str, str] = Field(
+        default_factory=dict,
+        description="names of question tags, shown where results are grouped by tag",
+    )
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value.values():
+            if not isinstance(name, str) or not 1 <= len(name.strip()) <= 80:
+                raise ValueError(N_("each tag needs a name of 1 to 80 characters"))
+        return {tag: name.strip() for tag, name in value.items()}
 
     @field_validator("version", mode="before")
     @classmethod
@@ -195,6 +207,7 @@ class CourseContent(BaseModel):
     jp: int
     language: str
     completion: str
+    tags: dict[str, str] = {}  # tag -> name (e.g. pelayanan -> Berorientasi Pelayanan)
     content_hash: str
     git_commit: str | None = None
     modules: list[ModuleContent]
@@ -204,6 +217,10 @@ class CourseContent(BaseModel):
     def version_label(self) -> str:
         """Author's version plus the start of the file hash, e.g. `1.0.0+3f2a9c1b0d4e`."""
         return f"{self.version}+{self.content_hash[:12]}"
+
+    def tag_name(self, tag: str) -> str:
+        """A tag as learners read it: its name from `course.md`, else the tag itself."""
+        return self.tags.get(tag) or tag
 
     def lessons(self) -> list[tuple[ModuleContent, LessonContent]]:
         """Every lesson in reading order with its module."""

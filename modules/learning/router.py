@@ -18,7 +18,9 @@ from app.auth import CurrentUser, OptionalUser
 from app.db import SessionDep, run_read, run_write
 from app.forms import RawForm
 from app.templating import is_htmx, render
+from modules.accounts import service as accounts_service
 from modules.accounts.dependencies import LoggedInLater
+from modules.certificates import service as certificates_service
 from modules.courses import service as courses_service
 from modules.courses.dependencies import LiveCourse, LiveLesson
 from modules.courses.service import LessonRef
@@ -130,7 +132,6 @@ async def lesson_page(
             "ref": ref,
             "is_done": is_done,
             "progress": courses_service.course_progress(course, done),
-            "completed_now": False,
             "course_completed": state.completed,
         },
         key=(course.version_id, ref.lesson.id, is_done, count, state.completed),
@@ -151,6 +152,64 @@ async def lesson_page(
     )
 
 
+@router.get("/courses/{course_id}/completed")
+def completed_page(
+    request: Request, session: SessionDep, user: CurrentUser, course: LiveCourse, attempt: str = ""
+) -> Response:
+    """The moment a course is finished: when, the JP recorded (and the year's total against
+    the target), and the certificate: ready (download, the verification page to share) or
+    being prepared (the page refreshes itself until the worker has issued it)."""
+    completion = progress_service.completion(session=session, user_id=user.id, course_id=course.id)
+    if completion is None:
+        return RedirectResponse(f"/courses/{course.id}", status_code=303)
+    settings = request.app.state.settings
+    certificate = certificates_service.current(
+        session=session, user_id=user.id, course_id=course.id
+    )
+    state = None
+    if certificate is None:
+        state = next(
+            (
+                s
+                for owed, s in certificates_service.owed_to(session=session, user_id=user.id)
+                if owed.course_id == course.id
+            ),
+            None,
+        )
+    # the quiz whose hand-in completed the course, when it is the learner's own
+    last = quizzes_service.get_attempt(session=session, attempt_id=attempt) if attempt else None
+    quiz = None
+    if last is not None and last.user_id == user.id and last.course_id == course.id:
+        found = course.quiz(last.quiz_id)
+        quiz = found[1] if found else None
+    year = clock.local_now(settings.tz).year
+    target = settings.jp_target_pppk if user.employment_type == "PPPK" else settings.jp_target
+    return render(
+        request,
+        "learning/completed.html",
+        {
+            "course": course,
+            "last": last if quiz else None,
+            "quiz": quiz,
+            "completion": completion,
+            "certificate": certificate,
+            "certificate_status": certificates_service.status(certificate) if certificate else None,
+            "verify_url": (
+                certificates_service.verify_url(settings.base_url, certificate)
+                if certificate
+                else None
+            ),
+            "owed_state": state,
+            "unverified": not accounts_service.is_verified(session=session, user_id=user.id),
+            "year": year,
+            "jp_earned": progress_service.jp_earned(
+                session=session, user_id=user.id, year=year, zone=settings.tz
+            ),
+            "jp_target": target,
+        },
+    )
+
+
 @router.get("/me/learning")
 def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     settings = request.app.state.settings
@@ -161,9 +220,7 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
         course = catalogue.get(summary.course_id)
         if course is None:
             continue
-        done = progress_service.done_lessons(
-            session=session, user_id=user.id, course_id=course.id
-        )
+        done = progress_service.done_lessons(session=session, user_id=user.id, course_id=course.id)
         resume = courses_service.resume_lesson(course, summary.last_lesson_id, done)
         passed = (
             set()
@@ -199,6 +256,10 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
             "jp_earned": earned,
             "jp_target": target,
             "jp_percent": min(100, round(100 * earned / target)),
+            # a welcome until the first course is started: what to do first
+            "welcome": [] if items else catalogue.courses(),
+            "unverified": not items
+            and not accounts_service.is_verified(session=session, user_id=user.id),
         },
     )
 
@@ -206,9 +267,7 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
 # ---- learning events -------------------------------------------------------------------------
 
 
-def _status_response(
-    request: Request, session: Session, user_id: int, ref: LessonRef, completed_now: bool
-) -> Response:
+def _status_response(request: Request, session: Session, user_id: int, ref: LessonRef) -> Response:
     course = ref.course
     state = progress_service.lesson_state(
         conn=session.connection(), user_id=user_id, course_id=course.id
@@ -218,7 +277,6 @@ def _status_response(
         "ref": ref,
         "is_done": ref.lesson.id in state.done,
         "progress": courses_service.course_progress(course, state.done),
-        "completed_now": completed_now,
         "course_completed": state.completed,
     }
     return render(request, "_partials/lesson_status.html", context)
@@ -232,10 +290,15 @@ def lesson_done(
     outcome = workflow.lesson_done(
         session=session, user_id=user.id, course=course, lesson_id=ref.lesson.id
     )
+    if outcome.completed_now:  # the moment: its own page, with and without JavaScript
+        url = f"/courses/{course.id}/completed"
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": url})
+        return RedirectResponse(url, status_code=303)
     if is_htmx(request):
-        return _status_response(request, session, user.id, ref, outcome.completed_now)
+        return _status_response(request, session, user.id, ref)
     marked = f"?marked={ref.lesson.id}"  # the next page confirms it (no JavaScript here)
-    if outcome.completed_now or ref.after is None:
+    if ref.after is None:
         return RedirectResponse(f"/courses/{course.id}{marked}", status_code=303)
     if ref.after.kind == "quiz":  # the module's quiz comes next: this page says so, and links it
         return RedirectResponse(_lesson_url(course.id, ref.lesson.id) + marked, status_code=303)
@@ -249,7 +312,7 @@ def lesson_undone(
     course = ref.course
     workflow.lesson_undone(session=session, user_id=user.id, course=course, lesson_id=ref.lesson.id)
     if is_htmx(request):
-        return _status_response(request, session, user.id, ref, False)
+        return _status_response(request, session, user.id, ref)
     return RedirectResponse(_lesson_url(course.id, ref.lesson.id), status_code=303)
 
 
@@ -277,12 +340,13 @@ async def submit_attempt(
     """Save what the page carries, then hand in once (a double click gets the same result);
     one thread-pool hop for the whole of it."""
 
-    def work() -> None:
+    def work() -> str | None:
+        """The course's id when this hand-in completed it."""
         engine = request.app.state.engine
         with Session(engine, expire_on_commit=False) as session:
             _user, ref = resolve_own_attempt(request, deferred, session.connection(), attempt_id)
             if ref.attempt.submitted_at is not None:
-                return
+                return None
 
             def record_answers(tx: Session) -> None:
                 # time is up: what was saved before counts
@@ -291,15 +355,18 @@ async def submit_attempt(
                         session=tx, attempt=ref.attempt, quiz=ref.quiz, form=form
                     )
 
-            workflow.hand_in(
+            outcome = workflow.hand_in(
                 session=session,
                 attempt=ref.attempt,
                 catalogue=request.app.state.catalogue,
                 record_answers=record_answers,
             )
+            return ref.course.id if outcome.completed_now else None
 
-    await run_in_threadpool(work)
+    completed = await run_in_threadpool(work)
     url = _attempt_url(attempt_id, "/result")
+    if completed:  # the moment: the completion page, which links this quiz's result too
+        url = f"/courses/{completed}/completed?attempt={attempt_id}"
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)

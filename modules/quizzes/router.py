@@ -174,6 +174,51 @@ def save_all(request: Request, session: SessionDep, ref: OwnAttempt, form: RawFo
     return RedirectResponse(_attempt_url(ref.attempt.id, "?saved=1"), status_code=303)
 
 
+@router.post("/attempts/{attempt_id}/hand-in")
+def hand_in_ask(request: Request, session: SessionDep, ref: OwnAttempt, form: RawForm) -> Response:
+    """Without JavaScript, "Hand in" comes here first: save what the page carries, then ask
+    (the next page names the questions left unanswered and hands in only when confirmed)."""
+    try:
+        with write_lock(request.app.state.engine):
+            problems = service.record_form(
+                session=session, attempt=ref.attempt, quiz=ref.quiz, form=form
+            )
+            session.commit()
+    except service.AttemptClosed:
+        # time is up: what was saved counts; the confirmation page says so
+        session.rollback()
+        return RedirectResponse(_attempt_url(ref.attempt.id, "/hand-in"), status_code=303)
+    if any(p != forms.NOT_ALL_PARTS for p in problems.values()):
+        return _page(request, session, ref, status=422, problems=problems)
+    return RedirectResponse(_attempt_url(ref.attempt.id, "/hand-in"), status_code=303)
+
+
+@router.get("/attempts/{attempt_id}/hand-in")
+def hand_in_page(request: Request, session: SessionDep, ref: OwnAttempt) -> Response:
+    """The plain-form confirmation: how many questions are answered, which are not (linked
+    back to the question), what handing in means; "Hand in" posts to the submit route."""
+    if ref.attempt.submitted_at is not None:
+        return RedirectResponse(_attempt_url(ref.attempt.id, "/result"), status_code=303)
+    answers = service.answers(session=session, attempt_id=ref.attempt.id)
+    drawn = service.layout(ref.attempt)
+    unanswered = [
+        {"n": number, "anchor": forms.field(d.id)}
+        for number, d in enumerate(drawn, start=1)
+        if d.id not in answers
+    ]
+    deadline = ref.attempt.deadline_at
+    return render(
+        request,
+        "quizzes/hand_in.html",
+        {
+            "ref": ref,
+            "total": len(drawn),
+            "unanswered": unanswered,
+            "time_up": deadline is not None and utcnow() > as_utc(deadline),
+        },
+    )
+
+
 @router.get("/courses/{course_id}/quizzes/{quiz_id}/statistics")
 def quiz_statistics(request: Request, session: SessionDep, ref: TrainedQuiz) -> Response:
     """For trainers and admins: how each question of the bank performs."""

@@ -80,12 +80,16 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("POST", "/courses/{course_id}/lessons/{lesson_id}/done"): (f"{LESSON}/done", 303, 303),
     ("POST", "/courses/{course_id}/lessons/{lesson_id}/undone"): (f"{LESSON}/undone", 303, 303),
     ("GET", "/courses/{course_id}/quizzes/{quiz_id}"): (QUIZ, 303, 200),
+    # not completed yet: back to the course page
+    ("GET", "/courses/{course_id}/completed"): ("/courses/berakhlak/completed", 303, 303),
     ("POST", "/courses/{course_id}/quizzes/{quiz_id}/start"): (f"{QUIZ}/start", 303, 303),
     # an attempt id that is not the visitor's: anonymous visitors log in, learners get 404
     ("GET", "/attempts/{attempt_id}"): (ATTEMPT, 303, 404),
     ("GET", "/attempts/{attempt_id}/result"): (f"{ATTEMPT}/result", 303, 404),
     ("POST", "/attempts/{attempt_id}/save"): (f"{ATTEMPT}/save", 303, 404),
     ("POST", "/attempts/{attempt_id}/submit"): (f"{ATTEMPT}/submit", 303, 404),
+    ("POST", "/attempts/{attempt_id}/hand-in"): (f"{ATTEMPT}/hand-in", 303, 404),
+    ("GET", "/attempts/{attempt_id}/hand-in"): (f"{ATTEMPT}/hand-in", 303, 404),
     ("POST", "/attempts/{attempt_id}/answers/{question_id}"): (
         f"{ATTEMPT}/answers/akuntabel-01",
         303,
@@ -214,10 +218,22 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
         200,
     ),
     # no export chosen: 422, unless the agency is out of scope
-    ("POST", "/manage/reports/exports"): ("/manage/reports/exports?agency={bkn}", 303, 403, 403, 422),
+    ("POST", "/manage/reports/exports"): (
+        "/manage/reports/exports?agency={bkn}",
+        303,
+        403,
+        403,
+        422,
+    ),
     ("GET", "/manage/reports/exports"): ("/manage/reports/exports", 303, 403, 403, 200),
     # a job that is not the visitor's
-    ("GET", "/manage/reports/exports/{job_id}"): (f"/manage/reports/exports/{JOB}", 303, 403, 403, 404),
+    ("GET", "/manage/reports/exports/{job_id}"): (
+        f"/manage/reports/exports/{JOB}",
+        303,
+        403,
+        403,
+        404,
+    ),
     ("GET", "/manage/reports/exports/{job_id}/download"): (
         f"/manage/reports/exports/{JOB}/download",
         303,

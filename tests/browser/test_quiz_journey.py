@@ -80,9 +80,26 @@ def test_quiz_journey(live_server: str, page) -> None:
             value = best_answer(question)
             assert page.is_checked(f'input[name="q-{qid}"][value="{value}"]')
 
+    # an early "Kumpulkan" asks first and names the four questions still open
+    page.get_by_role("button", name="Kumpulkan", exact=True).click()
+    dialog = page.locator("#hand-in-dialog")
+    dialog.wait_for(state="visible")
+    assert dialog.locator("[data-unanswered] li").all_inner_texts() == [
+        "Soal 5",
+        "Soal 6",
+        "Soal 7",
+        "Soal 8",
+    ]
+    dialog.get_by_role("button", name="Kembali ke soal").click()
+    dialog.wait_for(state="hidden")
+    assert page.url == attempt_url  # nothing handed in
+
     for qid in ids[4:]:
         answer(page, by_id[qid], best_answer(by_id[qid]))
-    page.get_by_role("button", name="Kumpulkan").click()
+    page.get_by_role("button", name="Kumpulkan", exact=True).click()
+    dialog.wait_for(state="visible")
+    assert dialog.locator("[data-all-answered]").is_visible()
+    dialog.get_by_role("button", name="Ya, kumpulkan sekarang").click()
     page.wait_for_url(re.compile(r"/result$"))
     assert "lulus" in page.locator(".done-badge").inner_text()
 
@@ -90,3 +107,31 @@ def test_quiz_journey(live_server: str, page) -> None:
     module = page.locator("ol.modules > li", has_text="Akuntabel").first
     assert "modul selesai" in module.inner_text()
     assert not errors, errors
+
+
+def test_hand_in_without_javascript_asks_first(live_server: str, browser) -> None:
+    """JavaScript off: "Kumpulkan" saves the page and shows a confirmation naming the open
+    questions; only "Ya, kumpulkan sekarang" hands in."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="id-ID", java_script_enabled=False
+    )
+    page = context.new_page()
+    try:
+        register_in_browser(page, live_server)
+        page.goto(f"{live_server}{QUIZ}")
+        page.get_by_role("button", name="Mulai").click()
+        attempt_url = page.url
+        first = page.locator("fieldset.question").first
+        first.locator("input").first.check()
+        page.get_by_role("button", name="Kumpulkan", exact=True).click()
+        page.wait_for_url(re.compile(r"/hand-in$"))
+        assert "7 dari 8 soal belum dijawab:" in page.locator("main").inner_text()
+        assert page.locator("main ul.inline-list li").count() == 7
+        page.get_by_role("link", name="Kembali ke soal").click()
+        assert page.url == attempt_url
+        assert page.locator("fieldset.question").first.locator("input:checked").count() == 1
+        page.get_by_role("button", name="Kumpulkan", exact=True).click()
+        page.get_by_role("button", name="Ya, kumpulkan sekarang").click()
+        page.wait_for_url(re.compile(r"/result$"))
+    finally:
+        context.close()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import select
 
 from modules.progress.models import CourseCompletion, LessonProgress
-from tests.conftest import csrf_from, make_user, register
+from tests.conftest import csrf_from, make_user, register, run_jobs
 
 COURSE = "/courses/berakhlak"
 FIRST = "pengantar-mengapa-nilai-dasar"
@@ -90,7 +92,11 @@ def test_completing_every_lesson_completes_the_course_once(client, session, app)
     assert "done-badge" not in before_last.text
     mark(client, course.lesson_ids[-2])
     last = mark(client, course.lesson_ids[-1], htmx=True)
-    assert 'class="done-badge"' in last.text and "Selamat" in last.text
+    # the moment has its own page: htmx is sent there, as the plain form is
+    assert last.status_code == 204 and last.headers["HX-Redirect"] == f"{COURSE}/completed"
+    moment = client.get(f"{COURSE}/completed").text
+    assert "Selamat! Anda telah menyelesaikan kursus ini." in moment
+    assert f"<strong>{course.content.jp} JP</strong>" in moment
     completion = session.exec(select(CourseCompletion)).one()
     assert completion.jp == course.content.jp
     mark(client, course.lesson_ids[-1], what="undone")
@@ -221,9 +227,10 @@ def test_next_after_a_modules_last_lesson_is_its_quiz(client, app) -> None:
     assert f'href="{quiz_url}"' in client.get(plain.headers["location"]).text
     # a lesson in the middle of a module still leads to the next lesson
     first = module.lessons[0]
-    assert f'<a rel="next" href="{lesson_url(module.lessons[1].id)}">' in client.get(
-        lesson_url(first.id)
-    ).text
+    assert (
+        f'<a rel="next" href="{lesson_url(module.lessons[1].id)}">'
+        in client.get(lesson_url(first.id)).text
+    )
 
 
 def test_the_course_page_says_exactly_what_is_left(client, app) -> None:
@@ -245,3 +252,38 @@ def test_the_course_page_says_exactly_what_is_left(client, app) -> None:
     mine = client.get("/me/learning").text
     assert f"{len(graded)} kuis belum lulus" in mine
     assert f'href="{COURSE}/quizzes/{graded[0].id}">Berikutnya: {graded[0].title}</a>' in mine
+
+
+def test_the_completion_page_leads_to_the_certificate_once_issued(client, session, app) -> None:
+    from tests.modules.quizzes.helpers import pass_quizzes
+
+    register(client)
+    assert client.get(f"{COURSE}/completed", follow_redirects=False).headers["location"] == COURSE
+    course = app.state.catalogue.get("berakhlak")
+    pass_quizzes(app, _user_id(session), course)
+    for lesson_id in course.lesson_ids[:-1]:
+        mark(client, lesson_id)
+    last = mark(client, course.lesson_ids[-1])  # without JavaScript
+    assert last.status_code == 303 and last.headers["location"] == f"{COURSE}/completed"
+    waiting = client.get(f"{COURSE}/completed").text
+    assert "Sertifikat Anda sedang disiapkan" in waiting and 'hx-trigger="every 2s"' in waiting
+    assert (
+        "10 JP" in client.get(COURSE).text
+        and f'href="{COURSE}/completed"' in client.get(COURSE).text
+    )
+    run_jobs(app)
+    ready = client.get(f"{COURSE}/completed").text
+    assert "Nomor sertifikat" in ready and "hx-trigger" not in ready
+    code = re.search(r'href="/certificates/([A-Z0-9]+)\.pdf"', ready).group(1)
+    assert f"/verify/{code}" in ready
+
+
+def test_a_new_learner_is_welcomed_with_what_to_do_first(client) -> None:
+    response = register(client)
+    page = client.get("/me/learning").text
+    assert "Selamat datang, " in page
+    assert f'href="{lesson_url(FIRST)}"' in page and "Mulai: " in page
+    client.get(lesson_url(FIRST))  # the first lesson opened: the welcome has done its work
+    page = client.get("/me/learning").text
+    assert "Selamat datang" not in page and "Lanjutkan: " in page
+    assert response.status_code == 303

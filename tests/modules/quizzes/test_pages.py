@@ -105,25 +105,27 @@ def test_answers_are_saved_as_given_and_survive_a_reload(client) -> None:
     assert start(client) == attempt  # "start" again resumes the same attempt
 
 
+FULL_FORM = {
+    "q-satu-q1": "0",
+    "q-satu-q3": "false",
+    "q-satu-q4": "Negara",
+    "q-satu-q5-0": "0",
+    "q-satu-q5-1": "1",
+    "q-satu-q5-2": "2",
+    "q-satu-q6-0": "1",
+    "q-satu-q6-1": "2",
+    "q-satu-q6-2": "3",
+    "q-satu-q7": "0",
+    "q-satu-q2": ["0", "1"],
+    "q-satu-q8": "4",
+}
+
+
 def test_hand_in_twice_is_graded_once_then_the_result(client, app) -> None:
     register(client)
     attempt = start(client)
     token = csrf_from(client, attempt)
-    form = {
-        "csrf_token": token,
-        "q-satu-q1": "0",
-        "q-satu-q3": "false",
-        "q-satu-q4": "Negara",
-        "q-satu-q5-0": "0",
-        "q-satu-q5-1": "1",
-        "q-satu-q5-2": "2",
-        "q-satu-q6-0": "1",
-        "q-satu-q6-1": "2",
-        "q-satu-q6-2": "3",
-        "q-satu-q7": "0",
-        "q-satu-q2": ["0", "1"],
-        "q-satu-q8": "4",
-    }
+    form = FULL_FORM | {"csrf_token": token}
     first = client.post(f"{attempt}/submit", data=form, follow_redirects=False)
     second = client.post(f"{attempt}/submit", data={"csrf_token": token}, follow_redirects=False)
     assert first.headers["location"] == second.headers["location"] == f"{attempt}/result"
@@ -133,6 +135,45 @@ def test_hand_in_twice_is_graded_once_then_the_result(client, app) -> None:
     result = client.get(f"{attempt}/result").text
     assert "100" in result and "Tepat." in result  # the review shows feedback now
     assert client.get(attempt, follow_redirects=False).status_code == 303
+
+
+def test_hand_in_without_javascript_asks_first_and_names_what_is_unanswered(client, app) -> None:
+    register(client)
+    attempt = start(client)
+    token = csrf_from(client, attempt)
+    page = client.get(attempt).text
+    assert f'formaction="{attempt}/hand-in"' in page  # the button asks; it does not hand in
+    # two answers given on the page, one of them a matching question left half done
+    asked = client.post(
+        f"{attempt}/hand-in",
+        data={"csrf_token": token, "q-satu-q1": "0", "q-satu-q3": "false", "q-satu-q5-0": "0"},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 303 and asked.headers["location"] == f"{attempt}/hand-in"
+    confirm = client.get(f"{attempt}/hand-in").text
+    assert "6 dari 8 soal belum dijawab:" in confirm
+    numbers = re.findall(rf'href="{attempt}#q-satu-q(\d)">Soal (\d)</a>', confirm)
+    assert [q for q, _n in numbers] == ["2", "4", "5", "6", "7", "8"]  # q5 is only half given
+    assert [q for q, n in numbers if q != n] == []  # questions are not shuffled here
+    assert "Ya, kumpulkan sekarang" in confirm and f'action="{attempt}/submit"' in confirm
+    with Session(app.state.engine) as session:  # nothing handed in yet; the answers are saved
+        row = session.exec(select(QuizAttempt)).one()
+        assert row.submitted_at is None
+    assert "2 dari 8 terjawab" in client.get(attempt).text
+    done = client.post(f"{attempt}/submit", data={"csrf_token": token}, follow_redirects=False)
+    assert done.headers["location"] == f"{attempt}/result"
+    # once handed in, the confirmation leads to the result
+    again = client.get(f"{attempt}/hand-in", follow_redirects=False)
+    assert again.headers["location"] == f"{attempt}/result"
+
+
+def test_the_confirmation_says_when_every_question_is_answered(client, app) -> None:
+    register(client)
+    attempt = start(client)
+    token = csrf_from(client, attempt)
+    client.post(f"{attempt}/save", data=FULL_FORM | {"csrf_token": token})
+    page = client.get(f"{attempt}/hand-in").text
+    assert "Semua soal sudah dijawab." in page and "belum dijawab" not in page
 
 
 def test_another_learners_attempt_is_not_found(client, app) -> None:
@@ -155,8 +196,9 @@ def test_course_completes_when_lessons_are_done_and_the_quiz_passed(client, app)
         assert session.exec(select(CourseCompletion)).all() == []  # the quiz is still open
     attempt = start(client)
     token = csrf_from(client, attempt)
-    client.post(
+    handed = client.post(
         f"{attempt}/submit",
+        follow_redirects=False,
         data={
             "csrf_token": token,
             "q-satu-q1": "0",
@@ -180,6 +222,13 @@ def test_course_completes_when_lessons_are_done_and_the_quiz_passed(client, app)
             ("module_completed", "satu"),
             ("course_completed", "demo"),
         }
+    # the hand-in that completed the course leads to the moment, which links the result
+    moment = handed.headers["location"]
+    assert moment == f"/courses/demo/completed?attempt={attempt.rsplit('/', 1)[1]}"
+    page = client.get(moment).text
+    assert "Selamat! Anda telah menyelesaikan kursus ini." in page
+    assert f'href="{attempt}/result"' in page and "Nilai 100" in page
+    assert "Lihat jawaban" not in client.get("/courses/demo/completed?attempt=tidak-ada").text
 
 
 def test_a_half_answered_matching_question_is_not_an_error(client) -> None:
