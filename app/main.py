@@ -19,7 +19,18 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
 
-from app import errors, health, i18n, jobs, mail, migrate, observability, privacy, ratelimit
+from app import (
+    errors,
+    health,
+    i18n,
+    jobs,
+    mail,
+    migrate,
+    observability,
+    offline,
+    privacy,
+    ratelimit,
+)
 from app.db import make_engine
 from app.forms import csrf_protect
 from app.guard import Guard
@@ -399,6 +410,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assign_router,
         reports_api_router,
         operations_router,
+        offline.router,
     ):
         app.include_router(router)
     app.mount("/static", MemoryStatic(STATIC_DIR), name="static")

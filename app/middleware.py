@@ -7,6 +7,7 @@ import json
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import i18n
 from app.security import CSRF_COOKIE, SECURITY_HEADERS, new_token
 
 
@@ -118,12 +119,16 @@ class PlatformMiddleware:
     def _page(limit_bytes: int) -> bytes:
         """Browsers get a short page (in both languages: the request was never read, so the
         visitor's language is not known here)."""
-        limit = f"{limit_bytes / 1_000_000:.1f}".rstrip("0").rstrip(".")
+        megabytes = limit_bytes / 1_000_000
+        with i18n.using_locale("id"):
+            batas = i18n.format_number(megabytes, places=1)  # 1,5 MB
+        with i18n.using_locale("en"):
+            limit = i18n.format_number(megabytes, places=1)  # 1.5 MB
         return (
             '<!doctype html><html lang="id"><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width,initial-scale=1">'
             "<title>413</title><h1>Berkas atau isian terlalu besar</h1>"
-            f"<p>Batasnya {limit} MB. Perkecil isinya, lalu kembali dan coba lagi.</p>"
+            f"<p>Batasnya {batas} MB. Perkecil isinya, lalu kembali dan coba lagi.</p>"
             f'<p lang="en">What you sent is larger than the {limit} MB limit. Go back, make it '
             "smaller and try again.</p>"
         ).encode()

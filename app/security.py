@@ -67,6 +67,16 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def user_tag(secret_key: str, user_id: int | None) -> str:
+    """An opaque, stable tag of a person for their own pages (empty when nobody is logged in):
+    the offline queue binds what it keeps on a device to it, and a page whose tag differs from
+    the one the device kept forgets the other person's kept pages and queue."""
+    if user_id is None:
+        return ""
+    digest = hmac.new(secret_key.encode(), f"user-tag:{user_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:20]
+
+
 def _csrf_digest(secret_key: str, cookie_value: str) -> bytes:
     return hmac.new(secret_key.encode(), cookie_value.encode(), hashlib.sha256).digest()
 

@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from app import i18n
-from app.security import CSRF_FIELD, LANG_COOKIE, csrf_token
+from app.security import CSRF_FIELD, LANG_COOKIE, csrf_token, user_tag
 from app.settings import ROOT
 
 TEMPLATE_DIR = ROOT / "templates"
@@ -50,7 +50,11 @@ def make_environment() -> Environment:
         static_url=static_url,
         format_day=i18n.format_day,
         format_time=i18n.format_time,
+        format_month=i18n.format_month,
         format_number=i18n.format_number,
+        format_percent=i18n.format_percent,
+        format_fixed=i18n.format_fixed,
+        format_signed=i18n.format_signed,
         LOCALE_NAMES=i18n.LOCALE_NAMES,
         CSRF_FIELD=CSRF_FIELD,
     )
@@ -73,8 +77,20 @@ def request_locale(request: Request) -> str:
     return str(request.app.state.settings.default_locale)
 
 
+def _user_tag(request: Request) -> str | None:
+    """The person's tag for the offline queue; None when this request did not look at who is
+    logged in (such a page says nothing about it, so the device keeps what it has)."""
+    if not hasattr(request.state, "user"):
+        return None
+    user = request.state.user
+    return user_tag(request.app.state.settings.secret_key, user.id if user else None)
+
+
 def _context(
-    request: Request, context: Mapping[str, Any] | None, csrf: str | None = None
+    request: Request,
+    context: Mapping[str, Any] | None,
+    csrf: str | None = None,
+    tag: str | None = None,
 ) -> dict[str, Any]:
     locale = request_locale(request)
     i18n.set_locale(locale)
@@ -82,6 +98,7 @@ def _context(
     return {
         "request": request,
         "user": getattr(request.state, "user", None),
+        "user_tag": _user_tag(request) if tag is None else tag,
         "csrf_token": csrf or csrf_token(settings.secret_key, request.state.csrf_cookie),
         "locale": locale,
         "htmx": is_htmx(request),
@@ -110,6 +127,7 @@ def render(
 
 
 CSRF_SLOT = "bk-slot-csrf-5f1c"
+USER_SLOT = "bk-slot-user-5f1c"
 NEXT_SLOT = "bk-slot-next-5f1c"
 
 
@@ -142,7 +160,7 @@ class ShellCache:
             # that happened to render the shell first.
             markers["next_url"] = Markup(NEXT_SLOT)  # noqa: S704
             shell = request.app.state.templates.get_template(name).render(
-                _context(request, {**context, **markers}, csrf=CSRF_SLOT)
+                _context(request, {**context, **markers}, csrf=CSRF_SLOT, tag=USER_SLOT)
             )
             if len(self._shells) >= self.max_entries:
                 self._shells.clear()
@@ -153,6 +171,7 @@ class ShellCache:
             shell = shell.replace(f"bk-slot-{slot}-5f1c", fragment)
         settings = request.app.state.settings
         html = shell.replace(CSRF_SLOT, csrf_token(settings.secret_key, request.state.csrf_cookie))
+        html = html.replace(USER_SLOT, _user_tag(request) or "")
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         html = html.replace(NEXT_SLOT, str(escape(here)))
         return _response(html, 200, None)
@@ -170,7 +189,7 @@ class ShellCache:
         html = self._shells.get(full_key)
         if html is None:
             html = request.app.state.templates.get_template(name).render(
-                _context(request, context(), csrf=CSRF_SLOT)
+                _context(request, context(), csrf=CSRF_SLOT, tag=USER_SLOT)
             )
             if len(self._shells) >= self.max_entries:
                 self._shells.clear()

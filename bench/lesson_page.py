@@ -28,6 +28,7 @@ from sqlmodel import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app import privacy  # noqa: E402
 from app.db import make_engine  # noqa: E402
 from app.main import create_app, prepare  # noqa: E402
 from app.security import SESSION_COOKIE  # noqa: E402
@@ -79,7 +80,10 @@ def _learner_token(settings: Settings) -> str:
             },
             {agency.id},
         )
-        user = accounts_service.register(session=session, data=data)
+        # the privacy notice acknowledged, as at registration (else every page shows it first)
+        user = accounts_service.register(
+            session=session, data=data, verified=True, privacy_version=privacy.version(settings)
+        )
         token = accounts_service.start_session(session=session, user=user, days=1)
     engine.dispose()
     return token

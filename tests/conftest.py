@@ -242,7 +242,7 @@ def registration(client: TestClient, **overrides: str) -> dict[str, str]:
         "nip": nip(),
         "name": "Siti Rahmawati",
         "email": "siti@bkn.go.id",
-        "agency_id": str(agency_id(client)),
+        "agency": "Badan Kepegawaian Negara",  # LB-BKN, as typed or picked from the list
         "work_unit": "Direktorat Pengembangan",
         "position": "Analis SDM Aparatur Ahli Pertama",
         "grade": "III/a",

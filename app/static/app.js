@@ -65,4 +65,224 @@
     var close = event.target.closest("[data-close-dialog]");
     if (close) { close.closest("dialog").close(); }
   });
+  // ---- Offline: answers and "done" marks wait on this device until the server has them ----
+  // Each answer and each mark is put in a queue kept in localStorage, bound to the person
+  // (meta bk-user) and, for answers, numbered per (attempt, question) with this device's id:
+  // the server keeps the highest number per device, so a retry or an overtaken change is never
+  // counted twice and an answer changed twice offline ends as the second. Only the server's
+  // reply says "saved". The queue is sent at once, on the `online` event, on every page load
+  // and every 15 seconds (Background Sync is not in every browser).
+  var QUEUE = "bk-queue", SEQ = "bk-seq", DEVICE = "bk-device", OWNER = "bk-owner";
+  var LESSON = /^\/courses\/[a-z0-9-]+(\/lessons\/[a-z0-9-]+)?$/;
+  function load(key, fallback) {
+    try { var v = localStorage.getItem(key); return v ? JSON.parse(v) : fallback; } catch (e) { return fallback; }
+  }
+  function store(key, value) {
+    try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode: sent at once or lost with the page */ }
+  }
+  function randomId() {
+    var bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  // who is logged in, "" for nobody, null when this page does not say (then nothing is sent)
+  function me() { var m = document.querySelector('meta[name="bk-user"]'); return m ? m.content : null; }
+  function csrf() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRF-Token"]; } catch (e) { return ""; }
+  }
+  function device() {
+    var id = load(DEVICE, "");
+    if (!id) { id = randomId(); store(DEVICE, id); }
+    return id;
+  }
+  var box = document.getElementById("bk-pending");
+  function words(name, n) { return box ? (box.getAttribute("data-" + name) || "").replace("{n}", n) : ""; }
+  function mine() { var user = me(); return load(QUEUE, []).filter(function (i) { return i.user === user; }); }
+  function showPending() {
+    if (!box) { return; }
+    var n = mine().length;
+    box.textContent = n ? words("text", n) : "";
+    box.hidden = n === 0;
+  }
+  function say(el, text, kind) {
+    if (!el) { return; }
+    el.textContent = "";
+    var span = document.createElement("span");
+    span.className = kind;
+    span.textContent = text;
+    el.appendChild(span);
+  }
+  function waiting(key) { return mine().some(function (i) { return i.key === key; }); }
+  function statusOf(url) {
+    var fieldset = document.querySelector('fieldset[data-save-url="' + url + '"]');
+    return fieldset && fieldset.querySelector(".save-status");
+  }
+  function markStatus(item) {
+    var here = document.getElementById("lesson-status");
+    return here && item.url.indexOf(location.pathname + "/") === 0 ? here : null;
+  }
+
+  // Another person (or nobody) on this device since the last page: forget the kept pages and
+  // whatever the other person left waiting (shared phones).
+  (function () {
+    var owner = load(OWNER, null), user = me();
+    if (user === null) { return; }
+    if (owner !== null && owner !== user) {
+      store(QUEUE, load(QUEUE, []).filter(function (i) { return i.user === user; }));
+      if (window.caches) { caches.delete("bk-pages"); }
+    }
+    store(OWNER, user);
+  })();
+
+  function enqueue(item) {
+    var queue = load(QUEUE, []).filter(function (i) { return !(item.key && i.key === item.key); });
+    item.id = randomId();
+    item.user = me();
+    queue.push(item);
+    store(QUEUE, queue);
+    showPending();
+  }
+  function drop(item) {
+    store(QUEUE, load(QUEUE, []).filter(function (i) { return i.id !== item.id; }));
+  }
+
+  var sending = false;
+  function flush() {
+    if (sending || !me()) { showPending(); return; }
+    var next = mine()[0];
+    if (!next) { showPending(); return; }
+    sending = true;
+    send(next).then(function (outcome) {
+      sending = false;
+      if (outcome === "sent") { flush(); return; }
+      // the first waits, so everything after it does: say so next to each
+      mine().slice(1).forEach(function (item) { held(item, outcome === "held" ? null : outcome); });
+      showPending();
+    });
+  }
+  function send(item) {
+    var body = new URLSearchParams();
+    item.fields.forEach(function (f) { body.append(f[0], f[1]); });
+    body.append("csrf_token", csrf());
+    if (item.seq) { body.append("device", device()); body.append("seq", String(item.seq)); }
+    return fetch(item.url, {
+      method: "POST", body: body, credentials: "same-origin", redirect: "manual",
+      headers: { "HX-Request": "true", "X-CSRF-Token": csrf() }
+    }).then(function (response) {
+      var redirect = response.headers.get("HX-Redirect") || "";
+      if (redirect.indexOf("/login") === 0) { held(item, words("login")); return words("login"); }
+      if (response.status >= 500 || response.status === 429 || response.status === 403 || response.type === "opaqueredirect") {
+        held(item, null);
+        return "held";
+      }
+      return response.text().then(function (html) { arrived(item, response.status, redirect, html); return "sent"; });
+    }, function () { held(item, null); return "held"; });
+  }
+  function held(item, why) {
+    if (item.seq) { say(statusOf(item.url), why || words("waiting"), "error"); return; }
+    var here = markStatus(item);
+    if (!here) { return; }
+    var note = here.querySelector(".queue-note");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "queue-note";
+      (here.querySelector("section") || here).appendChild(note);
+    }
+    say(note, why || words("mark-waiting"), "error");
+  }
+  function arrived(item, status, redirect, html) {
+    drop(item);
+    if (item.seq) {
+      var el = statusOf(item.url);
+      if (el && !waiting(item.key)) { el.innerHTML = html; }
+      return;
+    }
+    if (redirect) { location.href = redirect; return; }  // the course is complete: its page
+    var here = markStatus(item);
+    if (here && status === 200) {
+      here.innerHTML = html;
+      if (window.htmx) { htmx.process(here); }
+      var focus = here.querySelector("[data-focus]");
+      if (focus) { focus.focus(); }
+    }
+  }
+
+  // an answer given: queued, then sent
+  document.addEventListener("change", function (event) {
+    var fieldset = event.target.closest("fieldset[data-save-url]");
+    if (!fieldset) { return; }
+    var fields = [];
+    fieldset.querySelectorAll("input, select, textarea").forEach(function (el) {
+      if (!el.name || el.disabled) { return; }
+      if ((el.type === "radio" || el.type === "checkbox") && !el.checked) { return; }
+      fields.push([el.name, el.value]);
+    });
+    var key = fieldset.getAttribute("data-save-url");
+    var seqs = load(SEQ, {});
+    seqs[key] = (seqs[key] || 0) + 1;
+    store(SEQ, seqs);
+    enqueue({ kind: "answer", key: key, url: key, fields: fields, seq: seqs[key] });
+    say(fieldset.querySelector(".save-status"), words("saving"), "meta");
+    flush();
+  });
+  // "mark as done" / "not done": queued, then sent (a later mark of the same lesson replaces
+  // one still waiting)
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.getAttribute("data-queue") !== "mark" || !me()) { return; }
+    event.preventDefault();
+    var lesson = form.action.replace(/\/(done|undone)$/, "");
+    enqueue({ kind: "mark", key: new URL(lesson, location.href).pathname, url: new URL(form.action, location.href).pathname, fields: [] });
+    var button = form.querySelector("button");
+    if (button) { button.disabled = true; }
+    flush();
+    // still here after a moment: it waits for the connection
+    setTimeout(function () { if (waiting(new URL(lesson, location.href).pathname)) { held({ url: new URL(form.action, location.href).pathname }, null); } }, 1500);
+  });
+  // logging out deletes what waits (Clear-Site-Data): ask first
+  document.addEventListener("submit", function (event) {
+    if (event.target.getAttribute("action") !== "/logout") { return; }
+    var n = mine().length;
+    if (n && !window.confirm(words("logout", n))) { event.preventDefault(); }
+  });
+  window.addEventListener("online", flush);
+  setInterval(flush, 15000);
+
+  // A lesson shown from this device's copy: ask the server for its status (done or not), and
+  // say so when that cannot be had.
+  function refreshStatus() {
+    var here = document.getElementById("lesson-status");
+    var nav = performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+    if (!here || !navigator.serviceWorker || !navigator.serviceWorker.controller || !nav || nav.transferSize !== 0) { return; }
+    fetch(location.pathname + "/status", { credentials: "same-origin", headers: { "HX-Request": "true" } }).then(function (response) {
+      if (!response.ok) { throw new Error(String(response.status)); }
+      return response.text();
+    }).then(function (html) {
+      if (waiting(location.pathname)) { return; }
+      here.innerHTML = html;
+      if (window.htmx) { htmx.process(here); }
+    }, function () {
+      var note = document.createElement("p");
+      note.className = "meta";
+      note.textContent = words("stale");
+      here.insertBefore(note, here.firstChild);
+    });
+  }
+
+  // The installable app: a service worker for logged-in learners (app/pwa/sw.js)
+  if ("serviceWorker" in navigator && me()) {
+    var controlled = !!navigator.serviceWorker.controller;
+    navigator.serviceWorker.register("/sw.js").then(function () {
+      if (!controlled && LESSON.test(location.pathname)) {
+        // the first lesson opened arrived before the worker: keep it for offline reading
+        navigator.serviceWorker.ready.then(function (registration) {
+          if (registration.active) { registration.active.postMessage({ type: "keep", url: location.pathname }); }
+        });
+      }
+    }, function () { /* no worker: the site works as before, online */ });
+  }
+  refreshStatus();
+  // what waits for this page's questions or lesson is shown as waiting, not as saved
+  mine().forEach(function (item) { held(item, null); });
+  flush();
 })();

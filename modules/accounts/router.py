@@ -42,10 +42,37 @@ def _form_page(
         "errors": errors or {},
         "pns_grades": PNS_GRADES,
         "pppk_grades": PPPK_GRADES,
-        "agency_groups": agencies_service.grouped(session=session),
+        "agencies": agencies_service.list_active(session=session),
+        "agency_choices": (),
         **extra,
     }
     return render(request, name, context, status_code=status)
+
+
+def _agency_input(
+    form: dict[str, str], agencies: list[Any]
+) -> tuple[dict[str, str], agencies_service.AgencyLookup]:
+    """The form with `agency_id` set from the agency typed in its `agency` box (or chosen
+    among the candidates offered, or sent as an id by a script), and the lookup behind it."""
+    found = agencies_service.pick(
+        agencies, text=form.get("agency", ""), agency_id=form.get("agency_id", "")
+    )
+    data = dict(form)
+    data["agency_id"] = str(found.agency.id) if found.agency else ""
+    return data, found
+
+
+def _agency_values(
+    values: dict[str, str], found: agencies_service.AgencyLookup, errors: dict[str, str]
+) -> dict[str, Any]:
+    """What the form shows again for the agency: the resolved agency's full name in the box,
+    or what was typed with the reason it names none and the candidates to choose from."""
+    if found.agency is not None:
+        values["agency"] = found.agency.name
+    elif "agency" in errors:
+        errors["agency"] = found.problem(values.get("agency", "")) or errors["agency"]
+    values.pop("agency_id", None)
+    return {"agency_choices": found.candidates if "agency" in errors else ()}
 
 
 def _set_session_cookie(request: Request, response: Response, token: str) -> None:
@@ -87,7 +114,8 @@ PRIVACY_UNTICKED = N_("Read the privacy notice and tick the box to go on.")
 
 @router.post("/register")
 def register(request: Request, session: SessionDep, form: FormData, _u: OptionalUser) -> Response:
-    agency_names = {a.id: a.name for a in agencies_service.list_active(session=session) if a.id}
+    agencies = agencies_service.list_active(session=session)
+    agency_names = {a.id: a.name for a in agencies if a.id}
     agency_ids = set(agency_names)
     values = {k: v for k, v in form.items() if "password" not in k}
     settings = request.app.state.settings
@@ -100,10 +128,11 @@ def register(request: Request, session: SessionDep, form: FormData, _u: Optional
         response.status_code = 429
         return response
     acknowledged = form.get("privacy") == "yes"
+    typed, found = _agency_input(form, agencies)
     try:
         try:
             data = parse_registration(
-                form, agency_ids, today=clock.today(settings.tz), agency_names=agency_names
+                typed, agency_ids, today=clock.today(settings.tz), agency_names=agency_names
             )
         except FormError as exc:
             if not acknowledged:
@@ -121,7 +150,8 @@ def register(request: Request, session: SessionDep, form: FormData, _u: Optional
             privacy_version=request.app.state.privacy_version,
         )
     except FormError as exc:
-        return _form_page(request, session, "accounts/register.html", values, exc.errors)
+        choices = _agency_values(values, found, exc.errors)
+        return _form_page(request, session, "accounts/register.html", values, exc.errors, **choices)
     except service.InvitationMailed as mailed:
         return render(request, "accounts/invitation_mailed.html", {"sent": mailed.sent})
     if required:
@@ -218,16 +248,26 @@ def logout(request: Request, session: SessionDep) -> Response:
         service.end_session(session=session, token=token)
     response = _redirect(request, "/")
     response.delete_cookie(SESSION_COOKIE, path="/")
+    # a shared phone: the pages kept for offline reading and the queue of what waits to be
+    # sent go with the login (the page asked first when something was still waiting)
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
+
+
+def _profile_values(session: Session, record: Any) -> dict[str, str]:
+    """The profile form's fields as stored, the agency by the name its box takes."""
+    values = {
+        k: str(getattr(record, k)) for k in ("name", "email", "work_unit", "position", "grade")
+    }
+    agency = agencies_service.get(session=session, agency_id=record.agency_id)
+    values["agency"] = agency.name if agency else ""
+    return values
 
 
 @router.get("/me/profile")
 def profile_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     record = service.get(session=session, user_id=user.id)
-    values = {
-        k: str(getattr(record, k))
-        for k in ("name", "email", "agency_id", "work_unit", "position", "grade")
-    }
+    values = _profile_values(session, record)
     saved = request.query_params.get("saved")
     roles = service.roles_of(session=session, user_id=user.id)
     return _form_page(
@@ -249,10 +289,11 @@ def profile_page(request: Request, session: SessionDep, user: CurrentUser) -> Re
 def profile_save(
     request: Request, session: SessionDep, user: CurrentUser, form: FormData
 ) -> Response:
-    agency_names = {a.id: a.name for a in agencies_service.list_active(session=session) if a.id}
-    agency_ids = set(agency_names)
+    agencies = agencies_service.list_active(session=session)
+    agency_ids = {a.id for a in agencies if a.id}
+    typed, found = _agency_input(form, agencies)
     try:
-        data = parse_profile(form, user.employment_type, agency_ids)
+        data = parse_profile(typed, user.employment_type, agency_ids)
         flags = service.update_profile(
             session=session,
             user=service.get(session=session, user_id=user.id),
@@ -261,15 +302,18 @@ def profile_save(
             address=client_address(request),
         )
     except FormError as exc:
+        values = dict(form)
+        choices = _agency_values(values, found, exc.errors)
         return _form_page(
             request,
             session,
             "accounts/profile.html",
-            dict(form),
+            values,
             exc.errors,
             saved=None,
             pw_errors={},
             reminders=service.get(session=session, user_id=user.id).reminders,
+            **choices,
         )
     saved = (
         "email-pending" if "email" in flags else "move-pending" if "move" in flags else "profile"
@@ -432,10 +476,7 @@ def password_save(
             keep_token=request.cookies.get(SESSION_COOKIE),
         )
     except FormError as exc:
-        values = {
-            k: str(getattr(record, k))
-            for k in ("name", "email", "agency_id", "work_unit", "position", "grade")
-        }
+        values = _profile_values(session, record)
         return _form_page(
             request,
             session,

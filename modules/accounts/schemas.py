@@ -96,10 +96,12 @@ def _profile(
     email = _text(data, "email", errors, max_len=254).lower()
     if email and "email" not in errors and not EMAIL_RE.match(email):
         errors["email"] = N_("Enter a valid email address, e.g. nama@instansi.go.id.")
+    # the id the router resolved from the typed name (or a script sent); the error belongs to
+    # the field people see, the agency's name box
     agency_raw = (data.get("agency_id") or "").strip()
     agency_id = int(agency_raw) if agency_raw.isdigit() else 0
     if agency_id not in agency_ids:
-        errors["agency_id"] = N_("Choose your agency from the list.")
+        errors["agency"] = N_("Choose your agency from the list.")
     work_unit = _text(data, "work_unit", errors)
     position = _text(data, "position", errors)
     grade = (data.get("grade") or "").strip()

@@ -72,12 +72,14 @@ def render_uncached(
 ) -> bytes:
     from weasyprint import HTML  # imported on first use: it loads Pango
 
-    i18n.set_locale("id")  # the certificate is an Indonesian document (with English glosses)
-    html = env.get_template(TEMPLATE).render(
-        c=certificate,
-        verify_url=verify_url,
-        issuer_name=issuer_name,
-        modules=modules,
-        qr=qr_data_uri(verify_url),
-    )
+    # the certificate is an Indonesian document (with English glosses), whoever asks for it;
+    # the asker's language is back for whatever is rendered after it
+    with i18n.using_locale("id"):
+        html = env.get_template(TEMPLATE).render(
+            c=certificate,
+            verify_url=verify_url,
+            issuer_name=issuer_name,
+            modules=modules,
+            qr=qr_data_uri(verify_url),
+        )
     return HTML(string=html, base_url=str(TEMPLATE_DIR)).write_pdf()

@@ -293,6 +293,28 @@ class CourseView:
     def lesson(self, lesson_id: str) -> LessonRef | None:
         return self.refs.get(lesson_id)
 
+    def after_quiz(self, quiz_id: str) -> Step | None:
+        """The activity after a quiz in the course's order: the module's next quiz, else the
+        next module's first lesson (or its first quiz when it has no lesson); None at the end."""
+        base = f"/courses/{self.content.id}"
+        modules = self.content.modules
+        for m, module in enumerate(modules):
+            ids = [q.id for q in module.quizzes]
+            if quiz_id not in ids:
+                continue
+            later = module.quizzes[ids.index(quiz_id) + 1 :]
+            if later:
+                return Step("quiz", later[0].id, later[0].title, f"{base}/quizzes/{later[0].id}")
+            for following in modules[m + 1 :]:
+                if following.lessons:
+                    first = following.lessons[0]
+                    return Step("lesson", first.id, first.title, f"{base}/lessons/{first.id}")
+                if following.quizzes:
+                    quiz = following.quizzes[0]
+                    return Step("quiz", quiz.id, quiz.title, f"{base}/quizzes/{quiz.id}")
+            return None
+        return None
+
 
 def course_progress(course: CourseView, done: set[str]) -> dict[str, object]:
     """Per-module and overall counts for progress bars."""
@@ -395,6 +417,26 @@ class Catalogue:
             self._older.clear()
         self._older[version_id] = loaded
         return loaded
+
+    def lesson_in_history(
+        self, course_id: str, lesson_id: str, limit: int = 20
+    ) -> LessonRef | None:
+        """A lesson the live version no longer has, in the newest earlier version that had it
+        (of the last `limit`): what a learner's page, or a mark queued offline, still refers
+        to."""
+        with Session(self.engine) as session:
+            ids = session.exec(
+                select(ContentVersion.id)
+                .where(col(ContentVersion.course_id) == course_id)
+                .order_by(col(ContentVersion.id).desc())
+                .limit(limit)
+            ).all()
+        for version_id in ids:
+            view = self.version(version_id) if version_id is not None else None
+            ref = view.lesson(lesson_id) if view else None
+            if ref is not None:
+                return ref
+        return None
 
     def cached(self, course_id: str) -> CourseView | None:
         """One live course as last loaded (callers ran `ensure_fresh`)."""

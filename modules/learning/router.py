@@ -8,7 +8,7 @@ import contextlib
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -182,6 +182,20 @@ def completed_page(
     if last is not None and last.user_id == user.id and last.course_id == course.id:
         found = course.quiz(last.quiz_id)
         quiz = found[1] if found else None
+    # self-assessments never block completion: the page offers those not taken yet (the
+    # closing one compares with the opening one)
+    untaken = [
+        quiz
+        for module in course.content.modules
+        for quiz in module.quizzes
+        if quiz.self_assessment
+        and not any(
+            a.submitted_at is not None
+            for a in quizzes_service.attempts(
+                session=session, user_id=user.id, course_id=course.id, quiz_id=quiz.id
+            )
+        )
+    ]
     year = clock.local_now(settings.tz).year
     target = settings.jp_target_pppk if user.employment_type == "PPPK" else settings.jp_target
     return render(
@@ -189,6 +203,7 @@ def completed_page(
         "learning/completed.html",
         {
             "course": course,
+            "untaken": untaken,
             "last": last if quiz else None,
             "quiz": quiz,
             "completion": completion,
@@ -282,13 +297,32 @@ def _status_response(request: Request, session: Session, user_id: int, ref: Less
     return render(request, "_partials/lesson_status.html", context)
 
 
-@router.post("/courses/{course_id}/lessons/{lesson_id}/done")
-def lesson_done(
+@router.get("/courses/{course_id}/lessons/{lesson_id}/status")
+def lesson_status(
     request: Request, session: SessionDep, user: CurrentUser, ref: LiveLesson
 ) -> Response:
-    course = ref.course
+    """The status part of a lesson page (done or not, the course's progress, what comes
+    next): a page shown from the device's offline copy asks for it, so that what the learner
+    sees is the server's truth."""
+    return _status_response(request, session, user.id, ref)
+
+
+@router.post("/courses/{course_id}/lessons/{lesson_id}/done")
+def lesson_done(
+    request: Request, session: SessionDep, user: CurrentUser, course: LiveCourse, lesson_id: str
+) -> Response:
+    live = course.lesson(lesson_id)
+    # a lesson the live version removed (a page of the learner's version, or a mark queued
+    # offline): accepted against the version that had it
+    ref = live or request.app.state.catalogue.lesson_in_history(course.id, lesson_id)
+    if ref is None:
+        raise HTTPException(404)
     outcome = workflow.lesson_done(
-        session=session, user_id=user.id, course=course, lesson_id=ref.lesson.id
+        session=session,
+        user_id=user.id,
+        course=course,
+        lesson_id=lesson_id,
+        version_id=None if live else ref.course.version_id,
     )
     if outcome.completed_now:  # the moment: its own page, with and without JavaScript
         url = f"/courses/{course.id}/completed"
@@ -298,7 +332,7 @@ def lesson_done(
     if is_htmx(request):
         return _status_response(request, session, user.id, ref)
     marked = f"?marked={ref.lesson.id}"  # the next page confirms it (no JavaScript here)
-    if ref.after is None:
+    if ref.after is None or live is None:
         return RedirectResponse(f"/courses/{course.id}{marked}", status_code=303)
     if ref.after.kind == "quiz":  # the module's quiz comes next: this page says so, and links it
         return RedirectResponse(_lesson_url(course.id, ref.lesson.id) + marked, status_code=303)

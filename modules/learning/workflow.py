@@ -66,9 +66,18 @@ def _transaction(session: Session) -> Iterator[None]:
 # ---- events ----------------------------------------------------------------------------------
 
 
-def lesson_done(*, session: Session, user_id: int, course: CourseView, lesson_id: str) -> Outcome:
+def lesson_done(
+    *,
+    session: Session,
+    user_id: int,
+    course: CourseView,
+    lesson_id: str,
+    version_id: int | None = None,
+) -> Outcome:
     """A lesson marked done; completes its module and the course when that was all they
-    lacked."""
+    lacked. `version_id`: the earlier version the lesson is from, when the live one removed it
+    (a mark queued offline on the learner's version): recorded against it, while the live
+    version decides what completes."""
     with _transaction(session):
         progress.lock_learner(session=session, user_id=user_id, course_id=course.id)
         progress.mark_done(
@@ -76,7 +85,7 @@ def lesson_done(*, session: Session, user_id: int, course: CourseView, lesson_id
             user_id=user_id,
             course_id=course.id,
             lesson_id=lesson_id,
-            version_id=course.version_id,
+            version_id=version_id or course.version_id,
         )
         return _settle(session, user_id, course)
 

@@ -53,3 +53,8 @@ class QuizAnswer(SQLModel, table=True):
     value: str = Field(sa_column=Column(Text, nullable=False))  # JSON
     score: float | None = None  # set when the attempt is graded (item statistics)
     saved_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    # The device (a random id the page keeps) and its sequence number for this question, sent
+    # by the offline queue: an answer from the same device with a lower or equal number is
+    # older than the one kept (a retry, or overtaken) and is acknowledged without writing.
+    client_device: str | None = Field(default=None, max_length=32)
+    client_seq: int | None = None

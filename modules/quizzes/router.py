@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -110,6 +111,16 @@ def attempt_page(request: Request, session: SessionDep, ref: OwnAttempt) -> Resp
 
 
 CLOSED = "closed"
+DEVICE = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
+
+
+def _queued(form: Any) -> tuple[str | None, int | None]:
+    """The device and sequence number the offline queue sends with an answer (both or
+    neither; a malformed pair counts as neither, so the answer is still saved)."""
+    device, seq = str(form.get("device", "")), str(form.get("seq", ""))
+    if DEVICE.match(device) and seq.isdigit() and 0 < int(seq) < 2**31:
+        return device, int(seq)
+    return None, None
 
 
 @router.post("/attempts/{attempt_id}/answers/{question_id}")
@@ -132,6 +143,7 @@ async def save_one(
                 return None
             if value is forms.INCOMPLETE:
                 return forms.NOT_ALL_PARTS
+            device, seq = _queued(form)
             try:
                 service.record_answer(
                     conn=conn,
@@ -139,6 +151,8 @@ async def save_one(
                     quiz=ref.quiz,
                     question_id=question_id,
                     value=value,
+                    device=device,
+                    seq=seq,
                 )
             except service.AnswerInvalid:
                 return forms.UNREADABLE
@@ -148,7 +162,9 @@ async def save_one(
 
     problem = await run_in_threadpool(work)
     if problem == CLOSED:
-        return Response(status_code=204, headers={"HX-Redirect": _attempt_url(attempt_id)})
+        # the server judges time and attempts: an answer arriving after the attempt closed
+        # (a queued one, sent when the connection returned) is refused, and says so
+        return render(request, "_partials/answer_saved.html", {"closed": True}, status_code=409)
     return render(
         request,
         "_partials/answer_saved.html",

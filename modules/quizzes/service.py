@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     DateTime,
     Float,
+    Integer,
     String,
     Text,
     bindparam,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     update,
 )
 from sqlalchemy import select as sa_select
@@ -314,10 +316,16 @@ def record_answer(
     question_id: str,
     value: Any,
     now: datetime | None = None,
-) -> None:
+    device: str | None = None,
+    seq: int | None = None,
+) -> bool:
     """Store the answer on the caller's connection (the caller commits, or runs in autocommit).
     One statement, which writes only while the attempt is open: an answer racing the hand-in
-    is refused with AttemptClosed rather than landing after the grading."""
+    is refused with AttemptClosed rather than landing after the grading.
+
+    `device` and `seq` come from the offline queue: an answer from the same device whose
+    number is not above the kept one's is older (a retry, or overtaken by a later change) and
+    is not written. True if written, False if it was such an older answer."""
     now = now or utcnow()
     if attempt.submitted_at is not None or _expired(attempt, now):
         raise AttemptClosed
@@ -335,10 +343,26 @@ def record_answer(
             # scored now, so that handing in has only the unanswered questions left to write;
             # never shown before the hand-in
             "score": grading.score(question, checked),
+            "client_device": device,
+            "client_seq": seq,
         },
     ).first()
     if written is None:
+        if device is not None and _is_open(conn, attempt.id):
+            return False  # a newer answer from this device is kept
         raise AttemptClosed
+    return True
+
+
+def _is_open(conn: Connection, attempt_id: str) -> bool:
+    return (
+        conn.execute(
+            sa_select(literal(1)).where(
+                col(QuizAttempt.id) == attempt_id, col(QuizAttempt.submitted_at).is_(None)
+            )
+        ).first()
+        is not None
+    )
 
 
 def record_form(
@@ -386,10 +410,14 @@ def _save_answer_statement(insert: Any) -> Any:
         bindparam("value", type_=Text),
         bindparam("saved_at", type_=DateTime(timezone=True)),
         bindparam("score", type_=Float),
+        bindparam("client_device", type_=String),
+        bindparam("client_seq", type_=Integer),
     ).where(open_attempt)
     stmt = insert(QuizAnswer.__table__).from_select(  # type: ignore[attr-defined]
-        ["attempt_id", "question_id", "value", "saved_at", "score"], row
+        ["attempt_id", "question_id", "value", "saved_at", "score", "client_device", "client_seq"],
+        row,
     )
+    kept = QuizAnswer.__table__.c  # type: ignore[attr-defined]
     # RETURNING tells whether a row was written (the rowcount of INSERT ... SELECT is not
     # reported by every driver).
     return stmt.on_conflict_do_update(
@@ -398,7 +426,16 @@ def _save_answer_statement(insert: Any) -> Any:
             "value": stmt.excluded.value,
             "saved_at": stmt.excluded.saved_at,
             "score": stmt.excluded.score,
+            "client_device": stmt.excluded.client_device,
+            "client_seq": stmt.excluded.client_seq,
         },
+        # an older answer from the same device does not overwrite a newer one
+        where=or_(
+            stmt.excluded.client_device.is_(None),
+            kept.client_device.is_(None),
+            kept.client_device != stmt.excluded.client_device,
+            kept.client_seq < stmt.excluded.client_seq,
+        ),
     ).returning(literal_column("1"))
 
 

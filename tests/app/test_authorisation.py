@@ -59,6 +59,11 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     # an empty form is refused, a withdrawal without a request changes nothing
     # the privacy notice: public; acknowledging it is for a logged-in person
     ("GET", "/privacy"): ("/privacy", 200, 200),
+    # the installable app: public, and nothing personal in them
+    ("GET", "/sw.js"): ("/sw.js", 200, 200),
+    ("GET", "/manifest.webmanifest"): ("/manifest.webmanifest", 200, 200),
+    ("GET", "/icons/{name}.png"): ("/icons/icon-192.png", 200, 200),
+    ("GET", "/offline"): ("/offline", 200, 200),
     ("POST", "/privacy"): ("/privacy", 303, 303),
     ("GET", "/me/erase"): ("/me/erase", 303, 200),
     ("POST", "/me/erase"): ("/me/erase", 303, 422),
@@ -77,6 +82,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     ("GET", "/me/data.json"): ("/me/data.json", 303, 200),
     ("GET", "/courses/{course_id}"): ("/courses/berakhlak", 200, 200),
     ("GET", "/courses/{course_id}/lessons/{lesson_id}"): (LESSON, 303, 200),
+    ("GET", "/courses/{course_id}/lessons/{lesson_id}/status"): (f"{LESSON}/status", 303, 200),
     ("POST", "/courses/{course_id}/lessons/{lesson_id}/done"): (f"{LESSON}/done", 303, 303),
     ("POST", "/courses/{course_id}/lessons/{lesson_id}/undone"): (f"{LESSON}/undone", 303, 303),
     ("GET", "/courses/{course_id}/quizzes/{quiz_id}"): (QUIZ, 303, 200),

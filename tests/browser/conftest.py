@@ -80,6 +80,14 @@ def page(browser):
     context.close()
 
 
+def open_menu(page) -> None:
+    """Open the header's "Menu": on a phone the signed-in links sit behind it (where they stand
+    in a row, as on a desktop, there is nothing to open)."""
+    menu = page.locator("header.site .nav-menu details")
+    if menu.is_visible() and menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+
+
 def register_in_browser(
     page,
     base: str,
@@ -97,7 +105,7 @@ def register_in_browser(
     page.fill("#f-nip", nip)
     page.fill("#f-name", name)
     page.fill("#f-email", email)
-    page.select_option("#f-agency_id", label=agency)
+    page.fill("#f-agency", agency)
     page.fill("#f-work_unit", "Direktorat")
     page.fill("#f-position", "Analis")
     page.select_option("#f-grade", grade)

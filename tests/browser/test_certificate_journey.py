@@ -11,7 +11,7 @@ import zxingcpp
 
 from app.main import create_app
 from modules.courses import service as courses_service
-from tests.browser.conftest import _free_port, register_in_browser, serve
+from tests.browser.conftest import _free_port, open_menu, register_in_browser, serve
 from tests.conftest import make_settings
 from tests.modules.courses.test_content_check import write_course
 
@@ -56,6 +56,7 @@ def test_complete_download_scan_verify(db_url: str, browser, tmp_path) -> None:
         assert "Nomor sertifikat" in page.content()
         page.screenshot(path=str(tmp_path / "completed.png"), full_page=True)
 
+        open_menu(page)
         page.get_by_role("link", name="Sertifikat", exact=True).click()
         page.wait_for_url(re.compile(r"/certificates$"))
         assert "Kursus Contoh" in page.content()

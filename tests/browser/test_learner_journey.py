@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import register_in_browser
+from tests.browser.conftest import open_menu, register_in_browser
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -22,7 +22,7 @@ def test_learner_journey(live_server: str, page, tmp_path) -> None:
     page.get_by_label("NIP atau NI PPPK").fill("19900101 201503 1 001")
     page.get_by_label("Nama lengkap").fill("Siti Rahmawati")
     page.get_by_label("Email").fill("siti@bkn.go.id")
-    page.get_by_label("Instansi").select_option(label="Badan Kepegawaian Negara")
+    page.get_by_label("Instansi").fill("Badan Kepegawaian Negara")
     page.get_by_label("Unit kerja").fill("Direktorat Pengembangan Kompetensi")
     page.get_by_label("Jabatan").fill("Analis SDM Aparatur Ahli Pertama")
     page.get_by_label("Golongan").select_option("III/a")
@@ -32,6 +32,7 @@ def test_learner_journey(live_server: str, page, tmp_path) -> None:
     page.get_by_role("button", name="Buat akun").click()
     page.wait_for_url(re.compile(r"/me/learning$"))
 
+    open_menu(page)
     page.get_by_role("link", name="Kursus", exact=True).click()
     page.get_by_role("link", name="Internalisasi Nilai Dasar ASN BerAKHLAK").click()
     page.get_by_role("link", name="Mulai kursus").click()
@@ -46,6 +47,7 @@ def test_learner_journey(live_server: str, page, tmp_path) -> None:
     page.get_by_role("link", name="Pelajaran berikutnya").click()
     page.wait_for_url(re.compile(r"/lessons/pengantar-landasan-hukum$"))
 
+    open_menu(page)
     page.get_by_role("button", name="Keluar").click()
     page.wait_for_url(f"{live_server}/")
     page.get_by_role("link", name="Masuk").first.click()

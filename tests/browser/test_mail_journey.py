@@ -11,7 +11,7 @@ import pytest
 
 from app.main import create_app
 from tests.app.test_mail import Inbox, _port, _smtp
-from tests.browser.conftest import _free_port, register_in_browser, serve
+from tests.browser.conftest import _free_port, open_menu, register_in_browser, serve
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.browser
@@ -61,6 +61,7 @@ def test_a_learner_confirms_the_address_and_later_resets_the_password(
             assert "sudah dikonfirmasi" in page.content()
             page.screenshot(path=str(tmp_path / "confirmed.png"))
 
+            open_menu(page)
             page.get_by_role("button", name="Keluar").click()
             page.goto(f"{base}/login")
             page.get_by_role("link", name="Lupa kata sandi?").click()

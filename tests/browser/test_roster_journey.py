@@ -21,7 +21,7 @@ from modules.learning.reminders import REMINDER_JOB
 from modules.progress.models import Enrollment
 from tests import excel
 from tests.app.test_mail import Inbox, _port, _smtp
-from tests.browser.conftest import _free_port, register_in_browser, serve
+from tests.browser.conftest import _free_port, open_menu, register_in_browser, serve
 from tests.browser.test_mail_journey import _next_link
 from tests.conftest import PASSWORD, make_settings, make_user
 from tests.modules.accounts.test_roster import BUDI, SITI, agency, csv_bytes, row
@@ -99,6 +99,7 @@ def _journey(app, port: int, page, inbox: Inbox, roster, tmp_path) -> None:
         ).click()
         page.wait_for_url(re.compile(r"/manage/invitations\?state=invited&sent=yes$"))
         page.screenshot(path=str(tmp_path / "invitations.png"), full_page=True)
+        open_menu(page)
         page.get_by_role("button", name="Keluar").click()
 
         # registering is no way in: the roster's address gets the invitation instead
@@ -149,6 +150,7 @@ def _journey(app, port: int, page, inbox: Inbox, roster, tmp_path) -> None:
         reminder = _wait_for(inbox, "Tenggat 3 hari lagi")
         body = reminder.get_body(preferencelist=("plain",)).get_content()
         (unsubscribe,) = re.findall(r"(http://127\.0\.0\.1:\d+/unsubscribe/[0-9a-f.]+)", body)
+        open_menu(page)
         page.get_by_role("button", name="Keluar").click()
         page.goto(unsubscribe)
         page.get_by_role("button", name="Hentikan pengingat").click()

@@ -284,15 +284,13 @@ def test_who_decides_follows_the_holder_and_one_decision_wins(db_url, tmp_path) 
         # for BKN's HR (a holder cannot slip away from the roster's HR by moving); once it is
         # approved, BKN's HR no longer decides the dispute, an admin does
         token = csrf_from(squatter, "/me/profile")
-        with Session(app.state.engine) as session:
-            lan_id = agency(session, "LB-LAN")
         moved = squatter.post(
             "/me/profile",
             data={
                 "csrf_token": token,
                 "name": "Penyerobot",
                 "email": "penyerobot@gmail.com",
-                "agency_id": str(lan_id),
+                "agency": "Lembaga Administrasi Negara",
                 "work_unit": "Biro Umum",
                 "position": "Analis",
                 "grade": "III/a",

@@ -112,17 +112,17 @@ def test_profile_edit_and_bad_input(client) -> None:
         "csrf_token": token,
         "name": "Siti R.",
         "email": "siti.r@bkn.go.id",
-        "agency_id": "999999",
+        "agency": "Instansi yang tidak ada",
         "work_unit": "",
         "position": "Analis",
         "grade": "IX",
     }
     bad = client.post("/me/profile", data=form)
     assert bad.status_code == 422
-    assert 'id="e-agency_id"' in bad.text
-    from tests.conftest import agency_id
-
-    form.update(agency_id=str(agency_id(client)), work_unit="Biro SDM", grade="III/b")
+    assert (
+        'id="e-agency"' in bad.text and 'aria-invalid="true" aria-describedby="h-agency' in bad.text
+    )
+    form.update(agency="Badan Kepegawaian Negara", work_unit="Biro SDM", grade="III/b")
     ok = client.post("/me/profile", data=form, follow_redirects=False)
     assert ok.status_code == 303
     assert "Siti R." in client.get("/me/profile").text
@@ -301,14 +301,14 @@ def test_moving_oneself_to_another_agency_or_unit_is_audited(client, app) -> Non
         "csrf_token": token,
         "name": "Siti Rahmawati",
         "email": "siti@bkn.go.id",
-        "agency_id": str(agency_id(client)),
+        "agency": "Badan Kepegawaian Negara",
         "work_unit": "Direktorat Pengembangan",
         "position": "Analis Kebijakan",
         "grade": "III/a",
     }
     assert client.post("/me/profile", data=form, follow_redirects=False).status_code == 303
     lan = agency_id(client, "LB-LAN")
-    form.update(agency_id=str(lan), work_unit="Pusat Pembinaan")
+    form.update(agency="Lembaga Administrasi Negara", work_unit="Pusat Pembinaan")
     assert client.post("/me/profile", data=form, follow_redirects=False).status_code == 303
     with Session(app.state.engine) as session:
         (moved,) = session.exec(select(AuditEvent).where(AuditEvent.action == "account.move")).all()

@@ -45,7 +45,7 @@ def _on_the_roster_asking_to_move(app, client: TestClient) -> int:
         "csrf_token": token,
         "name": "Siti Rahmawati",
         "email": "siti@bkn.go.id",
-        "agency_id": str(lan),
+        "agency": "Lembaga Administrasi Negara",
         "work_unit": "Pusat Pembinaan",
         "position": "Analis Kebijakan",  # saved at once: only the move waits
         "grade": "III/a",
@@ -122,7 +122,7 @@ def _ask_again(client: TestClient) -> None:
         "csrf_token": token,
         "name": "Siti Rahmawati",
         "email": "siti@bkn.go.id",
-        "agency_id": str(agency_id(client, "LB-BKN")),
+        "agency": "Badan Kepegawaian Negara",
         "work_unit": "Biro Umum",
         "position": "Analis Kebijakan",
         "grade": "III/a",

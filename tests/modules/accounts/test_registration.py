@@ -111,9 +111,11 @@ def test_duplicate_nip_and_email_are_refused(client, session) -> None:
 
 
 def test_missing_fields_and_unknown_agency(client) -> None:
-    response = register(client, name="  ", work_unit="", agency_id="999999", email="bukan-email")
+    response = register(
+        client, name="  ", work_unit="", agency="Dinas Khayalan", email="bukan-email"
+    )
     assert response.status_code == 422
-    for name in ("name", "work_unit", "agency_id", "email"):
+    for name in ("name", "work_unit", "agency", "email"):
         assert field_error(response.text, name), name
 
 
@@ -176,14 +178,18 @@ def test_missing_grade_is_reported_in_the_same_round_as_a_bad_nip(client) -> Non
     assert field_error(response.text, "nip") and field_error(response.text, "grade")
 
 
-def test_agencies_are_grouped_by_kind(client) -> None:
+def test_agencies_are_offered_in_order_of_kind(client) -> None:
+    # the agency box suggests every active agency (a <datalist>: no optgroups), ministries
+    # first, then institutions, provinces, regencies and cities, as the old <select> grouped them
     soup = BeautifulSoup(client.get("/register").text, "html.parser")
-    labels = [g["label"] for g in soup.select("#f-agency_id optgroup")]
-    assert labels == [
-        "Kementerian",
-        "Lembaga pemerintah",
-        "Pemerintah provinsi",
-        "Pemerintah kabupaten",
-        "Pemerintah kota",
+    box = soup.find(id="f-agency")
+    names = [o["value"] for o in soup.select(f"datalist#{box['list']} option")]
+    assert len(names) > 600
+    order = [
+        "Kementerian Agama",
+        "Badan Kepegawaian Negara",
+        "Pemerintah Provinsi Jawa Barat",
+        "Pemerintah Kabupaten Bandung",
+        "Pemerintah Kota Bandung",
     ]
-    assert len(soup.select("#f-agency_id option")) > 600
+    assert sorted(order, key=names.index) == order

@@ -154,13 +154,11 @@ def test_a_new_email_is_confirmed_from_the_new_address_and_the_old_one_is_told(d
     try:
         client = TestClient(app)
         register(client)
-        from tests.conftest import agency_id
-
         form = {
             "csrf_token": csrf_from(client, "/me/profile"),
             "name": "Siti Rahmawati",
             "email": "siti.baru@bkn.go.id",
-            "agency_id": str(agency_id(client)),
+            "agency": "Badan Kepegawaian Negara",
             "work_unit": "Biro SDM",
             "position": "Analis",
             "grade": "III/a",

@@ -228,9 +228,12 @@ def test_registering_with_the_roster_nip_and_email_mails_an_invitation_never_a_c
     assert other_nip.status_code == 422
     # the roster's NIP and email: no account is taken over by the form, an invitation goes
     # to the roster's address instead
-    lan = str(agency_id(client, "LB-LAN"))
     asked = register(
-        client, nip=SITI[0], email=SITI[2], position="Analis SDM Ahli Muda", agency_id=lan
+        client,
+        nip=SITI[0],
+        email=SITI[2],
+        position="Analis SDM Ahli Muda",
+        agency="Lembaga Administrasi Negara",
     )
     assert asked.status_code == 200 and "Periksa email Anda" in asked.text
     assert "bk_session" not in asked.headers.get("set-cookie", "")

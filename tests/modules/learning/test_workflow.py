@@ -218,3 +218,49 @@ def test_an_attempt_that_runs_out_with_a_passing_score_completes_the_course(time
         assert session.get(CourseCompletion, (user_id, "demo")) is not None
         assert session.exec(select(Certificate.user_id)).all() == [user_id]
     client.close()
+
+
+def test_a_done_for_a_lesson_a_newer_version_removed_is_accepted_on_its_version(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A mark queued offline on the learner's version arrives after a newer version removed
+    the lesson: it is recorded against the version that had it, not refused."""
+    from modules.courses.models import ContentVersion
+    from modules.progress.models import LessonProgress
+    from tests.conftest import csrf_from
+
+    third = "---\nid: satu-c\ntitle: Bab Tiga\nminutes: 5\n---\nIsi bab tiga.\n"
+    root = write_course(tmp_path / "content", {"demo/01-satu/03-c.md": third})
+    app = _app(db_url, root)
+    user_id = _learner(app, 1)
+    with Session(app.state.engine) as session:
+        user = session.get(User, user_id)
+        user.password_hash = security.hash_password(PASSWORD)
+        session.add(user)
+        session.commit()
+        first_version = session.exec(
+            select(ContentVersion.id).where(ContentVersion.course_id == "demo")
+        ).one()
+    (root / "demo" / "01-satu" / "03-c.md").unlink()
+    courses_service.sync_content(engine=app.state.engine, root=root)
+    app.state.catalogue.refresh(force=True)
+    assert app.state.catalogue.get("demo").lesson("satu-c") is None
+    with TestClient(app) as client:
+        login(client, "p1@bkn.go.id")
+        token = csrf_from(client, "/")
+        done = client.post(
+            "/courses/demo/lessons/satu-c/done",
+            data={"csrf_token": token},
+            headers={"HX-Request": "true"},
+        )
+        assert done.status_code == 200, done.headers
+        unknown = client.post(
+            "/courses/demo/lessons/tidak-ada/done",
+            data={"csrf_token": token},
+            headers={"HX-Request": "true"},
+        )
+        assert unknown.status_code == 404
+    with Session(app.state.engine) as session:
+        row = session.exec(select(LessonProgress).where(LessonProgress.user_id == user_id)).one()
+        assert (row.lesson_id, row.content_version_id) == ("satu-c", first_version)
+    app.state.engine.dispose()

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from app.main import create_app
 from modules.courses import service as courses_service
 from modules.progress.models import CourseCompletion, LearningEvent
-from modules.quizzes.models import QuizAttempt
+from modules.quizzes.models import QuizAnswer, QuizAttempt
 from tests.conftest import csrf_from, make_settings, register
 from tests.modules.courses.test_content_check import COURSE, write_course
 from tests.modules.quizzes.test_quiz_format import QUIZ
@@ -279,8 +279,8 @@ def test_the_final_self_assessment_shows_the_change_per_value(db_url, tmp_path) 
             )
         result = client.get(f"{attempt}/result").text
         assert "Dibandingkan dengan asesmen mandiri Anda yang lain" in result
-        assert re.search(r"akuntabel</th><td>2\.0</td><td>4\.0</td><td>\+2\.00", result)
-        assert re.search(r"harmonis</th><td>3\.0</td><td>3\.0</td><td>\+0\.00", result)
+        assert re.search(r"akuntabel</th><td>2,00</td><td>4,00</td><td>\+2,00", result)
+        assert re.search(r"harmonis</th><td>3,00</td><td>3,00</td><td>0,00<", result)  # no sign
     application.state.engine.dispose()
 
 
@@ -319,3 +319,61 @@ def test_saving_with_an_ended_session_asks_to_log_in(client) -> None:
     assert saved.status_code == 204 and saved.headers["hx-redirect"].startswith("/login")
     submitted = client.post(f"{attempt}/submit", data={"csrf_token": token}, follow_redirects=False)
     assert submitted.status_code == 303 and submitted.headers["location"].startswith("/login")
+
+
+def test_queued_answers_keep_the_latest_change_of_each_device(client, app) -> None:
+    """The offline queue sends a device id and a sequence number per question: a retry or an
+    overtaken change (a lower number from the same device) is acknowledged and not written;
+    another device, or the plain form, writes as before."""
+    register(client)
+    attempt = start(client)
+    token = csrf_from(client, attempt)
+    device = {"device": "perangkat-a1b2c3d4"}
+
+    def kept() -> str:
+        with Session(app.state.engine) as session:
+            row = session.exec(select(QuizAnswer).where(QuizAnswer.question_id == "satu-q4")).one()
+            return row.value
+
+    second = autosave(
+        client, attempt, token, "satu-q4", {"q-satu-q4": "kedua", "seq": "2", **device}
+    )
+    assert second.status_code == 200 and "Tersimpan" in second.text
+    late = autosave(
+        client, attempt, token, "satu-q4", {"q-satu-q4": "pertama", "seq": "1", **device}
+    )
+    assert late.status_code == 200 and "Tersimpan" in late.text  # acknowledged: nothing to resend
+    again = autosave(
+        client, attempt, token, "satu-q4", {"q-satu-q4": "kedua", "seq": "2", **device}
+    )
+    assert again.status_code == 200
+    assert kept() == '"kedua"'
+    other = {"device": "perangkat-lain-99", "seq": "1"}
+    assert (
+        autosave(client, attempt, token, "satu-q4", {"q-satu-q4": "ketiga", **other}).status_code
+        == 200
+    )
+    assert kept() == '"ketiga"'  # another device: the latest to arrive
+    client.post(f"{attempt}/save", data={"csrf_token": token, "q-satu-q4": "keempat"})
+    assert kept() == '"keempat"'  # the plain form, too
+    # a malformed pair is ignored, the answer still saved
+    odd = autosave(client, attempt, token, "satu-q4", {"q-satu-q4": "kelima", "seq": "x", **device})
+    assert odd.status_code == 200 and kept() == '"kelima"'
+
+
+def test_a_queued_answer_after_the_attempt_closed_is_refused_with_a_reason(client, app) -> None:
+    register(client)
+    attempt = start(client)
+    token = csrf_from(client, attempt)
+    client.post(f"{attempt}/submit", data={"csrf_token": token})
+    late = autosave(
+        client,
+        attempt,
+        token,
+        "satu-q1",
+        {"q-satu-q1": "0", "seq": "3", "device": "perangkat-a1b2"},
+    )
+    assert late.status_code == 409 and "Tidak dihitung" in late.text
+    with Session(app.state.engine) as session:
+        kept = session.exec(select(QuizAnswer).where(QuizAnswer.question_id == "satu-q1")).one()
+        assert kept.value == "null"  # what the grading saw: unanswered

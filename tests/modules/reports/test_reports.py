@@ -38,11 +38,11 @@ def test_hr_sees_their_agency_by_unit_with_each_status(app, pop) -> None:
     figures = _figures(page.text)
     # BKN: done, started, late, idle, old + the HR officer themself (also a person of BKN)
     assert figures[0].startswith("6")
-    assert figures[1].startswith("33.3%") and "(2)" in figures[1]
+    assert figures[1].startswith("33,3%") and "(2)" in figures[1]  # Babel's #,##0.#% in Indonesian
     rows = {r[0]: r[1:] for r in _table(page.text)}
     # people, completed, %, in progress, overdue, not started, assigned
-    assert rows["Biro SDM"][:6] == ["3", "2", "66.7", "1", "0", "0"]
-    assert rows["Biro Umum"][:6] == ["2", "0", "0.0", "0", "1", "1"]
+    assert rows["Biro SDM"][:6] == ["3", "2", "66,7", "1", "0", "0"]
+    assert rows["Biro Umum"][:6] == ["2", "0", "0,0", "0", "1", "1"]
     assert "Fajar" not in page.text and "Kepegawaian" not in page.text
     assert page.text.count('<svg class="chart"') == 2
 
@@ -68,8 +68,8 @@ def test_module_completion_counts_the_people_in_scope(app, pop) -> None:
     assert modules[0][2] == "3"  # done, old, and started finished the first module
     assert all(row[2] == "2" for row in modules[1:])
     matrix = {r[0]: r[1:] for r in _table(hr.get("/manage/reports").text, 2)}
-    assert matrix["Biro SDM"][0] == "100.0" and set(matrix["Biro SDM"][1:]) == {"66.7"}
-    assert set(matrix["Biro Umum"]) == {"0.0"}
+    assert matrix["Biro SDM"][0] == "100,0" and set(matrix["Biro SDM"][1:]) == {"66,7"}
+    assert set(matrix["Biro Umum"]) == {"0,0"}
 
 
 def test_the_people_list_filters_by_status_and_never_shows_another_agency(app, pop) -> None:
@@ -167,7 +167,7 @@ def test_self_assessment_change_per_value(app, pop) -> None:
     assert page.status_code == 200
     rows = _table(page.text)
     assert len(rows) == 7  # the seven values
-    assert all(r[1] == "3.0" and r[2] == "5.0" and r[3] == "+2.00" for r in rows), rows
+    assert all(r[1] == "3,00" and r[2] == "5,00" and r[3] == "+2,00" for r in rows), rows
 
 
 def test_hr_views_of_named_people_are_audited(app, pop) -> None:
@@ -213,7 +213,9 @@ def test_who_viewed_my_records_is_resolved_from_each_views_scope(app, pop) -> No
     assert [(v["action"], v["actor"]) for v in done] == [("report.people", "Siti")]
     assert _in_reports(app, pop.ids["late"]) == []  # Biro Umum: outside the unit's grant
     other = _in_reports(app, pop.ids["other"])  # LAN
-    assert [(v["action"], v["filters"]) for v in other] == [("report.jp", {"course": "berakhlak", "agency": str(pop.lan)})]
+    assert [(v["action"], v["filters"]) for v in other] == [
+        ("report.jp", {"course": "berakhlak", "agency": str(pop.lan)})
+    ]
     # "done" moves to LAN: the admin's later view of LAN covers them, the unit's earlier one
     # stays in their history, and the unit's view after the move does not
     with Session(app.state.engine) as s:
