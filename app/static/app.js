@@ -122,16 +122,20 @@
     return here && item.url.indexOf(location.pathname + "/") === 0 ? here : null;
   }
 
-  // Another person (or nobody) on this device since the last page: forget the kept pages and
-  // whatever the other person left waiting (shared phones).
+  // Another person, or nobody, on this device since the last page: forget the kept pages. What
+  // the earlier person left waiting stays (bound to them, never shown or sent for anyone else)
+  // while nobody is logged in, so that a session that simply ran out loses no answer; another
+  // person logging in deletes it (shared phones), as logging out does (Clear-Site-Data).
   (function () {
     var owner = load(OWNER, null), user = me();
     if (user === null) { return; }
     if (owner !== null && owner !== user) {
-      store(QUEUE, load(QUEUE, []).filter(function (i) { return i.user === user; }));
       if (window.caches) { caches.delete("bk-pages"); }
+      if (user !== "") {
+        store(QUEUE, load(QUEUE, []).filter(function (i) { return i.user === user; }));
+      }
     }
-    store(OWNER, user);
+    if (user !== "" || owner === null) { store(OWNER, user); }
   })();
 
   function enqueue(item) {
@@ -273,12 +277,21 @@
   if ("serviceWorker" in navigator && me()) {
     var controlled = !!navigator.serviceWorker.controller;
     navigator.serviceWorker.register("/sw.js").then(function () {
-      if (!controlled && LESSON.test(location.pathname)) {
-        // the first lesson opened arrived before the worker: keep it for offline reading
-        navigator.serviceWorker.ready.then(function (registration) {
-          if (registration.active) { registration.active.postMessage({ type: "keep", url: location.pathname }); }
-        });
-      }
+      if (!LESSON.test(location.pathname)) { return; }
+      var outline = location.pathname.replace(/\/lessons\/.*$/, "");
+      navigator.serviceWorker.ready.then(function (registration) {
+        if (!registration.active) { return; }
+        if (!controlled) {
+          // the first lesson opened arrived before the worker: keep it for offline reading
+          registration.active.postMessage({ type: "keep", url: location.pathname });
+        } else if (outline !== location.pathname && window.caches) {
+          // and the course's outline, once (from the second page on: the first page's
+          // bytes stay small on a slow link)
+          caches.match(outline, { ignoreVary: true }).then(function (hit) {
+            if (!hit) { registration.active.postMessage({ type: "keep", url: outline }); }
+          });
+        }
+      });
     }, function () { /* no worker: the site works as before, online */ });
   }
   refreshStatus();

@@ -173,9 +173,12 @@ async def save_one(
     )
 
 
-@router.post("/attempts/{attempt_id}/save")
-def save_all(request: Request, session: SessionDep, ref: OwnAttempt, form: RawForm) -> Response:
-    """Without JavaScript: save every answer on the page and come back to it."""
+def _save_page(
+    request: Request, session: SessionDep, ref: AttemptRef, form: Any, then: str, closed: str
+) -> Response:
+    """Without JavaScript: save every answer the page carries, then go to `then` (to `closed`
+    when the attempt closed meanwhile); the page again, with the problems, if some answer
+    could not be saved."""
     try:
         with write_lock(request.app.state.engine):
             problems = service.record_form(
@@ -184,29 +187,24 @@ def save_all(request: Request, session: SessionDep, ref: OwnAttempt, form: RawFo
             session.commit()
     except service.AttemptClosed:
         session.rollback()
-        return RedirectResponse(_attempt_url(ref.attempt.id), status_code=303)
+        return RedirectResponse(_attempt_url(ref.attempt.id, closed), status_code=303)
     if any(p != forms.NOT_ALL_PARTS for p in problems.values()):
         return _page(request, session, ref, status=422, problems=problems)
-    return RedirectResponse(_attempt_url(ref.attempt.id, "?saved=1"), status_code=303)
+    return RedirectResponse(_attempt_url(ref.attempt.id, then), status_code=303)
+
+
+@router.post("/attempts/{attempt_id}/save")
+def save_all(request: Request, session: SessionDep, ref: OwnAttempt, form: RawForm) -> Response:
+    """Without JavaScript: save every answer on the page and come back to it."""
+    return _save_page(request, session, ref, form, then="?saved=1", closed="")
 
 
 @router.post("/attempts/{attempt_id}/hand-in")
 def hand_in_ask(request: Request, session: SessionDep, ref: OwnAttempt, form: RawForm) -> Response:
     """Without JavaScript, "Hand in" comes here first: save what the page carries, then ask
-    (the next page names the questions left unanswered and hands in only when confirmed)."""
-    try:
-        with write_lock(request.app.state.engine):
-            problems = service.record_form(
-                session=session, attempt=ref.attempt, quiz=ref.quiz, form=form
-            )
-            session.commit()
-    except service.AttemptClosed:
-        # time is up: what was saved counts; the confirmation page says so
-        session.rollback()
-        return RedirectResponse(_attempt_url(ref.attempt.id, "/hand-in"), status_code=303)
-    if any(p != forms.NOT_ALL_PARTS for p in problems.values()):
-        return _page(request, session, ref, status=422, problems=problems)
-    return RedirectResponse(_attempt_url(ref.attempt.id, "/hand-in"), status_code=303)
+    (the next page names the questions left unanswered and hands in only when confirmed; when
+    time is up, what was saved counts and that page says so)."""
+    return _save_page(request, session, ref, form, then="/hand-in", closed="/hand-in")
 
 
 @router.get("/attempts/{attempt_id}/hand-in")

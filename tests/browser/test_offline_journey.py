@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from app.main import create_app
 from modules.progress.models import LessonProgress
 from modules.quizzes.models import QuizAnswer, QuizAttempt
-from tests.browser.conftest import _free_port, register_in_browser, serve
+from tests.browser.conftest import _free_port, open_menu, register_in_browser, serve
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.browser
@@ -52,6 +52,9 @@ def test_answers_and_marks_wait_offline_and_arrive_once(db_url: str, browser) ->
         page.wait_for_function(
             "path => caches.open('bk-pages').then(c => c.match(path)).then(r => !!r)", arg=SECOND
         )
+        page.wait_for_function(  # and, from the second page on, the course's outline
+            "path => caches.open('bk-pages').then(c => c.match(path)).then(r => !!r)", arg=COURSE
+        )
         page.goto(f"{base}{QUIZ}")
         page.get_by_role("button", name="Mulai").click()
         page.wait_for_url(re.compile(r"/attempts/[\w-]+$"))
@@ -84,6 +87,9 @@ def test_answers_and_marks_wait_offline_and_arrive_once(db_url: str, browser) ->
     page.get_by_role("button", name="Tandai selesai").click()
     page.get_by_text("Ditandai di perangkat ini").wait_for()
     assert "Menunggu dikirim: 4" in page.locator("#bk-pending").inner_text()
+    # the course outline, too
+    page.goto(f"http://127.0.0.1:{port}{COURSE}")
+    page.get_by_role("heading", name="Internalisasi Nilai Dasar ASN BerAKHLAK").wait_for()
     # a page never visited: the offline page, in Indonesian
     page.goto(f"http://127.0.0.1:{port}/courses/berakhlak/lessons/adaptif-pengertian")
     page.get_by_role("heading", name="Anda sedang luring (offline)").wait_for()
@@ -94,6 +100,13 @@ def test_answers_and_marks_wait_offline_and_arrive_once(db_url: str, browser) ->
         page.locator("#lesson-status").get_by_text("Anda telah menandai pelajaran ini").wait_for()
         page.goto(attempt_url)
         assert page.locator(".save-status .ok").count() == 3
+        # a shared phone: logging out takes the kept pages and the queue with it
+        page.evaluate("localStorage.setItem('bk-probe', '1')")
+        open_menu(page)
+        page.get_by_role("button", name="Keluar").click()
+        page.wait_for_url(f"http://127.0.0.1:{port}/")
+        assert page.evaluate("localStorage.getItem('bk-probe')") is None
+        assert "bk-pages" not in page.evaluate("caches.keys()")
     with Session(app.state.engine) as session:
         attempt = session.exec(select(QuizAttempt)).one()
         rows = session.exec(select(QuizAnswer).where(QuizAnswer.attempt_id == attempt.id)).all()
