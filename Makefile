@@ -39,7 +39,11 @@ app/static/vendor/sw.js: node_modules/.package-lock.json app/pwa/sw.js
 	node_modules/.bin/esbuild app/pwa/sw.js --bundle --minify --format=iife --target=es2019 \
 		'--define:process.env.NODE_ENV="production"' --log-level=warning --outfile=$@
 
-assets: app/static/vendor/htmx.min.js app/static/vendor/sw.js ## copy npm-installed front-end assets into app/static/vendor, build the service worker
+app/static/vendor/app.min.js: node_modules/.package-lock.json app/pwa/app.js
+	mkdir -p app/static/vendor
+	node_modules/.bin/esbuild app/pwa/app.js --minify --target=es2017 --log-level=warning --outfile=$@
+
+assets: app/static/vendor/htmx.min.js app/static/vendor/app.min.js app/static/vendor/sw.js ## copy npm-installed front-end assets into app/static/vendor, build our script and the service worker
 
 browser: ## install Debian's chromium for the browser tests, if absent
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)

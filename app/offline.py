@@ -1,7 +1,7 @@
 """The installable, offline-capable web app: the service worker at the site root (so that it
 controls every page), the web app manifest with its icons, and the page shown for a page that
 cannot be reached offline. What the worker keeps is in app/pwa/sw.js; the queue of answers and
-"done" marks made offline is in app/static/app.js (docs/architecture.md, "Offline")."""
+"done" marks made offline is in app/pwa/app.js (docs/architecture.md, "Offline")."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from app.auth import OptionalUser
-from app.templating import STATIC_DIR, render, static_url
+from app.templating import STATIC_DIR, TEMPLATE_DIR, render, static_url
 
 log = logging.getLogger("berakhlak.offline")
 router = APIRouter(include_in_schema=False)
@@ -26,8 +25,9 @@ ICON_SIZES = (192, 512)
 BRAND = "#0b5394"
 # files the offline page needs, fetched when the worker installs (from the browser's HTTP
 # cache when a page has loaded them already: their URLs are versioned)
-PRECACHE_STATIC = ("app.css", "vendor/htmx.min.js", "app.js", "favicon.svg")
+PRECACHE_STATIC = ("app.css", "vendor/htmx.min.js", "vendor/app.min.js", "favicon.svg")
 OFFLINE_URL = "/offline"
+OFFLINE_TEMPLATE = TEMPLATE_DIR / "offline.html"
 
 
 @cache
@@ -46,7 +46,8 @@ def worker_script() -> bytes:
     if not bundle:
         return b""
     precache = [OFFLINE_URL, *(static_url(name) for name in PRECACHE_STATIC)]
-    version = hashlib.sha256(bundle + json.dumps(precache).encode()).hexdigest()[:12]
+    page = OFFLINE_TEMPLATE.read_bytes()  # a changed offline page is precached again
+    version = hashlib.sha256(bundle + page + json.dumps(precache).encode()).hexdigest()[:12]
     config = {"version": version, "precache": precache, "offline": OFFLINE_URL}
     return b"self.BK=" + json.dumps(config).encode() + b";\n" + bundle
 
@@ -142,7 +143,10 @@ def icon_file(name: str) -> Response:
 
 
 @router.get(OFFLINE_URL)
-def offline_page(request: Request, _user: OptionalUser) -> Response:
+def offline_page(request: Request) -> Response:
     """Shown by the service worker for a page it cannot reach offline (precached in the
-    visitor's language when the worker installs)."""
+    visitor's language when the worker installs). It does not look at who is logged in: a
+    page that says nobody (or someone) would make the device forget another person's queue
+    when it is shown later, offline; so its header is the logged-out one, and app.js lists
+    the lessons kept on the device."""
     return render(request, "offline.html")

@@ -11,17 +11,24 @@
 import { clientsClaim } from "workbox-core";
 import { ExpirationPlugin } from "workbox-expiration";
 import { Router, NavigationRoute, Route } from "workbox-routing";
-import { CacheFirst, NetworkOnly, StaleWhileRevalidate } from "workbox-strategies";
+import { CacheFirst, NetworkFirst, NetworkOnly, StaleWhileRevalidate } from "workbox-strategies";
 
 const config = self.BK || { version: "dev", precache: [], offline: "/offline" };
 const PAGES = "bk-pages";
 const STATIC = "bk-static";
 const SHELL = "bk-shell-" + config.version;
 const LESSON = /^\/courses\/[a-z0-9-]+(\/lessons\/[a-z0-9-]+)?$/;
+const OUTLINE = /^\/courses\/[a-z0-9-]+$/;
 
 self.addEventListener("install", (event) => {
+  // the offline page in this version's cache; the static files it needs where the static route
+  // looks (their URLs are versioned: the browser's HTTP cache usually answers)
+  const statics = config.precache.filter((url) => url !== config.offline);
   event.waitUntil(
-    caches.open(SHELL).then((cache) => cache.addAll(config.precache)).then(() => self.skipWaiting())
+    Promise.all([
+      caches.open(SHELL).then((cache) => cache.add(config.offline)),
+      caches.open(STATIC).then((cache) => cache.addAll(statics)),
+    ]).then(() => self.skipWaiting())
   );
 });
 self.addEventListener("activate", (event) => {
@@ -33,14 +40,30 @@ self.addEventListener("activate", (event) => {
 });
 clientsClaim();
 
-const pages = new StaleWhileRevalidate({
+const keepPlugins = [
+  new ExpirationPlugin({ maxEntries: 80, maxAgeSeconds: 30 * 24 * 3600 }),
+  // only a whole page, from this site, for a logged-in learner, is worth keeping
+  { cacheWillUpdate: async ({ response }) => (response && response.status === 200 && !response.redirected ? response : null) },
+  // the session ended (ran out, or ended from another device): the kept pages carry the
+  // learner's status; forget them
+  {
+    fetchDidSucceed: async ({ response }) => {
+      if (response.redirected && new URL(response.url).pathname === "/login") {
+        await caches.delete(PAGES);
+      }
+      return response;
+    },
+  },
+];
+// a lesson's text: at once from the device, refreshed behind (its status is asked of the
+// server by the page); a course outline shows progress: the network first, the device's copy
+// when the network does not answer within a few seconds
+const lessons = new StaleWhileRevalidate({ cacheName: PAGES, matchOptions: { ignoreVary: true }, plugins: keepPlugins });
+const outlines = new NetworkFirst({
   cacheName: PAGES,
+  networkTimeoutSeconds: 4,
   matchOptions: { ignoreVary: true },
-  plugins: [
-    new ExpirationPlugin({ maxEntries: 80, maxAgeSeconds: 30 * 24 * 3600 }),
-    // only a whole page, from this site, for a logged-in learner, is worth keeping
-    { cacheWillUpdate: async ({ response }) => (response && response.status === 200 && !response.redirected ? response : null) },
-  ],
+  plugins: keepPlugins,
 });
 
 const router = new Router();
@@ -50,9 +73,8 @@ router.registerRoute(
     new CacheFirst({ cacheName: STATIC, plugins: [new ExpirationPlugin({ maxEntries: 40 })] })
   )
 );
-router.registerRoute(
-  new NavigationRoute(pages, { allowlist: [LESSON] })
-);
+router.registerRoute(new NavigationRoute(outlines, { allowlist: [OUTLINE] }));
+router.registerRoute(new NavigationRoute(lessons, { allowlist: [LESSON] }));
 router.setDefaultHandler(new NetworkOnly());
 router.setCatchHandler(async ({ request }) => {
   if (request.mode === "navigate") {

@@ -38,6 +38,11 @@ def _issuer(request: Request) -> credential.Issuer:
     return credential.Issuer(settings.base_url.rstrip("/"), settings.issuer_name)
 
 
+def _objectives(request: Request, certificate: Certificate) -> list[str]:
+    view = request.app.state.catalogue.version(certificate.content_version_id)
+    return list(view.content.objectives) if view is not None else []
+
+
 def _verify_url(request: Request, certificate: Certificate) -> str:
     return credential.verify_url(_issuer(request).base_url, certificate)
 
@@ -349,6 +354,8 @@ def _verdict(
         "settings_issuer": settings.issuer_name,
         "ref": certificate.code if by_code else certificate.number,
         "holder_check": holder_check,
+        # what the course certifies: its objectives at the version completed
+        "objectives": _objectives(request, certificate),
     }
     key = (
         certificate.id,

@@ -304,6 +304,7 @@ class _CourseReader:
                         id=meta.id,
                         title=meta.title,
                         summary=meta.summary,
+                        objectives=meta.objectives,
                         intro_html=module_intro,
                         lessons=[lesson for lesson in module_lessons if lesson is not None],
                     )
@@ -323,6 +324,7 @@ class _CourseReader:
                 jp=course_meta.jp,
                 language=course_meta.language,
                 completion=course_meta.completion,
+                objectives=course_meta.objectives,
                 tags=course_meta.tags,
                 content_hash=content_hash(self.folder),
                 git_commit=git_commit(self.folder),

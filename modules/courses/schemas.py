@@ -5,9 +5,9 @@ the rest of the platform."""
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.i18n import N_
 
@@ -126,6 +126,9 @@ class _FrontMatter(BaseModel):
         return value
 
 
+Objective = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=300)]
+
+
 class CourseFrontMatter(_FrontMatter):
     """Keys allowed at the top of `course.md`."""
 
@@ -136,6 +139,9 @@ class CourseFrontMatter(_FrontMatter):
     jp: int = Field(gt=0, le=200, description="JP (training hours) credited on completion")
     language: Literal["id", "en"]
     completion: Literal["all_lessons", "modules"] = "all_lessons"
+    objectives: list[Objective] = Field(
+        default_factory=list, max_length=12, description="what a learner can do afterwards"
+    )
     tags: dict[str, str] = Field(
         default_factory=dict,
         description="names of question tags, shown where results are grouped by tag",
@@ -162,6 +168,7 @@ class ModuleFrontMatter(_FrontMatter):
     id: str = Field(max_length=64)
     title: str = Field(min_length=2, max_length=200)
     summary: str = Field("", max_length=500)
+    objectives: list[Objective] = Field(default_factory=list, max_length=8)
 
 
 class LessonFrontMatter(_FrontMatter):
@@ -184,6 +191,7 @@ class ModuleContent(BaseModel):
     id: str
     title: str
     summary: str
+    objectives: list[str] = []
     intro_html: str
     lessons: list[LessonContent]
     quizzes: list[QuizContent] = []
@@ -207,6 +215,7 @@ class CourseContent(BaseModel):
     jp: int
     language: str
     completion: str
+    objectives: list[str] = []
     tags: dict[str, str] = {}  # tag -> name (e.g. pelayanan -> Berorientasi Pelayanan)
     content_hash: str
     git_commit: str | None = None

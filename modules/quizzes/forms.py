@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,22 @@ INCOMPLETE = object()  # a matching/ordering answer with some parts still empty
 # Why an answer on a page was not saved (translatable ids, shown beside the question)
 NOT_ALL_PARTS = N_("Not saved yet: answer every part of this question.")
 UNREADABLE = N_("This answer could not be read. Choose again.")
+
+
+DEVICE = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
+
+
+def queued(
+    form: Mapping[str, Any], question_id: str | None = None
+) -> tuple[str | None, int | None]:
+    """The device id and sequence number the page's queue sends with an answer (`seq`, or
+    `seq-<question>` on a whole-page form): both or neither; a malformed pair counts as
+    neither, and the answer is still saved."""
+    device = str(form.get("device", ""))
+    seq = str(form.get("seq" if question_id is None else f"seq-{question_id}", ""))
+    if DEVICE.match(device) and seq.isdigit() and 0 < int(seq) < 2**31:
+        return device, int(seq)
+    return None, None
 
 
 def field(question_id: str, part: int | None = None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -111,16 +110,6 @@ def attempt_page(request: Request, session: SessionDep, ref: OwnAttempt) -> Resp
 
 
 CLOSED = "closed"
-DEVICE = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
-
-
-def _queued(form: Any) -> tuple[str | None, int | None]:
-    """The device and sequence number the offline queue sends with an answer (both or
-    neither; a malformed pair counts as neither, so the answer is still saved)."""
-    device, seq = str(form.get("device", "")), str(form.get("seq", ""))
-    if DEVICE.match(device) and seq.isdigit() and 0 < int(seq) < 2**31:
-        return device, int(seq)
-    return None, None
 
 
 @router.post("/attempts/{attempt_id}/answers/{question_id}")
@@ -143,7 +132,7 @@ async def save_one(
                 return None
             if value is forms.INCOMPLETE:
                 return forms.NOT_ALL_PARTS
-            device, seq = _queued(form)
+            device, seq = forms.queued(form)
             try:
                 service.record_answer(
                     conn=conn,

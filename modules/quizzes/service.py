@@ -380,6 +380,9 @@ def record_form(
         if value is forms.INCOMPLETE:
             problems[drawn.id] = forms.NOT_ALL_PARTS
             continue
+        # with JavaScript the page also sends this device's number for each answer it shows,
+        # so that an older answer of the queue still in flight cannot overwrite it afterwards
+        device, seq = forms.queued(form, drawn.id)
         try:
             record_answer(
                 conn=session.connection(),
@@ -387,6 +390,8 @@ def record_form(
                 quiz=quiz,
                 question_id=drawn.id,
                 value=value,
+                device=device,
+                seq=seq,
             )
         except AnswerInvalid:
             problems[drawn.id] = forms.UNREADABLE

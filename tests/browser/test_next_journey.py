@@ -58,7 +58,7 @@ def test_following_only_next_meets_every_quiz_and_completes(live_server: str, br
                     page.check(f'input[name="q-{qid}"][value="4"]')
                 else:
                     answer(page, questions[qid], best_answer(questions[qid]))
-            page.locator("#bk-pending").wait_for(state="hidden")  # every answer acknowledged
+            page.locator("#bk-pending.is-empty").wait_for(state="attached")  # all acknowledged
             page.get_by_role("button", name="Kumpulkan", exact=True).click()
             page.get_by_role("button", name="Ya, kumpulkan sekarang").click()
             page.wait_for_url(re.compile(r"/(result|completed\?attempt=[\w-]+)$"))

@@ -93,10 +93,13 @@ def test_answers_and_marks_wait_offline_and_arrive_once(db_url: str, browser) ->
     # a page never visited: the offline page, in Indonesian
     page.goto(f"http://127.0.0.1:{port}/courses/berakhlak/lessons/adaptif-pengertian")
     page.get_by_role("heading", name="Anda sedang luring (offline)").wait_for()
+    kept = page.locator("#offline-kept")  # and it lists what this device kept
+    kept.get_by_role("link").first.wait_for()
+    assert f'href="{SECOND}"' in kept.inner_html() and f'href="{COURSE}"' in kept.inner_html()
     # ---- the connection returns ----
     with serve(app, port):
         page.goto(f"http://127.0.0.1:{port}{SECOND}")  # a page load sends what waits
-        page.locator("#bk-pending").wait_for(state="hidden")
+        page.locator("#bk-pending.is-empty").wait_for(state="attached")
         page.locator("#lesson-status").get_by_text("Anda telah menandai pelajaran ini").wait_for()
         page.goto(attempt_url)
         assert page.locator(".save-status .ok").count() == 3

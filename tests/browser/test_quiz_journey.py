@@ -121,15 +121,15 @@ def test_hand_in_without_javascript_asks_first(live_server: str, browser) -> Non
         page.goto(f"{live_server}{QUIZ}")
         page.get_by_role("button", name="Mulai").click()
         attempt_url = page.url
-        first = page.locator("fieldset.question").first
-        first.locator("input").first.check()
+        first = page.locator("fieldset.question:has(input[type=radio])").first
+        first.locator("input[type=radio]").first.check()
         page.get_by_role("button", name="Kumpulkan", exact=True).click()
         page.wait_for_url(re.compile(r"/hand-in$"))
         assert "7 dari 8 soal belum dijawab:" in page.locator("main").inner_text()
         assert page.locator("main ul.inline-list li").count() == 7
         page.get_by_role("link", name="Kembali ke soal").click()
         assert page.url == attempt_url
-        assert page.locator("fieldset.question").first.locator("input:checked").count() == 1
+        assert first.locator("input:checked").count() == 1
         page.get_by_role("button", name="Kumpulkan", exact=True).click()
         page.get_by_role("button", name="Ya, kumpulkan sekarang").click()
         page.wait_for_url(re.compile(r"/result$"))

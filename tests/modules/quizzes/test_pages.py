@@ -356,6 +356,14 @@ def test_queued_answers_keep_the_latest_change_of_each_device(client, app) -> No
     assert kept() == '"ketiga"'  # another device: the latest to arrive
     client.post(f"{attempt}/save", data={"csrf_token": token, "q-satu-q4": "keempat"})
     assert kept() == '"keempat"'  # the plain form, too
+    # the whole-page form sends the page's numbers: an older queued answer arriving after it
+    # does not win
+    client.post(
+        f"{attempt}/save",
+        data={"csrf_token": token, "q-satu-q4": "keenam", "seq-satu-q4": "7", **device},
+    )
+    late = autosave(client, attempt, token, "satu-q4", {"q-satu-q4": "lama", "seq": "6", **device})
+    assert late.status_code == 200 and kept() == '"keenam"'
     # a malformed pair is ignored, the answer still saved
     odd = autosave(client, attempt, token, "satu-q4", {"q-satu-q4": "kelima", "seq": "x", **device})
     assert odd.status_code == 200 and kept() == '"kelima"'

@@ -53,7 +53,13 @@
         var link = document.createElement("a");
         link.href = "#" + fieldset.id;
         link.textContent = fieldset.querySelector("legend").textContent;
-        link.addEventListener("click", function () { dialog.close(); });
+        link.addEventListener("click", function (e) {
+          e.preventDefault();
+          dialog.close();
+          fieldset.scrollIntoView();
+          var first = fieldset.querySelector("input, select");
+          if (first) { first.focus(); }
+        });
         item.appendChild(link);
         list.appendChild(item);
       });
@@ -74,11 +80,15 @@
   // and every 15 seconds (Background Sync is not in every browser).
   var QUEUE = "bk-queue", SEQ = "bk-seq", DEVICE = "bk-device", OWNER = "bk-owner";
   var LESSON = /^\/courses\/[a-z0-9-]+(\/lessons\/[a-z0-9-]+)?$/;
+  var TIMEOUT = 20000;  // a request that hangs this long on a weak link is tried again later
+  var memory = {};  // when localStorage refuses (private mode, full), this page still sends
   function load(key, fallback) {
-    try { var v = localStorage.getItem(key); return v ? JSON.parse(v) : fallback; } catch (e) { return fallback; }
+    try { var v = localStorage.getItem(key); if (v) { return JSON.parse(v); } } catch (e) { /* below */ }
+    return key in memory ? memory[key] : fallback;
   }
   function store(key, value) {
-    try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode: sent at once or lost with the page */ }
+    memory[key] = value;
+    try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* kept in memory */ }
   }
   function randomId() {
     var bytes = new Uint8Array(12);
@@ -100,12 +110,15 @@
   function mine() { var user = me(); return load(QUEUE, []).filter(function (i) { return i.user === user; }); }
   function showPending() {
     if (!box) { return; }
-    var n = mine().length;
-    box.textContent = n ? words("text", n) : "";
-    box.hidden = n === 0;
+    var n = mine().length, text = n ? words("text", n) : "";
+    // the live region stays in the page (visually hidden when empty), so that it is announced
+    if (box.textContent !== text) { box.textContent = text; }
+    box.classList.toggle("is-empty", n === 0);
   }
   function say(el, text, kind) {
     if (!el) { return; }
+    var now = el.firstElementChild;
+    if (now && now.textContent === text && now.className === kind) { return; }  // no re-announcing
     el.textContent = "";
     var span = document.createElement("span");
     span.className = kind;
@@ -113,14 +126,13 @@
     el.appendChild(span);
   }
   function waiting(key) { return mine().some(function (i) { return i.key === key; }); }
-  function statusOf(url) {
-    var fieldset = document.querySelector('fieldset[data-save-url="' + url + '"]');
-    return fieldset && fieldset.querySelector(".save-status");
-  }
+  function fieldsetOf(url) { return document.querySelector('fieldset[data-save-url="' + url + '"]'); }
+  function statusOf(url) { var f = fieldsetOf(url); return f && f.querySelector(".save-status"); }
   function markStatus(item) {
     var here = document.getElementById("lesson-status");
     return here && item.url.indexOf(location.pathname + "/") === 0 ? here : null;
   }
+  function forgetPages() { if (window.caches) { caches.delete("bk-pages"); } }
 
   // Another person, or nobody, on this device since the last page: forget the kept pages. What
   // the earlier person left waiting stays (bound to them, never shown or sent for anyone else)
@@ -130,7 +142,7 @@
     var owner = load(OWNER, null), user = me();
     if (user === null) { return; }
     if (owner !== null && owner !== user) {
-      if (window.caches) { caches.delete("bk-pages"); }
+      forgetPages();
       if (user !== "") {
         store(QUEUE, load(QUEUE, []).filter(function (i) { return i.user === user; }));
       }
@@ -139,7 +151,7 @@
   })();
 
   function enqueue(item) {
-    var queue = load(QUEUE, []).filter(function (i) { return !(item.key && i.key === item.key); });
+    var queue = load(QUEUE, []).filter(function (i) { return !(item.key && i.key === item.key && i.user === me()); });
     item.id = randomId();
     item.user = me();
     queue.push(item);
@@ -150,37 +162,50 @@
     store(QUEUE, load(QUEUE, []).filter(function (i) { return i.id !== item.id; }));
   }
 
+  // Send what waits, oldest first. A network failure stops the round (everything after it
+  // waits too); a server error or a refusal to serve now (5xx, 429) leaves that item for the
+  // next round and goes on with the others; an ended session or a stale page stops the round
+  // with its reason.
   var sending = false;
   function flush() {
     if (sending || !me()) { showPending(); return; }
-    var next = mine()[0];
-    if (!next) { showPending(); return; }
+    var round = mine();
+    if (!round.length) { showPending(); return; }
     sending = true;
-    send(next).then(function (outcome) {
-      sending = false;
-      if (outcome === "sent") { flush(); return; }
-      // the first waits, so everything after it does: say so next to each
-      mine().slice(1).forEach(function (item) { held(item, outcome === "held" ? null : outcome); });
-      showPending();
-    });
+    var i = 0;
+    (function next() {
+      if (i >= round.length) { sending = false; showPending(); return; }
+      var item = round[i++];
+      if (!load(QUEUE, []).some(function (q) { return q.id === item.id; })) { next(); return; }  // replaced meanwhile
+      send(item).then(function (outcome) {
+        if (outcome === "sent" || outcome === "later") { next(); return; }
+        round.slice(i).forEach(function (rest) { held(rest, outcome === "offline" ? null : outcome); });
+        sending = false;
+        showPending();
+      });
+    })();
   }
   function send(item) {
     var body = new URLSearchParams();
     item.fields.forEach(function (f) { body.append(f[0], f[1]); });
     body.append("csrf_token", csrf());
     if (item.seq) { body.append("device", device()); body.append("seq", String(item.seq)); }
+    var abort = window.AbortController ? new AbortController() : null;
+    var timer = abort ? setTimeout(function () { abort.abort(); }, TIMEOUT) : null;
     return fetch(item.url, {
       method: "POST", body: body, credentials: "same-origin", redirect: "manual",
+      signal: abort ? abort.signal : undefined,
       headers: { "HX-Request": "true", "X-CSRF-Token": csrf() }
     }).then(function (response) {
+      clearTimeout(timer);
       var redirect = response.headers.get("HX-Redirect") || "";
       if (redirect.indexOf("/login") === 0) { held(item, words("login")); return words("login"); }
-      if (response.status >= 500 || response.status === 429 || response.status === 403 || response.type === "opaqueredirect") {
-        held(item, null);
-        return "held";
+      if (response.status === 403 || response.type === "opaqueredirect") {
+        held(item, words("reload")); return words("reload");  // a stale page: reloading helps
       }
+      if (response.status >= 500 || response.status === 429) { held(item, words("later")); return "later"; }
       return response.text().then(function (html) { arrived(item, response.status, redirect, html); return "sent"; });
-    }, function () { held(item, null); return "held"; });
+    }, function () { clearTimeout(timer); held(item, null); return "offline"; });
   }
   function held(item, why) {
     if (item.seq) { say(statusOf(item.url), why || words("waiting"), "error"); return; }
@@ -198,36 +223,77 @@
     drop(item);
     if (item.seq) {
       var el = statusOf(item.url);
-      if (el && !waiting(item.key)) { el.innerHTML = html; }
+      if (!el || waiting(item.key)) { return; }
+      if (status === 200 || status === 409 || status === 422) { el.innerHTML = html; }
+      else { say(el, words("failed"), "error"); }  // the attempt or question is gone
       return;
     }
-    if (redirect) { location.href = redirect; return; }  // the course is complete: its page
     var here = markStatus(item);
-    if (here && status === 200) {
+    if (!here) { return; }  // another page: it shows the server's state when next opened
+    if (redirect) { location.href = redirect; return; }  // the course is complete: its page
+    if (status === 200) {
       here.innerHTML = html;
       if (window.htmx) { htmx.process(here); }
       var focus = here.querySelector("[data-focus]");
       if (focus) { focus.focus(); }
+    } else {
+      held(item, words("failed"));
     }
   }
 
   // an answer given: queued, then sent
-  document.addEventListener("change", function (event) {
-    var fieldset = event.target.closest("fieldset[data-save-url]");
-    if (!fieldset) { return; }
+  function fieldsOf(fieldset) {
     var fields = [];
     fieldset.querySelectorAll("input, select, textarea").forEach(function (el) {
       if (!el.name || el.disabled) { return; }
       if ((el.type === "radio" || el.type === "checkbox") && !el.checked) { return; }
       fields.push([el.name, el.value]);
     });
+    return fields;
+  }
+  document.addEventListener("change", function (event) {
+    var fieldset = event.target.closest("fieldset[data-save-url]");
+    if (!fieldset) { return; }
     var key = fieldset.getAttribute("data-save-url");
     var seqs = load(SEQ, {});
     seqs[key] = (seqs[key] || 0) + 1;
     store(SEQ, seqs);
-    enqueue({ kind: "answer", key: key, url: key, fields: fields, seq: seqs[key] });
+    enqueue({ kind: "answer", key: key, url: key, fields: fieldsOf(fieldset), seq: seqs[key] });
     say(fieldset.querySelector(".save-status"), words("saving"), "meta");
     flush();
+  });
+  // An answer still waiting shows on the page as given, not as the server last had it (a
+  // reload, or the attempt opened again); and a whole-page post ("save", "hand in") carries
+  // this device's number for each answer, so that an older one still in flight cannot win.
+  function restore() {
+    mine().forEach(function (item) {
+      var fieldset = item.seq && fieldsetOf(item.url);
+      if (!fieldset) { return; }
+      var given = {};
+      item.fields.forEach(function (f) { (given[f[0]] = given[f[0]] || []).push(f[1]); });
+      fieldset.querySelectorAll("input, select").forEach(function (el) {
+        var values = given[el.name] || [];
+        if (el.type === "radio" || el.type === "checkbox") { el.checked = values.indexOf(el.value) >= 0; }
+        else { el.value = values.length ? values[0] : ""; }
+      });
+    });
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.querySelector("fieldset[data-save-url]") || !me()) { return; }
+    var seqs = load(SEQ, {});
+    form.querySelectorAll("input[data-queue-seq]").forEach(function (el) { el.remove(); });
+    function hidden(name, value) {
+      var input = document.createElement("input");
+      input.type = "hidden"; input.name = name; input.value = value;
+      input.setAttribute("data-queue-seq", "");
+      form.appendChild(input);
+    }
+    hidden("device", device());
+    form.querySelectorAll("fieldset[data-save-url]").forEach(function (fieldset) {
+      var key = fieldset.getAttribute("data-save-url");
+      if (seqs[key]) { hidden("seq-" + key.split("/").pop(), String(seqs[key])); }
+    });
   });
   // "mark as done" / "not done": queued, then sent (a later mark of the same lesson replaces
   // one still waiting)
@@ -235,13 +301,14 @@
     var form = event.target;
     if (form.getAttribute("data-queue") !== "mark" || !me()) { return; }
     event.preventDefault();
-    var lesson = form.action.replace(/\/(done|undone)$/, "");
-    enqueue({ kind: "mark", key: new URL(lesson, location.href).pathname, url: new URL(form.action, location.href).pathname, fields: [] });
+    var action = new URL(form.action, location.href).pathname;
+    var lesson = action.replace(/\/(done|undone)$/, "");
+    enqueue({ kind: "mark", key: lesson, url: action, fields: [] });
     var button = form.querySelector("button");
     if (button) { button.disabled = true; }
     flush();
     // still here after a moment: it waits for the connection
-    setTimeout(function () { if (waiting(new URL(lesson, location.href).pathname)) { held({ url: new URL(form.action, location.href).pathname }, null); } }, 1500);
+    setTimeout(function () { if (waiting(lesson)) { held({ url: action }, null); } }, 1500);
   });
   // logging out deletes what waits (Clear-Site-Data): ask first
   document.addEventListener("submit", function (event) {
@@ -254,22 +321,53 @@
 
   // A lesson shown from this device's copy: ask the server for its status (done or not), and
   // say so when that cannot be had.
+  function stale(here, text) {
+    var note = here.querySelector(".stale-note");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "meta stale-note";
+      here.insertBefore(note, here.firstChild);
+    }
+    note.textContent = text;
+  }
   function refreshStatus() {
     var here = document.getElementById("lesson-status");
     var nav = performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
     if (!here || !navigator.serviceWorker || !navigator.serviceWorker.controller || !nav || nav.transferSize !== 0) { return; }
     fetch(location.pathname + "/status", { credentials: "same-origin", headers: { "HX-Request": "true" } }).then(function (response) {
-      if (!response.ok) { throw new Error(String(response.status)); }
-      return response.text();
-    }).then(function (html) {
-      if (waiting(location.pathname)) { return; }
-      here.innerHTML = html;
-      if (window.htmx) { htmx.process(here); }
-    }, function () {
-      var note = document.createElement("p");
-      note.className = "meta";
-      note.textContent = words("stale");
-      here.insertBefore(note, here.firstChild);
+      if ((response.headers.get("HX-Redirect") || "").indexOf("/login") === 0) {
+        forgetPages();  // the session ended: what this device kept of it goes
+        stale(here, words("login"));
+        return;
+      }
+      if (!response.ok) { stale(here, words("stale")); return; }
+      return response.text().then(function (html) {
+        if (waiting(location.pathname)) { return; }
+        here.innerHTML = html;
+        if (window.htmx) { htmx.process(here); }
+      });
+    }, function () { stale(here, words("stale")); });
+  }
+
+  // The offline page lists what this device kept, so that the installed app is no dead end.
+  function listKept() {
+    var list = document.getElementById("offline-kept");
+    if (!list || !window.caches) { return; }
+    caches.open("bk-pages").then(function (cache) { return cache.keys(); }).then(function (requests) {
+      requests.forEach(function (request) {
+        caches.match(request, { ignoreVary: true }).then(function (response) { return response && response.text(); }).then(function (html) {
+          var title = html && /<title>([^<]*)<\/title>/.exec(html);
+          var item = document.createElement("li");
+          var link = document.createElement("a");
+          link.href = new URL(request.url).pathname;
+          var text = document.createElement("textarea");  // entity decoding, no markup
+          text.innerHTML = title ? title[1].replace(/ · BerAKHLAK$/, "") : link.href;
+          link.textContent = text.value;
+          item.appendChild(link);
+          list.querySelector("ul").appendChild(item);
+          list.hidden = false;
+        });
+      });
     });
   }
 
@@ -294,7 +392,9 @@
       });
     }, function () { /* no worker: the site works as before, online */ });
   }
+  restore();
   refreshStatus();
+  listKept();
   // what waits for this page's questions or lesson is shown as waiting, not as saved
   mine().forEach(function (item) { held(item, null); });
   flush();
