@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -78,8 +80,14 @@ class Settings(BaseSettings):
     registrations_per_hour: int = Field(
         100, ge=1, description="Registration attempts allowed per client address per hour."
     )
-    jp_target: int = Field(20, ge=1, description="Yearly JP (training hours) target shown to PNS.")
-    jp_target_pppk: int = Field(24, ge=1, description="Yearly JP target shown to PPPK.")
+    jp_target: int = Field(
+        20, ge=1, description="Yearly JP (training hours) a PNS should reach: a minimum."
+    )
+    # PP 49/2018 Pasal 40 ayat (1): a PPPK's competence development is "paling lama 24 JP" in
+    # a contract year: a ceiling, not a target (formerly BERAKHLAK_JP_TARGET_PPPK)
+    jp_ceiling_pppk: int = Field(
+        24, ge=1, description="JP a PPPK may take in a contract year at most: a ceiling."
+    )
     timezone: str = Field(
         "Asia/Jakarta",
         description="Time zone for dates shown to people and for calendar-year JP totals.",
@@ -321,6 +329,21 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, values: Any) -> Any:
+        """BERAKHLAK_JP_TARGET_PPPK was renamed BERAKHLAK_JP_CEILING_PPPK (it is a ceiling):
+        an installation that still sets the old name keeps its value, with a warning."""
+        old = os.environ.get("BERAKHLAK_JP_TARGET_PPPK")
+        new = os.environ.get("BERAKHLAK_JP_CEILING_PPPK")
+        if old and not new and isinstance(values, dict) and "jp_ceiling_pppk" not in values:
+            warnings.warn(
+                "BERAKHLAK_JP_TARGET_PPPK is now BERAKHLAK_JP_CEILING_PPPK (a ceiling)",
+                stacklevel=2,
+            )
+            values = {**values, "jp_ceiling_pppk": old}
+        return values
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -197,7 +197,8 @@ def completed_page(
         )
     ]
     year = clock.local_now(settings.tz).year
-    target = settings.jp_target_pppk if user.employment_type == "PPPK" else settings.jp_target
+    pppk = user.employment_type == "PPPK"  # a ceiling (PP 49/2018 Pasal 40), not a target
+    target = settings.jp_ceiling_pppk if pppk else settings.jp_target
     return render(
         request,
         "learning/completed.html",
@@ -221,6 +222,7 @@ def completed_page(
                 session=session, user_id=user.id, year=year, zone=settings.tz
             ),
             "jp_target": target,
+            "pppk": pppk,
         },
     )
 
@@ -257,7 +259,8 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
                 "left": None if summary.completed_at else rules.remaining(course, done, passed),
             }
         )
-    target = settings.jp_target_pppk if user.employment_type == "PPPK" else settings.jp_target
+    pppk = user.employment_type == "PPPK"  # a ceiling (PP 49/2018 Pasal 40), not a target
+    target = settings.jp_ceiling_pppk if pppk else settings.jp_target
     earned = progress_service.jp_earned(
         session=session, user_id=user.id, year=year, zone=settings.tz
     )
@@ -270,6 +273,7 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
             "today": clock.today(settings.tz),
             "jp_earned": earned,
             "jp_target": target,
+            "pppk": pppk,
             "jp_percent": min(100, round(100 * earned / target)),
             # a welcome until the first course is started: what to do first
             "welcome": [] if items else catalogue.courses(),

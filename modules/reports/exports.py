@@ -26,8 +26,10 @@ STATUS_LABELS = {
     "overdue": N_("Overdue"),
     "in_progress": N_("In progress"),
     "not_started": N_("Not started"),
-    "met": N_("Target met"),
-    "below": N_("Below target"),
+    "met": N_("Minimum reached (PNS)"),
+    "below": N_("Below the minimum (PNS)"),
+    "within": N_("Within the PPPK ceiling"),
+    "above": N_("Above the PPPK ceiling"),
 }
 PEOPLE_HEADER = (
     N_("NIP"),
@@ -53,7 +55,8 @@ JP_HEADER = (
     N_("Employment type"),
     N_("Year"),
     N_("JP earned"),
-    N_("JP target"),
+    N_("JP minimum (PNS)"),
+    N_("JP ceiling (PPPK)"),
     N_("Status"),
 )
 # The fields of SIASN's course history (riwayat kursus), in its own names, so HR can paste
@@ -109,7 +112,7 @@ def _jp(ctx: ExportContext) -> Iterator[tuple[Any, ...]]:
     ).order_by(queries.agency_t.c.name, queries.user_t.c.work_unit, queries.user_t.c.name)
     rows = ctx.conn.execution_options(stream_results=True, yield_per=2000).execute(query)
     for r in rows:
-        status = "met" if r.jp >= r.target else "below"
+        status = queries.jp_status(r)
         yield (
             r.nip,
             r.name,
@@ -120,7 +123,8 @@ def _jp(ctx: ExportContext) -> Iterator[tuple[Any, ...]]:
             r.employment_type,
             ctx.year,
             r.jp,
-            r.target,
+            r.target if r.target is not None else "",
+            r.ceiling if r.ceiling is not None else "",
             gettext(STATUS_LABELS[status]),
         )
 
@@ -229,7 +233,7 @@ SHEET_NAMES = {
 }
 WIDTHS = {
     "people": (20, 30, 34, 30, 30, 8, 10, 16, 12, 12, 6, 22),
-    "jp": (20, 30, 34, 30, 30, 8, 10, 8, 10, 10, 16),
+    "jp": (20, 30, 34, 30, 30, 8, 10, 8, 10, 10, 10, 22),
     "siasn": (20, 30, 34, 10, 10, 34, 34, 10, 22, 14, 14, 12, 50),
 }
 

@@ -446,7 +446,9 @@ def _year_bounds(year: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
 def jp_query(
     *, scope: Scope, filters: Filters, year: int, tz: ZoneInfo, targets: dict[str, int]
 ) -> Select[Any]:
-    """JP earned on this platform in a year, per person in scope, with their target."""
+    """JP earned on this platform in a year, per person in scope: a PNS with the yearly
+    minimum (`target`), a PPPK with the contract-year ceiling (`ceiling`, PP 49/2018 Pasal 40
+    ayat (1): "paling lama"), the other one NULL."""
     start, end = _year_bounds(year, tz)
     earned = (
         select(completion_t.c.user_id, func.sum(completion_t.c.jp).label("jp"))
@@ -454,21 +456,26 @@ def jp_query(
         .group_by(completion_t.c.user_id)
         .subquery("earned")
     )
-    target = case(
-        (user_t.c.employment_type == "PPPK", targets["PPPK"]), else_=targets["PNS"]
-    ).label("target")
+    pppk = user_t.c.employment_type == "PPPK"
+    target = case((pppk, None), else_=targets["PNS"]).label("target")
+    ceiling = case((pppk, targets["PPPK"]), else_=None).label("ceiling")
     window = Window(today=date(year, 12, 31), start=None, end=end)
     conditions = _conditions(scope, Filters(**{**filters.__dict__, "status": None}), window)
     jp = func.coalesce(earned.c.jp, 0)
     if filters.status == "met":
-        conditions.append(jp >= target)
+        conditions += [~pppk, jp >= targets["PNS"]]
     elif filters.status == "below":
-        conditions.append(jp < target)
+        conditions += [~pppk, jp < targets["PNS"]]
+    elif filters.status == "within":
+        conditions += [pppk, jp <= targets["PPPK"]]
+    elif filters.status == "above":
+        conditions += [pppk, jp > targets["PPPK"]]
     return (
         select(
             *_person_columns(),
             cast(jp, Integer).label("jp"),
             target,
+            ceiling,
         )
         .select_from(
             user_t.join(agency_t, agency_t.c.id == user_t.c.agency_id).outerjoin(
@@ -479,22 +486,41 @@ def jp_query(
     )
 
 
+def jp_status(row: Any) -> str:
+    """A person's standing in the JP recap: a PNS has reached the minimum (`met`) or not
+    (`below`); a PPPK is within the ceiling (`within`) or above it (`above`)."""
+    if row.ceiling is not None:
+        return "above" if row.jp > row.ceiling else "within"
+    return "met" if row.jp >= row.target else "below"
+
+
 def jp_summary(
     *, conn: Any, scope: Scope, filters: Filters, year: int, tz: ZoneInfo, targets: dict[str, int]
 ) -> dict[str, int]:
-    """People in scope, how many met their JP target, and the JP earned in all."""
+    """People in scope; of the PNS, how many reached the yearly minimum; of the PPPK, how
+    many went above the contract-year ceiling; and the JP earned in all."""
     inner = jp_query(scope=scope, filters=filters, year=year, tz=tz, targets=targets).subquery(
         "per_person"
     )
     row = conn.execute(
         select(
             func.count(),
-            _count(inner.c.jp >= inner.c.target),
+            _count(inner.c.target.is_not(None) & (inner.c.jp >= inner.c.target)),
+            _count(inner.c.target.is_not(None) & (inner.c.jp < inner.c.target)),
+            _count(inner.c.ceiling.is_not(None)),
+            _count(inner.c.ceiling.is_not(None) & (inner.c.jp > inner.c.ceiling)),
             func.coalesce(func.sum(inner.c.jp), 0),
         )
     ).one()
-    people, met, total = row[0], row[1] or 0, int(row[2] or 0)
-    return {"people": people, "met": met, "below": people - met, "jp": total}
+    people, met, below, pppk, above = (row[i] or 0 for i in range(5))
+    return {
+        "people": people,
+        "met": met,
+        "below": below,
+        "pppk": pppk,
+        "above": above,
+        "jp": int(row[5] or 0),
+    }
 
 
 def self_assessment_means(

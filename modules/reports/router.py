@@ -196,6 +196,8 @@ def jp_page(request: Request, session: SessionDep, manager: HrOrAdmin) -> Respon
         year=year,
         summary=summary,
         targets=targets,
+        jp_status=queries.jp_status,
+        status_labels=exports.STATUS_LABELS,
         next_cursor=service.encode_cursor([rows[-1].name, rows[-1].id]) if more else None,
     )
     return render(request, "reports/jp.html", context, status_code=422 if errors else 200)

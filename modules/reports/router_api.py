@@ -288,7 +288,8 @@ def jp(
                 employment_type=r.employment_type,
                 jp=r.jp,
                 target=r.target,
-                status="met" if r.jp >= r.target else "below",
+                ceiling=r.ceiling,
+                status=queries.jp_status(r),
             )
             for r in rows
         ],

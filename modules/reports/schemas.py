@@ -77,20 +77,29 @@ class JpPersonOut(BaseModel):
     grade: str
     employment_type: Literal["PNS", "PPPK"]
     jp: int = Field(description="JP earned on this platform in the year.")
-    target: int
-    status: Literal["met", "below"]
+    target: int | None = Field(description="A PNS's yearly minimum (null for a PPPK).")
+    ceiling: int | None = Field(
+        description="A PPPK's contract-year ceiling, PP 49/2018 Pasal 40 ayat (1) (null for a PNS)."
+    )
+    status: Literal["met", "below", "within", "above"] = Field(
+        description="PNS: met / below the minimum; PPPK: within / above the ceiling."
+    )
 
 
 class JpSummaryOut(BaseModel):
     people: int
-    met: int
-    below: int
+    met: int = Field(description="PNS who reached the yearly minimum.")
+    below: int = Field(description="PNS below the yearly minimum.")
+    pppk: int = Field(0, description="PPPK in the selection.")
+    above: int = Field(0, description="PPPK above the contract-year ceiling.")
     jp: int = Field(description="JP earned in all.")
 
 
 class JpOut(BaseModel):
     year: int
-    targets: dict[str, int] = Field(description="Yearly JP target by employment type.")
+    targets: dict[str, int] = Field(
+        description="PNS: the yearly minimum; PPPK: the contract-year ceiling (not a target)."
+    )
     summary: JpSummaryOut | None = Field(
         description="Over everyone the filters select; on the first page only (null with a cursor)."
     )

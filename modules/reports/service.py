@@ -41,7 +41,7 @@ __all__ = [
 
 _ID = re.compile(r"^[0-9]{1,9}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-JP_STATUSES = ("met", "below")
+JP_STATUSES = ("met", "below", "within", "above")  # PNS: minimum; PPPK: ceiling
 
 
 class ReportError(ValueError):
@@ -291,8 +291,12 @@ def self_assessment_change(
 
 
 def jp_targets(settings: Any) -> dict[str, int]:
-    """Yearly JP targets by employment type, from the settings."""
-    return {"PNS": settings.jp_target, "PPPK": settings.jp_target_pppk}
+    """The JP figures by employment type, from the settings: for a PNS the yearly minimum,
+    for a PPPK the contract-year ceiling."""
+    return {"PNS": settings.jp_target, "PPPK": settings.jp_ceiling_pppk}
+
+
+jp_status = queries.jp_status
 
 
 def jp_page(

@@ -44,3 +44,13 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 def test_unknown_time_zone_is_refused() -> None:
     with pytest.raises(ValidationError, match="unknown time zone"):
         Settings(timezone="Mars/Olympus")
+
+
+def test_the_pppk_ceiling_keeps_a_value_set_under_its_old_name(monkeypatch) -> None:
+    """BERAKHLAK_JP_TARGET_PPPK became BERAKHLAK_JP_CEILING_PPPK (PP 49/2018 Pasal 40 ayat (1)
+    sets a ceiling, not a target): an installation that still sets the old name keeps it."""
+    monkeypatch.setenv("BERAKHLAK_JP_TARGET_PPPK", "20")
+    with pytest.warns(UserWarning, match="BERAKHLAK_JP_CEILING_PPPK"):
+        assert Settings().jp_ceiling_pppk == 20
+    monkeypatch.setenv("BERAKHLAK_JP_CEILING_PPPK", "22")  # the new name wins
+    assert Settings().jp_ceiling_pppk == 22

@@ -287,3 +287,17 @@ def test_a_new_learner_is_welcomed_with_what_to_do_first(client) -> None:
     page = client.get("/me/learning").text
     assert "Selamat datang" not in page and "Lanjutkan: " in page
     assert response.status_code == 303
+
+
+def test_a_pppk_sees_a_ceiling_not_a_target(client, session) -> None:
+    """PP 49/2018 Pasal 40 ayat (1): at most 24 JP in a contract year."""
+    from modules.accounts.models import User
+
+    register(client)
+    user = session.exec(select(User)).one()
+    user.employment_type = "PPPK"
+    session.add(user)
+    session.commit()
+    page = client.get("/me/learning").text
+    assert "paling lama 24 JP dalam satu tahun masa perjanjian kerja" in page
+    assert "bukan target" in page and '<progress class="progress" max="24"' not in page

@@ -68,9 +68,7 @@ def populate(app) -> Population:
                 user_id=ids["started"], course_id=COURSE, last_lesson_id=first_lesson, due_on=due
             )
         )
-        s.add(
-            Enrollment(user_id=ids["late"], course_id=COURSE, due_on=today - timedelta(days=1))
-        )
+        s.add(Enrollment(user_id=ids["late"], course_id=COURSE, due_on=today - timedelta(days=1)))
         s.add(Enrollment(user_id=ids["old"], course_id=COURSE, last_lesson_id=first_lesson))
         s.add(Enrollment(user_id=ids["other"], course_id=COURSE, last_lesson_id=first_lesson))
         for key, when in (

@@ -152,10 +152,11 @@ def test_jp_recap_matches_the_page(app, hr) -> None:
     assert pages == 3 and len({i["nip"] for i in items}) == 6
     rows = {_nip(r[0]): r[2:4] for r in _table(page.get("/manage/reports/jp").text)}
     assert [i["nip"] for i in items] == list(rows)
-    for item in items:
-        assert [str(item["jp"]), str(item["target"])] == rows[item["nip"]], item
-    eka = next(i for i in items if i["name"] == "Eka Old")
-    assert (eka["jp"], eka["target"], eka["status"]) == (0, 24, "below")
+    for item in items:  # the page: "≥ minimum" for a PNS, "≤ ceiling" for a PPPK
+        limit = f"≥ {item['target']}" if item["ceiling"] is None else f"≤ {item['ceiling']}"
+        assert [str(item["jp"]), limit] == rows[item["nip"]], item
+    eka = next(i for i in items if i["name"] == "Eka Old")  # a PPPK: a ceiling, not a target
+    assert (eka["jp"], eka["target"], eka["ceiling"], eka["status"]) == (0, None, 24, "within")
     later = _api(app, f"{BASE}/jp?limit=2&cursor={body['next_cursor']}", token).json()
     assert later["summary"] is None
     last_year = _api(app, f"{BASE}/jp?year={date.today().year - 1}", token).json()

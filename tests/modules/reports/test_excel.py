@@ -23,7 +23,7 @@ HOSTILE = {
     "done": "Budi;=cmd|' /C calc'!A0",
     "started": '=HYPERLINK("http://evil.example","klik")',
     "late": 'x,=1+1 y," =2+2',
-    "idle": 'x","=cmd|\' /C calc\'!A0,',
+    "idle": "x\",\"=cmd|' /C calc'!A0,",
     "old": '"kutip";-2+3\n=1+1',
 }
 UNIT = "+62 Biro, -SDM"

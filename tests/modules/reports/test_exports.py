@@ -169,9 +169,17 @@ def test_siasn_settings_that_are_not_codes_stop_the_start(db_url) -> None:
 def test_jp_recap_csv(app, pop) -> None:
     hr = staff(app, "hr", pop.bkn, "198001012005011901")
     rows = _csv(hr, _export(hr, "jp:csv"))
-    assert rows[0][-4:] == ["Tahun", "JP diperoleh", "Target JP", "Status"]
-    eka = next(r for r in rows if r[1] == "Eka Old")
-    assert eka[-3:] == [0, 24, "Di bawah target"]
+    assert rows[0][-5:] == [
+        "Tahun",
+        "JP diperoleh",
+        "JP minimum (PNS)",
+        "Batas JP (PPPK)",
+        "Status",
+    ]
+    eka = next(r for r in rows if r[1] == "Eka Old")  # a PPPK: a ceiling, never "below"
+    assert eka[-4:] == [0, "", 24, "Dalam batas PPPK"]
+    ani = next(r for r in rows if r[1] == "Ani Done")  # a PNS: the yearly minimum
+    assert ani[-3:-1] == [20, ""]
 
 
 def test_exports_refuse_other_agencies_and_bad_choices(app, pop) -> None:

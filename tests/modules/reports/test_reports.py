@@ -148,10 +148,15 @@ def test_jp_recap_against_the_targets(app, pop) -> None:
     assert page.status_code == 200
     rows = {r[0].split(" 1990")[0]: r[2:] for r in _table(page.text)}
     jp = app.state.catalogue.get("berakhlak").content.jp
-    assert rows["Ani Done"][0] == str(jp) and rows["Ani Done"][1] == "20"
-    assert rows["Eka Old"][0] == "0" and rows["Eka Old"][1] == "24"  # PPPK, last year's JP
+    assert rows["Ani Done"][0] == str(jp) and rows["Ani Done"][1] == "≥ 20"  # a minimum
+    assert rows["Eka Old"][0] == "0" and rows["Eka Old"][1] == "≤ 24"  # a PPPK's ceiling
+    assert rows["Eka Old"][2] == "Dalam batas PPPK"  # never "below" a ceiling
     below = _table(hr.get("/manage/reports/jp?status=below").text)
     assert all("Ani Done" not in r[0] for r in below) or jp < 20
+    assert all("Eka Old" not in r[0] for r in below)
+    within = _table(hr.get("/manage/reports/jp?status=within").text)
+    assert [r[0].split(" 1990")[0] for r in within] == ["Eka Old"]
+    assert _table(hr.get("/manage/reports/jp?status=above").text)[0][0].startswith("Tidak ada")
     last_year = hr.get(f"/manage/reports/jp?year={date.today().year - 1}")
     rows = {r[0].split(" 1990")[0]: r[2] for r in _table(last_year.text)}
     assert rows["Eka Old"] == str(jp)
@@ -261,3 +266,15 @@ def test_the_audit_prune_takes_a_views_scope_with_it(app, pop) -> None:
         s.commit()
         assert s.exec(select(AuditScope)).all() == []
         assert s.exec(select(AuditEvent)).all() == []
+
+
+def test_a_pppk_is_within_or_above_a_ceiling_never_below_a_target() -> None:
+    from types import SimpleNamespace as Row
+
+    from modules.reports.queries import jp_status
+
+    assert jp_status(Row(jp=0, target=None, ceiling=24)) == "within"
+    assert jp_status(Row(jp=24, target=None, ceiling=24)) == "within"
+    assert jp_status(Row(jp=30, target=None, ceiling=24)) == "above"
+    assert jp_status(Row(jp=19, target=20, ceiling=None)) == "below"
+    assert jp_status(Row(jp=20, target=20, ceiling=None)) == "met"
