@@ -71,3 +71,16 @@ def test_objectives_are_shown_on_the_course_and_the_certificate(db_url: str, tmp
         verify = client.get(f"/verify/{number}").text
         assert "Tujuan pembelajaran" in verify and "Menjelaskan arti akuntabel" in verify
     app.state.engine.dispose()
+
+
+def test_the_shipped_course_states_its_objectives_and_every_modules() -> None:
+    from app.settings import ROOT
+    from modules.courses.content import load_content_dir
+
+    courses, errors = load_content_dir(ROOT / "content")
+    assert not errors
+    course = next(c.content for c in courses if c.content and c.content.id == "berakhlak")
+    assert len(course.objectives) >= 3
+    assert all(len(m.objectives) >= 2 for m in course.modules), [
+        m.id for m in course.modules if len(m.objectives) < 2
+    ]
