@@ -7,6 +7,7 @@ killed, the other carries on. Prints each check; exit 1 at the first that fails.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import signal
@@ -110,7 +111,8 @@ def main() -> None:
 
     # a learner: register, log in, open a lesson, mark it done
     register_page = learner.get("/register").text
-    agency = re.search(r'<option value="(\d+)"', register_page)
+    # the agency is typed (the page suggests every name in a <datalist>; the server resolves it)
+    agency = re.search(r'<datalist id="agency-list"><option value="([^"]+)"', register_page)
     check("registration offers agencies", agency is not None)
     assert agency
     nip = f"19900101201503{int(time.time()) % 2 + 1}{int(time.time() * 1000) % 1000:03d}"
@@ -119,7 +121,7 @@ def main() -> None:
         "nip": nip,
         "name": "Peserta Uji Coba",
         "email": f"uji{nip[-6:]}@bkn.go.id",
-        "agency_id": agency.group(1),
+        "agency": html.unescape(agency.group(1)),
         "work_unit": "Direktorat Uji",
         "position": "Analis",
         "grade": "III/a",
