@@ -249,6 +249,56 @@ def _backup(settings: Settings, target: Path) -> None:
     )
 
 
+@content_cli.command("preview")
+def content_preview(
+    directory: Annotated[Path, typer.Argument(help="A course's folder, or a content folder.")],
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Serve course content from disk for its author, on a temporary database of its own (the
+    learners' data is never touched); the content is loaded again whenever a file changes:
+    save, then reload the page."""
+    import uvicorn
+
+    from app import preview
+    from modules.courses.content import load_for_check
+
+    if not directory.is_dir():
+        raise commands.fail(tr("error: {folder} is not a folder", folder=directory))
+    courses, errors = load_for_check(directory)
+    for error in sorted({*errors, *(e for c in courses for e in c.errors)}):
+        typer.echo(str(error))
+    if not any(c.content for c in courses):
+        raise commands.fail(tr("error: no course without problems to show"))
+    shown = preview.start(directory, commands.settings())
+    typer.echo(
+        tr(
+            "Preview on http://{host}:{port}/ — log in as {email} with the password {password} "
+            "(a temporary database in {work}; learners' data is not touched).",
+            host=host,
+            port=port,
+            email=preview.PREVIEW_EMAIL,
+            password=shown.password,
+            work=shown.work,
+        )
+    )
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(1.0):
+            if preview.reload_if_changed(shown):
+                found, problems = load_for_check(directory)
+                for error in sorted({*problems, *(e for c in found for e in c.errors)}):
+                    typer.echo(str(error))
+                typer.echo(tr("content loaded again"), err=True)
+
+    threading.Thread(target=watch, daemon=True, name="preview-watch").start()
+    try:
+        uvicorn.run(shown.app, host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
+
+
 @cli.command("backup")
 def backup_command(
     target: Annotated[Path, typer.Argument(help="A new folder to back up into.", metavar="FOLDER")],
