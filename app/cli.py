@@ -297,6 +297,7 @@ def content_preview(
         uvicorn.run(shown.app, host=host, port=port, log_level="warning")
     finally:
         stop.set()
+        preview.close(shown)
 
 
 @cli.command("backup")

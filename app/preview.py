@@ -6,6 +6,7 @@ the settings name points into a temporary folder."""
 from __future__ import annotations
 
 import secrets
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,3 +106,9 @@ def reload_if_changed(preview: Preview) -> bool:
     courses_service.sync_content(engine=preview.app.state.engine, root=preview.root)
     preview.app.state.catalogue.refresh(force=True)
     return True
+
+
+def close(preview: Preview) -> None:
+    """Stop using the temporary installation and delete it: nothing the preview did is kept."""
+    preview.app.state.engine.dispose()
+    shutil.rmtree(preview.work, ignore_errors=True)

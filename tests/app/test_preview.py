@@ -39,7 +39,8 @@ def test_a_course_is_previewed_from_disk_and_loaded_again_on_save(
             assert preview.reload_if_changed(shown) is True
             assert "Isi yang baru ditulis" in client.get("/courses/demo/lessons/satu-a").text
     finally:
-        shown.app.state.engine.dispose()
+        preview.close(shown)
+    assert not shown.work.exists()  # nothing the preview did is kept
     # the database the settings named (the learners') never saw the preview
     with Session(app.state.engine) as session:
         assert session.exec(select(User).where(User.email == preview.PREVIEW_EMAIL)).all() == []
