@@ -4,11 +4,12 @@ composition root, every module's commands (`modules/<name>/cli.py`)."""
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.engine import make_url
@@ -22,6 +23,8 @@ from app import (
     mail,
     migrate,
     models_registry,  # noqa: F401 - every table known: foreign keys cross modules
+    preview,
+    privacy,
 )
 from app.db import make_engine
 from app.i18n import tr
@@ -249,6 +252,49 @@ def _backup(settings: Settings, target: Path) -> None:
     )
 
 
+def _preview_start(directory: Path, base: Settings) -> Any:
+    """The temporary installation of `content preview`: schema, agencies, the content, and a
+    learner to log in as (its password is printed)."""
+    from app.main import create_app, prepare
+    from modules.accounts import service as accounts_service
+    from modules.accounts.schemas import parse_registration
+
+    work, root, settings = preview.installation(directory, base)
+    prepare(settings)
+    app = create_app(settings)
+    password = secrets.token_urlsafe(12)
+    with Session(app.state.engine) as session:
+        agency = agencies_service.get_by_code(session=session, code="LB-BKN")
+        assert agency is not None and agency.id is not None
+        data = parse_registration(
+            {
+                "nip": "199001012015031001",
+                "name": "Pratinjau Penulis",
+                "email": preview.PREVIEW_EMAIL,
+                "agency_id": str(agency.id),
+                "work_unit": "Pratinjau",
+                "position": "Penulis",
+                "grade": "III/a",
+                "password": password,
+                "password_confirm": password,
+                "privacy": "yes",
+            },
+            {agency.id},
+        )
+        accounts_service.register(
+            session=session, data=data, verified=True, privacy_version=privacy.version(settings)
+        )
+    return preview.Preview(
+        app, directory.resolve(), root, work, password, preview.fingerprint(directory)
+    )
+
+
+def _preview_reload(shown: Any) -> bool:
+    from modules.courses import service as courses_service
+
+    return preview.reload_if_changed(shown, courses_service.sync_content)
+
+
 @content_cli.command("preview")
 def content_preview(
     directory: Annotated[Path, typer.Argument(help="A course's folder, or a content folder.")],
@@ -260,7 +306,6 @@ def content_preview(
     save, then reload the page."""
     import uvicorn
 
-    from app import preview
     from modules.courses.content import load_for_check
 
     if not directory.is_dir():
@@ -270,7 +315,7 @@ def content_preview(
         typer.echo(str(error))
     if not any(c.content for c in courses):
         raise commands.fail(tr("error: no course without problems to show"))
-    shown = preview.start(directory, commands.settings())
+    shown = _preview_start(directory, commands.settings())
     typer.echo(
         tr(
             "Preview on http://{host}:{port}/ — log in as {email} with the password {password} "
@@ -286,7 +331,7 @@ def content_preview(
 
     def watch() -> None:
         while not stop.wait(1.0):
-            if preview.reload_if_changed(shown):
+            if _preview_reload(shown):
                 found, problems = load_for_check(directory)
                 for error in sorted({*problems, *(e for c in found for e in c.errors)}):
                     typer.echo(str(error))

@@ -1,20 +1,18 @@
 """`berakhlak content preview DIR`: one course (or a content folder) served from disk for its
 author, on a temporary database of its own, loaded again whenever one of its files changes.
 The learners' database, mail, exports, certificates and logs are never touched: every path
-the settings name points into a temporary folder."""
+the settings name points into a temporary folder. The installation itself is put together in
+app/cli.py (a composition root); this holds what needs no feature module."""
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
-
-from app import privacy
 from app.settings import Settings
 
 PREVIEW_EMAIL = "pratinjau@preview.invalid"
@@ -36,14 +34,9 @@ def fingerprint(folder: Path) -> tuple[int, float]:
     return len(stamps), max(stamps, default=0.0)
 
 
-def start(folder: Path, base: Settings) -> Preview:
-    """Prepare the temporary installation: the schema, the reference agencies, the content,
-    and a learner to log in as (its password is printed by the command)."""
-    from app.main import create_app, prepare  # noqa: PLC0415 - the composition root
-    from modules.accounts import service as accounts_service  # noqa: PLC0415
-    from modules.accounts.schemas import parse_registration  # noqa: PLC0415
-    from modules.agencies import service as agencies_service  # noqa: PLC0415
-
+def installation(folder: Path, base: Settings) -> tuple[Path, Path, Settings]:
+    """A temporary folder, the content root to sync (the folder itself, or a root holding a
+    link to the one course) and settings whose every path points into the temporary folder."""
     folder = folder.resolve()
     work = Path(tempfile.mkdtemp(prefix="berakhlak-preview-"))
     root = folder
@@ -67,43 +60,18 @@ def start(folder: Path, base: Settings) -> Preview:
             "worker_in_process": "on",
         }
     )
-    prepare(settings)
-    app = create_app(settings)
-    password = secrets.token_urlsafe(12)
-    with Session(app.state.engine) as session:
-        agency = agencies_service.get_by_code(session=session, code="LB-BKN")
-        assert agency is not None and agency.id is not None
-        data = parse_registration(
-            {
-                "nip": "199001012015031001",
-                "name": "Pratinjau Penulis",
-                "email": PREVIEW_EMAIL,
-                "agency_id": str(agency.id),
-                "work_unit": "Pratinjau",
-                "position": "Penulis",
-                "grade": "III/a",
-                "password": password,
-                "password_confirm": password,
-                "privacy": "yes",
-            },
-            {agency.id},
-        )
-        accounts_service.register(
-            session=session, data=data, verified=True, privacy_version=privacy.version(settings)
-        )
-    return Preview(app, folder, root, work, password, fingerprint(folder))
+    return work, root, settings
 
 
-def reload_if_changed(preview: Preview) -> bool:
-    """Load the content again when a file changed since the last look; True if it did (a
-    folder with problems keeps the last good version live, as `content sync` does)."""
-    from modules.courses import service as courses_service  # noqa: PLC0415
-
+def reload_if_changed(preview: Preview, sync: Callable[..., Any]) -> bool:
+    """Load the content again with `sync` (the courses module's `sync_content`) when a file
+    changed since the last look; True if it did (a folder with problems keeps the last good
+    version live, as `content sync` does)."""
     now = fingerprint(preview.folder)
     if now == preview.seen:
         return False
     preview.seen = now
-    courses_service.sync_content(engine=preview.app.state.engine, root=preview.root)
+    sync(engine=preview.app.state.engine, root=preview.root)
     preview.app.state.catalogue.refresh(force=True)
     return True
 

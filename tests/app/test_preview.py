@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from app import preview
-from app.cli import cli
+from app.cli import _preview_reload, _preview_start, cli
 from modules.accounts.models import User
 from tests.conftest import login, make_settings
 from tests.modules.courses.test_content_check import LESSON, write_course
@@ -20,7 +20,7 @@ def test_a_course_is_previewed_from_disk_and_loaded_again_on_save(
     db_url: str, tmp_path: Path, app
 ) -> None:
     folder = write_course(tmp_path / "content", {}) / "demo"
-    shown = preview.start(folder, make_settings(db_url))
+    shown = _preview_start(folder, make_settings(db_url))
     try:
         engine = shown.app.state.engine
         assert str(engine.url).startswith("sqlite:///") and str(shown.work) in str(engine.url)
@@ -28,15 +28,15 @@ def test_a_course_is_previewed_from_disk_and_loaded_again_on_save(
             assert login(client, preview.PREVIEW_EMAIL, shown.password).status_code == 303
             page = client.get("/courses/demo/lessons/satu-a")
             assert page.status_code == 200 and "Isi pelajaran" in page.text
-            assert preview.reload_if_changed(shown) is False  # nothing saved yet
+            assert _preview_reload(shown) is False  # nothing saved yet
             (folder / "01-satu" / "01-a.md").write_text(
                 LESSON.replace("Isi pelajaran", "Isi yang baru ditulis"), encoding="utf-8"
             )
-            assert preview.reload_if_changed(shown) is True
+            assert _preview_reload(shown) is True
             assert "Isi yang baru ditulis" in client.get("/courses/demo/lessons/satu-a").text
             # a save that breaks the file: the last good version stays on show
             (folder / "01-satu" / "01-a.md").write_text("---\nid: [\n---\n", encoding="utf-8")
-            assert preview.reload_if_changed(shown) is True
+            assert _preview_reload(shown) is True
             assert "Isi yang baru ditulis" in client.get("/courses/demo/lessons/satu-a").text
     finally:
         preview.close(shown)
