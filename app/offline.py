@@ -15,7 +15,8 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from app.templating import STATIC_DIR, TEMPLATE_DIR, render, static_url
+from app import i18n
+from app.templating import STATIC_DIR, TEMPLATE_DIR, render, request_locale, static_url
 
 log = logging.getLogger("berakhlak.offline")
 router = APIRouter(include_in_schema=False)
@@ -39,9 +40,11 @@ def _bundle(path: Path) -> bytes:
         return b""
 
 
+@cache
 def worker_script() -> bytes:
     """The bundle with its configuration in front: the files to precache and a version that
-    changes when any of them (or the bundle) does, so that browsers install the new worker."""
+    changes when any of them (or the bundle) does, so that browsers install the new worker.
+    Built once per process: the files it names do not change while it runs."""
     bundle = _bundle(BUNDLE)
     if not bundle:
         return b""
@@ -67,16 +70,14 @@ def service_worker() -> Response:
 
 @router.get("/manifest.webmanifest")
 def manifest(request: Request) -> Response:
-    from app import i18n  # noqa: PLC0415
-    from app.i18n import gettext as _  # noqa: PLC0415 - the request's language is set below
-    from app.templating import request_locale  # noqa: PLC0415
-
     locale = request_locale(request)
     i18n.set_locale(locale)
     body = {
-        "name": _("BerAKHLAK Learning"),
+        "name": i18n.gettext("BerAKHLAK Learning"),
         "short_name": "BerAKHLAK",
-        "description": _("Core values training for Indonesian civil servants. Open source."),
+        "description": i18n.gettext(
+            "Core values training for Indonesian civil servants. Open source."
+        ),
         "lang": locale,
         "start_url": "/me/learning",
         "scope": "/",

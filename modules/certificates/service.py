@@ -29,7 +29,7 @@ from modules.accounts import service as accounts_service
 from modules.accounts.service import Scope
 from modules.agencies import service as agencies_service
 from modules.audit import service as audit
-from modules.certificates import issuance_log, recovery
+from modules.certificates import credential, issuance_log, recovery
 from modules.certificates.models import Certificate, CertificateCounter
 from modules.certificates.schemas import Owed as Owed  # what the workflow hands over
 from modules.courses import service as courses_service
@@ -106,8 +106,9 @@ ISSUE_JOB = "certificate.issue"
 
 
 def verify_url(base_url: str, certificate: Certificate) -> str:
-    """The public verification page of a certificate: the link a holder shares."""
-    return f"{base_url.rstrip('/')}/verify/{certificate.code}"
+    """The public verification page of a certificate: the link a holder shares (for other
+    modules; the address itself is the credential's)."""
+    return credential.verify_url(base_url.rstrip("/"), certificate)
 
 
 def owe(*, session: Session, owed: Owed) -> bool:

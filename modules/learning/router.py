@@ -152,6 +152,26 @@ async def lesson_page(
     )
 
 
+def _year_jp(request: Request, session: Session, user: Any) -> dict[str, Any]:
+    """This year's JP for "my learning" and the completion page: earned, and the figure they
+    stand against: a PNS's yearly minimum, or a PPPK's contract-year ceiling (PP 49/2018
+    Pasal 40 ayat (1): a ceiling, not a target)."""
+    settings = request.app.state.settings
+    year = clock.local_now(settings.tz).year
+    pppk = user.employment_type == "PPPK"
+    target = settings.jp_ceiling_pppk if pppk else settings.jp_target
+    earned = progress_service.jp_earned(
+        session=session, user_id=user.id, year=year, zone=settings.tz
+    )
+    return {
+        "year": year,
+        "jp_earned": earned,
+        "jp_target": target,
+        "pppk": pppk,
+        "jp_percent": min(100, round(100 * earned / target)),
+    }
+
+
 @router.get("/courses/{course_id}/completed")
 def completed_page(
     request: Request, session: SessionDep, user: CurrentUser, course: LiveCourse, attempt: str = ""
@@ -196,9 +216,6 @@ def completed_page(
             )
         )
     ]
-    year = clock.local_now(settings.tz).year
-    pppk = user.employment_type == "PPPK"  # a ceiling (PP 49/2018 Pasal 40), not a target
-    target = settings.jp_ceiling_pppk if pppk else settings.jp_target
     return render(
         request,
         "learning/completed.html",
@@ -217,12 +234,7 @@ def completed_page(
             ),
             "owed_state": state,
             "unverified": not accounts_service.is_verified(session=session, user_id=user.id),
-            "year": year,
-            "jp_earned": progress_service.jp_earned(
-                session=session, user_id=user.id, year=year, zone=settings.tz
-            ),
-            "jp_target": target,
-            "pppk": pppk,
+            **_year_jp(request, session, user),
         },
     )
 
@@ -230,7 +242,6 @@ def completed_page(
 @router.get("/me/learning")
 def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     settings = request.app.state.settings
-    year = clock.local_now(settings.tz).year
     catalogue = request.app.state.catalogue
     items = []
     for summary in progress_service.enrollments(session=session, user_id=user.id):
@@ -259,22 +270,13 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
                 "left": None if summary.completed_at else rules.remaining(course, done, passed),
             }
         )
-    pppk = user.employment_type == "PPPK"  # a ceiling (PP 49/2018 Pasal 40), not a target
-    target = settings.jp_ceiling_pppk if pppk else settings.jp_target
-    earned = progress_service.jp_earned(
-        session=session, user_id=user.id, year=year, zone=settings.tz
-    )
     return render(
         request,
         "learning/my_learning.html",
         {
             "items": items,
-            "year": year,
             "today": clock.today(settings.tz),
-            "jp_earned": earned,
-            "jp_target": target,
-            "pppk": pppk,
-            "jp_percent": min(100, round(100 * earned / target)),
+            **_year_jp(request, session, user),
             # a welcome until the first course is started: what to do first
             "welcome": [] if items else catalogue.courses(),
             "unverified": not items

@@ -296,9 +296,6 @@ def jp_targets(settings: Any) -> dict[str, int]:
     return {"PNS": settings.jp_target, "PPPK": settings.jp_ceiling_pppk}
 
 
-jp_status = queries.jp_status
-
-
 def jp_page(
     *,
     conn: Any,
