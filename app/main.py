@@ -64,7 +64,11 @@ from modules.courses import service as courses_service
 from modules.courses.router import router as courses_router
 from modules.learning import jobs as learning_jobs
 from modules.learning.router import router as learning_router
+from modules.learning.router_plan import router as learning_plan_router
 from modules.operations.router import router as operations_router
+from modules.plans import jobs as plans_jobs
+from modules.plans import service as plans_service
+from modules.plans.router import router as plans_router
 from modules.progress import service as progress_service
 from modules.progress.router_assign import router as assign_router
 from modules.quizzes import service as quizzes_service
@@ -97,6 +101,7 @@ def build_state(settings: Settings) -> SimpleNamespace:
 ERASURE: list[tuple[str, Any, tuple[str, ...]]] = [
     ("quizzes", quizzes_service.erase_for, quizzes_service.PERSONAL_TABLES),
     ("learning", progress_service.erase_for, progress_service.PERSONAL_TABLES),
+    ("plans", plans_service.erase_for, plans_service.PERSONAL_TABLES),
     ("certificates", certificates_service.erase_for, certificates_service.PERSONAL_TABLES),
     ("mail", mail.erase_for, mail.PERSONAL_TABLES),
     # the audit trail is kept, the record of who accessed the person's data: without details
@@ -164,6 +169,7 @@ def job_registry() -> jobs.Registry:
     registry.add(audit_jobs.HANDLERS, audit_jobs.SCHEDULES)
     registry.add(certificates_jobs.HANDLERS)
     registry.add(learning_jobs.HANDLERS, learning_jobs.SCHEDULES)
+    registry.add(plans_jobs.HANDLERS, plans_jobs.SCHEDULES)
     registry.add(reports_jobs.HANDLERS, reports_jobs.SCHEDULES)
     registry.add(ERASURE_HANDLERS, ERASURE_SCHEDULES)
     return registry
@@ -239,6 +245,7 @@ PERSONAL_DATA: list[tuple[str, Any, tuple[str, ...]]] = [
     ("account", _by_id(accounts_service.export_profile), accounts_service.PERSONAL_TABLES),
     ("learning", _by_id(progress_service.export_for), progress_service.PERSONAL_TABLES),
     ("quizzes", _by_id(quizzes_service.export_for), quizzes_service.PERSONAL_TABLES),
+    ("plans", _by_id(plans_service.export_for), plans_service.PERSONAL_TABLES),
     ("certificates", _certificates_section, certificates_service.PERSONAL_TABLES),
     ("exports", _by_id(reports_service.export_for), reports_service.PERSONAL_TABLES),
     ("mail", _mail_section, mail.PERSONAL_TABLES),
@@ -402,6 +409,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         agencies_router,
         learning_router,
+        learning_plan_router,
+        plans_router,
         courses_router,
         quizzes_router,
         certificates_router,

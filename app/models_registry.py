@@ -14,6 +14,7 @@ from modules.agencies import models as _agencies  # noqa: F401
 from modules.audit import models as _audit  # noqa: F401
 from modules.certificates import models as _certificates  # noqa: F401
 from modules.courses import models as _courses  # noqa: F401
+from modules.plans import models as _plans  # noqa: F401
 from modules.progress import models as _progress  # noqa: F401
 from modules.quizzes import models as _quizzes  # noqa: F401
 from modules.reports import models as _reports  # noqa: F401

@@ -88,6 +88,22 @@ class Settings(BaseSettings):
     jp_ceiling_pppk: int = Field(
         24, ge=1, description="JP a PPPK may take in a contract year at most: a ceiling."
     )
+    plan_report_days: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="Days after a learner writes an action plan before they are asked to "
+        "report how it went.",
+    )
+    follow_up_days: int = Field(
+        90,
+        ge=1,
+        le=730,
+        description="Days after the action plan before the follow-up self-assessment opens.",
+    )
+    supervisor_link_days: int = Field(
+        30, ge=1, le=90, description="Days a supervisor's emailed link to a shared plan works."
+    )
     timezone: str = Field(
         "Asia/Jakarta",
         description="Time zone for dates shown to people and for calendar-year JP totals.",

@@ -41,8 +41,7 @@ def users_create(
 
     if role is not None and role not in ROLES:
         typer.echo(
-            f"error: role: unknown role {role!r}; choose one of "
-            f"{', '.join(ROLES)}",
+            f"error: role: unknown role {role!r}; choose one of {', '.join(ROLES)}",
             err=True,
         )
         raise typer.Exit(2)
@@ -78,15 +77,9 @@ def users_create(
             if role:
                 # HR sees the people of an agency: their own, until grants can be edited
                 scope = found.id if role == "hr" else None
-                grants.grant(
-                    session=session, user=user, role=role, agency_id=scope, address="cli"
-                )
+                grants.grant(session=session, user=user, role=role, agency_id=scope, address="cli")
         except (FormError, grants.GrantError) as exc:
-            detail = (
-                exc.errors
-                if isinstance(exc, FormError)
-                else {"role": i18n.gettext(str(exc))}
-            )
+            detail = exc.errors if isinstance(exc, FormError) else {"role": i18n.gettext(str(exc))}
             for field, message in detail.items():
                 typer.echo(f"error: {field}: {message}", err=True)
             raise typer.Exit(2) from None
@@ -205,7 +198,6 @@ def users_import(
     --as; prints each row that is created, updated or rejected, then the counts. A dry run
     unless --apply; exit 1 when the file or a row is refused."""
 
-
     settings = commands.settings()
     try:
         raw = file.read_bytes()
@@ -263,5 +255,3 @@ def users_import(
     )
     if plan.count("rejected"):
         raise typer.Exit(1)
-
-

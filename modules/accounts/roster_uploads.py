@@ -109,9 +109,7 @@ def recent(*, session: Session, user_id: int) -> list[Any]:
         .order_by(col(RosterUpload.created_at).desc())
         .limit(RECENT)
     )
-    return list(
-        session.connection().execute(stmt).all()
-    )
+    return list(session.connection().execute(stmt).all())
 
 
 def applied_counts(*, session: Session, upload_id: str) -> dict[str, int] | None:

@@ -42,5 +42,3 @@ def agencies_import(
     typer.echo(("applied: " if apply else "dry run: ") + summary)
     if counts["rejected"]:
         raise typer.Exit(1)
-
-

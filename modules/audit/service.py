@@ -16,6 +16,10 @@ from modules.audit.models import AuditEvent, AuditScope
 # What each recorded action means, for the people who read the trail (the code stays in the
 # database and in the filter).
 ACTION_LABELS = {
+    "plan.write": N_("Wrote an action plan, the course's last activity"),
+    "plan.rewrite": N_("Changed an action plan before reporting on it"),
+    "plan.report": N_("Reported how an action plan went"),
+    "plan.supervisor": N_("A supervisor answered on a shared action plan through its link"),
     "account.password_reset": N_("Set a new password through a mailed link"),
     "account.email_verified": N_("Confirmed the email address from a mailed link"),
     "account.email_change": N_("Changed the email address, confirmed from the new address"),

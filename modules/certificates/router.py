@@ -25,6 +25,7 @@ from modules.certificates import credential, keys, pdf, service
 from modules.certificates.dependencies import OwnCertificate
 from modules.certificates.models import Certificate
 from modules.certificates.schemas import CheckOut, CredentialIn, VerificationOut
+from modules.plans import service as plans_service
 
 router = APIRouter()
 log = logging.getLogger("berakhlak.certificates")
@@ -47,6 +48,12 @@ def _verify_url(request: Request, certificate: Certificate) -> str:
     return credential.verify_url(_issuer(request).base_url, certificate)
 
 
+def _value_names(catalogue: Any, course_id: str) -> Any:
+    """How a course names its values (tags), for a plan shown beside its certificate."""
+    course = catalogue.get(course_id)
+    return course.content.tag_name if course else str
+
+
 @router.get("/certificates")
 def my_certificates(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The learner's certificates, and those their completions are still owed (the worker
@@ -57,7 +64,14 @@ def my_certificates(request: Request, session: SessionDep, user: CurrentUser) ->
         for o, state in service.owed_to(session=session, user_id=user.id)
     ]
     items = [
-        {"c": c, "status": service.status(c), "verify_url": _verify_url(request, c)}
+        {
+            "c": c,
+            "status": service.status(c),
+            "verify_url": _verify_url(request, c),
+            # the action plan, for the learner's eyes only (never on the verification page)
+            "plan": plans_service.get(session=session, user_id=user.id, course_id=c.course_id),
+            "value_name": _value_names(catalogue, c.course_id),
+        }
         for c in service.for_user(session=session, user_id=user.id)
     ]
     manages = bool(accounts_service.roles_of(session=session, user_id=user.id) & {"hr", "admin"})
@@ -65,7 +79,13 @@ def my_certificates(request: Request, session: SessionDep, user: CurrentUser) ->
     return render(
         request,
         "certificates/mine.html",
-        {"items": items, "owed": owed, "manages": manages, "unverified": unverified},
+        {
+            "items": items,
+            "owed": owed,
+            "manages": manages,
+            "unverified": unverified,
+            "outcome_labels": plans_service.OUTCOME_LABELS,
+        },
     )
 
 

@@ -19,6 +19,8 @@ from app.i18n import N_, gettext, tr
 from modules.courses.markdown import RENDER_SIGNATURE, callout_problems, make_renderer
 from modules.courses.quiz_format import read_questions
 from modules.courses.schemas import (
+    GRADED_KINDS,
+    LIKERT_KINDS,
     AssetRef,
     CourseContent,
     CourseFrontMatter,
@@ -26,13 +28,19 @@ from modules.courses.schemas import (
     LessonFrontMatter,
     ModuleContent,
     ModuleFrontMatter,
+    PlanContent,
+    PlanFrontMatter,
+    Question,
     QuizContent,
     QuizFrontMatter,
+    timed_minutes,
 )
 
 M = TypeVar("M", bound=BaseModel)
 COURSE_FILE = "course.md"
 QUIZ_SUFFIX = ".quiz.md"
+PLAN_SUFFIX = ".plan.md"
+MINUTES_PER_JP = 45
 MODULE_FILE = "module.md"
 MODULE_DIR = re.compile(r"^\d+-")
 EXTERNAL = ("http://", "https://", "mailto:", "tel:")
@@ -278,6 +286,8 @@ class _CourseReader:
         self.course_id = ""
         self.module_folders = 0
         self.quiz_docs: dict[Path, list[_Doc]] = {}
+        self.plan_docs: dict[Path, list[_Doc]] = {}
+        self.sources: dict[str, tuple[Path, int]] = {}  # quiz/plan source -> (path, kind line)
         self.question_ids: dict[str, str] = {}
 
     def read(self) -> LoadedCourse:
@@ -297,10 +307,14 @@ class _CourseReader:
             module_intro = self._render(doc)
             module_lessons = [self._lesson(lmeta, ldoc) for lmeta, ldoc in lessons]
             quizzes = [q for q in map(self._quiz, self.quiz_docs.get(folder, [])) if q]
+            plans = [p for p in map(self._plan, self.plan_docs.get(folder, [])) if p]
+            for extra in plans[1:]:
+                self._at(extra.source, tr("one action plan per module (and per course)"))
             if meta is not None:
                 rendered.append(
                     ModuleContent(
                         quizzes=quizzes,
+                        plan=plans[0] if plans else None,
                         id=meta.id,
                         title=meta.title,
                         summary=meta.summary,
@@ -313,6 +327,8 @@ class _CourseReader:
             self.report.add(
                 course_path, 1, tr("course has no module folders (e.g. '01-pengantar/')")
             )
+        if course_meta:
+            self._check_activities(rendered, course_meta.jp, course_doc, course_meta.tags)
         content = None
         if course_meta and not self.report.errors:
             content = CourseContent(
@@ -359,7 +375,12 @@ class _CourseReader:
             lesson_paths = [
                 p
                 for p in sorted(folder.glob("*.md"))
-                if p.name != MODULE_FILE and not p.name.endswith(QUIZ_SUFFIX)
+                if p.name != MODULE_FILE and not p.name.endswith((QUIZ_SUFFIX, PLAN_SUFFIX))
+            ]
+            self.plan_docs[folder] = [
+                d
+                for d in (_read_doc(p, self.report) for p in sorted(folder.glob(f"*{PLAN_SUFFIX}")))
+                if d
             ]
             self.quiz_docs[folder] = [
                 d
@@ -445,11 +466,158 @@ class _CourseReader:
             self.question_ids.setdefault(question.id, where)
         if meta is None:
             return None
-        return QuizContent(
-            **meta.model_dump(),
-            questions=questions,
-            source=doc.path.relative_to(self.folder).as_posix(),
+        kind = meta.kind or (
+            "self_assessment" if questions and all(not q.graded for q in questions) else "quiz"
         )
+        source = doc.path.relative_to(self.folder).as_posix()
+        self.sources[source] = (doc.path, doc.key_lines.get("kind", 1))
+        self._check_quiz(meta, kind, questions, doc)
+        fields = meta.model_dump(exclude={"kind"})
+        if kind == "pre_test":
+            fields["attempts"] = 1  # taken once, before the lessons
+        return QuizContent(**fields, kind=kind, questions=questions, source=source)
+
+    def _check_quiz(
+        self, meta: QuizFrontMatter, kind: str, questions: list[Question], doc: _Doc
+    ) -> None:
+        """What a quiz's kind asks of its settings and questions."""
+        kind_line = doc.key_lines.get("kind", 1)
+        if meta.minutes is None:
+            self.report.add(
+                doc.path,
+                1,
+                tr("declare 'minutes:': how long a learner needs (the course's JP count them)"),
+            )
+        if kind in LIKERT_KINDS and any(q.graded for q in questions):
+            self.report.add(
+                doc.path,
+                kind_line,
+                tr("a {kind} holds Likert statements only", kind=kind),
+            )
+        if kind in GRADED_KINDS and not any(q.graded for q in questions):
+            self.report.add(doc.path, kind_line, tr("a {kind} needs graded questions", kind=kind))
+        if kind == "pre_test" and meta.pass_mark is not None:
+            self.report.add(
+                doc.path,
+                doc.key_lines.get("pass_mark", kind_line),
+                tr("a pre_test has no pass_mark: it measures what a learner knows at the start"),
+            )
+        if kind == "pre_test" and meta.attempts > 1:
+            self.report.add(
+                doc.path,
+                doc.key_lines.get("attempts", kind_line),
+                tr("a pre_test is taken once: remove 'attempts:' or set it to 1"),
+            )
+        if kind == "post_test" and meta.pass_mark is None:
+            self.report.add(
+                doc.path,
+                kind_line,
+                tr("a post_test needs a pass_mark: it decides whether the course is complete"),
+            )
+
+    def _plan(self, doc: _Doc) -> PlanContent | None:
+        """An action-plan activity: settings in front matter, instructions in the body."""
+        meta = _validate(PlanFrontMatter, doc, self.report)
+        if not doc.body.strip():
+            self.report.add(
+                doc.path,
+                doc.body_line,
+                tr("write the plan's instructions below the front matter"),
+            )
+        html = self._render(doc)
+        if meta is None:
+            return None
+        if meta.min_values > meta.max_values:
+            self.report.add(
+                doc.path,
+                doc.key_lines.get("min_values", 1),
+                tr("min_values is more than max_values"),
+            )
+        source = doc.path.relative_to(self.folder).as_posix()
+        self.sources[source] = (doc.path, doc.key_lines.get("id", 1))
+        return PlanContent(**meta.model_dump(), html=html, source=source)
+
+    def _at(self, source: str, message: str) -> None:
+        path, line = self.sources.get(source, (self.folder / source, 1))
+        self.report.add(path, line, message)
+
+    def _plan_values(
+        self, plan: PlanContent, modules: list[ModuleContent], tags: dict[str, str]
+    ) -> None:
+        """The values a plan chooses from: its own list, else the tags of the course's first
+        self-assessment; each must be named in course.md's tags."""
+        if not plan.values:
+            forms = [q for m in modules for q in m.quizzes if q.kind == "self_assessment"]
+            found = [t for q in forms[:1] for question in q.questions for t in question.tags]
+            plan.values = list(dict.fromkeys(found))
+        if not plan.values:
+            self._at(plan.source, tr("list the values a plan chooses from in 'values:'"))
+        for tag in plan.values:
+            if tag not in tags:
+                self._at(
+                    plan.source,
+                    tr("value '{tag}' needs a name in course.md's tags", tag=tag),
+                )
+        if plan.values and plan.min_values > len(plan.values):
+            self._at(plan.source, tr("min_values is more than the values listed"))
+
+    def _check_activities(
+        self,
+        modules: list[ModuleContent],
+        jp: int,
+        course_doc: _Doc | None,
+        tags: dict[str, str],
+    ) -> None:
+        """Where the course's special activities sit, and its JP against their minutes."""
+        if not modules:
+            return
+        single: dict[str, list[tuple[int, str]]] = {
+            "pre_test": [],
+            "post_test": [],
+            "survey": [],
+            "follow_up": [],
+        }
+        for position, module in enumerate(modules):
+            for quiz in module.quizzes:
+                if quiz.kind in single:
+                    single[quiz.kind].append((position, quiz.source))
+        last = len(modules) - 1
+        for kind, found in single.items():
+            for _position, source in found[1:]:
+                self._at(source, tr("one {kind} per course", kind=kind))
+        for position, source in single["pre_test"]:
+            if position != 0:
+                self._at(source, tr("the pre_test belongs in the course's first module"))
+        for position, source in single["post_test"]:
+            if position != last:
+                self._at(source, tr("the post_test belongs in the course's last module"))
+        plans = [(i, m.plan) for i, m in enumerate(modules) if m.plan is not None]
+        for _position, plan in plans:
+            self._plan_values(plan, modules, tags)
+        for position, plan in plans:
+            if position != last:
+                self._at(plan.source, tr("the action plan belongs in the course's last module"))
+        for _position, plan in plans[1:]:
+            self._at(plan.source, tr("one action plan per module (and per course)"))
+        if single["follow_up"] and not plans:
+            self._at(
+                single["follow_up"][0][1],
+                tr("a follow_up opens some time after the action plan: add a *.plan.md"),
+            )
+        minutes = timed_minutes(modules)
+        expected = jp_for_minutes(minutes)
+        if expected != jp and course_doc is not None:
+            self.report.add(
+                course_doc.path,
+                course_doc.key_lines.get("jp", 1),
+                tr(
+                    "jp is {jp}, but the activities take {minutes} minutes, which is {expected} "
+                    "JP of 45 minutes (rounded to the nearest whole JP)",
+                    jp=jp,
+                    minutes=minutes,
+                    expected=expected,
+                ),
+            )
 
     def _render(self, doc: _Doc) -> str:
         for line, message in callout_problems(doc.body):
@@ -545,6 +713,11 @@ class _CourseReader:
         )
         self.asset_files[sha] = path
         return f"/assets/{sha}/{quote(path.name)}"
+
+
+def jp_for_minutes(minutes: int) -> int:
+    """Minutes as JP of 45 minutes, rounded to the nearest whole JP (a half rounds up)."""
+    return (2 * minutes + MINUTES_PER_JP) // (2 * MINUTES_PER_JP)
 
 
 def load_course(folder: Path, display_root: Path | None = None) -> LoadedCourse:

@@ -24,6 +24,21 @@ QUESTION_TYPES = (
 )
 REVIEW_ITEMS = ("correctness", "feedback", "answers")
 DEFAULT_SCALE = ["Sangat tidak setuju", "Tidak setuju", "Ragu-ragu", "Setuju", "Sangat setuju"]
+# What a quiz file is for. Graded: a module quiz, the knowledge pre-test and post-test. Likert
+# forms: the self-assessment, the reaction survey (level 1) and the follow-up self-assessment
+# opened some months after the course.
+QUIZ_KINDS = ("quiz", "pre_test", "post_test", "self_assessment", "survey", "follow_up")
+GRADED_KINDS = ("quiz", "pre_test", "post_test")
+LIKERT_KINDS = ("self_assessment", "survey", "follow_up")
+KIND_LABELS = {
+    "quiz": N_("quiz"),
+    "pre_test": N_("pre-test"),
+    "post_test": N_("post-test"),
+    "self_assessment": N_("self-assessment"),
+    "survey": N_("survey"),
+    "follow_up": N_("follow-up, months after the course"),
+}
+QuizKind = Literal["quiz", "pre_test", "post_test", "self_assessment", "survey", "follow_up"]
 
 
 class QuizFrontMatter(BaseModel):
@@ -46,6 +61,8 @@ class QuizFrontMatter(BaseModel):
         default_factory=lambda: list(DEFAULT_SCALE), min_length=2, max_length=10
     )
     max_weight: int = Field(5, ge=2, le=10, description="highest scenario option weight")
+    kind: QuizKind | None = Field(None, description="what it is for; by its questions when unset")
+    minutes: int | None = Field(None, ge=1, le=240, description="how long a learner needs")
 
     @field_validator("draw")
     @classmethod
@@ -101,11 +118,30 @@ class QuizContent(BaseModel):
     max_weight: int
     questions: list[Question]
     source: str
+    kind: str = "quiz"
+    minutes: int | None = None
 
     @property
     def self_assessment(self) -> bool:
-        """Only Likert statements: recorded, never graded."""
-        return all(not q.graded for q in self.questions)
+        """A self-assessment (at the start or end of the course, or the follow-up months later):
+        Likert statements about one's own behaviour, recorded, never graded, never required."""
+        return self.kind in ("self_assessment", "follow_up")
+
+    @property
+    def likert_form(self) -> bool:
+        """A Likert form (self-assessment, reaction survey, follow-up): recorded, never graded."""
+        return self.kind in LIKERT_KINDS
+
+    @property
+    def hand_in_completes(self) -> bool:
+        """Handing it in is what completion asks (the pre-test and the reaction survey); other
+        required quizzes must be passed."""
+        return self.kind in ("pre_test", "survey")
+
+    @property
+    def required(self) -> bool:
+        """Asked of every learner by the `modules` completion rule."""
+        return self.kind in ("quiz", "pre_test", "post_test", "survey")
 
 
 # ---- courses, modules and lessons ----
@@ -179,6 +215,35 @@ class LessonFrontMatter(_FrontMatter):
     minutes: int = Field(5, ge=1, le=240)
 
 
+class PlanFrontMatter(_FrontMatter):
+    """Keys allowed at the top of an action-plan activity (`*.plan.md`)."""
+
+    id: str = Field(max_length=80)
+    title: str = Field(min_length=2, max_length=200)
+    minutes: int = Field(ge=1, le=240, description="how long a learner needs")
+    min_values: int = Field(1, ge=1, le=7, description="values a plan must cover, at least")
+    max_values: int = Field(3, ge=1, le=7, description="values a plan may cover, at most")
+    values: list[str] = Field(
+        default_factory=list,
+        max_length=12,
+        description="tags of course.md a plan chooses from (default: the self-assessment's)",
+    )
+
+
+class PlanContent(BaseModel):
+    """The action plan (rencana aksi): the course's last activity before completion. Its
+    instructions are the file's body; what a learner writes is kept by the plans module."""
+
+    id: str
+    title: str
+    minutes: int
+    min_values: int
+    max_values: int
+    values: list[str]
+    html: str
+    source: str
+
+
 class LessonContent(BaseModel):
     id: str
     title: str
@@ -195,6 +260,17 @@ class ModuleContent(BaseModel):
     intro_html: str
     lessons: list[LessonContent]
     quizzes: list[QuizContent] = []
+    plan: PlanContent | None = None
+
+    @property
+    def pre_tests(self) -> list[QuizContent]:
+        """The quizzes taken before this module's lessons (the knowledge pre-test)."""
+        return [q for q in self.quizzes if q.kind == "pre_test"]
+
+    @property
+    def after_lessons(self) -> list[QuizContent]:
+        """The quizzes taken after this module's lessons, in file order."""
+        return [q for q in self.quizzes if q.kind != "pre_test"]
 
 
 class AssetRef(BaseModel):
@@ -234,3 +310,36 @@ class CourseContent(BaseModel):
     def lessons(self) -> list[tuple[ModuleContent, LessonContent]]:
         """Every lesson in reading order with its module."""
         return [(m, lesson) for m in self.modules for lesson in m.lessons]
+
+    def quizzes_of_kind(self, kind: str) -> list[QuizContent]:
+        """The course's quizzes of one kind, in the course's order."""
+        return [q for m in self.modules for q in m.quizzes if q.kind == kind]
+
+    def self_assessment_pair(self) -> tuple[QuizContent, QuizContent] | None:
+        """The two self-assessments whose answers are compared per value: the opening one and
+        the follow-up months after the course; in a course without a follow-up, the first
+        and the last self-assessment (both then ask about the past, so the change says less)."""
+        opening = self.quizzes_of_kind("self_assessment")
+        follow_up = self.quizzes_of_kind("follow_up")
+        if opening and follow_up:
+            return opening[0], follow_up[0]
+        if not follow_up and len(opening) >= 2:
+            return opening[0], opening[-1]
+        return None
+
+    @property
+    def plan(self) -> PlanContent | None:
+        """The action-plan activity, if the course has one."""
+        return next((m.plan for m in self.modules if m.plan is not None), None)
+
+    def timed_minutes(self) -> int:
+        """The minutes the course's JP are counted from."""
+        return timed_minutes(self.modules)
+
+
+def timed_minutes(modules: list[ModuleContent]) -> int:
+    """The minutes JP are counted from: lessons, quizzes, forms and the action plan (the
+    follow-up months after the course is not part of it)."""
+    total = sum(lesson.minutes for m in modules for lesson in m.lessons)
+    total += sum(q.minutes or 0 for m in modules for q in m.quizzes if q.kind != "follow_up")
+    return total + sum(m.plan.minutes for m in modules if m.plan is not None)

@@ -234,9 +234,9 @@ def _current_version(session: Session, course_id: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Step:
-    """What comes next in the course's order of activities: a lesson or a quiz."""
+    """One activity in the course's order: a lesson, a quiz (or form) or the action plan."""
 
-    kind: str  # "lesson" or "quiz"
+    kind: str  # "lesson", "quiz" or "plan"
     id: str
     title: str
     url: str
@@ -252,8 +252,8 @@ class LessonRef:
     index: int
     previous: LessonContent | None
     next: LessonContent | None
-    # the activity after this lesson: after a module's last lesson, that module's first quiz
-    # (a learner who only follows "next" meets every quiz), else the next lesson
+    # the activity after this lesson in the course's order: after a module's last lesson,
+    # that module's first quiz (a learner who only follows "next" meets every quiz)
     after: Step | None = None
 
 
@@ -265,17 +265,31 @@ class CourseView:
         self.content = content
         flat = content.lessons()
         self.lesson_ids = [lesson.id for _m, lesson in flat]
-        self.refs: dict[str, LessonRef] = {}
         base = f"/courses/{content.id}"
+        # The order a learner meets the activities in: per module its pre-test, its lessons,
+        # its other quizzes and forms, its action plan. The follow-up, opened months after
+        # the course, is not in it.
+        self.steps: list[Step] = []
+        for module in content.modules:
+            for quiz in module.pre_tests:
+                self.steps.append(Step("quiz", quiz.id, quiz.title, f"{base}/quizzes/{quiz.id}"))
+            for lesson in module.lessons:
+                self.steps.append(
+                    Step("lesson", lesson.id, lesson.title, f"{base}/lessons/{lesson.id}")
+                )
+            for quiz in module.after_lessons:
+                if quiz.kind != "follow_up":
+                    self.steps.append(
+                        Step("quiz", quiz.id, quiz.title, f"{base}/quizzes/{quiz.id}")
+                    )
+            if module.plan is not None:
+                self.steps.append(Step("plan", module.plan.id, module.plan.title, f"{base}/plan"))
+        self._position = {(step.kind, step.id): i for i, step in enumerate(self.steps)}
+        self.refs: dict[str, LessonRef] = {}
         for i, (module, lesson) in enumerate(flat):
             prev = flat[i - 1][1] if i > 0 else None
             nxt = flat[i + 1][1] if i + 1 < len(flat) else None
-            after = None
-            if lesson is module.lessons[-1] and module.quizzes:
-                quiz = module.quizzes[0]
-                after = Step("quiz", quiz.id, quiz.title, f"{base}/quizzes/{quiz.id}")
-            elif nxt is not None:
-                after = Step("lesson", nxt.id, nxt.title, f"{base}/lessons/{nxt.id}")
+            after = self.step_after("lesson", lesson.id)
             self.refs[lesson.id] = LessonRef(self, module, lesson, i, prev, nxt, after)
 
     @property
@@ -293,27 +307,17 @@ class CourseView:
     def lesson(self, lesson_id: str) -> LessonRef | None:
         return self.refs.get(lesson_id)
 
-    def after_quiz(self, quiz_id: str) -> Step | None:
-        """The activity after a quiz in the course's order: the module's next quiz, else the
-        next module's first lesson (or its first quiz when it has no lesson); None at the end."""
-        base = f"/courses/{self.content.id}"
-        modules = self.content.modules
-        for m, module in enumerate(modules):
-            ids = [q.id for q in module.quizzes]
-            if quiz_id not in ids:
-                continue
-            later = module.quizzes[ids.index(quiz_id) + 1 :]
-            if later:
-                return Step("quiz", later[0].id, later[0].title, f"{base}/quizzes/{later[0].id}")
-            for following in modules[m + 1 :]:
-                if following.lessons:
-                    first = following.lessons[0]
-                    return Step("lesson", first.id, first.title, f"{base}/lessons/{first.id}")
-                if following.quizzes:
-                    quiz = following.quizzes[0]
-                    return Step("quiz", quiz.id, quiz.title, f"{base}/quizzes/{quiz.id}")
+    def step_after(self, kind: str, ident: str) -> Step | None:
+        """The activity after one in the course's order; None at the end (or off it)."""
+        position = self._position.get((kind, ident))
+        if position is None or position + 1 >= len(self.steps):
             return None
-        return None
+        return self.steps[position + 1]
+
+    def after_quiz(self, quiz_id: str) -> Step | None:
+        """The activity after a quiz in the course's order: the module's next quiz or form,
+        the action plan, else the next module's first activity; None at the end."""
+        return self.step_after("quiz", quiz_id)
 
 
 def course_progress(course: CourseView, done: set[str]) -> dict[str, object]:

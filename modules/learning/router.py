@@ -23,8 +23,10 @@ from modules.accounts.dependencies import LoggedInLater
 from modules.certificates import service as certificates_service
 from modules.courses import service as courses_service
 from modules.courses.dependencies import LiveCourse, LiveLesson
+from modules.courses.schemas import KIND_LABELS
 from modules.courses.service import LessonRef
-from modules.learning import rules, workflow
+from modules.learning import facts, rules, workflow
+from modules.plans import service as plans_service
 from modules.progress import service as progress_service
 from modules.quizzes import service as quizzes_service
 from modules.quizzes.dependencies import LiveQuiz, resolve_own_attempt
@@ -72,7 +74,7 @@ def course_page(
 ) -> Response:
     done: set[str] = set()
     passed: set[str] = set()
-    resume = completion = None
+    resume = completion = plan_view = after = None
     if user:
         state = progress_service.lesson_state(
             conn=session.connection(), user_id=user.id, course_id=course.id
@@ -88,6 +90,11 @@ def course_page(
             course_id=course.id,
             quizzes=rules.graded_quizzes(course),
         )
+        if course.content.plan is not None:
+            plan_view = plans_service.get(session=session, user_id=user.id, course_id=course.id)
+            after = facts.after_course(
+                session, request.app.state.settings, user.id, course, plan_view
+            )
     return render(
         request,
         "learning/course.html",
@@ -99,7 +106,10 @@ def course_page(
             "completion": completion,
             "marked": course.lesson(marked) if marked in done else None,
             "passed": passed,
-            "left": rules.remaining(course, done, passed) if user else None,
+            "left": rules.remaining(course, done, passed, plan_view is not None) if user else None,
+            "plan_view": plan_view,
+            "after": after,
+            "kind_labels": KIND_LABELS,
         },
     )
 
@@ -202,13 +212,13 @@ def completed_page(
     if last is not None and last.user_id == user.id and last.course_id == course.id:
         found = course.quiz(last.quiz_id)
         quiz = found[1] if found else None
-    # self-assessments never block completion: the page offers those not taken yet (the
-    # closing one compares with the opening one)
+    plan_view = plans_service.get(session=session, user_id=user.id, course_id=course.id)
+    # self-assessments never block completion: the page offers those not taken yet
     untaken = [
         quiz
         for module in course.content.modules
         for quiz in module.quizzes
-        if quiz.self_assessment
+        if quiz.kind == "self_assessment"
         and not any(
             a.submitted_at is not None
             for a in quizzes_service.attempts(
@@ -234,6 +244,8 @@ def completed_page(
             ),
             "owed_state": state,
             "unverified": not accounts_service.is_verified(session=session, user_id=user.id),
+            "plan_view": plan_view,
+            "after": facts.after_course(session, settings, user.id, course, plan_view),
             **_year_jp(request, session, user),
         },
     )
@@ -260,6 +272,12 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
                 quizzes=rules.graded_quizzes(course),
             )
         )
+        plan_view = (
+            plans_service.get(session=session, user_id=user.id, course_id=course.id)
+            if course.content.plan is not None
+            else None
+        )
+        left = rules.remaining(course, done, passed, plan_view is not None)
         items.append(
             {
                 "course": course,
@@ -267,7 +285,9 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
                 "resume": course.lesson(resume) if resume else None,
                 "completed_at": summary.completed_at,
                 "due_on": summary.due_on,
-                "left": None if summary.completed_at else rules.remaining(course, done, passed),
+                "left": None if summary.completed_at else left,
+                "plan_view": plan_view,
+                "after": facts.after_course(session, settings, user.id, course, plan_view),
             }
         )
     return render(
@@ -360,6 +380,16 @@ def lesson_undone(
 def start_attempt(
     request: Request, session: SessionDep, user: CurrentUser, ref: LiveQuiz
 ) -> Response:
+    quiz_url = f"/courses/{ref.course.id}/quizzes/{ref.quiz.id}"
+    opens_at = quizzes_service.follow_up_opens(
+        session=session,
+        user_id=user.id,
+        course_id=ref.course.id,
+        quiz=ref.quiz,
+        days=request.app.state.settings.follow_up_days,
+    )
+    if opens_at is not None and opens_at > clock.utcnow():
+        return RedirectResponse(quiz_url, status_code=303)  # the page says when it opens
     try:
         attempt = workflow.start_attempt(
             session=session,
@@ -369,7 +399,7 @@ def start_attempt(
             catalogue=request.app.state.catalogue,
         )
     except quizzes_service.AttemptsExhausted:
-        return RedirectResponse(f"/courses/{ref.course.id}/quizzes/{ref.quiz.id}", status_code=303)
+        return RedirectResponse(quiz_url, status_code=303)
     return RedirectResponse(_attempt_url(attempt.id), status_code=303)
 
 

@@ -36,7 +36,8 @@ from modules.certificates import service as certificates_service
 from modules.courses import service as courses
 from modules.courses.schemas import QuizContent
 from modules.courses.service import CourseView
-from modules.learning import rules
+from modules.learning import facts, rules
+from modules.plans import service as plans
 from modules.progress import service as progress
 from modules.quizzes import service as quizzes
 from modules.quizzes.service import QuizAttempt
@@ -118,6 +119,7 @@ def start_attempt(
     queue holds answer saves and hand-ins whose threads also wait for the GIL, and a start
     behind them waited twice as long (bench/compare.py); SQLite's own busy wait covers the
     rare collision."""
+    progress.ensure_enrolled(conn=session.connection(), user_id=user_id, course_id=course.id)
     try:
         attempt = quizzes.start(
             session=session,
@@ -160,6 +162,36 @@ def hand_in(
         return _hand_in(session, attempt, catalogue)
 
 
+class PlanNotOpen(RuntimeError):
+    """The action plan is the last activity: the rest of the course comes first."""
+
+
+def plan_written(
+    *,
+    session: Session,
+    user_id: int,
+    course: CourseView,
+    plan_input: plans.PlanInput,
+    address: str = "",
+) -> Outcome:
+    """The learner wrote (or rewrote) their action plan, the course's last activity: it is
+    recorded, then what it completes (the course, with the certificate it owes)."""
+    with _transaction(session):
+        progress.lock_learner(session=session, user_id=user_id, course_id=course.id)
+        before = facts.standing(session, user_id, course)
+        if not before.plan_open:
+            raise PlanNotOpen(course.id)
+        plans.write(
+            session=session,
+            user_id=user_id,
+            course_id=course.id,
+            version_id=course.version_id,
+            plan_input=plan_input,
+            address=address,
+        )
+        return _settle(session, user_id, course)
+
+
 def attempt_expired(*, session: Session, attempt_id: str, catalogue: Any) -> Outcome | None:
     """An attempt whose time ran out, handed in by the worker on what was saved; None if it
     was handed in meanwhile (or no longer exists)."""
@@ -196,13 +228,13 @@ def _hand_in(session: Session, attempt: QuizAttempt, catalogue: Any) -> Outcome:
     graded = quizzes.submit(
         session=session, attempt_id=attempt.id, quiz=found[1], attempt=attempt, commit=False
     )
-    if not graded.passed:  # a quiz not passed completes nothing
-        return Outcome()
+    if not graded.passed and not found[1].hand_in_completes:
+        return Outcome()  # a quiz not passed completes nothing
     progress.record_event(
         session=session,
         user_id=attempt.user_id,
         course_id=attempt.course_id,
-        kind="quiz_passed",
+        kind="quiz_passed" if graded.passed else "quiz_handed_in",
         subject=attempt.quiz_id,
         version_id=attempt.content_version_id,
         score=graded.score,
@@ -218,15 +250,7 @@ def _settle(session: Session, user_id: int, course: CourseView) -> Outcome:
     state = progress.lesson_state(conn=session.connection(), user_id=user_id, course_id=course.id)
     if state.completed:
         return Outcome()
-    ready = rules.graded_quizzes(course, lessons_done=state.done)
-    passed = (
-        quizzes.passed_quiz_ids(
-            session=session, user_id=user_id, course_id=course.id, quizzes=ready
-        )
-        if ready
-        else set()
-    )
-    standing = rules.standing(course, state.done, passed)
+    standing = facts.standing(session, user_id, course, state.done)
     reached = (
         progress.events(session=session, user_id=user_id, course_id=course.id)
         if standing.modules_complete

@@ -74,7 +74,8 @@ class CourseCompletion(SQLModel, table=True):
 
 
 class LearningEvent(SQLModel, table=True):
-    """A step a learner reached, recorded once: `quiz_passed`, `module_completed`,
+    """A step a learner reached, recorded once: `quiz_passed`, `quiz_handed_in` (a pre-test
+    or survey, whose hand-in is what completion asks), `module_completed`,
     `course_completed`. Later features (certificates, reports) hang on these."""
 
     __tablename__ = "learning_event"

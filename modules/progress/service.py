@@ -115,6 +115,28 @@ def record_visit(*, conn: Connection, user_id: int, course_id: str, lesson_id: s
         pass
 
 
+def ensure_enrolled(*, conn: Connection, user_id: int, course_id: str) -> None:
+    """Enrol the learner (no resume point yet) unless they are: a course may start with an
+    activity that is not a lesson (the pre-test)."""
+    found = conn.execute(
+        select(Enrollment.user_id).where(
+            col(Enrollment.user_id) == user_id, col(Enrollment.course_id) == course_id
+        )
+    ).first()
+    if found is not None:
+        return
+    now = utcnow()
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(Enrollment).values(
+                    user_id=user_id, course_id=course_id, started_at=now, last_seen_at=now
+                )
+            )
+    except IntegrityError:  # enrolled by another request at the same moment
+        pass
+
+
 # PostgreSQL: a lock on the pair (learner, course) until the transaction ends
 _LOCK_LEARNER = text("SELECT pg_advisory_xact_lock(:user_id, hashtext(:course_id))")
 

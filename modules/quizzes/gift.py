@@ -258,7 +258,11 @@ def _balanced(text: str) -> bool:
 
 
 def _render(questions: list[_Question], quiz_id: str, title: str, pass_mark: int) -> str:
-    lines = ["---", f"id: {quiz_id}", f"title: {_yaml(title)}", f"pass_mark: {pass_mark}", "---"]
+    # a first estimate of the time a learner needs (the course's JP count it): a minute and a
+    # half per question, at least five; the trainer adjusts it
+    minutes = max(5, (3 * len(questions) + 1) // 2)
+    lines = ["---", f"id: {quiz_id}", f"title: {_yaml(title)}", f"minutes: {minutes}"]
+    lines += [f"pass_mark: {pass_mark}", "---"]
     used: set[str] = set()
     for number, q in enumerate(questions, start=1):
         base = f"{quiz_id}-{slug(q.title)}" if q.title else f"{quiz_id}-{number:02d}"

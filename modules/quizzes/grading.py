@@ -132,14 +132,15 @@ def best_answer(question: Question) -> Any:
 def grade(
     quiz: QuizContent, question_ids: list[str], answers: Mapping[str, Any]
 ) -> tuple[float | None, bool | None]:
-    """Percentage score over the graded questions drawn, and whether it passes."""
+    """Percentage score over the graded questions drawn, and whether it passes (None without a
+    pass mark: a pre-test is scored, never passed or failed)."""
     by_id = {q.id: q for q in quiz.questions}
     scores = [
         s
         for s in (score(by_id[qid], answers.get(qid)) for qid in question_ids if qid in by_id)
         if s is not None
     ]
-    if not scores or quiz.pass_mark is None:
+    if not scores:
         return None, None
     percent = round(100 * sum(scores) / len(scores), 2)
-    return percent, percent >= quiz.pass_mark
+    return percent, None if quiz.pass_mark is None else percent >= quiz.pass_mark

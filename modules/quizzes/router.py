@@ -46,6 +46,13 @@ def quiz_page(request: Request, session: SessionDep, user: CurrentUser, ref: Liv
     # None: every course
     courses = accounts_service.trainer_courses(session=session, user_id=user.id)
     trains = courses is None or ref.course.id in courses
+    opens_at = service.follow_up_opens(
+        session=session,
+        user_id=user.id,
+        course_id=ref.course.id,
+        quiz=ref.quiz,
+        days=request.app.state.settings.follow_up_days,
+    )
     return render(
         request,
         "quizzes/quiz.html",
@@ -56,6 +63,10 @@ def quiz_page(request: Request, session: SessionDep, user: CurrentUser, ref: Liv
             "left": left,
             "standing": standing,
             "trains": trains,
+            # a follow-up not open yet: when it opens (or "after the action plan")
+            "closed": opens_at is not None and opens_at > utcnow(),
+            "opens_at": opens_at,
+            "follow_up_days": request.app.state.settings.follow_up_days,
         },
     )
 
@@ -265,12 +276,9 @@ def _self_assessment_change(session: Session, ref: AttemptRef) -> list[dict[str,
     mine = service.likert_means(
         session=session, user_id=ref.attempt.user_id, course_id=ref.course.id, quiz=ref.quiz
     )
-    others = [
-        q
-        for m in ref.course.content.modules
-        for q in m.quizzes
-        if q.self_assessment and q.id != ref.quiz.id
-    ]
+    pair = ref.course.content.self_assessment_pair()
+    # the follow-up (or the last) is compared with the opening one, and the other way round
+    others = [q for q in pair or () if q.id != ref.quiz.id] if pair and ref.quiz in pair else []
     rows = []
     for other in others:
         theirs = service.likert_means(

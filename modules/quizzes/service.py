@@ -6,7 +6,7 @@ import json
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 from app import personal_data
 from app.clock import as_utc, utcnow
 from modules.courses.schemas import Question, QuizContent
+from modules.plans import service as plans
 from modules.quizzes import forms, grading
 from modules.quizzes.models import QuizAnswer, QuizAttempt
 
@@ -544,7 +545,8 @@ _RESULT = select(QuizAttempt.submitted_at, QuizAttempt.score, QuizAttempt.passed
 def passed_quiz_ids(
     *, session: Session, user_id: int, course_id: str, quizzes: list[QuizContent]
 ) -> set[str]:
-    """The quizzes whose counting attempt (highest or last) passed; one query for them all."""
+    """The quizzes whose counting attempt (highest or last) passed, or (the pre-test and the
+    reaction survey) that were handed in; one query for them all."""
     if not quizzes:
         return set()
     rows = session.connection().execute(
@@ -563,7 +565,7 @@ def passed_quiz_ids(
     passed = set()
     for quiz in quizzes:
         graded = done.get(quiz.id)
-        if graded and _counting(quiz, graded).passed:
+        if graded and (quiz.hand_in_completes or _counting(quiz, graded).passed):
             passed.add(quiz.id)
     return passed
 
@@ -635,3 +637,15 @@ def erase_for(*, session: Session, user_id: int) -> None:
 
 
 PERSONAL_TABLES = ("quiz_attempt", "quiz_answer")
+
+
+def follow_up_opens(
+    *, session: Session, user_id: int, course_id: str, quiz: QuizContent, days: int
+) -> datetime | None:
+    """For a follow-up self-assessment, when it opens for the learner: their action plan's
+    date plus `days` (far in the future while there is no plan); None for any other quiz."""
+    if quiz.kind != "follow_up":
+        return None
+    view = plans.get(session=session, user_id=user_id, course_id=course_id)
+    opens = plans.follow_up_opens(view.plan if view else None, days)
+    return opens or datetime.max.replace(tzinfo=UTC)

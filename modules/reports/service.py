@@ -241,9 +241,9 @@ class ValueChange:
 
 
 def self_assessments(course: CourseContent) -> tuple[Any, Any] | None:
-    """The course's first and last self-assessment (before and after), if it has two."""
-    found = [q for m in course.modules for q in m.quizzes if q.self_assessment]
-    return (found[0], found[-1]) if len(found) >= 2 else None
+    """The course's self-assessments compared (before, after): the opening one and the
+    follow-up, or in a course without a follow-up its first and last."""
+    return course.self_assessment_pair()
 
 
 def self_assessment_change(

@@ -89,6 +89,15 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
     # not completed yet: back to the course page
     ("GET", "/courses/{course_id}/completed"): ("/courses/berakhlak/completed", 303, 303),
     ("POST", "/courses/{course_id}/quizzes/{quiz_id}/start"): (f"{QUIZ}/start", 303, 303),
+    # the action plan: a learner who has not finished the rest is told what is left (GET) or
+    # sent back to that page (POST); without a plan, its report page sends them to the plan
+    ("GET", "/courses/{course_id}/plan"): ("/courses/berakhlak/plan", 303, 200),
+    ("POST", "/courses/{course_id}/plan"): ("/courses/berakhlak/plan", 303, 303),
+    ("GET", "/courses/{course_id}/plan/report"): ("/courses/berakhlak/plan/report", 303, 303),
+    ("POST", "/courses/{course_id}/plan/report"): ("/courses/berakhlak/plan/report", 303, 303),
+    # a supervisor's link: no account; a token never sent opens nothing
+    ("GET", "/plans/confirm/{token}"): ("/plans/confirm/" + RESET_TOKEN, 404, 404),
+    ("POST", "/plans/confirm/{token}"): ("/plans/confirm/" + RESET_TOKEN, 404, 404),
     # an attempt id that is not the visitor's: anonymous visitors log in, learners get 404
     ("GET", "/attempts/{attempt_id}"): (ATTEMPT, 303, 404),
     ("GET", "/attempts/{attempt_id}/result"): (f"{ATTEMPT}/result", 303, 404),

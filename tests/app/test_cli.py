@@ -16,6 +16,7 @@ from app.settings import ROOT
 from modules.accounts.models import RoleGrant, User
 from modules.certificates.models import Certificate
 from modules.learning import rules
+from modules.plans.models import ActionPlan
 from modules.progress.models import CourseCompletion, Enrollment, LessonProgress
 from modules.quizzes.models import QuizAttempt
 from tests.conftest import PASSWORD, cli_environment, make_settings, make_user
@@ -207,6 +208,11 @@ def test_the_worker_runs_what_is_ready_and_settle_repairs_a_record(run, db_url: 
                     passed=True,
                 )
             )
+        session.commit()
+        # the action plan, the course's last activity (written as the workflow records it)
+        session.add(
+            ActionPlan(user_id=user.id, course_id=course.id, content_version_id=course.version_id)
+        )
         session.commit()
         nip = user.nip
     settled = run("--lang", "en", "learning", "settle", "berakhlak", "--nip", nip)

@@ -248,7 +248,7 @@ def test_self_assessment_means_and_changes_in_text_but_not_in_the_chart(app) -> 
     pop = populate(app)
     for person, after in (("done", 3), ("started", 4), ("old", 4)):
         self_assessed(app, pop.ids[person], "asesmen-awal", 4)
-        self_assessed(app, pop.ids[person], "asesmen-akhir", after)
+        self_assessed(app, pop.ids[person], "asesmen-lanjutan", after)
     hr = staff(app, "hr", pop.bkn, "198001012005011901")
     page = hr.get("/manage/reports/self-assessment").text
     soup = BeautifulSoup(page, "html.parser")

@@ -83,7 +83,7 @@ def test_healthz_reports_database_and_content_version(client) -> None:
     body = client.get("/healthz").json()
     assert body["database"] == "ok" and body["status"] == "ok"
     course = next(c for c in body["content"] if c["course"] == "berakhlak")
-    assert course["serving"].startswith("1.0.0+") and course["status"] == "ok"
+    assert course["serving"].startswith("2.0.0+") and course["status"] == "ok"
 
 
 def test_htmx_request_with_a_stale_token_asks_for_a_reload(client) -> None:

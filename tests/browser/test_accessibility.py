@@ -88,25 +88,25 @@ def test_learner_pages_have_no_serious_accessibility_violations(db_url: str, bro
             found[f"completed @{width}"] = _violations(page)
             page.goto(f"{base}/certificates")  # now with a certificate on it
             found[f"certificates with one @{width}"] = _violations(page)
+            # the action plan's form, and the report on it
+            page.goto(f"{base}{COURSE}/plan?edit=1")
+            found[f"plan form @{width}"] = _violations(page)
+            page.goto(f"{base}{COURSE}/plan/report")
+            found[f"plan report @{width}"] = _violations(page)
     context.close()
     bad = {where: v for where, v in found.items() if v}
     assert not bad, bad
 
 
 def _complete(app) -> None:
-    """The registered learner completes the shipped course (quizzes, then every lesson)."""
+    """The registered learner completes the shipped course (quizzes and tests, every lesson,
+    then the action plan)."""
     from sqlmodel import Session, select
 
     from modules.accounts.models import User
-    from modules.learning import workflow
-    from tests.modules.quizzes.helpers import pass_quizzes
+    from tests.modules.quizzes.helpers import complete_shipped
 
     course = app.state.catalogue.get("berakhlak")
     with Session(app.state.engine) as session:
         user_id = session.exec(select(User.id)).one()
-    pass_quizzes(app, user_id, course)
-    with Session(app.state.engine) as session:
-        for lesson_id in course.lesson_ids:
-            workflow.lesson_done(
-                session=session, user_id=user_id, course=course, lesson_id=lesson_id
-            )
+    complete_shipped(app, user_id, course)

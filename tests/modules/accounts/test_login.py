@@ -175,7 +175,7 @@ def test_learner_downloads_their_own_data(client) -> None:
     assert "password_hash" not in response.text and "$argon2" not in response.text
     done = data["learning"]["lessons_done"]
     assert done[0]["lesson"] == "pengantar-mengapa-nilai-dasar"
-    assert done[0]["content_version"].startswith("1.0.0+")
+    assert done[0]["content_version"].startswith("2.0.0+")
     assert data["learning"]["enrollments"][0]["course"] == "berakhlak"
 
 

@@ -19,13 +19,13 @@ def test_catalogue_lists_the_shipped_course(client) -> None:
     page = client.get("/")
     assert page.status_code == 200
     assert "Internalisasi Nilai Dasar ASN BerAKHLAK" in page.text
-    assert "10 JP" in page.text
+    assert "11 JP" in page.text
 
 
 def test_course_page_lists_modules_and_lessons(client) -> None:
     soup = BeautifulSoup(client.get("/courses/berakhlak").text, "html.parser")
-    assert len(soup.select("ol.modules > li")) == 8
-    assert len(soup.select("ol.lessons > li")) == 33
+    assert len(soup.select("ol.modules > li")) == 10
+    assert len(soup.select("ol.lessons > li")) == 39
 
 
 def test_lesson_renders_callouts_tables_and_footnotes(client) -> None:
@@ -97,7 +97,7 @@ def test_new_version_is_picked_up_and_progress_keeps_its_version(db_url, tmp_pat
         app.state.catalogue.refresh(force=True)
         page = client.get("/courses/berakhlak/lessons/pengantar-mengapa-nilai-dasar").text
         assert "Paragraf tambahan versi baru." in page
-        assert "1 dari 33 pelajaran selesai" in page
+        assert "1 dari 39 pelajaran selesai" in page
     app.state.engine.dispose()
 
 

@@ -31,7 +31,7 @@ summary: Ringkasan modul.
 LESSON = """---
 id: satu-a
 title: Pelajaran A
-minutes: 5
+minutes: 90
 ---
 Isi pelajaran dengan [tautan](02-b.md) dan ![gambar](img/logo.png).
 
@@ -108,6 +108,8 @@ def test_shipped_course_is_clean_and_big_enough() -> None:
         "loyal",
         "adaptif",
         "kolaboratif",
+        "penerapan",
+        "penutup",
     ]
 
 

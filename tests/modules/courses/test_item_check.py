@@ -14,7 +14,7 @@ from modules.courses import item_check
 from modules.courses.content import load_course
 from tests.modules.courses.test_content_check import english_messages, write_course  # noqa: F401
 
-FRONT = "---\nid: kuis\ntitle: Kuis\n{extra}---\n"
+FRONT = "---\nid: kuis\ntitle: Kuis\n{extra}minutes: 5\n---\n"
 
 
 def _quiz(body: str, extra: str = "") -> str:
@@ -62,14 +62,14 @@ SOUND = [
                 0,
             ),  # fmt: skip
             "the key is much longer than every other option",
-            6,
+            7,
         ),
         (
             _single(
                 "q1", "Mana yang benar?", ["Jujur", "Ramah", "Cepat", "Semua jawaban benar"], 3
             ),
             "an 'all/none of the above' option",
-            6,
+            7,
         ),
         (
             _single(
@@ -79,7 +79,7 @@ SOUND = [
                 3,
             ),  # fmt: skip
             "a negative question ('tidak') not emphasised",
-            6,
+            7,
         ),
         (
             _single(
@@ -89,12 +89,12 @@ SOUND = [
                 0,
             ),  # fmt: skip
             "only the key repeats words of the question",
-            6,
+            7,
         ),
         (
             "## s1 (likert; harmonis)\nSaya mendengarkan, menghargai, dan menerima masukan rekan.\n\n",
             "the statement joins several behaviours (mendengarkan, menghargai, menerima)",
-            5,
+            6,
         ),
     ],
 )
@@ -132,7 +132,7 @@ def test_bank_patterns_are_warned_at_the_banks_first_question(tmp_path: Path) ->
     # every key the longest, all in position 2, options not shuffled
     found = _warnings(tmp_path, _quiz(_bank(True, [1] * 8)))
     text = "\n".join(found)
-    assert "03-kuis.quiz.md:6: warning: the key is the longest option in 100% of" in text
+    assert "03-kuis.quiz.md:7: warning: the key is the longest option in 100% of" in text
     assert "always picking the longest option scores 1 against 0.25 at random" in text
     assert "option 2 is the key in 100% of the questions" in text
     assert "option 1 is the key in 0% of the questions" in text

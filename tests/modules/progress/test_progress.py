@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 from sqlmodel import select
 
@@ -82,9 +83,11 @@ def test_completing_every_lesson_completes_the_course_once(client, session, app)
 
     register(client)
     course = app.state.catalogue.get("berakhlak")
-    assert course.content.completion == "modules"  # lessons and the seven value quizzes
+    assert course.content.completion == "modules"  # lessons, quizzes, tests and the plan
     pass_quizzes(app, _user_id(session), course)
     assert session.exec(select(CourseCompletion)).all() == []  # lessons still to do
+    plan = client.get(f"{COURSE}/plan").text
+    assert "aktivitas terakhir" in plan and 'name="behaviour-pelayanan"' not in plan
     for lesson_id in course.lesson_ids[:-1]:
         mark(client, lesson_id)
     assert session.exec(select(CourseCompletion)).all() == []
@@ -92,9 +95,24 @@ def test_completing_every_lesson_completes_the_course_once(client, session, app)
     assert "done-badge" not in before_last.text
     mark(client, course.lesson_ids[-2])
     last = mark(client, course.lesson_ids[-1], htmx=True)
-    # the moment has its own page: htmx is sent there, as the plain form is
-    assert last.status_code == 204 and last.headers["HX-Redirect"] == f"{COURSE}/completed"
+    assert "HX-Redirect" not in last.headers  # the action plan is still to write
+    assert session.exec(select(CourseCompletion)).all() == []
+    # the plan, the last activity, completes the course: the moment has its own page
+    form = client.get(f"{COURSE}/plan").text
+    assert 'name="behaviour-pelayanan"' in form
+    due = (date.today() + timedelta(days=20)).isoformat()
+    data = {
+        "csrf_token": csrf_from(client, f"{COURSE}/plan"),
+        "behaviour-pelayanan": "Setiap Senin saya mengabari pemohon tentang berkas mereka.",
+        "evidence-pelayanan": "Tidak ada pemohon yang bertanya dua kali tentang status.",
+        "due-pelayanan": due,
+    }
+    bad = client.post(f"{COURSE}/plan", data={**data, "due-pelayanan": "kemarin"})
+    assert bad.status_code == 422 and "Setiap Senin saya mengabari" in bad.text
+    done = client.post(f"{COURSE}/plan", data=data, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == f"{COURSE}/completed"
     moment = client.get(f"{COURSE}/completed").text
+    assert "Rencana aksi Anda" in moment
     assert "Selamat! Anda telah menyelesaikan kursus ini." in moment
     assert f"<strong>{course.content.jp} JP</strong>" in moment
     completion = session.exec(select(CourseCompletion)).one()
@@ -126,7 +144,7 @@ def test_learners_progress_is_their_own(client, app) -> None:
     other = TestClient(app)
     register(other, nip="199202022016042002", email="budi@bkn.go.id")
     page = other.get(COURSE).text
-    assert "0 dari 33 pelajaran selesai" in page
+    assert "0 dari 39 pelajaran selesai" in page
 
 
 def test_jp_year_follows_the_site_time_zone(session, app) -> None:
@@ -188,13 +206,14 @@ def test_mark_done_after_the_session_ended_returns_to_the_lesson(client, app) ->
 
 
 def test_a_completed_course_keeps_its_lessons_done(client, session, app) -> None:
-    from tests.modules.quizzes.helpers import pass_quizzes
+    from tests.modules.quizzes.helpers import pass_quizzes, write_plan
 
     register(client)
     course = app.state.catalogue.get("berakhlak")
     pass_quizzes(app, _user_id(session), course)
     for lesson_id in course.lesson_ids:
         mark(client, lesson_id)
+    assert write_plan(app, _user_id(session), course).completed_now
     page = client.get(lesson_url(FIRST)).text
     assert "/undone" not in page  # no "mark as not done" once completed
     mark(client, FIRST, what="undone")
@@ -213,8 +232,8 @@ def test_next_after_a_modules_last_lesson_is_its_quiz(client, app) -> None:
     """A learner who only follows "next" meets every module's quiz."""
     register(client)
     course = app.state.catalogue.get("berakhlak")
-    module = next(m for m in course.content.modules if m.quizzes)
-    last, quiz = module.lessons[-1], module.quizzes[0]
+    module = next(m for m in course.content.modules if m.after_lessons)
+    last, quiz = module.lessons[-1], module.after_lessons[0]
     quiz_url = f"{COURSE}/quizzes/{quiz.id}"
     page = client.get(lesson_url(last.id))
     assert f'<a rel="next" href="{quiz_url}">' in page.text
@@ -238,37 +257,41 @@ def test_the_course_page_says_exactly_what_is_left(client, app) -> None:
     register(client)
     course = app.state.catalogue.get("berakhlak")
     page = client.get(COURSE).text
-    assert "Untuk menyelesaikan kursus" in page and "33 pelajaran belum selesai" in page
+    assert "Untuk menyelesaikan kursus" in page and "39 pelajaran belum selesai" in page
     client.get(lesson_url(FIRST))  # the first visit enrols
     for lesson_id in course.lesson_ids:
         mark(client, lesson_id)
     page = client.get(COURSE).text
     assert "pelajaran belum selesai" not in page
-    graded = [q for m in course.content.modules for q in m.quizzes if not q.self_assessment]
+    required = [q for m in course.content.modules for q in m.quizzes if q.required]
+    graded = [q for q in required if not q.hand_in_completes]
+    taken = [q for q in required if q.hand_in_completes]  # the pre-test and the survey
+    assert [q.kind for q in taken] == ["pre_test", "survey"]
     assert f"{len(graded)} kuis belum lulus" in page
-    for quiz in graded:
+    assert f"{len(taken)} tes atau survei belum dikerjakan" in page
+    for quiz in required:
         assert f'href="{COURSE}/quizzes/{quiz.id}">{quiz.title}</a>' in page
+    assert f'href="{COURSE}/plan">Rencana Aksi</a>' in page  # the last activity
     # "my learning" says it too, and leads to the first quiz left
     mine = client.get("/me/learning").text
-    assert f"{len(graded)} kuis belum lulus" in mine
-    assert f'href="{COURSE}/quizzes/{graded[0].id}">Berikutnya: {graded[0].title}</a>' in mine
+    assert f"{len(required)} kuis atau formulir belum dikerjakan" in mine
+    assert f'href="{COURSE}/quizzes/{required[0].id}">Berikutnya: {required[0].title}</a>' in mine
 
 
 def test_the_completion_page_leads_to_the_certificate_once_issued(client, session, app) -> None:
-    from tests.modules.quizzes.helpers import pass_quizzes
+    from tests.modules.quizzes.helpers import pass_quizzes, write_plan
 
     register(client)
     assert client.get(f"{COURSE}/completed", follow_redirects=False).headers["location"] == COURSE
     course = app.state.catalogue.get("berakhlak")
     pass_quizzes(app, _user_id(session), course)
-    for lesson_id in course.lesson_ids[:-1]:
+    for lesson_id in course.lesson_ids:
         mark(client, lesson_id)
-    last = mark(client, course.lesson_ids[-1])  # without JavaScript
-    assert last.status_code == 303 and last.headers["location"] == f"{COURSE}/completed"
+    assert write_plan(app, _user_id(session), course).completed_now
     waiting = client.get(f"{COURSE}/completed").text
     assert "Sertifikat Anda sedang disiapkan" in waiting and 'hx-trigger="every 2s"' in waiting
     assert (
-        "10 JP" in client.get(COURSE).text
+        "11 JP" in client.get(COURSE).text
         and f'href="{COURSE}/completed"' in client.get(COURSE).text
     )
     run_jobs(app)

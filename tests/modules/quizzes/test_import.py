@@ -151,10 +151,10 @@ def test_aiken_options_without_a_space(tmp_path: Path) -> None:
 
 def test_a_bank_on_its_own_is_checked_with_its_problems(tmp_path: Path) -> None:
     bank = tmp_path / "bank.quiz.md"
-    bank.write_text("---\nid: bank\ntitle: Bank\npass_mark: 70\n---\n## q1 (single)\nSoal?\n\n"
+    bank.write_text("---\nid: bank\ntitle: Bank\nminutes: 5\npass_mark: 70\n---\n## q1 (single)\nSoal?\n\n"
                     "- [ ] a\n- [ ] b\n", encoding="utf-8")  # fmt: skip
     result = CliRunner().invoke(cli, ["--lang", "en", "content", "check", str(bank)])
-    assert result.exit_code == 1 and "bank.quiz.md:6:" in result.output
+    assert result.exit_code == 1 and "bank.quiz.md:7:" in result.output
     assert "no course folder" not in result.output
 
 

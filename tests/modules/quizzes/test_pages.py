@@ -249,7 +249,7 @@ def test_a_half_answered_matching_question_is_not_an_error(client) -> None:
 
 def test_the_final_self_assessment_shows_the_change_per_value(db_url, tmp_path) -> None:
     survey = (
-        "---\nid: {id}\ntitle: {title}\n---\n## {p}-1 (likert; akuntabel)\nSaya jujur.\n\n"
+        "---\nid: {id}\ntitle: {title}\nminutes: 5\n---\n## {p}-1 (likert; akuntabel)\nSaya jujur.\n\n"
         "## {p}-2 (likert; harmonis)\nSaya menolong.\n"
     )
     root = write_course(

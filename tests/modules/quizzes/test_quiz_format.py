@@ -22,6 +22,7 @@ draw: 7
 shuffle_questions: true
 shuffle_options: true
 review: [correctness, feedback]
+minutes: 10
 ---
 ## satu-q1 (single; konsep)
 Apa arti akuntabel?
@@ -108,7 +109,7 @@ def test_a_quiz_with_every_question_type_is_clean(tmp_path: Path) -> None:
 
 def test_a_self_assessment_has_no_pass_mark(tmp_path: Path) -> None:
     survey = (
-        "---\nid: pra\ntitle: Asesmen Awal\n---\n## pra-1 (likert)\nSaya ramah.\n\n"
+        "---\nid: pra\ntitle: Asesmen Awal\nminutes: 5\n---\n## pra-1 (likert)\nSaya ramah.\n\n"
         "## pra-2 (likert)\nSaya cermat.\n"
     )
     root = quiz_course(tmp_path, survey)
@@ -120,15 +121,15 @@ def test_a_self_assessment_has_no_pass_mark(tmp_path: Path) -> None:
 BROKEN = {
     "no correct option": (
         QUIZ.replace("- [x] Bertanggung", "- [ ] Bertanggung"),
-        "09-kuis.quiz.md:13: no option is marked correct",
+        "09-kuis.quiz.md:14: no option is marked correct",
     ),
     "two correct in single": (
         QUIZ.replace("- [ ] Menunda", "- [x] Menunda"),
-        "09-kuis.quiz.md:13: a single-choice question has exactly one",
+        "09-kuis.quiz.md:14: a single-choice question has exactly one",
     ),
     "weight out of range": (
         QUIZ.replace("- [5] Menjelaskan", "- [9] Menjelaskan"),
-        "09-kuis.quiz.md:55: weight 9 is out of range 1-5",
+        "09-kuis.quiz.md:56: weight 9 is out of range 1-5",
     ),
     "draw larger than bank": (
         QUIZ.replace("draw: 7", "draw: 12"),
@@ -140,7 +141,7 @@ BROKEN = {
     ),
     "duplicate question id": (
         QUIZ.replace("## satu-q2 (multiple", "## satu-q1 (multiple"),
-        "09-kuis.quiz.md:21: duplicate question id 'satu-q1'",
+        "09-kuis.quiz.md:22: duplicate question id 'satu-q1'",
     ),
     "unknown key": (
         QUIZ.replace("attempts: 3", "attempts: 3\nulang: 2"),
@@ -148,31 +149,31 @@ BROKEN = {
     ),
     "unknown type": (
         QUIZ.replace("(truefalse)", "(essay)"),
-        "09-kuis.quiz.md:28: unknown question type 'essay'",
+        "09-kuis.quiz.md:29: unknown question type 'essay'",
     ),
     "bad heading": (
         QUIZ.replace("## satu-q3 (truefalse)", "## Soal tiga"),
-        "09-kuis.quiz.md:28: question heading must be",
+        "09-kuis.quiz.md:29: question heading must be",
     ),
     "truefalse without answer": (
         QUIZ.replace("Jawaban: salah", "Jawaban: mungkin"),
-        "09-kuis.quiz.md:31: a true/false question needs",
+        "09-kuis.quiz.md:32: a true/false question needs",
     ),
     "short without answer": (
         QUIZ.replace("Jawaban: Negara | negara republik indonesia", ""),
-        "09-kuis.quiz.md:33: a short-answer question needs",
+        "09-kuis.quiz.md:34: a short-answer question needs",
     ),
     "matching pair": (
         QUIZ.replace("- Kompeten = Terus belajar", "- Kompeten: Terus belajar"),
-        "09-kuis.quiz.md:42: a matching pair is written",
+        "09-kuis.quiz.md:43: a matching pair is written",
     ),
     "ordering as bullets": (
         QUIZ.replace("1. Menyapa warga", "- Menyapa warga"),
-        "09-kuis.quiz.md:48: list the items of an ordering question",
+        "09-kuis.quiz.md:49: list the items of an ordering question",
     ),
     "option without mark": (
         QUIZ.replace("- [ ] Menunda", "- Menunda"),
-        "09-kuis.quiz.md:17: each option of a single question starts with",
+        "09-kuis.quiz.md:18: each option of a single question starts with",
     ),
     "missing pass mark": (
         QUIZ.replace("pass_mark: 70\n", ""),
@@ -184,11 +185,11 @@ BROKEN = {
     ),
     "text before questions": (
         QUIZ.replace("---\n## satu-q1", "---\nPengantar kuis.\n## satu-q1"),
-        "09-kuis.quiz.md:13: text before the first question",
+        "09-kuis.quiz.md:14: text before the first question",
     ),
     "likert with options": (
         QUIZ.replace("tepat waktu.\n", "tepat waktu.\n\n- [x] Ya\n"),
-        "09-kuis.quiz.md:62: this question type has no options",
+        "09-kuis.quiz.md:63: this question type has no options",
     ),
 }
 
@@ -209,7 +210,7 @@ def test_question_ids_are_unique_across_the_course(tmp_path: Path) -> None:
         },
     )
     problems = check(root)
-    assert any("10-ulang.quiz.md:13: duplicate question id 'satu-q1'" in p for p in problems)
+    assert any("10-ulang.quiz.md:14: duplicate question id 'satu-q1'" in p for p in problems)
 
 
 def test_documented_quiz_example_passes_the_check(tmp_path: Path) -> None:

@@ -169,10 +169,10 @@ def test_jp_recap_matches_the_page(app, hr) -> None:
 def test_self_assessment_matches_the_page(app, hr, pop) -> None:
     page, token = hr
     self_assessed(app, pop.ids["done"], "asesmen-awal", 3)
-    self_assessed(app, pop.ids["done"], "asesmen-akhir", 5)
+    self_assessed(app, pop.ids["done"], "asesmen-lanjutan", 5)
     self_assessed(app, pop.ids["other"], "asesmen-awal", 1)  # another agency: not counted
     body = _api(app, f"{BASE}/self-assessment", token).json()
-    assert body["before_quiz"] == "asesmen-awal" and body["after_quiz"] == "asesmen-akhir"
+    assert body["before_quiz"] == "asesmen-awal" and body["after_quiz"] == "asesmen-lanjutan"
     rows = _table(page.get("/manage/reports/self-assessment").text)
     assert len(body["values"]) == len(rows) == 7
     for value, row in zip(body["values"], rows, strict=True):

@@ -165,7 +165,7 @@ def test_jp_recap_against_the_targets(app, pop) -> None:
 def test_self_assessment_change_per_value(app, pop) -> None:
     self_assessed(app, pop.ids["done"], "asesmen-awal", 2)
     self_assessed(app, pop.ids["done"], "asesmen-awal", 3, number=2)  # the latest counts
-    self_assessed(app, pop.ids["done"], "asesmen-akhir", 5)
+    self_assessed(app, pop.ids["done"], "asesmen-lanjutan", 5)
     self_assessed(app, pop.ids["other"], "asesmen-awal", 1)  # another agency: not counted
     hr = staff(app, "hr", pop.bkn, "198001012005011901")
     page = hr.get("/manage/reports/self-assessment")
