@@ -80,7 +80,9 @@ class PlatformMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 headers = list(message.get("headers", []))
-                headers.extend(SECURITY_HEADERS)
+                # a response may set a stricter one (a page reached by a secret link: no referrer)
+                own = {key.lower() for key, _value in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in own)
                 if self.hsts:
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
                 for extra in state.get("set_cookies", ()):  # e.g. a session that slid forward

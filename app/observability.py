@@ -85,7 +85,7 @@ def configure_logging(fmt: str = "text", level: int = logging.INFO) -> None:
 # code (its page shows the holder's name), an unsubscribe token.
 _SECRET_PATHS = re.compile(
     r"^(/(?:reset-password|verify-email|confirm-email|claim|unsubscribe|api/unsubscribe"
-    r"|nip-dispute/confirm|verify|certificates|manage/certificates|keys)/)[^/?]+"
+    r"|nip-dispute/confirm|plans/confirm|verify|certificates|manage/certificates|keys)/)[^/?]+"
 )
 _QUERY_KEY = secrets.token_bytes(32)  # per process: a searched NIP cannot be found offline
 

@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         le=730,
         description="Days after the action plan before the follow-up self-assessment opens.",
     )
+    report_min_group: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Fewest people who completed, in a group of the after-course report, "
+        "for its scores, survey and plan figures to show (fewer: only the count).",
+    )
     supervisor_link_days: int = Field(
         30, ge=1, le=90, description="Days a supervisor's emailed link to a shared plan works."
     )

@@ -681,6 +681,23 @@ def get_by_nip(*, session: Session, nip: str) -> User | None:
     return session.exec(select(User).where(User.nip == normalise(nip))).first()
 
 
+def colleague_with_address(*, session: Session, user_id: int, email: str) -> bool:
+    """Whether an active account of the same agency as `user_id` (not theirs) has this
+    address: a supervisor the roster knows, rather than any mailbox."""
+    person = session.get(User, user_id)
+    if person is None or not email:
+        return False
+    found = session.exec(
+        select(User.id).where(
+            func.lower(User.email) == email.strip().lower(),
+            col(User.agency_id) == person.agency_id,
+            col(User.active) == true(),
+            col(User.id) != user_id,
+        )
+    ).first()
+    return found is not None
+
+
 def held_since(*, session: Session, user_id: int) -> datetime | None:
     """When the account passed to its present holder through a NIP dispute (None: it has
     been theirs from the start): what happened before belongs to the former holder."""

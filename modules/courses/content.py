@@ -288,6 +288,7 @@ class _CourseReader:
         self.quiz_docs: dict[Path, list[_Doc]] = {}
         self.plan_docs: dict[Path, list[_Doc]] = {}
         self.sources: dict[str, tuple[Path, int]] = {}  # quiz/plan source -> (path, kind line)
+        self.plan_lines: dict[str, int] = {}  # plan source -> the line of its `values:`
         self.question_ids: dict[str, str] = {}
 
     def read(self) -> LoadedCourse:
@@ -309,7 +310,7 @@ class _CourseReader:
             quizzes = [q for q in map(self._quiz, self.quiz_docs.get(folder, [])) if q]
             plans = [p for p in map(self._plan, self.plan_docs.get(folder, [])) if p]
             for extra in plans[1:]:
-                self._at(extra.source, tr("one action plan per module (and per course)"))
+                self._at(extra.source, tr("one action plan per course"))
             if meta is not None:
                 rendered.append(
                     ModuleContent(
@@ -328,7 +329,9 @@ class _CourseReader:
                 course_path, 1, tr("course has no module folders (e.g. '01-pengantar/')")
             )
         if course_meta:
-            self._check_activities(rendered, course_meta.jp, course_doc, course_meta.tags)
+            self._check_activities(
+                rendered, course_meta.jp, course_doc, course_meta.tags, course_meta.completion
+            )
         content = None
         if course_meta and not self.report.errors:
             content = CourseContent(
@@ -502,7 +505,7 @@ class _CourseReader:
                 doc.key_lines.get("pass_mark", kind_line),
                 tr("a pre_test has no pass_mark: it measures what a learner knows at the start"),
             )
-        if kind == "pre_test" and meta.attempts > 1:
+        if kind == "pre_test" and "attempts" in doc.key_lines and meta.attempts != 1:
             self.report.add(
                 doc.path,
                 doc.key_lines.get("attempts", kind_line),
@@ -535,11 +538,12 @@ class _CourseReader:
             )
         source = doc.path.relative_to(self.folder).as_posix()
         self.sources[source] = (doc.path, doc.key_lines.get("id", 1))
+        self.plan_lines[source] = doc.key_lines.get("values", doc.key_lines.get("id", 1))
         return PlanContent(**meta.model_dump(), html=html, source=source)
 
-    def _at(self, source: str, message: str) -> None:
-        path, line = self.sources.get(source, (self.folder / source, 1))
-        self.report.add(path, line, message)
+    def _at(self, source: str, message: str, line: int | None = None) -> None:
+        path, kind_line = self.sources.get(source, (self.folder / source, 1))
+        self.report.add(path, line or kind_line, message)
 
     def _plan_values(
         self, plan: PlanContent, modules: list[ModuleContent], tags: dict[str, str]
@@ -550,16 +554,24 @@ class _CourseReader:
             forms = [q for m in modules for q in m.quizzes if q.kind == "self_assessment"]
             found = [t for q in forms[:1] for question in q.questions for t in question.tags]
             plan.values = list(dict.fromkeys(found))
+        line = self.plan_lines.get(plan.source)
         if not plan.values:
-            self._at(plan.source, tr("list the values a plan chooses from in 'values:'"))
+            self._at(plan.source, tr("list the values a plan chooses from in 'values:'"), line)
+        seen: set[str] = set()
         for tag in plan.values:
+            if tag in seen:
+                self._at(plan.source, tr("value '{tag}' is listed twice", tag=tag), line)
+            seen.add(tag)
             if tag not in tags:
                 self._at(
-                    plan.source,
-                    tr("value '{tag}' needs a name in course.md's tags", tag=tag),
+                    plan.source, tr("value '{tag}' needs a name in course.md's tags", tag=tag), line
                 )
-        if plan.values and plan.min_values > len(plan.values):
-            self._at(plan.source, tr("min_values is more than the values listed"))
+            if len(tag) > 40:
+                self._at(
+                    plan.source, tr("value '{tag}' is longer than 40 characters", tag=tag), line
+                )
+        if plan.values and plan.min_values > len(set(plan.values)):
+            self._at(plan.source, tr("min_values is more than the values listed"), line)
 
     def _check_activities(
         self,
@@ -567,6 +579,7 @@ class _CourseReader:
         jp: int,
         course_doc: _Doc | None,
         tags: dict[str, str],
+        completion: str = "modules",
     ) -> None:
         """Where the course's special activities sit, and its JP against their minutes."""
         if not modules:
@@ -588,17 +601,29 @@ class _CourseReader:
         for position, source in single["pre_test"]:
             if position != 0:
                 self._at(source, tr("the pre_test belongs in the course's first module"))
-        for position, source in single["post_test"]:
-            if position != last:
-                self._at(source, tr("the post_test belongs in the course's last module"))
+        for kind in ("post_test", "survey", "follow_up"):
+            for position, source in single[kind]:
+                if position != last:
+                    self._at(
+                        source, tr("the {kind} belongs in the course's last module", kind=kind)
+                    )
         plans = [(i, m.plan) for i, m in enumerate(modules) if m.plan is not None]
         for _position, plan in plans:
             self._plan_values(plan, modules, tags)
         for position, plan in plans:
             if position != last:
                 self._at(plan.source, tr("the action plan belongs in the course's last module"))
-        for _position, plan in plans[1:]:
-            self._at(plan.source, tr("one action plan per module (and per course)"))
+        if completion != "modules":
+            needing = [
+                source
+                for kind in ("pre_test", "post_test", "survey")
+                for _p, source in single[kind]
+            ]
+            for source in needing + [plan.source for _p, plan in plans]:
+                self._at(
+                    source,
+                    tr("set 'completion: modules' for tests, surveys and the plan to count"),
+                )
         if single["follow_up"] and not plans:
             self._at(
                 single["follow_up"][0][1],

@@ -18,7 +18,7 @@ from app.i18n import tr
 
 # Raise when rendering changes (link rewriting, escaping, plugins): stored versions are keyed by
 # content *and* renderer, so every course is re-rendered on the next sync.
-RENDERER_VERSION = 2
+RENDERER_VERSION = 3  # 3: quiz kinds, minutes and action plans (issue 15)
 RENDER_SIGNATURE = (
     f"renderer {RENDERER_VERSION}; markdown-it-py {markdown_it.__version__}; "
     f"mdit-py-plugins {mdit_py_plugins.__version__}"

@@ -5,9 +5,16 @@ the rest of the platform."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from app.i18n import N_
 
@@ -120,6 +127,20 @@ class QuizContent(BaseModel):
     source: str
     kind: str = "quiz"
     minutes: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_of_a_stored_version(cls, data: Any) -> Any:
+        """A version stored before quiz kinds existed: its kind, by its questions, as the
+        reader decides it for a file without `kind:`."""
+        if isinstance(data, dict) and "kind" not in data:
+            questions = data.get("questions") or []
+            likert = [
+                (q.get("type") if isinstance(q, dict) else getattr(q, "type", None)) == "likert"
+                for q in questions
+            ]
+            data = {**data, "kind": "self_assessment" if likert and all(likert) else "quiz"}
+        return data
 
     @property
     def self_assessment(self) -> bool:

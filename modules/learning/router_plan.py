@@ -4,6 +4,7 @@ writing it may complete the course."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -50,6 +51,14 @@ def _plan_context(request: Request, session: Any, user: Any, course: CourseView)
         "left": left,
         "today": today,
         "outcome_labels": plans.OUTCOME_LABELS,
+        "report_due": view is not None
+        and plans.report_due(
+            view.plan, clock.utcnow(), request.app.state.settings.plan_report_days
+        ),
+        "report_on": view.plan.written_at
+        + timedelta(days=request.app.state.settings.plan_report_days)
+        if view is not None
+        else None,
         "completed": progress_service.completion(
             session=session, user_id=user.id, course_id=course.id
         ),
@@ -104,7 +113,7 @@ def write_plan(
     except plans.PlanFormError as exc:
         context.update(editing=True, form_values=data, errors=exc.errors)
         return render(request, "learning/plan.html", context, status_code=422)
-    except workflow.PlanNotOpen:
+    except (workflow.PlanNotOpen, ValueError):  # reported on meanwhile: it stays as it was
         return RedirectResponse(f"/courses/{course.id}/plan", status_code=303)
     if outcome.completed_now:
         return RedirectResponse(f"/courses/{course.id}/completed", status_code=303)

@@ -179,7 +179,8 @@ def plan_written(
     with _transaction(session):
         progress.lock_learner(session=session, user_id=user_id, course_id=course.id)
         before = facts.standing(session, user_id, course)
-        if not before.plan_open:
+        rewrite = plans.written(session=session, user_id=user_id, course_id=course.id)
+        if not before.plan_open and not rewrite:
             raise PlanNotOpen(course.id)
         plans.write(
             session=session,

@@ -46,9 +46,7 @@ def send_reminders(ctx: JobContext) -> None:
                 continue  # withdrawn: claimed, so it is not looked at again
             user = accounts.get(session=session, user_id=reminder.user_id)
             view = service.get(session=session, user_id=reminder.user_id, course_id=course.id)
-            token = accounts.unsubscribe_token(
-                secret=settings.secret_key, user_id=reminder.user_id
-            )
+            token = accounts.unsubscribe_token(secret=settings.secret_key, user_id=reminder.user_id)
             link = (
                 f"{base}/courses/{course.id}/quizzes/{follow_up[course.id].id}"
                 if reminder.kind == "follow_up"

@@ -40,6 +40,9 @@ class ActionPlan(SQLModel, table=True):
     supervisor_token_hash: str | None = Field(default=None, max_length=64, index=True)
     supervisor_link_expires_at: datetime | None = Field(default=None, sa_column=_ts(True))
     supervisor_mailed_at: datetime | None = Field(default=None, sa_column=_ts(True))
+    supervisor_mails: int = 0  # links mailed for this plan: at most MAX_SUPERVISOR_MAILS
+    # the address belongs to an active account of the learner's agency (not any mailbox)
+    supervisor_on_roster: bool = False
     confirmed_at: datetime | None = Field(default=None, sa_column=_ts(True))
     supervisor_seen: bool | None = None  # the change was seen at work (True) or not yet
     supervisor_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.auth import CurrentUser
+from app.clock import utcnow
 from app.db import SessionDep
 from app.forms import FormData, client_address
 from app.templating import render
@@ -48,7 +49,7 @@ def report_page(
 ) -> Response:
     """How the plan went: per item done, partly done or not yet, with a note; the choice to
     share it with the supervisor."""
-    view = service.get(session=session, user_id=user.id, course_id=course.id)
+    view = _reportable(request, session, user.id, course.id)
     if view is None:
         return RedirectResponse(f"/courses/{course.id}/plan", status_code=303)
     context = _report_context(view, course)
@@ -56,30 +57,46 @@ def report_page(
     return render(request, "plans/report.html", context)
 
 
+def _reportable(request: Request, session: Any, user_id: int, course_id: str) -> Any:
+    """The learner's plan when it may be reported on: its report date has come (or it was
+    reported before) and the supervisor has not answered; else None (the plan page says why)."""
+    view = service.get(session=session, user_id=user_id, course_id=course_id)
+    if view is None or view.plan.confirmed_at is not None:
+        return None
+    days = request.app.state.settings.plan_report_days
+    if not view.reported and not service.report_due(view.plan, utcnow(), days):
+        return None
+    return view
+
+
 @router.post("/courses/{course_id}/plan/report")
 def report(
     request: Request, session: SessionDep, user: CurrentUser, course: LiveCourse, data: FormData
 ) -> Response:
-    view = service.get(session=session, user_id=user.id, course_id=course.id)
+    view = _reportable(request, session, user.id, course.id)
     if view is None:
         return RedirectResponse(f"/courses/{course.id}/plan", status_code=303)
     settings = request.app.state.settings
+    learner = accounts.get(session=session, user_id=user.id)
     try:
         parsed = service.parse_report(data, view, user.email)
+        mailed = service.record_report(
+            session=session,
+            settings=settings,
+            view=view,
+            report=parsed,
+            learner=learner,
+            course_title=course.content.title,
+            address=client_address(request),
+        )
     except service.PlanFormError as exc:
+        session.rollback()
         context = _report_context(view, course)
         context.update(values=data, errors=exc.errors)
         return render(request, "plans/report.html", context, status_code=422)
-    learner = accounts.get(session=session, user_id=user.id)
-    mailed = service.record_report(
-        session=session,
-        settings=settings,
-        view=view,
-        report=parsed,
-        learner=learner,
-        course_title=course.content.title,
-        address=client_address(request),
-    )
+    except service.ReportFrozen:
+        session.rollback()
+        return RedirectResponse(f"/courses/{course.id}/plan", status_code=303)
     session.commit()
     return RedirectResponse(
         f"/courses/{course.id}/plan?reported={'mailed' if mailed else '1'}", status_code=303

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from app import mail
 from app.clock import as_utc, utcnow
 from app.i18n import N_
+from modules.accounts import service as accounts
 from modules.audit import service as audit
 from modules.courses.schemas import PlanContent
 from modules.plans.models import ActionPlan, ActionPlanItem
@@ -30,6 +31,10 @@ OUTCOME_LABELS = {
 }
 TEXT_MIN, TEXT_MAX = 10, 500
 NOTE_MAX = 1000
+NAME_MAX = 120
+# a learner can send their supervisor a link this many times per plan (a changed address, a
+# lost mail), no more: the platform's mail is not a way to write to anyone
+MAX_SUPERVISOR_MAILS = 3
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 REPORT_JOB = "plans.remind"
 
@@ -83,11 +88,20 @@ def _text(value: str | None) -> str:
     return " ".join((value or "").split())
 
 
+def _unprintable(data: dict[str, str], errors: dict[str, str]) -> None:
+    """Control characters (a NUL byte stops PostgreSQL) are refused, field by field."""
+    for key, value in data.items():
+        if key != "csrf_token" and value and not _text(value).isprintable():
+            errors[key] = N_("Remove the characters that are not allowed (control characters).")
+
+
 def _supervisor(
     data: dict[str, str], errors: dict[str, str], own_email: str | None, needed: bool
 ) -> tuple[str | None, str | None]:
-    name = _text(data.get("supervisor_name"))[:120] or None
+    name = _text(data.get("supervisor_name")) or None
     email = (data.get("supervisor_email") or "").strip().lower() or None
+    if name and len(name) > NAME_MAX:
+        errors["supervisor_name"] = N_("Use at most 120 characters for the name.")
     if email and (len(email) > 254 or not EMAIL.match(email)):
         errors["supervisor_email"] = N_("Write your supervisor's address as name@instansi.go.id.")
     elif email and own_email and email == own_email.strip().lower():
@@ -143,11 +157,12 @@ def parse_plan(
         items.append(ItemInput(tag, behaviour, evidence, due_on))
     if not errors and not plan.min_values <= chosen <= plan.max_values:
         errors["values"] = (
-            N_("Choose at least one value and write its behaviour.")
+            N_("Choose at least as many values as the plan asks and write their behaviour.")
             if chosen < plan.min_values
             else N_("Choose fewer values: a short plan is one you will carry out.")
         )
     name, email = _supervisor(data, errors, own_email, needed=False)
+    _unprintable(data, errors)
     if errors:
         raise PlanFormError(errors)
     return PlanInput(items, name, email)
@@ -221,9 +236,9 @@ def write(
         session=session,
         actor_id=user_id,
         action="plan.write" if found is None else "plan.rewrite",
-        subject_type="course",
-        subject_id=course_id,
-        detail={"values": [i.value_tag for i in plan_input.items]},
+        subject_type="user",
+        subject_id=accounts.get(session=session, user_id=user_id).nip,
+        detail={"course": course_id, "values": [i.value_tag for i in plan_input.items]},
         address=address,
     )
     return plan
@@ -258,6 +273,7 @@ def parse_report(data: dict[str, str], view: PlanView, own_email: str | None) ->
         errors["note"] = N_("Use at most 1,000 characters.")
     share = data.get("share") == "yes"
     name, email = _supervisor(data, errors, own_email, needed=share)
+    _unprintable(data, errors)
     if errors:
         raise PlanFormError(errors)
     return ReportInput(outcomes, note, share, name, email)
@@ -265,6 +281,10 @@ def parse_report(data: dict[str, str], view: PlanView, own_email: str | None) ->
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ReportFrozen(ValueError):
+    """The supervisor answered: the report they answered on stays as it was."""
 
 
 def record_report(
@@ -277,10 +297,25 @@ def record_report(
     course_title: str,
     address: str = "",
 ) -> bool:
-    """Record the learner's report in the caller's transaction; when they share it, mail
-    their supervisor a link (valid `BERAKHLAK_SUPERVISOR_LINK_DAYS`) that shows the plan and
-    the report, nothing else. Returns whether a supervisor was mailed."""
+    """Record the learner's report in the caller's transaction. Shared, the supervisor is
+    mailed a link (valid `BERAKHLAK_SUPERVISOR_LINK_DAYS`) showing the plan and the report,
+    nothing else: once per address, `MAX_SUPERVISOR_MAILS` times per plan at most. Not shared
+    (any more), an earlier link stops working. Once the supervisor has answered, the report
+    is not changed (ReportFrozen). Returns whether a supervisor was mailed."""
     plan, now = view.plan, utcnow()
+    if plan.confirmed_at is not None:
+        raise ReportFrozen(plan.id)
+    if set(report.outcomes) != {item.id for item in view.items}:
+        raise PlanFormError({"values": N_("Your plan changed meanwhile: read it again.")})
+    new_address = report.share and (
+        report.supervisor_email != plan.supervisor_email
+        or plan.supervisor_mailed_at is None
+        or plan.supervisor_token_hash is None  # unshared before: a new link
+    )
+    if new_address and plan.supervisor_mails >= MAX_SUPERVISOR_MAILS:
+        raise PlanFormError(
+            {"supervisor_email": N_("The link has been mailed three times for this plan: no more.")}
+        )
     for item in view.items:
         assert item.id is not None
         item.outcome, note = report.outcomes[item.id]
@@ -292,13 +327,17 @@ def record_report(
     if report.supervisor_email:
         plan.supervisor_name = report.supervisor_name
         plan.supervisor_email = report.supervisor_email
-    mailed = False
-    if report.share and plan.supervisor_email:
+    if not report.share:
+        plan.supervisor_token_hash = None  # not shared (any more): an earlier link stops
+    elif new_address and plan.supervisor_email:
         token = secrets.token_urlsafe(32)
         plan.supervisor_token_hash = _hash(token)
         plan.supervisor_link_expires_at = now + timedelta(days=settings.supervisor_link_days)
         plan.supervisor_mailed_at = now
-        plan.confirmed_at = plan.supervisor_seen = plan.supervisor_comment = None
+        plan.supervisor_mails += 1
+        plan.supervisor_on_roster = accounts.colleague_with_address(
+            session=session, user_id=plan.user_id, email=plan.supervisor_email
+        )
         mail.queue(
             session,
             settings,
@@ -316,20 +355,17 @@ def record_report(
             purpose="plan_supervisor",
             user_id=learner.id,
         )
-        mailed = True
-    else:
-        plan.supervisor_token_hash = None  # not shared (any more): an earlier link stops
     session.add(plan)
     audit.record(
         session=session,
         actor_id=learner.id,
         action="plan.report",
-        subject_type="course",
-        subject_id=plan.course_id,
-        detail={"shared": report.share, "supervisor": plan.supervisor_email if mailed else None},
+        subject_type="user",
+        subject_id=learner.nip,
+        detail={"course": plan.course_id, "shared": report.share, "mailed": bool(new_address)},
         address=address,
     )
-    return mailed
+    return bool(new_address)
 
 
 def by_supervisor_token(*, session: Session, token: str) -> PlanView | None:
@@ -379,9 +415,9 @@ def confirm(
         session=session,
         actor_id=None,
         action="plan.supervisor",
-        subject_type="course",
-        subject_id=plan.course_id,
-        detail={"supervisor": plan.supervisor_email, "seen": seen, "learner": plan.user_id},
+        subject_type="user",
+        subject_id=accounts.get(session=session, user_id=plan.user_id).nip,
+        detail={"course": plan.course_id, "seen": seen},
         address=address,
     )
     session.commit()

@@ -19,7 +19,7 @@ from modules.accounts.service import Scope
 from modules.reports import queries, siasn
 from modules.reports.queries import Filters, Window
 
-KINDS = ("people", "jp", "siasn")
+KINDS = ("people", "jp", "siasn", "after")
 FORMATS = ("csv", "xlsx")
 STATUS_LABELS = {
     "completed": N_("Completed"),
@@ -58,6 +58,22 @@ JP_HEADER = (
     N_("JP minimum (PNS)"),
     N_("JP ceiling (PPPK)"),
     N_("Status"),
+)
+AFTER_HEADER = (
+    N_("Group"),
+    N_("Completed"),
+    N_("Pre-test and post-test (people)"),
+    N_("Pre-test mean"),
+    N_("Post-test mean"),
+    N_("Gain"),
+    N_("Reaction survey (people)"),
+    N_("Reaction mean"),
+    N_("Action plans"),
+    N_("Plans reported"),
+    N_("Confirmed by a supervisor"),
+    N_("Of them, by a colleague on the roster"),
+    N_("Follow-up (people)"),
+    N_("Self-assessment change"),
 )
 # The fields of SIASN's course history (riwayat kursus), in its own names, so HR can paste
 # or map the rows when they record the training in SIASN (modules/reports/siasn.py: the codes)
@@ -186,6 +202,36 @@ def _siasn(ctx: ExportContext) -> Iterator[tuple[Any, ...]]:
         )
 
 
+def _after(ctx: ExportContext) -> Iterator[tuple[Any, ...]]:
+    """The after-course report's rows (computed by the job, few: one per group), groups too
+    small to show keeping only their count."""
+
+    def num(value: float | None) -> Any:
+        return "" if value is None else round(value, 2)
+
+    for row in ctx.after_rows:
+        label = row.label if row.key is not None else gettext("All in scope")
+        if row.hidden:
+            yield (label, row.completed, *([""] * 12))
+            continue
+        yield (
+            label,
+            row.completed,
+            row.pairs,
+            num(row.pre),
+            num(row.post),
+            num(row.gain),
+            row.reacted,
+            num(row.reaction),
+            row.plans,
+            row.reported,
+            row.confirmed,
+            row.confirmed_roster,
+            row.followed,
+            num(row.change),
+        )
+
+
 def _siasn_day(day: date | None) -> str:
     return day.strftime("%d-%m-%Y") if day else ""
 
@@ -205,17 +251,20 @@ class ExportContext:
         targets: dict[str, int],
         organiser: str,
         siasn: dict[str, Any] | None = None,
+        after_rows: list[Any] | None = None,
     ) -> None:
         self.conn, self.scope, self.filters, self.window = conn, scope, filters, window
         self.tz, self.year, self.targets, self.organiser = tz, year, targets, organiser
         # the SIASN codes: jenis_diklat_id, instansi (agency code -> id), base_url
         self.siasn = siasn or {"jenis_diklat_id": "", "instansi": {}, "base_url": ""}
+        self.after_rows = after_rows or []  # the after-course report, per group
 
 
 ROWS: dict[str, Callable[[ExportContext], Iterator[tuple[Any, ...]]]] = {
     "people": _people,
     "jp": _jp,
     "siasn": _siasn,
+    "after": _after,
 }
 
 
@@ -223,18 +272,21 @@ def header(kind: str) -> list[str]:
     """Column names of an export, in the requester's language (SIASN keeps its own)."""
     if kind == "siasn":
         return list(SIASN_HEADER)
-    return [gettext(h) for h in (PEOPLE_HEADER if kind == "people" else JP_HEADER)]
+    names = {"people": PEOPLE_HEADER, "jp": JP_HEADER, "after": AFTER_HEADER}[kind]
+    return [gettext(h) for h in names]
 
 
 SHEET_NAMES = {
     "people": N_("Status per person"),
     "jp": N_("JP recap"),
     "siasn": N_("SIASN course history"),
+    "after": N_("After the course"),
 }
 WIDTHS = {
     "people": (20, 30, 34, 30, 30, 8, 10, 16, 12, 12, 6, 22),
     "jp": (20, 30, 34, 30, 30, 8, 10, 8, 10, 10, 10, 22),
     "siasn": (20, 30, 34, 10, 10, 34, 34, 10, 22, 14, 14, 12, 50),
+    "after": (34, 10, 12, 10, 10, 8, 12, 10, 10, 10, 12, 12, 12, 12),
 }
 
 

@@ -161,6 +161,11 @@ def run(
                     "instansi": siasn.instansi_ids(settings.siasn_instansi_ids),
                     "base_url": settings.base_url.rstrip("/"),
                 },
+                after_rows=(
+                    _after_rows(reading, scope, filters, catalogue, settings)
+                    if job.kind == "after"
+                    else None
+                ),
             )
             count = exports.write(
                 kind=job.kind, fmt=job.format, ctx=ctx, path=partial, progress=progress
@@ -196,6 +201,24 @@ def run(
             error=N_("The export failed; please try again. The error was logged."),
             finished_at=utcnow(),
         )
+
+
+def _after_rows(
+    session: Session, scope: Any, filters: Any, catalogue: Any, settings: Any
+) -> list[Any]:
+    """The after-course report's rows for an export: by unit within one agency, else by
+    agency, as the page groups them when not asked otherwise."""
+    course = catalogue.get(filters.course_id)
+    if course is None:
+        raise JobError(N_("This course is no longer offered."))
+    return service.after_course(
+        conn=session.connection(),
+        scope=scope,
+        filters=filters,
+        course=course.content,
+        group_by=service.default_group(scope, filters, None),
+        min_group=settings.report_min_group,
+    )
 
 
 def _file_name(job: ReportJob, filters: queries.Filters) -> str:

@@ -8,6 +8,7 @@ at national scale has to be a single query, not a walk through each module's ser
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from modules.accounts.models import User
 from modules.accounts.service import Scope
 from modules.agencies.models import Agency
 from modules.certificates.models import Certificate
+from modules.plans.models import ActionPlan
 from modules.progress.models import CourseCompletion, Enrollment, LearningEvent
 from modules.quizzes.models import QuizAnswer, QuizAttempt
 
@@ -595,3 +597,203 @@ def certificate_agencies(*, conn: Any, scope: Scope, filters: Filters, window: W
     if window.start is not None:
         query = query.where(cert.c.completed_at >= window.start)
     return {row[0] for row in conn.execute(query)}
+
+
+# ---- after the course: knowledge gain, reaction, action plans, change at three months --------
+
+
+@dataclass
+class AfterRow:
+    """What came of the course for one group (an agency or a unit), or for everyone in scope
+    (`key` None): each figure with the number of people it rests on."""
+
+    key: str | None
+    label: str
+    completed: int = 0
+    pairs: int = 0  # people with a pre-test and a post-test
+    pre: float | None = None  # mean pre-test score, percent
+    post: float | None = None  # mean best post-test score, percent
+    reacted: int = 0  # people who answered the reaction survey
+    reaction: float | None = None  # mean answer, 1 to the scale's length
+    plans: int = 0
+    reported: int = 0
+    confirmed: int = 0  # supervisors who saw the change at work
+    confirmed_roster: int = 0  # of them, at an address of a colleague on the agency's roster
+    followed: int = 0  # people with both the opening self-assessment and the follow-up
+    change: float | None = None  # mean of (follow-up mean - opening mean) per person
+    hidden: bool = False  # too few people to show more than the count
+
+    @property
+    def gain(self) -> float | None:
+        return None if self.pre is None or self.post is None else self.post - self.pre
+
+
+def _per_person_score(quiz_id: str, best: bool) -> Any:
+    """Each person's score in a quiz of the course (their best, or the first handed in)."""
+    attempt_t = QuizAttempt.__table__  # type: ignore[attr-defined]
+    return (
+        select(
+            attempt_t.c.user_id.label("user_id"),
+            (func.max if best else func.min)(attempt_t.c.score).label("score"),
+        )
+        .where(
+            attempt_t.c.quiz_id == quiz_id,
+            attempt_t.c.submitted_at.is_not(None),
+            attempt_t.c.score.is_not(None),
+        )
+        .group_by(attempt_t.c.user_id)
+    )
+
+
+def _per_person_likert(course_id: str, quiz_id: str) -> Any:
+    """Each person's mean Likert answer in a form of the course (all their answers)."""
+    attempt_t = QuizAttempt.__table__  # type: ignore[attr-defined]
+    answer_t = QuizAnswer.__table__  # type: ignore[attr-defined]
+    return (
+        select(
+            attempt_t.c.user_id.label("user_id"),
+            func.avg(cast(answer_t.c.value, Integer)).label("mean"),
+        )
+        .select_from(answer_t.join(attempt_t, attempt_t.c.id == answer_t.c.attempt_id))
+        .where(
+            attempt_t.c.course_id == course_id,
+            attempt_t.c.quiz_id == quiz_id,
+            attempt_t.c.submitted_at.is_not(None),
+        )
+        .group_by(attempt_t.c.user_id)
+    )
+
+
+def after_course(
+    *,
+    conn: Any,
+    scope: Scope,
+    filters: Filters,
+    group_by: str,
+    quizzes: dict[str, str | None],
+) -> list[AfterRow]:
+    """Per group (and a last row for everyone in scope): completions, knowledge gain
+    (pre-test -> best post-test), the reaction survey's mean, action plans written, reported
+    and confirmed, and the change from the opening self-assessment to the follow-up. One
+    grouped query per measure; `quizzes` names the course's pre_test, post_test, survey,
+    opening and follow_up (None when it has none)."""
+    window = Window(today=date.max, start=None, end=datetime.max.replace(tzinfo=UTC))
+    conditions = _conditions(scope, Filters(**{**filters.__dict__, "status": None}), window)
+    key = _group_column(group_by)
+    course_id = filters.course_id
+    rows: dict[str | None, AfterRow] = {}  # None: everyone in scope
+
+    def grouped(query: Any, fill: Callable[[AfterRow, Any], None]) -> None:
+        for r in conn.execute(query):
+            for k in ("" if r.key is None else str(r.key), None):
+                row = rows.setdefault(k, AfterRow(key=k, label=""))
+                fill(row, r)
+
+    def over_users(*columns: Any, source: Any, extra: tuple[Any, ...] = ()) -> Any:
+        base = select(key.label("key"), *columns).select_from(source).where(*conditions, *extra)
+        return base.group_by(key)
+
+    plan_t = ActionPlan.__table__  # type: ignore[attr-defined]
+    grouped(
+        over_users(
+            func.count().label("n"),
+            source=user_t.join(
+                completion_t,
+                and_(completion_t.c.user_id == user_t.c.id, completion_t.c.course_id == course_id),
+            ),
+        ),
+        lambda row, r: setattr(row, "completed", row.completed + r.n),
+    )
+    sums: dict[tuple[Any, str], list[float]] = {}
+
+    def add(name: str) -> Callable[[AfterRow, Any], None]:
+        def fill(row: AfterRow, r: Any) -> None:
+            acc = sums.setdefault((row.key, name), [0.0, 0.0, 0.0])
+            acc[0] += float(r.a or 0) * r.n
+            acc[1] += float(r.b or 0) * r.n
+            acc[2] += r.n
+
+        return fill
+
+    if quizzes.get("pre_test") and quizzes.get("post_test"):
+        pre = _per_person_score(str(quizzes["pre_test"]), best=False).subquery("pre")
+        post = _per_person_score(str(quizzes["post_test"]), best=True).subquery("post")
+        grouped(
+            over_users(
+                func.count().label("n"),
+                func.avg(pre.c.score).label("a"),
+                func.avg(post.c.score).label("b"),
+                source=user_t.join(pre, pre.c.user_id == user_t.c.id).join(
+                    post, post.c.user_id == user_t.c.id
+                ),
+            ),
+            add("knowledge"),
+        )
+    if quizzes.get("survey"):
+        survey = _per_person_likert(course_id, str(quizzes["survey"])).subquery("survey")
+        grouped(
+            over_users(
+                func.count().label("n"),
+                func.avg(survey.c.mean).label("a"),
+                literal(0).label("b"),
+                source=user_t.join(survey, survey.c.user_id == user_t.c.id),
+            ),
+            add("reaction"),
+        )
+    if quizzes.get("opening") and quizzes.get("follow_up"):
+        before = _per_person_likert(course_id, str(quizzes["opening"])).subquery("before")
+        after = _per_person_likert(course_id, str(quizzes["follow_up"])).subquery("after")
+        grouped(
+            over_users(
+                func.count().label("n"),
+                func.avg(before.c.mean).label("a"),
+                func.avg(after.c.mean).label("b"),
+                source=user_t.join(before, before.c.user_id == user_t.c.id).join(
+                    after, after.c.user_id == user_t.c.id
+                ),
+            ),
+            add("change"),
+        )
+
+    def plans(row: AfterRow, r: Any) -> None:
+        row.plans += r.n
+        row.reported += int(r.reported or 0)
+        row.confirmed += int(r.confirmed or 0)
+        row.confirmed_roster += int(r.confirmed_roster or 0)
+
+    grouped(
+        over_users(
+            func.count().label("n"),
+            _count(plan_t.c.reported_at.is_not(None)).label("reported"),
+            _count(plan_t.c.supervisor_seen == true()).label("confirmed"),
+            _count(
+                and_(plan_t.c.supervisor_seen == true(), plan_t.c.supervisor_on_roster == true())
+            ).label("confirmed_roster"),
+            source=user_t.join(
+                plan_t, and_(plan_t.c.user_id == user_t.c.id, plan_t.c.course_id == course_id)
+            ),
+        ),
+        plans,
+    )
+    for (k, name), (a, b, n) in sums.items():
+        row = rows[k]
+        if not n:
+            continue
+        if name == "knowledge":
+            row.pairs, row.pre, row.post = int(n), a / n, b / n
+        elif name == "reaction":
+            row.reacted, row.reaction = int(n), a / n
+        else:
+            row.followed, row.change = int(n), (b - a) / n
+    labels: dict[Any, str] = {}
+    keys = [k for k in rows if k]
+    if group_by == "agency" and keys:
+        names = select(agency_t.c.id, agency_t.c.name).where(
+            agency_t.c.id.in_([int(k) for k in keys])
+        )
+        labels = {str(agency): name for agency, name in conn.execute(names)}
+    for k, row in rows.items():
+        row.label = "" if k is None else labels.get(k, k or "–")
+    total = rows.pop(None, AfterRow(key=None, label=""))
+    ordered = sorted(rows.values(), key=lambda r: (-r.completed, r.label))
+    return [*ordered, total]

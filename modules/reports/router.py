@@ -34,6 +34,10 @@ PEOPLE_EXPORTS = [
     ("siasn:csv", N_("SIASN course history (CSV)")),
 ]
 JP_EXPORTS = [("jp:csv", N_("JP recap (CSV)")), ("jp:xlsx", N_("JP recap (XLSX)"))]
+AFTER_EXPORTS = [
+    ("after:csv", N_("After the course (CSV)")),
+    ("after:xlsx", N_("After the course (XLSX)")),
+]
 
 
 def _base(
@@ -216,6 +220,44 @@ def self_assessment_page(request: Request, session: SessionDep, manager: HrOrAdm
     return render(
         request, "reports/self_assessment.html", context, status_code=422 if errors else 200
     )
+
+
+@router.get("/manage/reports/after")
+def after_page(
+    request: Request, session: SessionDep, manager: HrOrAdmin, group: str = ""
+) -> Response:
+    """What came of the course, per unit or agency: knowledge gain (pre-test to post-test),
+    the reaction survey, action plans written, reported and confirmed by supervisors, and the
+    self-assessment change at the follow-up. Counts and means only, never a person's words."""
+    filters, errors, context = _base(request, session, manager)
+    group = service.default_group(
+        manager.scope, filters, group if group in service.AFTER_GROUPS else None
+    )
+    rows = service.after_course(
+        conn=session.connection(),
+        scope=manager.scope,
+        filters=filters,
+        course=context["course"].content,
+        group_by=group,
+        min_group=request.app.state.settings.report_min_group,
+    )
+    changes = service.self_assessment_change(
+        conn=session.connection(),
+        scope=manager.scope,
+        filters=filters,
+        course=context["course"].content,
+    )
+    total = rows[-1]
+    context.update(
+        rows=rows[:-1],
+        total=total,
+        group=group,
+        changes=changes if not total.hidden else [],
+        pair=service.self_assessments(context["course"].content),
+        export_choices=AFTER_EXPORTS,
+        min_group=request.app.state.settings.report_min_group,
+    )
+    return render(request, "reports/after.html", context, status_code=422 if errors else 200)
 
 
 def _siasn_ready(

@@ -290,6 +290,56 @@ def self_assessment_change(
     return result
 
 
+def after_quizzes(course: CourseContent) -> dict[str, str | None]:
+    """The quizzes the after-course report reads: pre-test, post-test, survey, and the
+    opening self-assessment with its follow-up."""
+    pair = course.self_assessment_pair()
+    follow = course.quizzes_of_kind("follow_up")
+
+    def first(kind: str) -> str | None:
+        found = course.quizzes_of_kind(kind)
+        return found[0].id if found else None
+
+    return {
+        "pre_test": first("pre_test"),
+        "post_test": first("post_test"),
+        "survey": first("survey"),
+        "opening": pair[0].id if pair and follow else None,
+        "follow_up": follow[0].id if follow else None,
+    }
+
+
+AFTER_GROUPS = ("unit", "agency")
+
+
+def after_course(
+    *,
+    conn: Any,
+    scope: Scope,
+    filters: Filters,
+    course: CourseContent,
+    group_by: str,
+    min_group: int,
+) -> list[queries.AfterRow]:
+    """The after-course report, per group and for everyone in scope (the last row). A group
+    of fewer than `min_group` people who completed keeps only its count: survey answers and
+    self-assessments of three or four people would say who answered what."""
+    rows = queries.after_course(
+        conn=conn,
+        scope=scope,
+        filters=filters,
+        group_by=group_by if group_by in AFTER_GROUPS else "unit",
+        quizzes=after_quizzes(course),
+    )
+    for row in rows:
+        if row.completed < min_group:
+            row.pre = row.post = row.reaction = row.change = None
+            row.pairs = row.reacted = row.followed = 0
+            row.plans = row.reported = row.confirmed = row.confirmed_roster = 0
+            row.hidden = True
+    return rows
+
+
 def jp_targets(settings: Any) -> dict[str, int]:
     """The JP figures by employment type, from the settings: for a PNS the yearly minimum,
     for a PPPK the contract-year ceiling."""

@@ -231,6 +231,12 @@ EXPECTED: dict[tuple[str, str], tuple[str, int, int]] = {
         403,
         403,
         200,
+    ),    ("GET", "/manage/reports/after"): (
+        "/manage/reports/after?agency={bkn}",
+        303,
+        403,
+        403,
+        200,
     ),
     # no export chosen: 422, unless the agency is out of scope
     ("POST", "/manage/reports/exports"): (
@@ -311,6 +317,7 @@ HR_ANSWERS: dict[tuple[str, str], tuple[int, int]] = {
     ("GET", "/manage/reports/people"): (200, 403),
     ("GET", "/manage/reports/jp"): (200, 403),
     ("GET", "/manage/reports/self-assessment"): (200, 403),
+    ("GET", "/manage/reports/after"): (200, 403),
     ("POST", "/manage/reports/exports"): (422, 403),
     ("GET", "/manage/reports/exports"): (200, 200),
     ("GET", "/manage/reports/exports/{job_id}"): (404, 404),

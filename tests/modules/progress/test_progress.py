@@ -305,7 +305,8 @@ def test_a_new_learner_is_welcomed_with_what_to_do_first(client) -> None:
     response = register(client)
     page = client.get("/me/learning").text
     assert "Selamat datang, " in page
-    assert f'href="{lesson_url(FIRST)}"' in page and "Mulai: " in page
+    # the course opens with its pre-test
+    assert f'href="{COURSE}/quizzes/pre-test">Mulai: Pre-test Pengetahuan' in page
     client.get(lesson_url(FIRST))  # the first lesson opened: the welcome has done its work
     page = client.get("/me/learning").text
     assert "Selamat datang" not in page and "Lanjutkan: " in page

@@ -1,8 +1,8 @@
 """action plans
 
-Revision ID: fbe66f1af3f0
+Revision ID: e8404aabe830
 Revises: e9265a8bf466
-Create Date: 2026-12-07 22:42:39.896061
+Create Date: 2026-12-07 23:25:14.135063
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "fbe66f1af3f0"
+revision: str = "e8404aabe830"
 down_revision: str | None = "e9265a8bf466"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -38,6 +38,8 @@ def upgrade() -> None:
         ),
         sa.Column("supervisor_link_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("supervisor_mailed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("supervisor_mails", sa.Integer(), nullable=False),
+        sa.Column("supervisor_on_roster", sa.Boolean(), nullable=False),
         sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("supervisor_seen", sa.Boolean(), nullable=True),
         sa.Column("supervisor_comment", sa.Text(), nullable=True),
