@@ -67,6 +67,7 @@ def test_following_only_next_meets_every_quiz_and_completes(live_server: str, br
                 break
             page.get_by_role("link", name=re.compile(r"^Berikutnya: ")).click()
         elif path == "courses/berakhlak/plan":  # the last activity: one value, then save
+            page.locator("summary", has_text="Akuntabel").click()  # each value opens
             page.get_by_role("group", name="Akuntabel").get_by_label(
                 "Yang akan saya lakukan"
             ).fill("Setiap Jumat saya mencatat pekerjaan yang tertunda beserta alasannya.")

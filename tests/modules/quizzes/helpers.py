@@ -11,13 +11,15 @@ from modules.quizzes import service
 from modules.quizzes.grading import best_answer
 
 
-def pass_quizzes(app, user_id: int, course: CourseView) -> None:
+def pass_quizzes(
+    app, user_id: int, course: CourseView, kinds: tuple[str, ...] | None = None
+) -> None:
     """Take every quiz completion asks for (pass the graded ones, hand in the pre-test and the
     survey) with the best answers, through the learning workflow (start, answers, hand in) as
     the pages do."""
     for module in course.content.modules:
         for quiz in module.quizzes:
-            if not quiz.required:
+            if not quiz.required or (kinds is not None and quiz.kind not in kinds):
                 continue
             with Session(app.state.engine, expire_on_commit=False) as session:
                 attempt = workflow.start_attempt(

@@ -95,8 +95,10 @@ def test_after_course_figures_per_unit_hide_small_groups_and_export(app, tmp_pat
     soup = BeautifulSoup(page.text, "html.parser")
     rows = {
         r.th.get_text(strip=True): [c.get_text(" ", strip=True) for c in r.select("td")]
-        for r in soup.select("table.list tbody tr")
+        for r in soup.select("table.list")[0].select("tbody tr")
     }
+    values = [r.select("td") for r in soup.select("table.list")[1].select("tbody tr")]
+    assert len(values) == 7 and all(v[3].get_text() == "+1,00" for v in values)  # per value
     sdm = rows["Biro SDM"]
     assert sdm[:4] == ["5", "50,00", "80,00", "+30,00 (5)"], sdm
     assert sdm[4:] == ["4,00 (5)", "5", "3", "2 (0)", "+1,00 (5)"], sdm
