@@ -157,7 +157,14 @@ async def save_one(
             except service.AnswerInvalid:
                 return forms.UNREADABLE
             except service.AttemptClosed:
-                return CLOSED
+                counted = service.already_counted(
+                    conn=conn,
+                    attempt_id=ref.attempt.id,
+                    question_id=question_id,
+                    device=device,
+                    seq=seq,
+                )
+                return None if counted else CLOSED  # a copy the hand-in carried: saved
             return None
 
     problem = await run_in_threadpool(work)

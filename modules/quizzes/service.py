@@ -355,6 +355,24 @@ def record_answer(
     return True
 
 
+def already_counted(
+    *, conn: Connection, attempt_id: str, question_id: str, device: str | None, seq: int | None
+) -> bool:
+    """Whether a queued answer that arrives after its attempt closed was counted anyway: the
+    hand-in carried it (the page posts the device's numbers with its answers), so the kept
+    answer is from the same device with a number at least as high. Such a late copy is not a
+    conflict; any other late answer is."""
+    if device is None or seq is None:
+        return False
+    kept = conn.execute(
+        sa_select(QuizAnswer.client_device, QuizAnswer.client_seq).where(
+            col(QuizAnswer.attempt_id) == attempt_id,
+            col(QuizAnswer.question_id) == question_id,
+        )
+    ).first()
+    return kept is not None and kept[0] == device and (kept[1] or 0) >= seq
+
+
 def _is_open(conn: Connection, attempt_id: str) -> bool:
     return (
         conn.execute(

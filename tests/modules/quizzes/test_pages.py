@@ -385,3 +385,25 @@ def test_a_queued_answer_after_the_attempt_closed_is_refused_with_a_reason(clien
     with Session(app.state.engine) as session:
         kept = session.exec(select(QuizAnswer).where(QuizAnswer.question_id == "satu-q1")).one()
         assert kept.value == "null"  # what the grading saw: unanswered
+
+
+def test_a_queued_copy_of_an_answer_the_hand_in_carried_is_saved_not_refused(client) -> None:
+    """The page hands in with its answers and the device's numbers; the same answer still in
+    the queue, arriving a moment later, was counted: it is acknowledged, not a conflict. A
+    newer one (a higher number) is refused."""
+    register(client)
+    attempt = start(client)
+    token = csrf_from(client, attempt)
+    device = {"device": "perangkat-a1b2"}
+    client.post(
+        f"{attempt}/submit",
+        data={"csrf_token": token, "q-satu-q1": "0", "seq-satu-q1": "3", **device},
+    )
+    copy = autosave(client, attempt, token, "satu-q1", {"q-satu-q1": "0", "seq": "3", **device})
+    assert copy.status_code == 200 and "Tidak dihitung" not in copy.text
+    newer = autosave(client, attempt, token, "satu-q1", {"q-satu-q1": "1", "seq": "4", **device})
+    assert newer.status_code == 409
+    other = autosave(
+        client, attempt, token, "satu-q1", {"q-satu-q1": "0", "seq": "3", "device": "lain-1"}
+    )
+    assert other.status_code == 409
