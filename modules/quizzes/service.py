@@ -365,7 +365,7 @@ def already_counted(
     if device is None or seq is None:
         return False
     kept = conn.execute(
-        sa_select(QuizAnswer.client_device, QuizAnswer.client_seq).where(
+        sa_select(col(QuizAnswer.client_device), col(QuizAnswer.client_seq)).where(
             col(QuizAnswer.attempt_id) == attempt_id,
             col(QuizAnswer.question_id) == question_id,
         )
