@@ -33,6 +33,7 @@ from app.settings import DEFAULT_SECRET, Settings
 from modules.accounts.cli import users_cli
 from modules.agencies import service as agencies_service
 from modules.agencies.cli import agencies_cli
+from modules.authoring import cli as authoring_cli
 from modules.certificates import keys
 from modules.certificates.cli import certificates_cli, keys_cli
 from modules.courses.cli import content_cli
@@ -45,6 +46,7 @@ cli = typer.Typer(help="BerAKHLAK learning platform.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 mail_cli = typer.Typer(help="Outgoing mail.", no_args_is_help=True)
 quizzes_cli.register(content_cli)
+authoring_cli.register(content_cli)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(content_cli, name="content")
 cli.add_typer(users_cli, name="users")

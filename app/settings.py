@@ -88,6 +88,18 @@ class Settings(BaseSettings):
     jp_ceiling_pppk: int = Field(
         24, ge=1, description="JP a PPPK may take in a contract year at most: a ceiling."
     )
+    upload_max_bytes: int = Field(
+        50 * 1024 * 1024,
+        ge=1024,
+        description="Largest course archive (zip) taken in, in bytes; its own limit, apart "
+        "from BERAKHLAK_MAX_BODY_BYTES.",
+    )
+    upload_max_files: int = Field(1000, ge=1, description="Most files a course archive may hold.")
+    upload_max_unpacked_bytes: int = Field(
+        200 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes a course archive may unpack to, all files together.",
+    )
     plan_report_days: int = Field(
         30,
         ge=1,

@@ -15,7 +15,13 @@ from sqlmodel import Session, col, select
 from app import jobs
 from app.clock import utcnow
 from app.db import run_read
+
+# re-exported: what a course archive taken in (modules/authoring) is checked against
+from modules.courses.content import ATTACHMENT_TYPES as ATTACHMENT_TYPES
+from modules.courses.content import COURSE_FILE as COURSE_FILE
+from modules.courses.content import MAX_ASSET_BYTES as MAX_ASSET_BYTES
 from modules.courses.content import ContentError, LoadedCourse, load_content_dir
+from modules.courses.content import load_course as load_course
 from modules.courses.models import (
     ContentAsset,
     ContentCheck,
