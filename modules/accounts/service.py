@@ -1108,6 +1108,37 @@ def unsubscribe_token(*, secret: str, user_id: int) -> str:
     return f"{user_id}.{_unsubscribe_mac(secret, user_id)}"
 
 
+def queue_reminder(
+    session: Session,
+    settings: Any,
+    *,
+    user: User,
+    template: str,
+    context: dict[str, Any],
+    purpose: str,
+) -> None:
+    """Queue a reminder mail to a person in their language, with the page that turns
+    reminders off (`unsubscribe` in the template's context) and the RFC 8058 one-click
+    header, in the caller's transaction (mail.MailRefused when it cannot go)."""
+    token = unsubscribe_token(secret=settings.secret_key, user_id=_id(user))
+    base = settings.base_url.rstrip("/")
+    mail.queue(
+        session,
+        settings,
+        to=user.email or "",
+        name=user.name,
+        locale=user.locale or settings.default_locale,
+        template=template,
+        context={**context, "unsubscribe": f"{base}/unsubscribe/{token}"},
+        purpose=purpose,
+        user_id=user.id,
+        headers={
+            "List-Unsubscribe": f"<{base}/api/unsubscribe/{token}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+
+
 def unsubscribe_user(*, session: Session, secret: str, token: str) -> User | None:
     """The person an unsubscribe token is for, or None."""
     user_part, _dot, mac = token.partition(".")

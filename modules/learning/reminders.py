@@ -19,13 +19,6 @@ REMINDER_JOB = "reminders.send"
 PAGE = 200
 
 
-def unsubscribe_links(settings: Any, user_id: int) -> tuple[str, str]:
-    """The page a person opens to stop reminders, and the one-click address (RFC 8058)."""
-    token = accounts.unsubscribe_token(secret=settings.secret_key, user_id=user_id)
-    base = settings.base_url.rstrip("/")
-    return f"{base}/unsubscribe/{token}", f"{base}/api/unsubscribe/{token}"
-
-
 def send_due(*, session: Session, settings: Any, catalogue: Any) -> int:
     """Mail every reminder due today, a page per transaction. Returns how many went out."""
     today = clock.today(settings.tz)
@@ -44,14 +37,11 @@ def send_due(*, session: Session, settings: Any, catalogue: Any) -> int:
             if course is None or not progress.mark_reminded(session=session, reminder=reminder):
                 continue
             user = accounts.get(session=session, user_id=reminder.user_id)
-            page, one_click = unsubscribe_links(settings, reminder.user_id)
             try:
-                mail.queue(
+                accounts.queue_reminder(
                     session,
                     settings,
-                    to=user.email or "",
-                    name=user.name,
-                    locale=user.locale or settings.default_locale,
+                    user=user,
                     template="reminder",
                     context={
                         "name": user.name,
@@ -60,14 +50,8 @@ def send_due(*, session: Session, settings: Any, catalogue: Any) -> int:
                         "due_on": reminder.due_on,
                         "days_left": (reminder.due_on - today).days,
                         "link": f"{settings.base_url.rstrip('/')}/courses/{course.id}",
-                        "unsubscribe": page,
                     },
                     purpose="reminder",
-                    user_id=user.id,
-                    headers={
-                        "List-Unsubscribe": f"<{one_click}>",
-                        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                    },
                 )
             except mail.MailRefused:
                 log.exception("reminder for user %s refused", user.id)

@@ -46,19 +46,16 @@ def send_reminders(ctx: JobContext) -> None:
                 continue  # withdrawn: claimed, so it is not looked at again
             user = accounts.get(session=session, user_id=reminder.user_id)
             view = service.get(session=session, user_id=reminder.user_id, course_id=course.id)
-            token = accounts.unsubscribe_token(secret=settings.secret_key, user_id=reminder.user_id)
             link = (
                 f"{base}/courses/{course.id}/quizzes/{follow_up[course.id].id}"
                 if reminder.kind == "follow_up"
                 else f"{base}/courses/{course.id}/plan/report"
             )
             try:
-                mail.queue(
+                accounts.queue_reminder(
                     session,
                     settings,
-                    to=user.email or "",
-                    name=user.name,
-                    locale=user.locale or settings.default_locale,
+                    user=user,
                     template="plan_due",
                     context={
                         "name": user.name,
@@ -66,14 +63,8 @@ def send_reminders(ctx: JobContext) -> None:
                         "course": course.content.title,
                         "written_on": view.plan.written_at if view else None,
                         "link": link,
-                        "unsubscribe": f"{base}/unsubscribe/{token}",
                     },
                     purpose="plan_reminder",
-                    user_id=user.id,
-                    headers={
-                        "List-Unsubscribe": f"<{base}/api/unsubscribe/{token}>",
-                        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                    },
                 )
             except mail.MailRefused:
                 log.exception("plan reminder for user %s refused", user.id)
