@@ -34,10 +34,12 @@ def standing(
         if ready
         else set()
     )
-    written = course.content.plan is not None and plans.written(
-        session=session, user_id=user_id, course_id=course.id
-    )
-    return rules.standing(course, done, passed, written)
+    found = rules.standing(course, done, passed)
+    # the plan is asked about only when it is all that may be left (most events come before):
+    # no query on a lesson mark in the middle of the course
+    if found.plan_open and plans.written(session=session, user_id=user_id, course_id=course.id):
+        return rules.standing(course, done, passed, plan_written=True)
+    return found
 
 
 @dataclass(frozen=True)

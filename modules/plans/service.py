@@ -40,8 +40,8 @@ REPORT_JOB = "plans.remind"
 
 
 class PlanFormError(ValueError):
-    """The form has problems; `errors` maps a field name to a message id (with `values` for
-    its placeholders)."""
+    """The form has problems; `errors` maps a field name to a message id (translated where
+    the form shows it)."""
 
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(", ".join(errors))

@@ -634,7 +634,7 @@ def _per_person_score(quiz_id: str, best: bool) -> Any:
     return (
         select(
             attempt_t.c.user_id.label("user_id"),
-            (func.max if best else func.min)(attempt_t.c.score).label("score"),
+            (func.max if best else func.min)(attempt_t.c.score).label("value"),
         )
         .where(
             attempt_t.c.quiz_id == quiz_id,
@@ -652,7 +652,7 @@ def _per_person_likert(course_id: str, quiz_id: str) -> Any:
     return (
         select(
             attempt_t.c.user_id.label("user_id"),
-            func.avg(cast(answer_t.c.value, Integer)).label("mean"),
+            func.avg(cast(answer_t.c.value, Integer)).label("value"),
         )
         .select_from(answer_t.join(attempt_t, attempt_t.c.id == answer_t.c.attempt_id))
         .where(
@@ -715,45 +715,26 @@ def after_course(
 
         return fill
 
+    def paired(name: str, first: Any, second: Any | None = None) -> None:
+        """Over the people with a value in each per-person query: the mean of each (of the
+        one, twice, when there is one)."""
+        a = first.subquery(f"{name}_a")
+        b = second.subquery(f"{name}_b") if second is not None else a
+        source = user_t.join(a, a.c.user_id == user_t.c.id)
+        if second is not None:
+            source = source.join(b, b.c.user_id == user_t.c.id)
+        columns = (func.avg(a.c.value).label("a"), func.avg(b.c.value).label("b"))
+        grouped(over_users(func.count().label("n"), *columns, source=source), add(name))
+
     if quizzes.get("pre_test") and quizzes.get("post_test"):
-        pre = _per_person_score(str(quizzes["pre_test"]), best=False).subquery("pre")
-        post = _per_person_score(str(quizzes["post_test"]), best=True).subquery("post")
-        grouped(
-            over_users(
-                func.count().label("n"),
-                func.avg(pre.c.score).label("a"),
-                func.avg(post.c.score).label("b"),
-                source=user_t.join(pre, pre.c.user_id == user_t.c.id).join(
-                    post, post.c.user_id == user_t.c.id
-                ),
-            ),
-            add("knowledge"),
-        )
+        pre = _per_person_score(str(quizzes["pre_test"]), best=False)
+        paired("knowledge", pre, _per_person_score(str(quizzes["post_test"]), best=True))
     if quizzes.get("survey"):
-        survey = _per_person_likert(course_id, str(quizzes["survey"])).subquery("survey")
-        grouped(
-            over_users(
-                func.count().label("n"),
-                func.avg(survey.c.mean).label("a"),
-                literal(0).label("b"),
-                source=user_t.join(survey, survey.c.user_id == user_t.c.id),
-            ),
-            add("reaction"),
-        )
+        survey = _per_person_likert(course_id, str(quizzes["survey"]))
+        paired("reaction", survey)
     if quizzes.get("opening") and quizzes.get("follow_up"):
-        before = _per_person_likert(course_id, str(quizzes["opening"])).subquery("before")
-        after = _per_person_likert(course_id, str(quizzes["follow_up"])).subquery("after")
-        grouped(
-            over_users(
-                func.count().label("n"),
-                func.avg(before.c.mean).label("a"),
-                func.avg(after.c.mean).label("b"),
-                source=user_t.join(before, before.c.user_id == user_t.c.id).join(
-                    after, after.c.user_id == user_t.c.id
-                ),
-            ),
-            add("change"),
-        )
+        opening = _per_person_likert(course_id, str(quizzes["opening"]))
+        paired("change", opening, _per_person_likert(course_id, str(quizzes["follow_up"])))
 
     def plans(row: AfterRow, r: Any) -> None:
         row.plans += r.n

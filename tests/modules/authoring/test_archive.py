@@ -119,7 +119,7 @@ SVG_EXTERNAL = (
     b'<image xlink:href="https://contoh.example/x.png"/></svg>'
 )
 SVG_ENTITY = (
-    b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x "xxxxxxxx">]>'
+    b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x "teks berulang">]>'
     b'<svg xmlns="http://www.w3.org/2000/svg">&x;</svg>'
 )
 HOSTILE = {
