@@ -213,12 +213,16 @@ def completed_page(
         found = course.quiz(last.quiz_id)
         quiz = found[1] if found else None
     plan_view = plans_service.get(session=session, user_id=user.id, course_id=course.id)
-    # self-assessments never block completion: the page offers those not taken yet
+    # self-assessments never block completion: the page offers those not taken yet, except an
+    # opening one a follow-up is compared with (taken after the course it is no starting point)
+    pair = course.content.self_assessment_pair()
+    opening = pair[0].id if pair and pair[1].kind == "follow_up" else None
     untaken = [
         quiz
         for module in course.content.modules
         for quiz in module.quizzes
         if quiz.kind == "self_assessment"
+        and quiz.id != opening
         and not any(
             a.submitted_at is not None
             for a in quizzes_service.attempts(
