@@ -193,19 +193,21 @@ def completed_page(
     if completion is None:
         return RedirectResponse(f"/courses/{course.id}", status_code=303)
     settings = request.app.state.settings
+    # The job's state first, then the certificate: the other order misses a certificate the
+    # worker issues between the two reads (no certificate yet, and no job left to wait for).
+    state = next(
+        (
+            s
+            for owed, s in certificates_service.owed_to(session=session, user_id=user.id)
+            if owed.course_id == course.id
+        ),
+        None,
+    )
     certificate = certificates_service.current(
         session=session, user_id=user.id, course_id=course.id
     )
-    state = None
-    if certificate is None:
-        state = next(
-            (
-                s
-                for owed, s in certificates_service.owed_to(session=session, user_id=user.id)
-                if owed.course_id == course.id
-            ),
-            None,
-        )
+    if certificate is not None:
+        state = None
     # the quiz whose hand-in completed the course, when it is the learner's own
     last = quizzes_service.get_attempt(session=session, attempt_id=attempt) if attempt else None
     quiz = None
