@@ -55,6 +55,8 @@ from modules.agencies.router import router as agencies_router
 from modules.audit import jobs as audit_jobs
 from modules.audit import service as audit_service
 from modules.audit.router import router as audit_router
+from modules.authoring import jobs as authoring_jobs
+from modules.authoring.router import router as authoring_router
 from modules.certificates import jobs as certificates_jobs
 from modules.certificates import keys as certificates_keys
 from modules.certificates import service as certificates_service
@@ -167,6 +169,7 @@ def job_registry() -> jobs.Registry:
     registry.add(ratelimit.HANDLERS, ratelimit.SCHEDULES)
     registry.add(accounts_jobs.HANDLERS, accounts_jobs.SCHEDULES)
     registry.add(audit_jobs.HANDLERS, audit_jobs.SCHEDULES)
+    registry.add(authoring_jobs.HANDLERS)
     registry.add(certificates_jobs.HANDLERS)
     registry.add(learning_jobs.HANDLERS, learning_jobs.SCHEDULES)
     registry.add(plans_jobs.HANDLERS, plans_jobs.SCHEDULES)
@@ -255,6 +258,10 @@ NOT_PERSONAL = {
     # the outbox's bookkeeping: its payloads repeat what the sections above show (a mail's id,
     # a certificate owed), and finished jobs are deleted after BERAKHLAK_JOB_KEEP_DAYS
     "job": "queue bookkeeping, deleted after BERAKHLAK_JOB_KEEP_DAYS",
+    # a trainer's work on a course, not about them: who published or edited is in the audit
+    # section (course.publish, course.edit); the rows stay with the course's history
+    "publication": "a course's history of live versions; who is in the audit section",
+    "course_draft": "a course's working copy; who edited it is in the audit section",
 }
 
 
@@ -407,6 +414,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_erasure_router,
         accounts_tokens_router,
         audit_router,
+        authoring_router,
         agencies_router,
         learning_router,
         learning_plan_router,

@@ -12,6 +12,7 @@ from app import ratelimit as _ratelimit  # noqa: F401
 from modules.accounts import models as _accounts  # noqa: F401
 from modules.agencies import models as _agencies  # noqa: F401
 from modules.audit import models as _audit  # noqa: F401
+from modules.authoring import models as _authoring  # noqa: F401
 from modules.certificates import models as _certificates  # noqa: F401
 from modules.courses import models as _courses  # noqa: F401
 from modules.plans import models as _plans  # noqa: F401

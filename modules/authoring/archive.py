@@ -69,6 +69,8 @@ class Intake:
     folder: Path | None = None
     problems: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    # the course folder's files by path within it (unpack: when every file is sound)
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 class Refused(Exception):
@@ -149,7 +151,7 @@ def _clean_image(data: bytes, suffix: str) -> bytes:
         return out.getvalue()
 
 
-def _file_problem(path: str, data: bytes) -> tuple[str | None, bytes]:
+def file_problem(path: str, data: bytes) -> tuple[str | None, bytes]:
     """Why a file's bytes cannot be taken in, or None with the bytes to write."""
     suffix = PurePosixPath(path).suffix.lower()
     if suffix not in ALLOWED:
@@ -199,6 +201,15 @@ def take_in(
 ) -> Intake:
     """Check an uploaded course archive and, when all of it is sound, put the course in the
     content folder (a folder named by its id) in one rename; otherwise write nothing."""
+    intake = unpack(data, limits)
+    if intake.problems:
+        return intake
+    return _place(intake.files, content_dir, intake, replace)
+
+
+def unpack(data: bytes, limits: Limits | None = None) -> Intake:
+    """Read an uploaded course archive into memory, every entry checked (nothing written):
+    `files` holds the course folder's files by path within it when all are sound."""
     limits = limits or Limits()
     intake = Intake()
     if len(data) > limits.archive_bytes:
@@ -229,7 +240,7 @@ def take_in(
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError):
                 intake.problems.append(f"{info.filename}: " + tr("damaged in the archive"))
                 continue
-            problem, cleaned = _file_problem(info.filename, raw)
+            problem, cleaned = file_problem(info.filename, raw)
             if problem:
                 intake.problems.append(f"{info.filename}: {problem}")
             contents[info.filename] = cleaned
@@ -239,7 +250,10 @@ def take_in(
     if root is None:
         intake.problems.append(tr("no course.md at the archive's root or in its one top folder"))
         return intake
-    return _place(contents, root, content_dir, intake, replace)
+    intake.files = {
+        name[len(root) :]: data for name, data in contents.items() if name.startswith(root)
+    }
+    return intake
 
 
 def _checked_entries(
@@ -289,9 +303,7 @@ def _checked_entries(
     return files
 
 
-def _place(
-    contents: dict[str, bytes], root: str, content_dir: Path, intake: Intake, replace: bool
-) -> Intake:
+def _place(contents: dict[str, bytes], content_dir: Path, intake: Intake, replace: bool) -> Intake:
     """Write the course into a new folder beside the content folder's courses, check it as
     `content check` does, then rename it into place; remove it on any problem."""
     content_dir.mkdir(parents=True, exist_ok=True)
@@ -299,9 +311,7 @@ def _place(
     try:
         course_dir = staging / "course"
         for name, data in contents.items():
-            if not name.startswith(root):
-                continue
-            target = course_dir / name[len(root) :]
+            target = course_dir / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         loaded = load_course(course_dir, display_root=course_dir)

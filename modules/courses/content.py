@@ -651,7 +651,18 @@ class _CourseReader:
         def resolve(target: str, line: int, is_image: bool) -> str | None:
             return self._resolve(doc, target, doc.body_line + line - 1, is_image)
 
-        return self.md.render(doc.body, {"resolve": resolve})
+        def no_alt(target: str, line: int) -> None:
+            self.report.add(
+                doc.path,
+                doc.body_line + line - 1,
+                tr(
+                    "image '{target}' has no description (alt text): say what it shows "
+                    "between the brackets, ![like this]({target})",
+                    target=target,
+                ),
+            )
+
+        return self.md.render(doc.body, {"resolve": resolve, "no_alt": no_alt})
 
     def _resolve(self, doc: _Doc, target: str, line: int, is_image: bool) -> str | None:
         if target.lower().startswith(EXTERNAL):

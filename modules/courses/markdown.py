@@ -78,6 +78,9 @@ def _rewrite_links(state: StateCore) -> None:
                 child.attrSet("rel", "noopener noreferrer")
             if attr == "src":
                 child.attrSet("loading", "lazy")
+                no_alt = state.env.get("no_alt")
+                if no_alt is not None and not child.content.strip():
+                    no_alt(target, line)  # learners who cannot see it are told nothing
 
 
 def make_renderer() -> MarkdownIt:

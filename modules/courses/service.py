@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -12,31 +13,37 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import jobs
 from app.clock import utcnow
 from app.db import run_read
+from modules.courses import versions
 
 # re-exported: what a course archive taken in (modules/authoring) is checked against
 from modules.courses.content import ATTACHMENT_TYPES as ATTACHMENT_TYPES
 from modules.courses.content import COURSE_FILE as COURSE_FILE
 from modules.courses.content import MAX_ASSET_BYTES as MAX_ASSET_BYTES
-from modules.courses.content import ContentError, LoadedCourse, load_content_dir
+from modules.courses.content import ContentError, LoadedCourse, content_hash, load_content_dir
 from modules.courses.content import load_course as load_course
 from modules.courses.models import (
     ContentAsset,
     ContentCheck,
     ContentVersion,
     Course,
+    CourseAccess,
     CourseModule,
     Lesson,
+    Publication,
 )
 from modules.courses.schemas import CourseContent, LessonContent, ModuleContent, QuizContent
 
-log = logging.getLogger("berakhlak.content")
-REFRESH_SECONDS = 5.0
 # Enqueued with every change of a course's live version (the learning workflow settles its
 # learners again: a requirement removed may complete some of them).
-PUBLISHED_JOB = "content.published"
+from modules.courses.versions import PUBLISHED_JOB as PUBLISHED_JOB
+from modules.courses.versions import FileDiff as FileDiff
+from modules.courses.versions import diff as diff
+from modules.courses.versions import publications as publications
+
+log = logging.getLogger("berakhlak.content")
+REFRESH_SECONDS = 5.0
 
 
 @dataclass
@@ -51,7 +58,14 @@ class CourseSync:
     kept_previous: bool = False  # the folder is broken; the last good version stays live
 
 
-def _store_version(session: Session, loaded: LoadedCourse, position: int) -> tuple[int, bool]:
+def _store_version(
+    session: Session, loaded: LoadedCourse, position: int | None, how: Publish
+) -> tuple[int, bool]:
+    """Store a valid course (its snapshot, assets and source files) unless the same files are
+    stored already, and make it live as `how` says. Returns the version id and whether it
+    was new. A sync from disk makes a known older version live again only when the course's
+    live version came from disk too: a folder behind a publish made in the browser (whose
+    copy on disk the worker is still to write) never undoes it."""
     content = loaded.content
     assert content is not None
     version = session.exec(
@@ -61,6 +75,7 @@ def _store_version(session: Session, loaded: LoadedCourse, position: int) -> tup
         )
     ).first()
     created = version is None
+    files = how.files if how.files is not None else versions.folder_files(loaded.folder)
     if version is None:
         version = ContentVersion(
             course_id=content.id,
@@ -78,21 +93,81 @@ def _store_version(session: Session, loaded: LoadedCourse, position: int) -> tup
                         sha256=asset.sha256, media_type=asset.media_type, size=len(data), data=data
                     )
                 )
-        session.flush()
-    assert version.id is not None
-    course = session.get(Course, content.id) or Course(
-        id=content.id, title="", jp=0, language="", current_version_id=version.id
-    )
-    published = course.current_version_id != version.id or not course.active
-    course.title, course.jp, course.language = content.title, content.jp, content.language
-    course.position, course.current_version_id, course.active = position, version.id, True
-    session.add(course)
-    if published:
-        jobs.enqueue(session, PUBLISHED_JOB, {"course_id": content.id, "version_id": version.id})
+    if version.files is None:  # new, or stored before sources were kept
+        version.files = versions.store_files(session, files)
+        session.add(version)
     session.flush()
+    assert version.id is not None
+    course = session.get(Course, content.id)
+    if (
+        how.action == "sync"
+        and not created
+        and course is not None
+        and course.current_version_id != version.id
+        and course.active
+    ):
+        last = versions.last_publication(session, content.id)
+        if last is not None and last.action != "sync":
+            log.warning(
+                "content: %s on disk is an earlier version than the one published from the "
+                "browser; the published version stays live",
+                content.id,
+            )
+            session.commit()
+            return version.id, created
+    versions.make_live(
+        session,
+        course_id=content.id,
+        version=version,
+        action=how.action,
+        actor_id=how.actor_id,
+        position=position,
+    )
     _sync_structure(session, content)
     session.commit()
     return version.id, created
+
+
+@dataclass(frozen=True)
+class Publish:
+    """How a version becomes live: by a sync from disk, or a publish from the browser (with
+    the files the draft holds and who published it)."""
+
+    action: str = "sync"
+    actor_id: int | None = None
+    files: dict[str, bytes] | None = None
+
+
+def publish_course(
+    *, engine: Engine, loaded: LoadedCourse, files: dict[str, bytes], actor_id: int
+) -> tuple[int, bool]:
+    """Make a checked course (a draft written to a folder and loaded) the live version: its
+    version id, and whether those files were new."""
+    for attempt in range(3):
+        try:
+            with Session(engine) as session:
+                return _store_version(session, loaded, None, Publish("publish", actor_id, files))
+        except IntegrityError:  # another process stored the same version first
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def roll_back(*, session: Session, course_id: str, version_id: int, actor_id: int) -> bool:
+    """Make an earlier stored version of the course live again (False: no such version, or it
+    is live already). Commits."""
+    version = session.get(ContentVersion, version_id)
+    if version is None or version.course_id != course_id:
+        return False
+    done = versions.make_live(
+        session, course_id=course_id, version=version, action="rollback", actor_id=actor_id
+    )
+    if done is None:
+        session.rollback()
+        return False
+    _sync_structure(session, CourseContent.model_validate_json(version.snapshot))
+    session.commit()
+    return True
 
 
 def _sync_structure(session: Session, content: CourseContent) -> None:
@@ -149,7 +224,7 @@ def sync_content(*, engine: Engine, root: Path) -> list[CourseSync]:
             for attempt in range(3):
                 try:
                     with Session(engine) as session:
-                        _vid, result.created = _store_version(session, loaded, position)
+                        _vid, result.created = _store_version(session, loaded, position, Publish())
                     break
                 except IntegrityError:  # another process stored the same version first
                     if attempt == 2:
@@ -187,10 +262,12 @@ def sync_content(*, engine: Engine, root: Path) -> list[CourseSync]:
 
 def _retire_missing(engine: Engine, present: set[str], folders: set[str]) -> None:
     """A course whose folder was removed from the content is withdrawn from the catalogue
-    (its rows and everyone's progress stay); its stale check row goes."""
+    (its rows and everyone's progress stay); its stale check row goes. A course last
+    published from the browser has no folder until the worker writes it: it stays."""
     with Session(engine) as session:
         for course in session.exec(select(Course).where(Course.active == True)).all():  # noqa: E712
-            if course.id not in present:
+            last = versions.last_publication(session, course.id)
+            if course.id not in present and (last is None or last.action == "sync"):
                 course.active = False
                 session.add(course)
                 log.warning("content: course %s has no folder any more; withdrawn", course.id)
@@ -269,6 +346,8 @@ class CourseView:
     def __init__(self, version_id: int, content: CourseContent) -> None:
         self.version_id = version_id
         self.content = content
+        # the agencies offered the course (None: every agency), from its access row
+        self.offered_to: frozenset[int] | None = None
         flat = content.lessons()
         self.lesson_ids = [lesson.id for _m, lesson in flat]
         base = f"/courses/{content.id}"
@@ -301,6 +380,10 @@ class CourseView:
     @property
     def id(self) -> str:
         return self.content.id
+
+    def offered(self, agency_id: int | None) -> bool:
+        """Whether people of this agency see the course (in the catalogue, and may learn)."""
+        return self.offered_to is None or agency_id in self.offered_to
 
     def quiz(self, quiz_id: str) -> tuple[ModuleContent, QuizContent] | None:
         """A quiz of this course with its module."""
@@ -397,6 +480,9 @@ class Catalogue:
                         version_id, CourseContent.model_validate_json(snapshot.snapshot)
                     )
                 views[course_id] = view
+            for access in session.exec(select(CourseAccess)).all():
+                if access.course_id in views:
+                    views[access.course_id].offered_to = offered_to(access)
             self._views, self._order = views, [r[0] for r in rows]
             self._checked = time.monotonic()
 
@@ -479,3 +565,113 @@ def version_of(*, session: Session, course_id: str, version_id: int) -> int:
     if course is None:
         raise LookupError(course_id)
     return course.current_version_id
+
+
+def blob(*, session: Session, sha256: str) -> bytes | None:
+    """One source file's bytes by hash."""
+    return versions.blob(session, sha256)
+
+
+def store_blob(*, session: Session, data: bytes) -> str:
+    """Keep one source file's bytes; their hash."""
+    return versions.store_blob(session, data)
+
+
+def version_files(*, session: Session, version_id: int) -> dict[str, bytes] | None:
+    """The files a version was made from (None: not kept)."""
+    return versions.version_files(session, version_id)
+
+
+def manifest_of(*, session: Session, version_id: int) -> dict[str, str] | None:
+    """A version's {path: sha256} (None: not kept)."""
+    return versions.manifest(session.get(ContentVersion, version_id))
+
+
+def folder_of(*, session: Session, course_id: str) -> str | None:
+    """The folder name a course was last synced from."""
+    row = session.exec(
+        select(ContentCheck.folder).where(col(ContentCheck.course_id) == course_id)
+    ).first()
+    return row
+
+
+def version_row(*, session: Session, version_id: int) -> ContentVersion | None:
+    return session.get(ContentVersion, version_id)
+
+
+def course_versions(*, session: Session, course_id: str) -> list[ContentVersion]:
+    """Every stored version of a course, newest first."""
+    return list(
+        session.exec(
+            select(ContentVersion)
+            .where(col(ContentVersion.course_id) == course_id)
+            .order_by(col(ContentVersion.id).desc())
+        ).all()
+    )
+
+
+def is_stored_folder(*, session: Session, course_id: str, folder: Path) -> bool:
+    """Whether a course folder on disk holds exactly a stored version of the course (so that
+    writing another version over it loses nothing)."""
+    digest = content_hash(folder)
+    return (
+        session.exec(
+            select(ContentVersion.id).where(
+                col(ContentVersion.course_id) == course_id,
+                col(ContentVersion.content_hash) == digest,
+            )
+        ).first()
+        is not None
+    )
+
+
+def last_publication(*, session: Session, course_id: str) -> Publication | None:
+    return versions.last_publication(session, course_id)
+
+
+def note_disk(*, session: Session, course_id: str, version_id: int, note: str) -> None:
+    """Say on the version's latest publication what became of its copy on disk."""
+    row = session.exec(
+        select(Publication)
+        .where(col(Publication.course_id) == course_id, col(Publication.version_id) == version_id)
+        .order_by(col(Publication.id).desc())
+    ).first()
+    if row is not None:
+        row.disk_note = note[:300]
+        session.add(row)
+
+
+def offered_to(access: CourseAccess | None) -> frozenset[int] | None:
+    """The agencies a course is offered to (its owner always among them); None: every one."""
+    if access is None or access.agencies is None:
+        return None
+    chosen = {int(a) for a in json.loads(access.agencies)}
+    if access.owner_agency_id is not None:
+        chosen.add(access.owner_agency_id)
+    return frozenset(chosen)
+
+
+def access_of(*, session: Session, course_id: str) -> CourseAccess:
+    """A course's owner, audience and review rule (the defaults when none were set)."""
+    return session.get(CourseAccess, course_id) or CourseAccess(course_id=course_id)
+
+
+def set_access(
+    *,
+    session: Session,
+    course_id: str,
+    owner_agency_id: int | None,
+    agencies: list[int] | None,
+    review: bool,
+    accredited: bool,
+) -> CourseAccess:
+    """Record who owns a course, who is offered it and whether publishing needs a review (an
+    accredited course always does). The caller commits."""
+    row = session.get(CourseAccess, course_id) or CourseAccess(course_id=course_id)
+    row.owner_agency_id = owner_agency_id
+    row.agencies = json.dumps(sorted(set(agencies))) if agencies is not None else None
+    row.accredited = accredited
+    row.review = review or accredited
+    session.add(row)
+    session.flush()
+    return row

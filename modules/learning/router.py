@@ -42,12 +42,21 @@ def _attempt_url(attempt_id: str, page: str = "") -> str:
     return f"/attempts/{attempt_id}{page}"
 
 
+def _may_learn(course: Any, agency_id: int, state: Any) -> bool:
+    """A course offered to the learner's agency, or one they began before it stopped being
+    offered to it (what they started they may finish)."""
+    return course.offered(agency_id) or bool(state.done or state.last_lesson or state.completed)
+
+
 # ---- pages -----------------------------------------------------------------------------------
 
 
 @router.get("/")
 def catalogue(request: Request, session: SessionDep, user: OptionalUser) -> Response:
-    courses = request.app.state.catalogue.courses()
+    # an agency's course is listed for the agencies it is offered to (anonymous visitors see
+    # the courses offered to everyone)
+    agency = user.agency_id if user else None
+    courses = [c for c in request.app.state.catalogue.courses() if c.offered(agency)]
     progress = {}
     due: dict[str, Any] = {}
     if user:
@@ -75,10 +84,14 @@ def course_page(
     done: set[str] = set()
     passed: set[str] = set()
     resume = completion = plan_view = after = None
+    if not user and not course.offered(None):
+        raise HTTPException(404)  # an agency's course: only its audience sees it
     if user:
         state = progress_service.lesson_state(
             conn=session.connection(), user_id=user.id, course_id=course.id
         )
+        if not _may_learn(course, user.agency_id, state):
+            raise HTTPException(404)
         done, last = state.done, state.last_lesson
         resume = courses_service.resume_lesson(course, last, done) if last or done else None
         completion = progress_service.completion(
@@ -125,6 +138,8 @@ async def lesson_page(
         engine,
         lambda conn: progress_service.lesson_state(conn=conn, user_id=user.id, course_id=course.id),
     )
+    if not _may_learn(course, user.agency_id, state):
+        raise HTTPException(404)
     if state.last_lesson != ref.lesson.id:
         await run_write(
             engine,
@@ -304,7 +319,9 @@ def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Res
             "today": clock.today(settings.tz),
             **_year_jp(request, session, user),
             # a welcome until the first course is started: what to do first
-            "welcome": [] if items else catalogue.courses(),
+            "welcome": []
+            if items
+            else [c for c in catalogue.courses() if c.offered(user.agency_id)],
             "unverified": not items
             and not accounts_service.is_verified(session=session, user_id=user.id),
         },

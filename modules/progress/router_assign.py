@@ -103,6 +103,9 @@ def assign(request: Request, session: SessionDep, manager: HrOrAdmin, form: Form
         errors["roster"] = N_("That roster is gone (kept for a day) or was not applied.")
     elif upload is not None:
         nips = accounts_service.roster_nips(upload)
+    offered = request.app.state.catalogue.get(values["course"])
+    if not errors and offered is not None and not offered.offered(int(agency_text)):
+        errors["course"] = N_("This course is not offered to that agency.")
     if errors:
         return _page(request, session, manager, values, errors, 422)
     group = assignments.Group(int(agency_text), unit, nips)

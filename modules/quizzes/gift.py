@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from app.i18n import tr
+
 ESCAPES = {"\\~": "~", "\\=": "=", "\\#": "#", "\\{": "{", "\\}": "}", "\\:": ":", "\\n": " "}
 _ESCAPE_MARK = "\x00"
 TAG = re.compile(r"<[^>]+>")
@@ -69,7 +71,7 @@ def _clean(text: str, skipped: list[tuple[int, str]], line: int) -> str:
     if TAG.search(text):
         text, lost = _html_to_markdown(text)
         if lost:
-            skipped.append((line, "HTML formatting removed; the text is kept"))
+            skipped.append((line, tr("HTML formatting removed; the text is kept")))
     cleaned = " ".join(_restore(text).split())
     if re.match(r"^([-*+#]|\d+[.)])", cleaned):
         cleaned = "\\" + cleaned
@@ -133,17 +135,17 @@ def _convert_block(
         title, text = _restore(titled.group(1)).strip(), text[titled.end() :]
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end < start:
-        skipped.append((line, "no answer block: a description, not a question (skipped)"))
+        skipped.append((line, tr("no answer block: a description, not a question (skipped)")))
         return None
     before, body, after = text[:start], text[start + 1 : end].strip(), text[end + 1 :]
     stem = _clean(before, skipped, line)
     if after.strip():  # missing-word question: the blank is where the answers were
         stem = f"{stem} _____ {_clean(after, skipped, line)}".strip()
     if not body:
-        skipped.append((line, "essay question (no answers) is not supported (skipped)"))
+        skipped.append((line, tr("essay question (no answers) is not supported (skipped)")))
         return None
     if body.startswith("#"):
-        skipped.append((line, "numerical question is not supported (skipped)"))
+        skipped.append((line, tr("numerical question is not supported (skipped)")))
         return None
     question = _Question(line, "", stem, tags, title=title)
     answers, _sep, general = body.partition("####")
@@ -168,7 +170,7 @@ def _convert_block(
     items, general = _split_options(body)
     question.feedback = _clean(general, skipped, line)
     if not items:
-        skipped.append((line, "answer block not understood (skipped)"))
+        skipped.append((line, tr("answer block not understood (skipped)")))
         return None
     parts = [(marker, *_option_parts(option)) for marker, option in items]
     if all(m == "=" and "->" in o for m, _w, o, _f in parts):
@@ -176,8 +178,11 @@ def _convert_block(
         for _m, _w, option, fb in parts:
             left, _sep, right = option.partition("->")
             if not left.strip():
-                skipped.append((line, f"the extra choice '{right.strip()}' (no left side) "
-                                      "has no equivalent: dropped"))  # fmt: skip
+                note = tr(
+                    "the extra choice '{choice}' (no left side) has no equivalent: dropped",
+                    choice=right.strip(),
+                )
+                skipped.append((line, note))
                 continue
             question.options.append(
                 f"- {_clean(left, skipped, line)} = "
@@ -188,19 +193,26 @@ def _convert_block(
         full = [(o, f) for _m, w, o, f in parts if (w is None or w >= 100) and o.strip() != "*"]
         for _m, w, o, _f in parts:
             if o.strip() == "*":
-                skipped.append((line, "the catch-all answer '*' has no equivalent: dropped"))
+                skipped.append((line, tr("the catch-all answer '*' has no equivalent: dropped")))
             elif w is not None and 0 < w < 100:
-                skipped.append((line, f"partial credit ({w:g}%) for '{o.strip()}' has no "
-                                      "equivalent: that answer is not accepted"))  # fmt: skip
+                note = tr(
+                    "partial credit ({credit}%) for '{answer}' has no equivalent: that answer "
+                    "is not accepted",
+                    credit=f"{w:g}",
+                    answer=o.strip(),
+                )
+                skipped.append((line, note))
             elif w is not None and w <= 0:
-                skipped.append((line, f"'{o.strip()}' earns no credit: not accepted"))
+                skipped.append(
+                    (line, tr("'{answer}' earns no credit: not accepted", answer=o.strip()))
+                )
         if not full:
-            skipped.append((line, "no answer earns full credit (skipped)"))
+            skipped.append((line, tr("no answer earns full credit (skipped)")))
             return None
         question.qtype = "short"
         question.answer = " | ".join(_clean(o, skipped, line) for o, _f in full)
         if any(f.strip() for _o, f in full):
-            skipped.append((line, "feedback on a short answer has no place: dropped"))
+            skipped.append((line, tr("feedback on a short answer has no place: dropped")))
         return question
     weights = [100.0 if m == "=" else (w or 0.0) for m, w, _o, _f in parts]
     positive = [w for w in weights if w > 0]
@@ -214,7 +226,7 @@ def _convert_block(
         question.qtype = "scenario"  # graded options: map 0-100 % onto weights 1-5
         marks = [f"[{1 + round(max(w, 0) / 100 * 4)}]" for w in weights]
     else:
-        skipped.append((line, "no option earns credit (skipped)"))
+        skipped.append((line, tr("no option earns credit (skipped)")))
         return None
     for mark, (_m, _w, option, fb) in zip(marks, parts, strict=True):
         question.options.append(
@@ -327,7 +339,7 @@ def convert_aiken(source: str, quiz_id: str, title: str, pass_mark: int = 70) ->
             letters = [letter for letter, _o in options]
             if answer.group(1) not in letters or len(options) < 2:
                 skipped.append(
-                    (start, "ANSWER does not name one of at least two options (skipped)")
+                    (start, tr("ANSWER does not name one of at least two options (skipped)"))
                 )
             else:
                 q = _Question(start, "single", " ".join(stem), [])
@@ -341,11 +353,11 @@ def convert_aiken(source: str, quiz_id: str, title: str, pass_mark: int = 70) ->
             options.append((option.group(1), option.group(2)))
         else:
             if options:
-                skipped.append((start, "question without an ANSWER line (skipped)"))
+                skipped.append((start, tr("question without an ANSWER line (skipped)")))
                 stem, options = [], []
             if not stem:
                 start = number
             stem.append(text)
     if stem:
-        skipped.append((start, "question without an ANSWER line (skipped)"))
+        skipped.append((start, tr("question without an ANSWER line (skipped)")))
     return Converted(_render(questions, quiz_id, title, pass_mark), len(questions), skipped)

@@ -17,21 +17,22 @@ from xml.etree.ElementTree import Element  # noqa: S405 - type only; parsing is 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
+from app.i18n import N_, tr
 from modules.quizzes.gift import Converted, _clean, _feedback, _Question, _render, slug
 
 UNSUPPORTED = {
-    "essay": "essay question is not supported (skipped)",
-    "numerical": "numerical question is not supported (skipped)",
-    "calculated": "calculated question is not supported (skipped)",
-    "calculatedsimple": "calculated question is not supported (skipped)",
-    "calculatedmulti": "calculated question is not supported (skipped)",
-    "multianswer": "embedded answers (cloze) are not supported (skipped)",
-    "description": "a description, not a question (skipped)",
-    "ddwtos": "drag-and-drop is not supported (skipped)",
-    "ddimageortext": "drag-and-drop is not supported (skipped)",
-    "ddmarker": "drag-and-drop is not supported (skipped)",
-    "gapselect": "select missing words is not supported (skipped)",
-    "randomsamatch": "random short-answer matching is not supported (skipped)",
+    "essay": N_("essay question is not supported (skipped)"),
+    "numerical": N_("numerical question is not supported (skipped)"),
+    "calculated": N_("calculated question is not supported (skipped)"),
+    "calculatedsimple": N_("calculated question is not supported (skipped)"),
+    "calculatedmulti": N_("calculated question is not supported (skipped)"),
+    "multianswer": N_("embedded answers (cloze) are not supported (skipped)"),
+    "description": N_("a description, not a question (skipped)"),
+    "ddwtos": N_("drag-and-drop is not supported (skipped)"),
+    "ddimageortext": N_("drag-and-drop is not supported (skipped)"),
+    "ddmarker": N_("drag-and-drop is not supported (skipped)"),
+    "gapselect": N_("select missing words is not supported (skipped)"),
+    "randomsamatch": N_("random short-answer matching is not supported (skipped)"),
 }
 
 
@@ -51,7 +52,7 @@ def convert_moodle_xml(source: str, quiz_id: str, title: str, pass_mark: int = 7
     try:
         root = ElementTree.fromstring(source.encode("utf-8"))
     except (ElementTree.ParseError, DefusedXmlException) as exc:
-        return Converted("", 0, [(1, f"not a Moodle XML file: {exc}")])
+        return Converted("", 0, [(1, tr("not a Moodle XML file: {problem}", problem=exc))])
     lines = _lines(source)
     tags: list[str] = []
     questions: list[_Question] = []
@@ -64,7 +65,7 @@ def convert_moodle_xml(source: str, quiz_id: str, title: str, pass_mark: int = 7
             tags = [slug(leaf, "kategori")] if leaf and not leaf.startswith("$") else []
             continue
         if kind in UNSUPPORTED:
-            skipped.append((line, UNSUPPORTED[kind]))
+            skipped.append((line, tr(UNSUPPORTED[kind])))
             continue
         question = _question(element, kind, line, tags, skipped)
         if question is not None:
@@ -78,7 +79,7 @@ def _question(
     name = _text(element.find("name")).strip()
     stem_html = _text(element.find("questiontext"))
     if element.find("questiontext/file") is not None:
-        skipped.append((line, "an image or file in the question is not imported"))
+        skipped.append((line, tr("an image or file in the question is not imported")))
     own_tags = [slug(_text(t), "tag") for t in element.findall("tags/tag")]
     question = _Question(line, "", _clean(stem_html, skipped, line), [*tags, *own_tags], title=name)
     question.feedback = _clean(_text(element.find("generalfeedback")), skipped, line)
@@ -96,15 +97,20 @@ def _question(
         full = [text for fraction, text, _fb in answers if fraction >= 100 and text != "\\*"]
         for fraction, text, _fb in answers:
             if text == "\\*":  # a lone '*' (escaped as text by _clean): Moodle's catch-all
-                skipped.append((line, "the catch-all answer '*' has no equivalent: dropped"))
+                skipped.append((line, tr("the catch-all answer '*' has no equivalent: dropped")))
             elif 0 < fraction < 100:
-                skipped.append((line, f"partial credit ({fraction:g}%) for '{text}' has no "
-                                      "equivalent: that answer is not accepted"))  # fmt: skip
+                note = tr(
+                    "partial credit ({credit}%) for '{answer}' has no equivalent: that answer "
+                    "is not accepted",
+                    credit=f"{fraction:g}",
+                    answer=text,
+                )
+                skipped.append((line, note))
         if not full:
-            skipped.append((line, "no answer earns full credit (skipped)"))
+            skipped.append((line, tr("no answer earns full credit (skipped)")))
             return None
         if any(fb.strip() for _f, _t, fb in answers):
-            skipped.append((line, "feedback on a short answer has no place: dropped"))
+            skipped.append((line, tr("feedback on a short answer has no place: dropped")))
         question.qtype, question.answer = "short", " | ".join(full)
         return question
     if kind == "matching":
@@ -112,18 +118,21 @@ def _question(
             left = _clean(_text(sub), skipped, line)
             right = _clean(_text(sub.find("answer")), skipped, line)
             if not left:
-                skipped.append((line, f"the extra choice '{right}' (no question) has no "
-                                      "equivalent: dropped"))  # fmt: skip
+                note = tr(
+                    "the extra choice '{choice}' (no question) has no equivalent: dropped",
+                    choice=right,
+                )
+                skipped.append((line, note))
                 continue
             question.options.append(f"- {left} = {right}")
         if len(question.options) < 2:
-            skipped.append((line, "a matching question needs two pairs (skipped)"))
+            skipped.append((line, tr("a matching question needs two pairs (skipped)")))
             return None
         question.qtype = "matching"
         return question
     if kind == "multichoice":
         return _choice(question, element, answers, skipped, line)
-    skipped.append((line, f"question type '{kind}' is not supported (skipped)"))
+    skipped.append((line, tr("question type '{kind}' is not supported (skipped)", kind=kind)))
     return None
 
 
@@ -136,7 +145,7 @@ def _true_false(
 ) -> _Question | None:
     by_word = {text.lower(): (fraction, fb) for fraction, text, fb in answers}
     if "true" not in by_word or "false" not in by_word:
-        skipped.append((line, "a true/false question without both answers (skipped)"))
+        skipped.append((line, tr("a true/false question without both answers (skipped)")))
         return None
     right = by_word["true"][0] >= 100
     if any(fb.strip() for _f, fb in by_word.values()):
@@ -158,7 +167,7 @@ def _choice(
     line: int,
 ) -> _Question | None:
     if len(answers) < 2:
-        skipped.append((line, "a choice question needs two answers (skipped)"))
+        skipped.append((line, tr("a choice question needs two answers (skipped)")))
         return None
     fractions = [fraction for fraction, _t, _fb in answers]
     positive = [f for f in fractions if f > 0]
@@ -171,9 +180,9 @@ def _choice(
         question.qtype = "scenario"  # graded answers: 0-100 % onto weights 1-5
         marks = [f"[{1 + round(max(f, 0) / 100 * 4)}]" for f in fractions]
         if any(f < 0 for f in fractions):
-            skipped.append((line, "negative marks have no equivalent: scored as the lowest"))
+            skipped.append((line, tr("negative marks have no equivalent: scored as the lowest")))
     else:
-        skipped.append((line, "no answer earns credit (skipped)"))
+        skipped.append((line, tr("no answer earns credit (skipped)")))
         return None
     for mark, (_f, text, fb) in zip(marks, answers, strict=True):
         question.options.append(f"- {mark} {text}{_feedback(fb, skipped, line)}")

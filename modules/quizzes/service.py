@@ -34,8 +34,35 @@ from app import personal_data
 from app.clock import as_utc, utcnow
 from modules.courses.schemas import Question, QuizContent
 from modules.plans import service as plans
-from modules.quizzes import forms, grading
+from modules.quizzes import forms, gift, grading, moodle_xml
+
+# re-exported: what the authors' "try it" preview and editor use (a quiz answered without an
+# attempt, graded and forgotten; a bank's statistics beside its questions)
+from modules.quizzes.forms import answer_from_form as answer_from_form
+from modules.quizzes.forms import field as field
+from modules.quizzes.forms import form_values as form_values
+from modules.quizzes.grading import score as score
 from modules.quizzes.models import QuizAnswer, QuizAttempt
+from modules.quizzes.statistics import item_statistics as item_statistics
+
+BANK_FORMATS = ("gift", "aiken", "moodle")
+
+
+def convert_bank(kind: str, text: str, quiz_id: str, title: str, pass_mark: int) -> Any:
+    """A Moodle question file (GIFT, Aiken or Moodle XML) as a quiz file: `.text`, `.count`
+    and `.skipped` (line, message) for what could not be kept."""
+    convert = {
+        "gift": gift.convert_gift,
+        "aiken": gift.convert_aiken,
+        "moodle": moodle_xml.convert_moodle_xml,
+    }[kind]
+    return convert(text, quiz_id, title, pass_mark)
+
+
+def bank_slug(text: str) -> str:
+    """A quiz id made from a file name."""
+    return gift.slug(text, "kuis")
+
 
 MAX_TEXT_ANSWER = 500
 

@@ -113,9 +113,7 @@ def seed_personal_state(visitor: Visitor) -> None:
                     number=1,
                     content_version_id=course.version_id,
                     seed=index,
-                    layout=json.dumps(
-                        [d.__dict__ for d in quizzes_service.draw(quiz, index)]
-                    ),
+                    layout=json.dumps([d.__dict__ for d in quizzes_service.draw(quiz, index)]),
                     started_at=now - timedelta(hours=2),
                     submitted_at=now - timedelta(hours=1),
                     score=1.0,

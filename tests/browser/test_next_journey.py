@@ -68,9 +68,9 @@ def test_following_only_next_meets_every_quiz_and_completes(live_server: str, br
             page.get_by_role("link", name=re.compile(r"^Berikutnya: ")).click()
         elif path == "courses/berakhlak/plan":  # the last activity: one value, then save
             page.locator("summary", has_text="Akuntabel").click()  # each value opens
-            page.get_by_role("group", name="Akuntabel").get_by_label(
-                "Yang akan saya lakukan"
-            ).fill("Setiap Jumat saya mencatat pekerjaan yang tertunda beserta alasannya.")
+            page.get_by_role("group", name="Akuntabel").get_by_label("Yang akan saya lakukan").fill(
+                "Setiap Jumat saya mencatat pekerjaan yang tertunda beserta alasannya."
+            )
             page.get_by_role("group", name="Akuntabel").get_by_label(
                 "Bukti yang dapat dilihat"
             ).fill("Catatan mingguan terkirim kepada ketua tim setiap Jumat.")

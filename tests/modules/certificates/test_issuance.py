@@ -28,7 +28,9 @@ def app(db_url, tmp_path):
 def _workers_at_once(app, count: int = 8) -> None:
     """`count` workers draining the same queue at the same moment."""
     with ThreadPoolExecutor(max_workers=count) as pool:
-        list(pool.map(lambda i: make_worker(app.state, name=f"w{i}").run_until_idle(), range(count)))
+        list(
+            pool.map(lambda i: make_worker(app.state, name=f"w{i}").run_until_idle(), range(count))
+        )
 
 
 def test_a_completion_is_issued_one_certificate_even_by_workers_at_once(app) -> None:

@@ -58,7 +58,9 @@ def test_assigning_the_whole_agency_and_again_changes_the_due_date(app, pop) -> 
     assert _assign(hr, agency=str(pop.bkn), due_on=later.isoformat()).status_code == 303
     assert _due(app, pop.ids["idle"]) == later
     with Session(app.state.engine) as s:
-        assert len(s.exec(select(Enrollment).where(Enrollment.user_id == pop.ids["idle"])).all()) == 1
+        assert (
+            len(s.exec(select(Enrollment).where(Enrollment.user_id == pop.ids["idle"])).all()) == 1
+        )
 
 
 def test_assigning_listed_nips_only(app, pop) -> None:
