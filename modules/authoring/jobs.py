@@ -18,6 +18,8 @@ from modules.courses import service as courses
 
 log = logging.getLogger("berakhlak.authoring")
 GIT_TIMEOUT = 30
+# what became of the copy on disk, as the history shows it (templates/authoring/history.html)
+DISK_WRITTEN, DISK_COMMITTED, DISK_NOT_WRITTEN = "written", "committed", "not-written"
 
 
 def _git(
@@ -106,13 +108,13 @@ def mirror(ctx: JobContext) -> None:
     if target.exists() and not courses.is_stored_folder(
         session=session, course_id=course_id, folder=target
     ):
-        note = "not written: the folder on disk has changes that were never synced"
-        log.warning("course %s: %s (%s)", course_id, note, target)
+        note = DISK_NOT_WRITTEN
+        log.warning("course %s: not written, %s has changes never synced", course_id, target)
         courses.note_disk(session=session, course_id=course_id, version_id=version_id, note=note)
         session.commit()
         return
     write_folder(target, files)
-    note = "written"
+    note = DISK_WRITTEN
     if own_repository(content_dir):
         publication = courses.last_publication(session=session, course_id=course_id)
         actor = publication.actor_id if publication else None
@@ -126,7 +128,7 @@ def mirror(ctx: JobContext) -> None:
             who[0] if who else "berakhlak",
             who[1] if who else "berakhlak@localhost",
         )
-        note = f"written, commit {made[:12]}" if made else "written, nothing to commit"
+        note = f"{DISK_COMMITTED} {made[:12]}" if made else DISK_WRITTEN
     courses.note_disk(session=session, course_id=course_id, version_id=version_id, note=note)
     session.commit()
     log.info("course %s: %s in %s", course_id, note, target)

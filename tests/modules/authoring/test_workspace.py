@@ -296,6 +296,9 @@ def test_the_worker_writes_a_publish_to_disk_and_commits_it(env) -> None:
         check=True,
     ).stdout
     assert log.startswith("Siti") and "p1@bkn.go.id" in log and "demo: publish" in log
+    assert (
+        "Ditulis ke folder konten dan di-commit" in trainer.get("/author/courses/demo/history").text
+    )
     # the sync that follows changes nothing: disk and database agree
     results = courses.sync_content(engine=app.state.engine, root=root)
     assert [r.created for r in results] == [False]
@@ -488,3 +491,17 @@ def test_the_editor_of_a_published_quiz_shows_how_its_questions_perform(env) -> 
     assert "4 percobaan dinilai" in table and "<code>satu-q1</code>" in table
     assert "75%" in table.replace("\xa0", "")  # facility
     assert "1✓: 3 · 2: 1" in table  # choices per option, the key marked
+
+
+def test_the_worker_never_overwrites_changes_on_disk_that_were_never_synced(env) -> None:
+    app, root = env
+    trainer = person(app, "trainer", "1")
+    post(trainer, "/author/courses/demo/draft")
+    edited_on_disk = "---\nid: satu-a\ntitle: Pelajaran A\nminutes: 90\n---\nDi disk.\n"
+    (root / "demo" / LESSON_A).write_text(edited_on_disk)
+    text = edited_on_disk.replace("Di disk", "Di peramban")
+    post(trainer, "/author/courses/demo/edit", path=LESSON_A, text=text, revision=revision(trainer))
+    post(trainer, "/author/courses/demo/publish", revision=revision(trainer))
+    run_jobs(app)
+    assert (root / "demo" / LESSON_A).read_text() == edited_on_disk
+    assert "Tidak ditulis ke folder konten" in trainer.get("/author/courses/demo/history").text
