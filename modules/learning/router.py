@@ -404,6 +404,15 @@ def start_attempt(
     request: Request, session: SessionDep, user: CurrentUser, ref: LiveQuiz
 ) -> Response:
     quiz_url = f"/courses/{ref.course.id}/quizzes/{ref.quiz.id}"
+    if not ref.course.offered(user.agency_id):
+        state = progress_service.lesson_state(
+            conn=session.connection(), user_id=user.id, course_id=ref.course.id
+        )
+        began = quizzes_service.attempts(
+            session=session, user_id=user.id, course_id=ref.course.id, quiz_id=ref.quiz.id
+        )
+        if not began and not _may_learn(ref.course, user.agency_id, state):
+            raise HTTPException(404)  # not offered to the learner's agency
     opens_at = quizzes_service.follow_up_opens(
         session=session,
         user_id=user.id,

@@ -389,6 +389,20 @@ def test_an_agency_course_is_offered_to_the_agencies_its_owner_chooses(env) -> N
     assert (
         other.get(lesson).status_code == 404 and other.get("/courses/etika-asn").status_code == 404
     )
+    quiz = (
+        "---\nid: etika-kuis\ntitle: Kuis Etika\nminutes: 5\npass_mark: 50\n---\n"
+        "## etika-q1 (single)\nIbu kota Indonesia?\n\n- [x] Jakarta\n- [ ] Bandung\n"
+    )
+    post(
+        trainer,
+        "/author/courses/etika-asn/edit",
+        path="01-pengantar/02-kuis.quiz.md",
+        text=quiz,
+        revision=revision(trainer, "etika-asn"),
+    )
+    post(trainer, "/author/courses/etika-asn/publish", revision=revision(trainer, "etika-asn"))
+    assert post(other, "/courses/etika-asn/quizzes/etika-kuis/start").status_code == 404
+    assert post(own, "/courses/etika-asn/quizzes/etika-kuis/start").status_code == 303
     # a trainer of another agency cannot widen it; the owner's trainer can
     assert (
         post(
