@@ -169,7 +169,7 @@ def job_registry() -> jobs.Registry:
     registry.add(ratelimit.HANDLERS, ratelimit.SCHEDULES)
     registry.add(accounts_jobs.HANDLERS, accounts_jobs.SCHEDULES)
     registry.add(audit_jobs.HANDLERS, audit_jobs.SCHEDULES)
-    registry.add(authoring_jobs.HANDLERS)
+    registry.add(authoring_jobs.HANDLERS, authoring_jobs.SCHEDULES)
     registry.add(certificates_jobs.HANDLERS)
     registry.add(learning_jobs.HANDLERS, learning_jobs.SCHEDULES)
     registry.add(plans_jobs.HANDLERS, plans_jobs.SCHEDULES)
@@ -441,8 +441,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         PlatformMiddleware,
         max_body_bytes=settings.max_body_bytes,
         secure_cookies=settings.secure_cookies,
-        # a roster file may be larger than a form; the form around it adds a little
-        upload_limits={"/manage/roster": ROSTER_MAX_BYTES + 100_000},
+        # a roster file, a course archive or a question bank may be larger than a form; the
+        # form around it adds a little
+        upload_limits={
+            "/manage/roster": ROSTER_MAX_BYTES + 100_000,
+            "/author/courses/[a-z0-9-]+/(upload|import)": settings.upload_max_bytes + 100_000,
+        },
     )
     pool = app.state.engine.pool
     app.add_middleware(observability.Observe, in_use=lambda: pool.checkedout())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,8 +39,9 @@ class PlatformMiddleware:
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        # paths that take a file upload (exact path -> its larger limit), e.g. a roster
-        self.upload_limits = upload_limits or {}
+        # paths that take a file upload (a pattern the whole path matches -> its larger
+        # limit), e.g. a roster, a course archive
+        self.upload_limits = [(re.compile(k), v) for k, v in (upload_limits or {}).items()]
         self.secure = "; Secure" if secure_cookies else ""
         self.hsts = secure_cookies  # the site is served over HTTPS
 
@@ -56,7 +58,9 @@ class PlatformMiddleware:
 
         limit = self.max_body_bytes
         if scope["method"] == "POST":
-            limit = max(limit, self.upload_limits.get(scope["path"], 0))
+            for pattern, larger in self.upload_limits:
+                if pattern.fullmatch(scope["path"]):
+                    limit = max(limit, larger)
         length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if length is not None and (not length.isdigit() or int(length) > limit):
             await self._too_large(send, scope, limit)

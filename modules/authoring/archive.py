@@ -48,7 +48,6 @@ MAGIC: dict[str, tuple[bytes, ...]] = {
 IGNORED = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$|Thumbs\.db$|desktop\.ini$)", re.IGNORECASE)
 MAX_RATIO = 100  # unpacked / packed, per file of more than RATIO_FLOOR bytes
 RATIO_FLOOR = 64 * 1024
-SVG_NS = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}href"
 
 
@@ -115,9 +114,14 @@ def _svg_problem(data: bytes) -> str | None:
     except Exception:  # noqa: BLE001 - defusedxml refuses entities and DTDs; any parse error
         return tr("not a readable SVG (or it declares entities)")
     for element in root.iter():
-        tag = element.tag.removeprefix(SVG_NS).lower() if isinstance(element.tag, str) else ""
-        if tag in ("script", "foreignobject", "iframe", "object", "embed"):
+        # by local name, whatever the namespace (an XHTML <script> inside an SVG is a script)
+        tag = element.tag.rsplit("}", 1)[-1].lower() if isinstance(element.tag, str) else ""
+        if tag in ("script", "foreignobject", "iframe", "object", "embed", "handler", "listener"):
             return tr("an SVG with <{tag}>: save it again without scripts", tag=tag)
+        if tag in ("set", "animate", "animatemotion", "animatetransform"):
+            target = element.attrib.get("attributeName", "").rsplit(":", 1)[-1].lower()
+            if target == "href" or target.startswith("on"):
+                return tr("an SVG with <{tag}>: save it again without scripts", tag=tag)
         for key, value in element.attrib.items():
             local = key.rsplit("}", 1)[-1].lower()
             if local.startswith("on"):
@@ -288,6 +292,15 @@ def _checked_entries(
             )
         total += info.file_size
         files.append(info)
+    packed = sum(info.compress_size for info in files)
+    if total > RATIO_FLOOR and total / max(packed, 1) > MAX_RATIO:
+        # many small files that each pass, together a zip bomb
+        intake.problems.append(
+            tr(
+                "compressed {ratio} times: refused as a possible zip bomb",
+                ratio=int(total / max(packed, 1)),
+            )
+        )
     if len(files) > limits.files:
         intake.problems.append(
             tr("{count} files, more than {limit}", count=len(files), limit=limits.files)

@@ -10,9 +10,10 @@ import os
 import shutil
 import subprocess
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
-from app.jobs import Handler, JobContext
+from app.jobs import Handler, JobContext, Schedule
 from modules.authoring import service
 from modules.courses import service as courses
 
@@ -134,4 +135,18 @@ def mirror(ctx: JobContext) -> None:
     log.info("course %s: %s in %s", course_id, note, target)
 
 
-HANDLERS = {service.MIRROR_JOB: Handler(mirror, transactional=False)}
+def prune_sources(ctx: JobContext) -> None:
+    """Daily: delete the stored file bodies that no draft and no version uses any more (a
+    draft's replaced files, uploads taken back)."""
+    keep = service.draft_hashes(ctx.session)
+    removed = courses.prune_sources(session=ctx.session, keep=keep)
+    if removed:
+        log.info("%s unused source file(s) deleted", removed)
+
+
+PRUNE_JOB = "authoring.prune_sources"
+HANDLERS = {
+    service.MIRROR_JOB: Handler(mirror, transactional=False),
+    PRUNE_JOB: Handler(prune_sources),
+}
+SCHEDULES = [Schedule(PRUNE_JOB, timedelta(days=1), PRUNE_JOB)]

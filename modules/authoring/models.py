@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column, DateTime, Text
 from sqlmodel import Field, SQLModel
 
 from app.clock import utcnow
@@ -27,6 +27,9 @@ class CourseDraft(SQLModel, table=True):
     # the live version the draft was last in step with (started from, published, rolled back)
     base_version_id: int | None = Field(default=None, foreign_key="content_version.id")
     owner_agency_id: int | None = Field(default=None, foreign_key="agency.id")  # None: national
+    # started in the browser (its creator may author it); a draft opened from a published
+    # course gives its opener no lasting right (their grants decide)
+    started_here: bool = False
     created_by: int = Field(foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_by: int = Field(foreign_key="user.id")
@@ -40,6 +43,9 @@ class CourseDraft(SQLModel, table=True):
     approved_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+    # JSON list of everyone who changed the draft since it was last in step with the live
+    # version: none of them may approve it (four eyes)
+    editors: str = Field(default="[]", sa_column=Column(Text, nullable=False))
 
 
 class DraftFile(SQLModel, table=True):

@@ -6,13 +6,14 @@ train or created."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -41,6 +42,8 @@ MIRROR_JOB = "authoring.mirror"
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 PATH_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 MAX_DEPTH = 4
+MAX_NAME = 100  # one file or folder name (file systems take 255 bytes)
+MAX_DRAFT_BYTES = 200 * 1024 * 1024  # every file of a draft together
 TEXT_LIMIT = 512 * 1024  # one markdown file
 
 
@@ -80,7 +83,10 @@ def scope(*, session: Session, user_id: int) -> Scope:
     trained = accounts.trainer_courses(session=session, user_id=user_id)
     roles = accounts.roles_of(session=session, user_id=user_id)
     created = session.exec(
-        select(CourseDraft.course_id).where(col(CourseDraft.created_by) == user_id)
+        select(CourseDraft.course_id).where(
+            col(CourseDraft.created_by) == user_id,
+            col(CourseDraft.started_here) == True,  # noqa: E712
+        )
     ).all()
     may = bool(roles & {"trainer", "admin"})
     return Scope(
@@ -100,7 +106,7 @@ def check_path(path: str) -> str:
         not path
         or len(path) > 300
         or len(parts) > MAX_DEPTH
-        or not all(PATH_PART.match(p) for p in parts)
+        or not all(PATH_PART.fullmatch(p) and len(p) <= MAX_NAME for p in parts)
         or any(p in (".", "..") for p in parts)
     ):
         raise DraftError(
@@ -144,7 +150,7 @@ def listing(session: Session, course_id: str) -> list[DraftFile]:
 def skeleton(course_id: str, title: str) -> dict[str, bytes]:
     """A new course that passes the check: one module, one lesson (45 minutes, 1 JP)."""
     course = (
-        f"---\nid: {course_id}\ntitle: {title}\n"
+        f"---\nid: {course_id}\ntitle: {json.dumps(title, ensure_ascii=False)}\n"
         "description: Tuliskan di sini untuk siapa kursus ini dan apa yang dipelajari.\n"
         "version: 0.1.0\njp: 1\nlanguage: id\ncompletion: all_lessons\n---\n"
         "Sambutan singkat untuk peserta: apa yang akan mereka pelajari dan berapa lama.\n"
@@ -193,8 +199,10 @@ def create(
         course_id=course_id,
         folder=course_id,
         owner_agency_id=agency_id,
+        started_here=True,
         created_by=actor_id,
         updated_by=actor_id,
+        editors=json.dumps([actor_id]),
     )
     session.add(draft)
     session.flush()
@@ -280,6 +288,10 @@ def _bump(session: Session, draft: CourseDraft, revision: int, actor_id: int) ->
         assert current is not None
         session.refresh(current)
         raise _conflict(session, current)
+    session.refresh(draft)
+    editors = set(json.loads(draft.editors or "[]")) | {actor_id}
+    draft.editors = json.dumps(sorted(editors))
+    session.add(draft)
     return revision + 1
 
 
@@ -303,6 +315,24 @@ def _clean(path: str, data: bytes) -> bytes:
     return cleaned
 
 
+def _fits(present: dict[str, int], incoming: dict[str, bytes]) -> None:
+    """DraftError unless the files can sit together in one course folder (no file where a
+    folder of another is, or the other way round) and within the draft's size."""
+    sizes = dict(present)
+    sizes.update({path: len(data) for path, data in incoming.items()})
+    folders = {"/".join(p.split("/")[:i]) for p in sizes for i in range(1, p.count("/") + 1)}
+    clash = sorted(p for p in sizes if p in folders)
+    if clash:
+        raise DraftError(
+            N_("{path} cannot be both a file and a folder of the course."), path=clash[0]
+        )
+    if sum(sizes.values()) > MAX_DRAFT_BYTES:
+        raise DraftError(
+            N_("A course may hold at most {limit} MB of files."),
+            limit=MAX_DRAFT_BYTES // 1_048_576,
+        )
+
+
 def save(
     *,
     session: Session,
@@ -324,6 +354,8 @@ def save(
             limit=round(max_bytes / 1_048_576, 1),
         )
     data = _clean(path, data)
+    present = {row.path: row.size for row in listing(session, draft.course_id)}
+    _fits(present, {path: data})
     new = _bump(session, draft, revision, actor_id)
     _put(session, draft.course_id, path, data)
     audit.record(
@@ -380,7 +412,15 @@ def replace_all(
     address: str = "",
 ) -> int:
     """Put a whole set of files in the draft (an archive uploaded, an earlier version taken
-    back into the draft); the new revision."""
+    back into the draft); the new revision. Every path is held to the rules of one file's."""
+    for path in new_files:
+        try:
+            check_path(path)
+        except DraftError as error:
+            raise DraftError(
+                N_("{path}: {problem}"), path=path, problem=tr(error.message, **error.values)
+            ) from None
+    _fits({}, new_files)
     new = _bump(session, draft, revision, actor_id)
     for row in listing(session, draft.course_id):
         if row.path not in new_files:
@@ -428,10 +468,18 @@ class Checked:
 
 def check(draft: CourseDraft, draft_files: dict[str, bytes]) -> Checked:
     """Check the draft's files as a course folder; a course id that is not the draft's is a
-    problem of course.md."""
-    with written_out(draft_files, draft.folder) as folder:
-        loaded = load_course(folder, display_root=folder)
-        assets = {sha: path.read_bytes() for sha, path in loaded.asset_files.items()}
+    problem of course.md; files that cannot be laid out as a folder are a problem too."""
+    try:
+        with written_out(draft_files, draft.folder) as folder:
+            loaded = load_course(folder, display_root=folder)
+            assets = {sha: path.read_bytes() for sha, path in loaded.asset_files.items()}
+    except OSError as error:
+        problem = ContentError(
+            str(error.filename or COURSE_FILE).rsplit(f"/{draft.folder}/", 1)[-1],
+            1,
+            tr("this file cannot be written as part of a course folder; delete or rename it"),
+        )
+        return Checked(None, [problem], {problem.path: [problem]})
     return _checked(draft, loaded, assets)
 
 
@@ -472,14 +520,24 @@ def publish(
             N_("This course is published only after a reviewer approves this revision.")
         )
     draft_files = files(session, draft.course_id)
-    with written_out(draft_files, draft.folder) as folder:
-        loaded = load_course(folder, display_root=folder)
-        checked = _checked(draft, loaded, {})
-        if checked.errors:
-            return 0, checked.errors
-        version_id, _new = courses.publish_course(
-            engine=engine, loaded=loaded, files=draft_files, actor_id=actor_id
-        )
+    # a save committed since the check above would be published unseen (and unapproved)
+    current = session.exec(
+        select(CourseDraft.revision).where(col(CourseDraft.course_id) == draft.course_id)
+    ).one()
+    if current != revision:
+        session.refresh(draft)
+        raise _conflict(session, draft)
+    try:
+        with written_out(draft_files, draft.folder) as folder:
+            loaded = load_course(folder, display_root=folder)
+            checked = _checked(draft, loaded, {})
+            if checked.errors:
+                return 0, checked.errors
+            version_id, _new = courses.publish_course(
+                engine=engine, loaded=loaded, files=draft_files, actor_id=actor_id
+            )
+    except OSError:
+        return 0, check(draft, draft_files).errors
     after_publish(session, draft.course_id, draft, version_id, actor_id, "course.publish", address)
     return version_id, []
 
@@ -498,6 +556,8 @@ def after_publish(
     if draft is not None:
         session.refresh(draft)
         draft.base_version_id = version_id
+        # in step with the live version: the next change starts a new review
+        draft.editors, draft.review_asked_revision, draft.review_asked_by = "[]", None, None
         session.add(draft)
     label = courses.version_label(session=session, version_id=version_id)
     audit.record(
@@ -542,15 +602,16 @@ def roll_back(
     if draft is not None and follow:
         source = courses.version_files(session=session, version_id=version_id)
         if source is not None:
-            replace_all(
-                session=session,
-                draft=draft,
-                new_files=source,
-                revision=draft.revision,
-                actor_id=actor_id,
-                action="rollback",
-                address=address,
-            )
+            with suppress(DraftError):  # a version from disk whose names a draft refuses
+                replace_all(
+                    session=session,
+                    draft=draft,
+                    new_files=source,
+                    revision=draft.revision,
+                    actor_id=actor_id,
+                    action="rollback",
+                    address=address,
+                )
     after_publish(session, course_id, draft, version_id, actor_id, "course.rollback", address)
     return True
 
@@ -636,6 +697,10 @@ def change_access(
     """Set which agencies are offered the course (None: every agency) and the review rule;
     the owner stays. Commits, audited."""
     access = courses.access_of(session=session, course_id=course_id)
+    if "admin" not in accounts.roles_of(session=session, user_id=actor_id):
+        # an author's own agency never lifts the review its course is under
+        accredited = access.accredited
+        review = review or access.review
     courses.set_access(
         session=session,
         course_id=course_id,
@@ -683,9 +748,10 @@ def approve(
     last change or asked for the review (four eyes); a later save needs a new approval."""
     if draft.revision != revision:
         raise _conflict(session, draft)
-    if actor_id in (draft.updated_by, draft.review_asked_by):
+    editors = set(json.loads(draft.editors or "[]"))
+    if actor_id in editors | {draft.updated_by, draft.review_asked_by}:
         raise DraftError(
-            N_("Someone other than the author of the last change approves it (four eyes).")
+            N_("Someone who made none of the draft's changes approves it (four eyes).")
         )
     draft.approved_revision, draft.approved_by, draft.approved_at = revision, actor_id, utcnow()
     session.add(draft)
@@ -699,3 +765,8 @@ def approve(
         address=address,
     )
     session.commit()
+
+
+def draft_hashes(session: Session) -> set[str]:
+    """The source files every draft uses."""
+    return set(session.exec(select(DraftFile.sha256)).all())

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -32,6 +33,7 @@ from modules.courses.models import (
     CourseModule,
     Lesson,
     Publication,
+    SourceFile,
 )
 from modules.courses.schemas import CourseContent, LessonContent, ModuleContent, QuizContent
 
@@ -675,3 +677,18 @@ def set_access(
     session.add(row)
     session.flush()
     return row
+
+
+def prune_sources(*, session: Session, keep: set[str]) -> int:
+    """Delete the source files no stored version and none of `keep` (the drafts' files)
+    uses; how many. The caller commits."""
+    used = set(keep)
+    for files in session.exec(select(ContentVersion.files)).all():
+        if files:
+            used.update(json.loads(files).values())
+    unused = [sha for sha in session.exec(select(SourceFile.sha256)).all() if sha not in used]
+    for start in range(0, len(unused), 500):
+        session.execute(
+            delete(SourceFile).where(col(SourceFile.sha256).in_(unused[start : start + 500]))
+        )
+    return len(unused)

@@ -44,8 +44,20 @@ def _attempt_url(attempt_id: str, page: str = "") -> str:
 
 def _may_learn(course: Any, agency_id: int, state: Any) -> bool:
     """A course offered to the learner's agency, or one they began before it stopped being
-    offered to it (what they started they may finish)."""
+    offered to it (what they started they may finish). Every route that records learning
+    asks this first, so nobody begins a course that is not offered to them."""
     return course.offered(agency_id) or bool(state.done or state.last_lesson or state.completed)
+
+
+def _offered_or_404(session: Session, course: Any, user: Any) -> None:
+    """404 for a course not offered to the learner's agency that they never began."""
+    if course.offered(user.agency_id):
+        return
+    state = progress_service.lesson_state(
+        conn=session.connection(), user_id=user.id, course_id=course.id
+    )
+    if not _may_learn(course, user.agency_id, state):
+        raise HTTPException(404)
 
 
 # ---- pages -----------------------------------------------------------------------------------
@@ -353,6 +365,7 @@ def lesson_status(
     """The status part of a lesson page (done or not, the course's progress, what comes
     next): a page shown from the device's offline copy asks for it, so that what the learner
     sees is the server's truth."""
+    _offered_or_404(session, ref.course, user)
     return _status_response(request, session, user.id, ref)
 
 
@@ -360,6 +373,7 @@ def lesson_status(
 def lesson_done(
     request: Request, session: SessionDep, user: CurrentUser, course: LiveCourse, lesson_id: str
 ) -> Response:
+    _offered_or_404(session, course, user)
     live = course.lesson(lesson_id)
     # a lesson the live version removed (a page of the learner's version, or a mark queued
     # offline): accepted against the version that had it
@@ -393,6 +407,7 @@ def lesson_undone(
     request: Request, session: SessionDep, user: CurrentUser, ref: LiveLesson
 ) -> Response:
     course = ref.course
+    _offered_or_404(session, course, user)
     workflow.lesson_undone(session=session, user_id=user.id, course=course, lesson_id=ref.lesson.id)
     if is_htmx(request):
         return _status_response(request, session, user.id, ref)
@@ -404,15 +419,10 @@ def start_attempt(
     request: Request, session: SessionDep, user: CurrentUser, ref: LiveQuiz
 ) -> Response:
     quiz_url = f"/courses/{ref.course.id}/quizzes/{ref.quiz.id}"
-    if not ref.course.offered(user.agency_id):
-        state = progress_service.lesson_state(
-            conn=session.connection(), user_id=user.id, course_id=ref.course.id
-        )
-        began = quizzes_service.attempts(
-            session=session, user_id=user.id, course_id=ref.course.id, quiz_id=ref.quiz.id
-        )
-        if not began and not _may_learn(ref.course, user.agency_id, state):
-            raise HTTPException(404)  # not offered to the learner's agency
+    if not ref.course.offered(user.agency_id) and not quizzes_service.attempts(
+        session=session, user_id=user.id, course_id=ref.course.id, quiz_id=ref.quiz.id
+    ):
+        _offered_or_404(session, ref.course, user)  # began its lessons before it was narrowed
     opens_at = quizzes_service.follow_up_opens(
         session=session,
         user_id=user.id,

@@ -402,6 +402,11 @@ def test_an_agency_course_is_offered_to_the_agencies_its_owner_chooses(env) -> N
     )
     post(trainer, "/author/courses/etika-asn/publish", revision=revision(trainer, "etika-asn"))
     assert post(other, "/courses/etika-asn/quizzes/etika-kuis/start").status_code == 404
+    # nor can they begin it by marking a lesson done, or asking for its status
+    assert post(other, f"{lesson}/done").status_code == 404
+    assert post(other, f"{lesson}/undone").status_code == 404
+    assert other.get(f"{lesson}/status").status_code == 404
+    assert other.get(lesson).status_code == 404
     assert post(own, "/courses/etika-asn/quizzes/etika-kuis/start").status_code == 303
     # a trainer of another agency cannot widen it; the owner's trainer can
     assert (
@@ -519,3 +524,171 @@ def test_the_worker_never_overwrites_changes_on_disk_that_were_never_synced(env)
     run_jobs(app)
     assert (root / "demo" / LESSON_A).read_text() == edited_on_disk
     assert "Tidak ditulis ke folder konten" in trainer.get("/author/courses/demo/history").text
+
+
+# ---- found by an attacker's probe of the workspace -------------------------------------------
+
+
+def test_an_author_cannot_lift_the_review_or_approve_a_draft_they_changed(env) -> None:
+    app, _root = env
+    first, second = person(app, "trainer", "1"), person(app, "trainer", "2")
+    third, admin = person(app, "trainer", "3"), person(app, "admin", "4")
+    post(admin, "/author/courses/demo/access", audience="all", accredited="on")
+    post(first, "/author/courses/demo/draft")
+    # the owner agency's trainer may widen the audience but never lift the review: the demo
+    # course is national, so only admins reach the form at all
+    assert post(first, "/author/courses/demo/access", audience="all").status_code == 403
+    text = "---\nid: satu-a\ntitle: Pelajaran A\nminutes: 90\n---\nPerubahan pertama.\n"
+    post(first, "/author/courses/demo/edit", path=LESSON_A, text=text, revision=revision(first))
+    notes = "catatan kecil\n"
+    post(
+        second,
+        "/author/courses/demo/edit",
+        path="01-satu/notes.txt",
+        text=notes,
+        revision=revision(second),
+    )
+    # the first author is not the last editor, yet made a change: no approving it
+    refused = post(first, "/author/courses/demo/approve", revision=revision(first))
+    assert refused.status_code == 422 and "empat mata" in refused.text
+    assert (
+        post(second, "/author/courses/demo/approve", revision=revision(second)).status_code == 422
+    )
+    assert post(third, "/author/courses/demo/approve", revision=revision(third)).status_code == 303
+    assert post(first, "/author/courses/demo/publish", revision=revision(first)).status_code == 303
+
+
+def test_an_agency_trainer_keeps_the_review_on_their_own_course(env) -> None:
+    app, _root = env
+    trainer, admin = person(app, "trainer", "1"), person(app, "admin", "2")
+    post(trainer, "/author/courses", course_id="etika-asn", title="Etika ASN")
+    post(admin, "/author/courses/etika-asn/access", audience="chosen", accredited="on")
+    assert post(trainer, "/author/courses/etika-asn/access", audience="all").status_code == 303
+    with Session(app.state.engine) as session:
+        access = courses.access_of(session=session, course_id="etika-asn")
+        assert access.accredited and access.review and access.agencies is None
+
+
+def test_a_save_between_the_check_and_the_read_is_never_published(env, monkeypatch) -> None:
+    app, _root = env
+    trainer, other = person(app, "trainer", "1"), person(app, "trainer", "2")
+    post(trainer, "/author/courses/demo/draft")
+    seen = revision(trainer)
+    real = service.files
+    raced = "---\nid: satu-a\ntitle: Pelajaran A\nminutes: 90\n---\nMenyelinap.\n"
+
+    def files_after_a_save(session, course_id):
+        monkeypatch.setattr(service, "files", real)
+        post(other, "/author/courses/demo/edit", path=LESSON_A, text=raced, revision=seen)
+        return real(session, course_id)
+
+    monkeypatch.setattr(service, "files", files_after_a_save)
+    late = post(trainer, "/author/courses/demo/publish", revision=seen)
+    assert late.status_code == 409
+    learner = person(app, None, "3")
+    assert "Menyelinap" not in learner.get("/courses/demo/lessons/satu-a").text
+
+
+def test_opening_a_draft_gives_no_lasting_right_to_the_course(env) -> None:
+    app, _root = env
+    trainer = person(app, "trainer", "1", course="demo")
+    post(trainer, "/author/courses/demo/draft")
+    with Session(app.state.engine) as session:
+        user = session.exec(select(User).where(User.email == "p1@bkn.go.id")).scalars().one()
+        for row in grants.grants_of(session=session, user_id=user.id):
+            grants.withdraw(session=session, user=user, grant_id=row.id, actor_id=None, address="")
+        grants.grant(session=session, user=user, role="trainer", course_id="berakhlak")
+    assert trainer.get("/author/courses/demo").status_code == 403
+
+
+def test_paths_that_cannot_sit_in_a_course_folder_are_refused(env) -> None:
+    app, _root = env
+    trainer = person(app, "trainer", "1")
+    post(trainer, "/author/courses/demo/draft")
+    for path in ("01-satu/x\n/y.md", "a" * 120 + ".md", f"{LESSON_A}/dalam.md", "01-satu"):
+        answer = post(
+            trainer, "/author/courses/demo/edit", path=path, text="x", revision=revision(trainer)
+        )
+        assert answer.status_code == 422, path
+    # a title that YAML would read otherwise is written quoted
+    post(trainer, "/author/courses", course_id="kutip", title="[a, b] # c")
+    assert "lolos pemeriksaan" in trainer.get("/author/courses/kutip").text
+
+
+def test_archives_with_bad_names_or_many_small_files_are_refused(env) -> None:
+    app, _root = env
+    trainer = person(app, "trainer", "1")
+    post(trainer, "/author/courses/demo/draft")
+
+    def upload(archive_bytes: bytes):
+        fields = {"csrf_token": csrf_from(trainer, "/"), "revision": revision(trainer)}
+        return trainer.post(
+            "/author/courses/demo/upload",
+            data=fields,
+            files={"file": ("kursus.zip", archive_bytes)},
+        )
+
+    def zipped(entries: dict[str, bytes]) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in entries.items():
+                archive.writestr(name, data)
+        return out.getvalue()
+
+    with Session(app.state.engine) as session:
+        before = service.files(session, "demo")
+    course = before["course.md"]
+    hidden = upload(zipped({"course.md": course, ".notes/a.md": b"x"}))
+    assert hidden.status_code == 422
+    many = {f"f{i}.txt": bytes([65 + i % 26]) * 60_000 for i in range(60)}
+    bomb = upload(zipped({"course.md": course, **many}))
+    assert bomb.status_code == 422 and "mungkin bom zip" in bomb.text
+    with Session(app.state.engine) as session:
+        assert service.files(session, "demo") == before
+
+
+def test_an_svg_script_in_another_namespace_is_refused() -> None:
+    from modules.authoring import archive
+
+    for svg in (
+        b'<svg xmlns="http://www.w3.org/2000/svg"><h:script xmlns:h="http://www.w3.org/1999/xhtml">'
+        b"alert(1)</h:script></svg>",
+        b'<svg xmlns="http://www.w3.org/2000/svg"><a><set attributeName="href" '
+        b'to="javascript:alert(1)"/></a></svg>',
+        b'<svg xmlns="http://www.w3.org/2000/svg"><animate attributeName="onbegin"/></svg>',
+    ):
+        problem, _data = archive.file_problem("gambar.svg", svg)
+        assert problem, svg
+
+
+def test_uploads_take_their_own_size_limit_and_unused_files_are_pruned(env) -> None:
+    app, _root = env
+    trainer = person(app, "trainer", "1")
+    post(trainer, "/author/courses/demo/draft")
+    pdf = b"%PDF-1.4\n" + b"0" * 1_500_000  # over the 1 MB request limit of other routes
+    fields = {
+        "csrf_token": csrf_from(trainer, "/"),
+        "revision": revision(trainer),
+        "folder": "01-satu",
+    }
+    done = trainer.post(
+        "/author/courses/demo/upload", data=fields, files={"file": ("panduan.pdf", pdf)}
+    )
+    assert done.status_code == 200, done.text[:300]
+    post(
+        trainer,
+        "/author/courses/demo/delete",
+        path="01-satu/panduan.pdf",
+        revision=revision(trainer),
+    )
+    from app import jobs
+    from modules.courses.models import SourceFile
+
+    with Session(app.state.engine) as session:
+        jobs.enqueue(session, "authoring.prune_sources", {})
+        session.commit()
+    run_jobs(app)
+    with Session(app.state.engine) as session:
+        sizes = session.exec(select(SourceFile.size)).scalars().all()
+        assert max(sizes) < 1_000_000  # the deleted upload's bytes are gone
+        assert service.files(session, "demo")  # what drafts and versions use stays

@@ -1,8 +1,8 @@
 """content sources, publications, drafts and course access
 
-Revision ID: 0085dea1bbc3
+Revision ID: c939febda86b
 Revises: e8404aabe830
-Create Date: 2026-12-08 02:46:29.227136
+Create Date: 2026-12-08 03:14:58.071505
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0085dea1bbc3"
+revision: str = "c939febda86b"
 down_revision: str | None = "e8404aabe830"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("base_version_id", sa.Integer(), nullable=True),
         sa.Column("owner_agency_id", sa.Integer(), nullable=True),
+        sa.Column("started_here", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_by", sa.Integer(), nullable=False),
@@ -54,6 +55,7 @@ def upgrade() -> None:
         sa.Column("approved_revision", sa.Integer(), nullable=True),
         sa.Column("approved_by", sa.Integer(), nullable=True),
         sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("editors", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["approved_by"], ["user.id"], name=op.f("fk_course_draft_approved_by_user")
         ),
