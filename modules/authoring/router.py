@@ -718,6 +718,15 @@ def preview_asset(
     return Response(data, media_type=media or "application/octet-stream", headers=headers)
 
 
+def _preview_quiz(request: Request, session: Any, course: Any, quiz_id: str) -> Any:
+    """The draft's course, and the quiz in the URL with its module (404 if none)."""
+    view, _checked = _preview_view(request, session, course)
+    found = view.quiz(quiz_id)
+    if found is None:
+        raise HTTPException(404)
+    return view, found[0], found[1]
+
+
 def _quiz_items(quiz: Any, form: Any = None) -> list[dict[str, Any]]:
     """The questions of a quiz as the attempt page lays them out (options shuffled as the
     quiz says), with what the author gave when the form came back."""
@@ -751,13 +760,9 @@ def preview_quiz(
 ) -> Response:
     """A quiz of the draft to try: answered and graded here, recorded nowhere."""
     try:
-        view, _checked = _preview_view(request, session, course)
+        view, module, quiz = _preview_quiz(request, session, course, quiz_id)
     except _NotPreviewable:
         return _no_preview(request, session, course)
-    found = view.quiz(quiz_id)
-    if found is None:
-        raise HTTPException(404)
-    module, quiz = found
     return render(
         request,
         "authoring/preview_quiz.html",
@@ -780,13 +785,9 @@ def try_quiz(
 ) -> Response:
     """Grade what the author answered, as an attempt would be graded; write nothing."""
     try:
-        view, _checked = _preview_view(request, session, course)
+        view, module, quiz = _preview_quiz(request, session, course, quiz_id)
     except _NotPreviewable:
         return _no_preview(request, session, course)
-    found = view.quiz(quiz_id)
-    if found is None:
-        raise HTTPException(404)
-    module, quiz = found
     items = _quiz_items(quiz, form)
     earned = total = 0.0
     for item in items:

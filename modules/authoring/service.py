@@ -315,6 +315,22 @@ def _clean(path: str, data: bytes) -> bytes:
     return cleaned
 
 
+def _edited(
+    session: Session, draft: CourseDraft, actor_id: int, address: str, detail: dict[str, Any]
+) -> None:
+    """Audit one change of a draft, and commit it with the change."""
+    audit.record(
+        session=session,
+        actor_id=actor_id,
+        action="course.edit",
+        subject_type="course",
+        subject_id=draft.course_id,
+        detail=detail,
+        address=address,
+    )
+    session.commit()
+
+
 def _fits(present: dict[str, int], incoming: dict[str, bytes]) -> None:
     """DraftError unless the files can sit together in one course folder (no file where a
     folder of another is, or the other way round) and within the draft's size."""
@@ -358,16 +374,7 @@ def save(
     _fits(present, {path: data})
     new = _bump(session, draft, revision, actor_id)
     _put(session, draft.course_id, path, data)
-    audit.record(
-        session=session,
-        actor_id=actor_id,
-        action="course.edit",
-        subject_type="course",
-        subject_id=draft.course_id,
-        detail={"file": path, "revision": new},
-        address=address,
-    )
-    session.commit()
+    _edited(session, draft, actor_id, address, {"file": path, "revision": new})
     return new
 
 
@@ -388,16 +395,7 @@ def remove(
         raise DraftError(N_("There is no such file in the draft."))
     new = _bump(session, draft, revision, actor_id)
     session.delete(session.get(DraftFile, (draft.course_id, path)))
-    audit.record(
-        session=session,
-        actor_id=actor_id,
-        action="course.edit",
-        subject_type="course",
-        subject_id=draft.course_id,
-        detail={"deleted": path, "revision": new},
-        address=address,
-    )
-    session.commit()
+    _edited(session, draft, actor_id, address, {"deleted": path, "revision": new})
     return new
 
 
@@ -427,16 +425,13 @@ def replace_all(
             session.delete(row)
     for path, data in new_files.items():
         _put(session, draft.course_id, path, data)
-    audit.record(
-        session=session,
-        actor_id=actor_id,
-        action="course.edit",
-        subject_type="course",
-        subject_id=draft.course_id,
-        detail={"replaced": action, "files": len(new_files), "revision": new},
-        address=address,
+    _edited(
+        session,
+        draft,
+        actor_id,
+        address,
+        {"replaced": action, "files": len(new_files), "revision": new},
     )
-    session.commit()
     return new
 
 
