@@ -73,6 +73,18 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-# A row id in a path: a number out of the databases' range (a 25-digit id) is a 422 like any
-# other malformed input, never an overflow deep in the driver (a 500).
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# A row id in a path: a number out of the databases' range is a 422 like any other malformed
+# input, never an overflow deep in the driver (a 500). Row ids are INTEGER columns: PostgreSQL's
+# is 32 bits, so 2147483648 is already out of range there.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+
+
+def form_int(value: object, default: int = -1) -> int:
+    """A whole number typed in a form that fits a row id or a counter (0 to MAX_ROW_ID), else
+    `default`: never a value the database would overflow on."""
+    text = str(value or "").strip()
+    if not text.isdigit() or len(text) > 10:
+        return default
+    number = int(text)
+    return number if number <= MAX_ROW_ID else default

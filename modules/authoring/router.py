@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from app.db import SessionDep
-from app.forms import FormData, RawForm, RowId, client_address
+from app.forms import FormData, RawForm, RowId, client_address, form_int
 from app.i18n import N_, tr
 from app.templating import render
 from modules.agencies import service as agencies
@@ -279,10 +279,7 @@ def save_file(
     draft = course.draft
     assert draft is not None
     path, text = form.get("path", "").strip(), form.get("text", "")
-    try:
-        revision = int(form.get("revision", ""))
-    except ValueError:
-        revision = -1
+    revision = form_int(form.get("revision"))
     try:
         new = service.save(
             session=session,
@@ -330,10 +327,7 @@ def delete_file(
 ) -> Response:
     draft = course.draft
     assert draft is not None
-    try:
-        revision = int(form.get("revision", ""))
-    except ValueError:
-        revision = -1
+    revision = form_int(form.get("revision"))
     try:
         service.remove(
             session=session,
@@ -382,10 +376,7 @@ async def upload(request: Request, session: SessionDep, course: DraftedDep) -> R
     given = form.get("file")
     folder = str(form.get("folder", "")).strip().strip("/")
     alt = " ".join(str(form.get("alt", "")).split())
-    try:
-        revision = int(str(form.get("revision", "")))
-    except ValueError:
-        revision = -1
+    revision = form_int(form.get("revision"))
     if not isinstance(given, UploadFile) or not given.filename:
         return _overview(
             request, session, course, notice=tr("Choose a file to upload."), status_code=422
@@ -456,10 +447,7 @@ async def import_bank(request: Request, session: SessionDep, course: DraftedDep)
     given = form.get("file")
     kind = str(form.get("format", ""))
     folder = str(form.get("folder", "")).strip().strip("/")
-    try:
-        revision = int(str(form.get("revision", "")))
-    except ValueError:
-        revision = -1
+    revision = form_int(form.get("revision"))
     if not isinstance(given, UploadFile) or not given.filename or kind not in quizzes.BANK_FORMATS:
         return _overview(
             request,
@@ -561,10 +549,7 @@ def set_access(
 
 
 def _revision(form: Any) -> int:
-    try:
-        return int(str(form.get("revision", "")))
-    except ValueError:
-        return -1
+    return form_int(form.get("revision"))
 
 
 @router.post("/author/courses/{course_id}/review")
@@ -823,10 +808,7 @@ def publish(request: Request, session: SessionDep, course: DraftedDep, form: For
     since the author's page was loaded)."""
     draft = course.draft
     assert draft is not None
-    try:
-        revision = int(form.get("revision", ""))
-    except ValueError:
-        revision = -1
+    revision = form_int(form.get("revision"))
     try:
         version_id, problems = service.publish(
             engine=request.app.state.engine,
@@ -911,10 +893,9 @@ def rollback(
     request: Request, session: SessionDep, course: AuthoredDep, form: FormData
 ) -> Response:
     """Make an earlier version live again."""
-    try:
-        version_id = int(form.get("version_id", ""))
-    except ValueError:
-        raise HTTPException(422) from None
+    version_id = form_int(form.get("version_id"))
+    if version_id < 1:
+        raise HTTPException(422)
     done = service.roll_back(
         session=session,
         course_id=course.course_id,

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from app import jobs
 from app.auth import Admin
 from app.db import SessionDep, write_lock
-from app.forms import RowId, client_address
+from app.forms import MAX_ROW_ID, RowId, client_address
 from app.templating import render
 from modules.audit import service as audit
 
@@ -34,7 +34,7 @@ def job_list(request: Request, session: SessionDep, _admin: Admin, kind: str = "
 @router.post("/admin/jobs/{job_id}/retry")
 def job_retry(request: Request, session: SessionDep, admin: Admin, job_id: RowId) -> Response:
     """Give a failed job a fresh set of attempts, now (recorded in the audit trail)."""
-    if not 0 < job_id < 2**63:
+    if not 0 < job_id <= MAX_ROW_ID:
         raise HTTPException(404)
     with write_lock(request.app.state.engine):
         if not jobs.retry(session, job_id):
