@@ -44,7 +44,6 @@ def upgrade() -> None:
         sa.Column("folder", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("base_version_id", sa.Integer(), nullable=True),
-        sa.Column("owner_agency_id", sa.Integer(), nullable=True),
         sa.Column("started_here", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -66,9 +65,6 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(
             ["created_by"], ["user.id"], name=op.f("fk_course_draft_created_by_user")
-        ),
-        sa.ForeignKeyConstraint(
-            ["owner_agency_id"], ["agency.id"], name=op.f("fk_course_draft_owner_agency_id_agency")
         ),
         sa.ForeignKeyConstraint(
             ["review_asked_by"], ["user.id"], name=op.f("fk_course_draft_review_asked_by_user")

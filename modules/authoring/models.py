@@ -26,7 +26,6 @@ class CourseDraft(SQLModel, table=True):
     revision: int = 1
     # the live version the draft was last in step with (started from, published, rolled back)
     base_version_id: int | None = Field(default=None, foreign_key="content_version.id")
-    owner_agency_id: int | None = Field(default=None, foreign_key="agency.id")  # None: national
     # started in the browser (its creator may author it); a draft opened from a published
     # course gives its opener no lasting right (their grants decide)
     started_here: bool = False

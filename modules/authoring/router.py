@@ -58,24 +58,41 @@ def _kind(path: str) -> str:
     return "other"
 
 
+def _index(
+    request: Request,
+    session: Any,
+    who: Any,
+    values: dict[str, str] | None = None,
+    error: str = "",
+    status_code: int = 200,
+) -> Response:
+    """The courses the person may author, live or only drafted, and the form to start one."""
+    live = {c.id: c for c in request.app.state.catalogue.courses()}
+    rows = [
+        {"id": d.course_id, "draft": d, "live": live.get(d.course_id)}
+        for d in service.drafts(session)
+        if who.scope.allows(d.course_id)
+    ]
+    drafted = {r["id"] for r in rows}
+    rows += [
+        {"id": course_id, "draft": None, "live": view}
+        for course_id, view in live.items()
+        if course_id not in drafted and who.scope.allows(course_id)
+    ]
+    rows.sort(key=lambda r: str(r["id"]))
+    context = {
+        "rows": rows,
+        "may_create": who.scope.create,
+        "values": values or {},
+        "errors": {"course": error} if error else {},
+    }
+    return render(request, "authoring/index.html", context, status_code=status_code)
+
+
 @router.get("/author")
 def index(request: Request, session: SessionDep, who: AuthorDep) -> Response:
-    """The courses the person may author, live or only drafted, and a form to start one."""
-    live = {c.id: c for c in request.app.state.catalogue.courses()}
-    rows = []
-    for draft in service.drafts(session):
-        if who.scope.allows(draft.course_id):
-            rows.append({"id": draft.course_id, "draft": draft, "live": live.get(draft.course_id)})
-    drafted = {r["id"] for r in rows}
-    for course_id, view in live.items():
-        if course_id not in drafted and who.scope.allows(course_id):
-            rows.append({"id": course_id, "draft": None, "live": view})
-    rows.sort(key=lambda r: str(r["id"]))
-    return render(
-        request,
-        "authoring/index.html",
-        {"rows": rows, "may_create": who.scope.create, "values": {}, "errors": {}},
-    )
+    """The courses the person may author, and a form to start one."""
+    return _index(request, session, who)
 
 
 @router.post("/author/courses")
@@ -95,23 +112,8 @@ def create(request: Request, session: SessionDep, who: AuthorDep, form: FormData
         )
     except service.DraftError as error:
         session.rollback()
-        live = {c.id: c for c in request.app.state.catalogue.courses()}
-        rows = [
-            {"id": d.course_id, "draft": d, "live": live.get(d.course_id)}
-            for d in service.drafts(session)
-            if who.scope.allows(d.course_id)
-        ]
-        return render(
-            request,
-            "authoring/index.html",
-            {
-                "rows": rows,
-                "may_create": who.scope.create,
-                "values": values,
-                "errors": {"course": tr(error.message, **error.values)},
-            },
-            status_code=422,
-        )
+        message = tr(error.message, **error.values)
+        return _index(request, session, who, values, message, status_code=422)
     return RedirectResponse(_base(values["course_id"].strip()), status_code=303)
 
 

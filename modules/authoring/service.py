@@ -198,7 +198,6 @@ def create(
     draft = CourseDraft(
         course_id=course_id,
         folder=course_id,
-        owner_agency_id=agency_id,
         started_here=True,
         created_by=actor_id,
         updated_by=actor_id,
@@ -316,13 +315,19 @@ def _clean(path: str, data: bytes) -> bytes:
 
 
 def _edited(
-    session: Session, draft: CourseDraft, actor_id: int, address: str, detail: dict[str, Any]
+    session: Session,
+    draft: CourseDraft,
+    actor_id: int,
+    address: str,
+    detail: dict[str, Any],
+    action: str = "course.edit",
 ) -> None:
-    """Audit one change of a draft, and commit it with the change."""
+    """Audit one act on a draft (a change, a review asked or given), and commit it with the
+    act."""
     audit.record(
         session=session,
         actor_id=actor_id,
-        action="course.edit",
+        action=action,
         subject_type="course",
         subject_id=draft.course_id,
         detail=detail,
@@ -724,23 +729,15 @@ def ask_review(
         raise _conflict(session, draft)
     draft.review_asked_revision, draft.review_asked_by = revision, actor_id
     session.add(draft)
-    audit.record(
-        session=session,
-        actor_id=actor_id,
-        action="course.review_ask",
-        subject_type="course",
-        subject_id=draft.course_id,
-        detail={"revision": revision},
-        address=address,
-    )
-    session.commit()
+    _edited(session, draft, actor_id, address, {"revision": revision}, "course.review_ask")
 
 
 def approve(
     *, session: Session, draft: CourseDraft, revision: int, actor_id: int, address: str = ""
 ) -> None:
-    """A reviewer approves the draft at the revision they read: never the person who made its
-    last change or asked for the review (four eyes); a later save needs a new approval."""
+    """A reviewer approves the draft at the revision they read: never anyone who changed it
+    since the last publish, nor the one who asked (four eyes); a later save needs a new
+    approval."""
     if draft.revision != revision:
         raise _conflict(session, draft)
     editors = set(json.loads(draft.editors or "[]"))
@@ -750,16 +747,7 @@ def approve(
         )
     draft.approved_revision, draft.approved_by, draft.approved_at = revision, actor_id, utcnow()
     session.add(draft)
-    audit.record(
-        session=session,
-        actor_id=actor_id,
-        action="course.approve",
-        subject_type="course",
-        subject_id=draft.course_id,
-        detail={"revision": revision},
-        address=address,
-    )
-    session.commit()
+    _edited(session, draft, actor_id, address, {"revision": revision}, "course.approve")
 
 
 def draft_hashes(session: Session) -> set[str]:

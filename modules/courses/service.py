@@ -77,7 +77,6 @@ def _store_version(
         )
     ).first()
     created = version is None
-    files = how.files if how.files is not None else versions.folder_files(loaded.folder)
     if version is None:
         version = ContentVersion(
             course_id=content.id,
@@ -96,6 +95,7 @@ def _store_version(
                     )
                 )
     if version.files is None:  # new, or stored before sources were kept
+        files = how.files if how.files is not None else versions.folder_files(loaded.folder)
         version.files = versions.store_files(session, files)
         session.add(version)
     session.flush()
